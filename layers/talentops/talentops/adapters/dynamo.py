@@ -1,0 +1,51 @@
+"""DynamoDB (de)serialization shared by the repositories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+_SER = TypeSerializer()
+_DESER = TypeDeserializer()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        from decimal import Decimal
+
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_item(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: _SER.serialize(_plain(v)) for k, v in data.items() if v is not None}
+
+
+def to_value(value: Any) -> dict[str, Any]:
+    return _SER.serialize(_plain(value))
+
+
+def _py(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _py(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [_py(v) for v in value]
+    return value
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _py(_DESER.deserialize(v)) for k, v in item.items()}
+
+
+def cancellation_codes(exc: Exception) -> list[str]:
+    response = getattr(exc, "response", {}) or {}
+    return [r.get("Code", "None") for r in response.get("CancellationReasons", [])]

@@ -1,0 +1,89 @@
+"""Rendering with Jinja2, per DESIGN.md: sandboxed, StrictUndefined, autoescape for HTML,
+single-line subjects. Candidate fields are data, never template source, so template syntax in
+them stays inert; HTML in them is escaped in the HTML part."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ..errors import CatalogueError, RenderError
+
+if TYPE_CHECKING:
+    from .catalogue import Catalogue, Variant
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=4)
+def environment(templates_dir: str) -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "htm"), default_for_string=False
+        ),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=2000,
+    )
+
+
+@lru_cache(maxsize=2048)
+def _subject_template(templates_dir: str, source: str) -> jinja2.Template:
+    return environment(templates_dir).from_string(source)
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    html: str
+    text: str
+
+
+def single_line(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def render_variant(
+    catalogue: Catalogue, variant: Variant, context: Mapping[str, Any]
+) -> RenderedMessage:
+    root = str(catalogue.root)
+    env = environment(root)
+    try:
+        subject = single_line(_subject_template(root, variant.subject).render(context))
+        html = env.get_template(variant.html).render(context)
+        text = env.get_template(variant.text).render(context)
+    except jinja2.TemplateError as exc:
+        # The message names the template problem (an undefined name, a sandbox refusal),
+        # never the candidate's values.
+        raise RenderError(f"{type(exc).__name__}: {exc.message or ''}"[:300]) from exc
+    if not subject:
+        raise RenderError("subject rendered empty")
+    return RenderedMessage(subject=subject, html=html, text=text)
+
+
+def compile_catalogue(catalogue: Catalogue) -> None:
+    """Compile every template the catalogue names, so that a broken one fails at load."""
+    root = str(catalogue.root)
+    env = environment(root)
+    for name, spec in catalogue.messages.items():
+        for variant in spec.variants:
+            where = f"messages.{name}.variants.{variant.name}"
+            try:
+                _subject_template(root, variant.subject)
+                env.get_template(variant.html)
+                env.get_template(variant.text)
+            except jinja2.TemplateNotFound as exc:
+                raise CatalogueError(f"{where}: template {exc.name} does not exist") from exc
+            except jinja2.TemplateSyntaxError as exc:
+                raise CatalogueError(
+                    f"{where}: {exc.filename or 'subject'} line {exc.lineno}: {exc.message}"
+                ) from exc

@@ -1,0 +1,165 @@
+"""The decision at the heart of the system, as a pure function.
+
+trigger + profile + consent + send history + content catalogue + policy + now
+    -> send this variant, or suppress with a reason, and the reasons either way.
+
+No AWS, no clock of its own: it can be unit-tested, replayed to answer "why did this
+candidate (not) get this message", and benchmarked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..consent.policy import ConsentPolicy
+from ..content.catalogue import MessageSpec, Variant, select_variant
+from ..models.state import Decision, Profile
+
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "city",
+    "country",
+    "seniority",
+    "role_family",
+    "skills",
+    "language",
+    "timezone",
+)
+
+
+@dataclass(frozen=True)
+class TriggerFact:
+    """The fact that may cause a message, identified as CONTRACT.md section 2 says."""
+
+    detail_type: str
+    event_id: str
+    candidate_key: str
+    observed_at: datetime
+    subject_id: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)  # {"event": {...}} or {"job": {...}}
+
+    @property
+    def trigger(self) -> dict[str, str]:
+        return {"detail_type": self.detail_type, "event_id": self.event_id}
+
+    @classmethod
+    def from_event(cls, event_id: str, detail_type: str, detail: Any) -> TriggerFact:
+        """From a parsed candidate event (EventBehaviour, JobBehaviour, ...)."""
+        subject = getattr(detail, "event", None) or getattr(detail, "job", None)
+        payload: dict[str, Any] = {}
+        if getattr(detail, "event", None) is not None:
+            payload["event"] = detail.event.model_dump()
+        if getattr(detail, "job", None) is not None:
+            payload["job"] = detail.job.model_dump()
+        return cls(
+            detail_type=detail_type,
+            event_id=event_id,
+            candidate_key=detail.candidate.key(),
+            observed_at=detail.observed_at,
+            subject_id=subject.id if subject is not None else None,
+            payload=payload,
+        )
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    limit: int
+    window: timedelta
+
+
+def decision_id(fact: TriggerFact, template: str, candidate_id: str | None) -> str:
+    """Same fact, same message, same candidate -> same id: the durable dedupe key."""
+    who = candidate_id or fact.candidate_key
+    identity = "|".join(
+        (template, fact.detail_type, who, fact.subject_id or "", fact.observed_at.isoformat())
+    )
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def candidate_view(profile: Profile | None) -> dict[str, Any]:
+    """Every profile field, present or None, as templates and rules see them."""
+    values = {name: None for name in PROFILE_FIELDS}
+    if profile is not None:
+        for name in PROFILE_FIELDS:
+            values[name] = profile.value(name)
+    return values
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    variant: Variant | None
+
+
+def decide(
+    *,
+    fact: TriggerFact,
+    profile: Profile | None,
+    template: str,
+    spec: MessageSpec,
+    policy: ConsentPolicy,
+    now: datetime,
+    caps: Mapping[str, FrequencyCap] | None = None,
+) -> Outcome:
+    candidate_id = profile.candidate_id if profile else None
+    base = {
+        "decision_id": decision_id(fact, template, candidate_id),
+        "candidate_id": candidate_id,
+        "trigger": fact.trigger,
+        "template": template,
+        "purpose": spec.purpose,
+        "decided_at": now,
+    }
+
+    def suppress(reason: str, reasons: list[str]) -> Outcome:
+        return Outcome(
+            Decision(
+                outcome="suppress", reason=reason, reasons=reasons, status="suppressed", **base
+            ),
+            None,
+        )
+
+    if profile is None:
+        return suppress(
+            "unknown_candidate", [f"no candidate matches {fact.candidate_key.split(':')[0]}"]
+        )
+    reasons: list[str] = []
+    if profile.suppressed:
+        return suppress(
+            "suppressed_address", ["address is on the suppression list (bounce or complaint)"]
+        )
+    if not profile.email:
+        return suppress("no_address", ["the profile holds no email address"])
+    verdict = policy.evaluate(profile, spec.purpose)
+    if not verdict.allowed:
+        return suppress(verdict.reason or "no_consent", [verdict.explanation])
+    reasons.append(f"consent: {verdict.explanation}")
+    cap = (caps or {}).get(spec.purpose)
+    if cap is not None:
+        since = now - cap.window
+        count = sum(
+            1 for r in profile.recent.values() if r.purpose == spec.purpose and r.at > since
+        )
+        if count >= cap.limit:
+            used = f"{count} {spec.purpose} messages in the last {cap.window.days} days"
+            return suppress("frequency_cap", [*reasons, f"{used} (cap {cap.limit})"])
+        reasons.append(f"frequency: {count} of {cap.limit} {spec.purpose} messages used")
+    context = {"candidate": candidate_view(profile), **fact.payload}
+    selection = select_variant(spec, context)
+    reasons.extend(selection.reasons)
+    return Outcome(
+        Decision(
+            outcome="send",
+            variant=selection.variant.name,
+            reasons=reasons,
+            message_id=f"m_{base['decision_id']}",
+            **base,
+        ),
+        selection.variant,
+    )

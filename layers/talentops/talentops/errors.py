@@ -1,0 +1,58 @@
+"""Domain errors. Adapters translate AWS errors into these; the API maps them to HTTP."""
+
+
+class TalentOpsError(Exception):
+    """Base of every domain error."""
+
+    code = "error"
+
+
+class InvalidEventError(TalentOpsError):
+    """An inbound event does not match the contract. Not retried: it goes to the DLQ."""
+
+    code = "invalid_event"
+
+    def __init__(self, detail_type: str, reason: str):
+        super().__init__(f"{detail_type}: {reason}")
+        self.detail_type = detail_type
+        self.reason = reason
+
+
+class UnknownCandidateError(TalentOpsError):
+    code = "unknown_candidate"
+
+
+class ConcurrencyError(TalentOpsError):
+    """An optimistic write lost its race more times than the retry budget allows."""
+
+    code = "conflict"
+
+
+class DuplicateError(TalentOpsError):
+    """A durable dedupe record for this fact exists already."""
+
+    code = "duplicate"
+
+
+class TokenError(TalentOpsError):
+    code = "invalid_token"
+
+
+class RenderError(TalentOpsError):
+    code = "render_error"
+
+
+class CatalogueError(TalentOpsError):
+    """The content catalogue is not valid (raised at load time, naming the problem)."""
+
+    code = "catalogue_error"
+
+
+class DeliveryError(TalentOpsError):
+    """SES refused or failed a send (retryable unless said otherwise)."""
+
+    code = "delivery_error"
+
+
+class StorageError(TalentOpsError):
+    code = "storage_error"

@@ -1,0 +1,77 @@
+"""Stored state: the candidate profile as the talent pool holds it, and decision records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StateModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class FieldValue(StateModel):
+    """One profile field: its value, which system said so, and when it became true there."""
+
+    value: Any
+    source: str
+    observed_at: datetime
+
+
+class ConsentState(StateModel):
+    status: Literal["granted", "withdrawn"]
+    source: str
+    observed_at: datetime
+    evidence: str | None = None
+    lawful_basis: str = "consent"
+
+
+class SentRecord(StateModel):
+    """A compact trace of a recent send, kept on the profile for caps and content rules."""
+
+    at: datetime
+    purpose: str
+    template: str
+
+
+class Profile(StateModel):
+    candidate_id: str
+    version: int = 0
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
+    consent: dict[str, ConsentState] = Field(default_factory=dict)
+    recent: dict[str, SentRecord] = Field(default_factory=dict)
+    behaviours: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    aliases: list[str] = Field(default_factory=list)
+    suppressed: bool = False
+    created_at: datetime | None = None
+
+    def value(self, name: str) -> Any:
+        field = self.fields.get(name)
+        return field.value if field else None
+
+    @property
+    def email(self) -> str | None:
+        value = self.value("email")
+        return str(value) if value else None
+
+
+DecisionOutcome = Literal["send", "suppress"]
+
+
+class Decision(StateModel):
+    """What the system decided for one trigger and one candidate, and why."""
+
+    decision_id: str
+    candidate_id: str | None
+    trigger: dict[str, str]
+    template: str
+    purpose: str
+    outcome: DecisionOutcome
+    variant: str | None = None
+    reason: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    message_id: str | None = None
+    decided_at: datetime
+    status: Literal["decided", "sent", "suppressed", "failed"] = "decided"

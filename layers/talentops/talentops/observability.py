@@ -1,0 +1,80 @@
+"""Logger and metrics for every function, with personal data redacted from every log line.
+
+The redaction runs in the formatter, so it covers every key and value a log call passes,
+including exceptions: email addresses and signed tokens are replaced, and keys that name
+personal fields are masked whatever their value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+_TOKEN = re.compile(r"\bv1\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}\b")
+PERSONAL_KEYS = frozenset(
+    {
+        "email",
+        "email_norm",
+        "to",
+        "first_name",
+        "last_name",
+        "name",
+        "token",
+        "t",
+        "address",
+        "city",
+        "phone",
+        "authorization",
+        "body",
+        "detail",
+        "fields",
+    }
+)
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    """Return `value` with personal data removed (recursively for dicts and lists)."""
+    if key is not None and key.lower() in PERSONAL_KEYS and value not in (None, "", [], {}):
+        return "[redacted]"
+    if isinstance(value, str):
+        return _TOKEN.sub("[token]", _EMAIL.sub("[email]", value))
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+_SYSTEM_KEYS = frozenset(
+    {
+        "level",
+        "location",
+        "timestamp",
+        "service",
+        "xray_trace_id",
+        "function_name",
+        "function_request_id",
+        "function_arn",
+        "function_memory_size",
+        "cold_start",
+        "sampling_rate",
+    }
+)
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override]
+        cleaned = {k: (v if k in _SYSTEM_KEYS else redact(v, k)) for k, v in log.items()}
+        return super().serialize(cleaned)
+
+
+def get_logger(name: str | None = None) -> Logger:
+    return Logger(service=name, logger_formatter=RedactingFormatter())
+
+
+logger = get_logger()
+metrics = Metrics()

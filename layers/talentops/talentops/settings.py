@@ -1,0 +1,53 @@
+"""Typed settings, parsed once per function from the environment that template.yaml sets."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+def _default_templates_dir() -> str:
+    # In Lambda the content layer is extracted to /opt; in the repository it sits at the top.
+    repo = Path(__file__).resolve().parents[3] / "templates"
+    return str(repo) if repo.is_dir() else "/opt"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = "talent-pool"
+    event_bus_name: str = "talent-events"
+    sender_address: str = "careers@talent.example.com"
+    sender_name: str = "Example Careers"
+    company_name: str = "Example Corp"
+    postal_address: str = "1 Example Street, Dublin, Ireland"
+    careers_site_url: str = "https://careers.example.com"
+    api_base_url: str = "http://127.0.0.1:3000"
+    unsubscribe_mailto: str | None = None
+    ses_configuration_set: str | None = None
+    templates_dir: str = ""
+    token_key_parameter: str = "/talentops/token-key"  # noqa: S105 (a parameter name)
+    token_ttl_days: int = 90
+    consent_policy: str = ""  # JSON; empty means the default policy of CONTRACT.md
+    job_alert_weekly_cap: int = 3
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            raw = env.get(name.upper())
+            if raw not in (None, ""):
+                values[name] = raw
+        settings = cls.model_validate(values)
+        if not settings.templates_dir:
+            settings = settings.model_copy(update={"templates_dir": _default_templates_dir()})
+        return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,80 @@
+"""Builds the services of a function from its settings, once per process (lazily: nothing
+here runs at import time)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+
+from .adapters.bus import EventPublisher
+from .adapters.secrets import token_key
+from .adapters.ses import SesSender
+from .adapters.talent_pool import TalentPoolRepository
+from .clock import now
+from .consent.policy import ConsentPolicy
+from .content.catalogue import load_catalogue
+from .delivery.context import Brand
+from .delivery.decide import FrequencyCap
+from .delivery.service import DeliveryService
+from .settings import Settings, get_settings
+from .talent_pool.service import TalentPoolService
+from .tokens import TokenSigner
+
+
+@lru_cache(maxsize=1)
+def repository() -> TalentPoolRepository:
+    return TalentPoolRepository(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def publisher() -> EventPublisher:
+    return EventPublisher(get_settings().event_bus_name)
+
+
+def signer() -> TokenSigner:
+    # The key is cached by Powertools Parameters (5 minutes), so rotation takes effect.
+    return TokenSigner(token_key(get_settings().token_key_parameter))
+
+
+def brand(settings: Settings) -> Brand:
+    return Brand(
+        company_name=settings.company_name,
+        sender_name=settings.sender_name,
+        sender_address=settings.sender_address,
+        postal_address=settings.postal_address,
+        careers_site_url=settings.careers_site_url,
+        api_base_url=settings.api_base_url,
+        unsubscribe_mailto=settings.unsubscribe_mailto,
+    )
+
+
+@lru_cache(maxsize=1)
+def talent_pool_service() -> TalentPoolService:
+    return TalentPoolService(repo=repository(), publisher=publisher(), now=now)
+
+
+@lru_cache(maxsize=1)
+def delivery_service() -> DeliveryService:
+    settings = get_settings()
+    return DeliveryService(
+        repo=repository(),
+        sender=SesSender(settings.ses_configuration_set),
+        publisher=publisher(),
+        catalogue=load_catalogue(settings.templates_dir),
+        policy=ConsentPolicy.from_json(settings.consent_policy),
+        brand=brand(settings),
+        signer=signer,
+        now=now,
+        token_ttl=timedelta(days=settings.token_ttl_days),
+        caps={"job_alerts": FrequencyCap(settings.job_alert_weekly_cap, timedelta(days=7))},
+    )
+
+
+def reset() -> None:
+    """Forget every cached service (tests that change the environment)."""
+    from .adapters.aws import reset_clients
+    from .settings import get_settings as _gs
+
+    for cached in (repository, publisher, talent_pool_service, delivery_service, _gs):
+        cached.cache_clear()
+    reset_clients()

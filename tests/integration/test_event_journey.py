@@ -1,0 +1,127 @@
+"""The first journey through the real handlers under moto (tables from template.yaml)."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import pytest
+
+from tests.support.events import behaviour, consent, envelope, profile
+from talentops.errors import InvalidEventError
+
+
+def _mails(aws):
+    out = []
+    for m in aws.sent_emails():
+        msg = email.message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data, policy=policy.default)
+        out.append(msg)
+    return out
+
+
+def _seed(handlers, context, address, country="DE", status="granted", **fields):
+    handlers["ingest_profile"].handler(
+        profile(address, first_name="Ada", country=country, seniority="mid", role_family="data", **fields),
+        context,
+    )
+    if status:
+        handlers["ingest_profile"].handler(consent(address, status), context)
+
+
+def test_attended_and_no_show_get_different_messages_naming_the_event(aws, handlers, context):
+    _seed(handlers, context, "ada@example.org")
+    _seed(handlers, context, "bob@example.org")
+    aws.drain()
+    handlers["event_followup"].handler(behaviour("Attended", "ada@example.org"), context)
+    handlers["event_followup"].handler(behaviour("No-Show", "bob@example.org"), context)
+    mails = _mails(aws)
+    assert len(mails) == 2
+    subjects = [str(m["Subject"]) for m in mails]
+    assert subjects[0] != subjects[1]
+    for m in mails:
+        assert "Data & AI Careers Summit" in str(m["Subject"])
+        text = m.get_body(("plain",)).get_content()
+        html = m.get_body(("html",)).get_content()
+        assert "Data & AI Careers Summit" in text
+        assert "Data &amp; AI Careers Summit" in html
+        assert m["List-Unsubscribe"].startswith("<http://127.0.0.1:3000/unsubscribe?token=v1.")
+        assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert "t=v1." in html
+    sent = [e for e in aws.drain() if e["detail-type"] == "Message Sent"]
+    assert {e["detail"]["template"] for e in sent} == {"event_attended_followup", "event_no_show_followup"}
+
+
+def test_eu_candidate_without_consent_is_suppressed_with_the_trigger(aws, handlers, context):
+    _seed(handlers, context, "eve@example.org", status=None)
+    aws.drain()
+    event = behaviour("Attended", "eve@example.org", event_id="trigger-123")
+    handlers["event_followup"].handler(event, context)
+    assert _mails(aws) == []
+    [suppressed] = [e for e in aws.drain() if e["detail-type"] == "Message Suppressed"]
+    assert suppressed["detail"]["reason"] == "no_consent"
+    assert suppressed["detail"]["trigger"] == {"detail_type": "Candidate Event Attended", "event_id": "trigger-123"}
+
+
+def test_us_candidate_without_record_gets_the_follow_up(aws, handlers, context):
+    _seed(handlers, context, "sam@example.org", country="US", status=None)
+    handlers["event_followup"].handler(behaviour("Attended", "sam@example.org"), context)
+    assert len(_mails(aws)) == 1
+
+
+def test_withdrawal_beats_an_older_grant_that_arrives_later(aws, handlers, context):
+    _seed(handlers, context, "wil@example.org", status=None)
+    ingest = handlers["ingest_profile"].handler
+    ingest(consent("wil@example.org", "withdrawn", observed_at="2026-11-10T09:00:00Z"), context)
+    ingest(consent("wil@example.org", "granted", observed_at="2026-11-01T09:00:00Z"), context)
+    handlers["event_followup"].handler(behaviour("Attended", "wil@example.org"), context)
+    assert _mails(aws) == []
+    reasons = [e["detail"]["reason"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"]
+    assert reasons == ["consent_withdrawn"]
+
+
+def test_the_same_fact_twice_gives_one_email(aws, handlers, context):
+    _seed(handlers, context, "dup@example.org")
+    first = behaviour("Attended", "dup@example.org")
+    again = behaviour("Attended", "dup@example.org")  # a producer resend: same fact, new id
+    handlers["event_followup"].handler(first, context)
+    handlers["event_followup"].handler(first, context)  # EventBridge redelivery: same id
+    handlers["event_followup"].handler(again, context)
+    assert len(_mails(aws)) == 1
+    kinds = [(e["detail-type"], e["detail"].get("reason")) for e in aws.drain()]
+    assert kinds.count(("Message Sent", None)) == 2  # the redelivery re-announces the send
+    assert ("Message Suppressed", "duplicate") in kinds
+
+
+def test_hostile_fields_stay_inert(aws, handlers, context):
+    _seed(handlers, context, "mal@example.org", city="{{ 7*7 }}<script>alert(1)</script>")
+    handlers["ingest_profile"].handler(
+        profile("mal@example.org", first_name="{{ config }}<b>x</b>", observed_at="2026-11-02T09:00:00Z"), context
+    )
+    handlers["event_followup"].handler(behaviour("Attended", "mal@example.org"), context)
+    [mail] = _mails(aws)
+    html = mail.get_body(("html",)).get_content()
+    assert "<script>" not in html and "<b>x</b>" not in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "{{ config }}" in html
+
+
+def test_header_injection_is_refused_at_the_contract(aws, handlers, context):
+    bad = profile("inj@example.org", first_name="Eve\r\nBcc: victim@example.org")
+    with pytest.raises(InvalidEventError) as err:
+        handlers["ingest_profile"].handler(bad, context)
+    assert "first_name" in str(err.value)
+    assert "victim" not in str(err.value)
+
+
+def test_malformed_event_raises_a_specific_error(aws, handlers, context):
+    with pytest.raises(InvalidEventError, match="event.starts_at"):
+        handlers["event_followup"].handler(
+            envelope("Candidate Event Attended", {"candidate": {"email": "x@example.org"},
+                     "observed_at": "2026-11-01T00:00:00Z", "event": {"id": "e", "name": "n", "starts_at": "soon"}}),
+            context,
+        )
+
+
+def test_unknown_candidate_is_suppressed(aws, handlers, context):
+    handlers["event_followup"].handler(behaviour("Attended", "nobody@example.org"), context)
+    reasons = [e["detail"]["reason"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"]
+    assert reasons == ["unknown_candidate"]
