@@ -4,6 +4,7 @@ attended / no-show follow-ups (purpose events)."""
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from talentops.delivery.decide import TriggerFact
 from talentops.models.events import parse_event
 from talentops.observability import logger, metrics

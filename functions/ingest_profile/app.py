@@ -4,6 +4,7 @@ talent pool. A malformed fact raises, so Lambda retries it and then parks it in 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from talentops.models.events import parse_event
 from talentops.observability import logger, metrics
 from talentops.wiring import talent_pool_service

@@ -1,0 +1,1 @@
+"""The HTTP API (API Gateway HTTP API, payload v2) on Powertools' APIGatewayHttpResolver."""

@@ -1,0 +1,78 @@
+"""The one place where domain errors become HTTP answers: `{"error": {"code", "message"}}`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from ..errors import (
+    CatalogueError,
+    InvalidEventError,
+    TalentOpsError,
+    TokenError,
+    UnknownCandidateError,
+)
+from ..observability import logger
+
+
+class ApiError(TalentOpsError):
+    """An HTTP-level refusal raised by a route: status, stable code, human message."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+STATUS_BY_ERROR: dict[type[TalentOpsError], int] = {
+    TokenError: 401,
+    UnknownCandidateError: 404,
+    InvalidEventError: 400,
+}
+
+
+def error_response(status: int, code: str, message: str) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": {"code": code, "message": message}}),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        where = ".".join(loc) or "request"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "the request is not valid"
+
+
+def register_error_handlers(app: Any) -> None:
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        return error_response(400, "invalid_request", _validation_message(exc))
+
+    @app.exception_handler(ApiError)
+    def _api(exc: ApiError) -> Response[str]:
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(TalentOpsError)
+    def _domain(exc: TalentOpsError) -> Response[str]:
+        for error_type, status in STATUS_BY_ERROR.items():
+            if isinstance(exc, error_type):
+                return error_response(status, exc.code, str(exc))
+        if isinstance(exc, CatalogueError):
+            logger.error("catalogue error", error=str(exc))
+        else:
+            logger.exception("unhandled domain error", code=exc.code)
+        return error_response(500, "internal_error", "the request could not be completed")
+
+    @app.not_found
+    def _not_found(exc: Exception) -> Response[str]:
+        return error_response(404, "not_found", "no such route")
