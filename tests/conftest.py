@@ -70,7 +70,9 @@ class Aws:
                 break
             for m in msgs:
                 self.published.append(json.loads(m["Body"]))
-                sqs.delete_message(QueueUrl=self.capture_queue_url, ReceiptHandle=m["ReceiptHandle"])
+                sqs.delete_message(
+                    QueueUrl=self.capture_queue_url, ReceiptHandle=m["ReceiptHandle"]
+                )
         out, self.published = self.published, []
         return out
 

@@ -7,21 +7,31 @@ from email import policy
 
 import pytest
 
-from tests.support.events import behaviour, consent, envelope, profile
 from talentops.errors import InvalidEventError
+from tests.support.events import behaviour, consent, envelope, profile
 
 
 def _mails(aws):
     out = []
     for m in aws.sent_emails():
-        msg = email.message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data, policy=policy.default)
+        msg = email.message_from_bytes(
+            m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data,
+            policy=policy.default,
+        )
         out.append(msg)
     return out
 
 
 def _seed(handlers, context, address, country="DE", status="granted", **fields):
     handlers["ingest_profile"].handler(
-        profile(address, first_name="Ada", country=country, seniority="mid", role_family="data", **fields),
+        profile(
+            address,
+            first_name="Ada",
+            country=country,
+            seniority="mid",
+            role_family="data",
+            **fields,
+        ),
         context,
     )
     if status:
@@ -48,7 +58,10 @@ def test_attended_and_no_show_get_different_messages_naming_the_event(aws, handl
         assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert "t=v1." in html
     sent = [e for e in aws.drain() if e["detail-type"] == "Message Sent"]
-    assert {e["detail"]["template"] for e in sent} == {"event_attended_followup", "event_no_show_followup"}
+    assert {e["detail"]["template"] for e in sent} == {
+        "event_attended_followup",
+        "event_no_show_followup",
+    }
 
 
 def test_eu_candidate_without_consent_is_suppressed_with_the_trigger(aws, handlers, context):
@@ -59,7 +72,10 @@ def test_eu_candidate_without_consent_is_suppressed_with_the_trigger(aws, handle
     assert _mails(aws) == []
     [suppressed] = [e for e in aws.drain() if e["detail-type"] == "Message Suppressed"]
     assert suppressed["detail"]["reason"] == "no_consent"
-    assert suppressed["detail"]["trigger"] == {"detail_type": "Candidate Event Attended", "event_id": "trigger-123"}
+    assert suppressed["detail"]["trigger"] == {
+        "detail_type": "Candidate Event Attended",
+        "event_id": "trigger-123",
+    }
 
 
 def test_us_candidate_without_record_gets_the_follow_up(aws, handlers, context):
@@ -75,7 +91,9 @@ def test_withdrawal_beats_an_older_grant_that_arrives_later(aws, handlers, conte
     ingest(consent("wil@example.org", "granted", observed_at="2026-11-01T09:00:00Z"), context)
     handlers["event_followup"].handler(behaviour("Attended", "wil@example.org"), context)
     assert _mails(aws) == []
-    reasons = [e["detail"]["reason"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"]
+    reasons = [
+        e["detail"]["reason"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"
+    ]
     assert reasons == ["consent_withdrawn"]
 
 
@@ -95,7 +113,10 @@ def test_the_same_fact_twice_gives_one_email(aws, handlers, context):
 def test_hostile_fields_stay_inert(aws, handlers, context):
     _seed(handlers, context, "mal@example.org", city="{{ 7*7 }}<script>alert(1)</script>")
     handlers["ingest_profile"].handler(
-        profile("mal@example.org", first_name="{{ config }}<b>x</b>", observed_at="2026-11-02T09:00:00Z"), context
+        profile(
+            "mal@example.org", first_name="{{ config }}<b>x</b>", observed_at="2026-11-02T09:00:00Z"
+        ),
+        context,
     )
     handlers["event_followup"].handler(behaviour("Attended", "mal@example.org"), context)
     [mail] = _mails(aws)
@@ -115,13 +136,21 @@ def test_header_injection_is_refused_at_the_contract(aws, handlers, context):
 def test_malformed_event_raises_a_specific_error(aws, handlers, context):
     with pytest.raises(InvalidEventError, match="event.starts_at"):
         handlers["event_followup"].handler(
-            envelope("Candidate Event Attended", {"candidate": {"email": "x@example.org"},
-                     "observed_at": "2026-11-01T00:00:00Z", "event": {"id": "e", "name": "n", "starts_at": "soon"}}),
+            envelope(
+                "Candidate Event Attended",
+                {
+                    "candidate": {"email": "x@example.org"},
+                    "observed_at": "2026-11-01T00:00:00Z",
+                    "event": {"id": "e", "name": "n", "starts_at": "soon"},
+                },
+            ),
             context,
         )
 
 
 def test_unknown_candidate_is_suppressed(aws, handlers, context):
     handlers["event_followup"].handler(behaviour("Attended", "nobody@example.org"), context)
-    reasons = [e["detail"]["reason"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"]
+    reasons = [
+        e["detail"]["reason"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"
+    ]
     assert reasons == ["unknown_candidate"]

@@ -15,7 +15,11 @@ EVENT = {
 
 
 def envelope(
-    detail_type: str, detail: dict[str, Any], *, source: str = "talent.ats", event_id: str | None = None
+    detail_type: str,
+    detail: dict[str, Any],
+    *,
+    source: str = "talent.ats",
+    event_id: str | None = None,
 ) -> dict[str, Any]:
     return {
         "version": "0",
@@ -33,13 +37,20 @@ def envelope(
 def profile(email: str, observed_at: str = "2026-11-01T09:00:00Z", **fields: Any) -> dict[str, Any]:
     return envelope(
         "Candidate Profile Updated",
-        {"candidate": {"email": email}, "observed_at": observed_at, "fields": {"email": email, **fields}},
+        {
+            "candidate": {"email": email},
+            "observed_at": observed_at,
+            "fields": {"email": email, **fields},
+        },
         source="talent.crm",
     )
 
 
 def consent(
-    email: str, status: str = "granted", purpose: str = "events", observed_at: str = "2026-11-01T09:00:00Z"
+    email: str,
+    status: str = "granted",
+    purpose: str = "events",
+    observed_at: str = "2026-11-01T09:00:00Z",
 ) -> dict[str, Any]:
     return envelope(
         "Candidate Consent Changed",
@@ -56,7 +67,10 @@ def consent(
 
 
 def behaviour(
-    kind: str, email: str, observed_at: str = "2026-12-03T20:00:00Z", event: dict[str, Any] | None = None,
+    kind: str,
+    email: str,
+    observed_at: str = "2026-12-03T20:00:00Z",
+    event: dict[str, Any] | None = None,
     event_id: str | None = None,
 ) -> dict[str, Any]:
     return envelope(
