@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import MetricUnit
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _TOKEN = re.compile(r"\bv1\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}\b")
@@ -78,3 +79,13 @@ def get_logger(name: str | None = None) -> Logger:
 
 logger = get_logger()
 metrics = Metrics()
+
+
+def count(outcome: str, reason: str | None) -> None:
+    """The decision metrics (docs/metrics.md): MessagesSent, MessagesSuppressed, and
+    Suppressed_<reason> per stable reason word."""
+    if outcome == "send":
+        metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="MessagesSuppressed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=f"Suppressed_{reason}", unit=MetricUnit.Count, value=1)

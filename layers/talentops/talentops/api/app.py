@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.router import Router
 
 from .errors import register_error_handlers
 
@@ -21,7 +22,7 @@ def build_app() -> APIGatewayHttpResolver:
     return app
 
 
-def _routers() -> list[object]:
+def _routers() -> list[Router]:
     # Each capability adds its router to this list (imported here, not at module level,
     # so that building the app is the only place that loads them).
     return []

@@ -20,7 +20,7 @@ from ..content.render import render_variant
 from ..errors import DeliveryError, DuplicateError, RenderError
 from ..models.events import CandidateRef, MessageSent, MessageSuppressed, Trigger
 from ..models.state import Decision, SentRecord
-from ..observability import logger
+from ..observability import count, logger
 from ..tokens import TokenSigner
 from .context import Brand, build_links, render_context
 from .decide import FrequencyCap, Outcome, TriggerFact, candidate_view, decide
@@ -106,6 +106,7 @@ class DeliveryService:
                 raise
             decision = decision.model_copy(update={"status": "sent"})
         self._publish(decision)
+        count(decision.outcome, decision.reason)
         logger.info(
             "decision",
             outcome=decision.outcome,
@@ -176,6 +177,7 @@ class DeliveryService:
             }
         )
         self._publish(duplicate)
+        count(duplicate.outcome, duplicate.reason)
         logger.info(
             "decision",
             outcome="suppress",
