@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..adapters.bus import EventPublisher
 from ..adapters.ses import SesSender
@@ -188,38 +189,30 @@ class DeliveryService:
         return duplicate
 
     def _publish(self, decision: Decision) -> None:
-        trigger = Trigger.model_validate(decision.trigger)
-        if decision.outcome == "send":
-            assert decision.candidate_id and decision.message_id and decision.variant
-            self.publisher.publish(
-                [
-                    (
-                        "Message Sent",
-                        MessageSent(
-                            candidate_id=decision.candidate_id,
-                            message_id=decision.message_id,
-                            purpose=decision.purpose,
-                            template=decision.template,  # type: ignore[arg-type]
-                            variant=decision.variant,
-                            trigger=trigger,
-                        ),
-                    )
-                ]
-            )
-        else:
-            self.publisher.publish(
-                [
-                    (
-                        "Message Suppressed",
-                        MessageSuppressed(
-                            candidate_id=decision.candidate_id,
-                            purpose=decision.purpose,  # type: ignore[arg-type]
-                            reason=decision.reason or "unknown",
-                            trigger=trigger,
-                        ),
-                    )
-                ]
-            )
+        self.publisher.publish([announcement(decision)])
+
+
+def announcement(decision: Decision) -> tuple[str, MessageSent | MessageSuppressed]:
+    """The event that announces a decision: `Message Sent` or `Message Suppressed`."""
+    trigger = Trigger.model_validate(decision.trigger)
+    purpose: Any = decision.purpose
+    if decision.outcome == "send":
+        assert decision.candidate_id and decision.message_id and decision.variant
+        return "Message Sent", MessageSent(
+            candidate_id=decision.candidate_id,
+            message_id=decision.message_id,
+            purpose=purpose,
+            template=decision.template,
+            variant=decision.variant,
+            trigger=trigger,
+        )
+    return "Message Suppressed", MessageSuppressed(
+        candidate_id=decision.candidate_id,
+        purpose=purpose,
+        reason=decision.reason or "unknown",
+        trigger=trigger,
+        template=decision.template,
+    )
 
 
 def _behaviour(fact: TriggerFact) -> tuple[str, dict[str, object]]:

@@ -239,6 +239,7 @@ class MessageSuppressed(ContractModel):
     purpose: Purpose | Literal["transactional"]
     reason: str
     trigger: Trigger
+    template: str | None = None  # extension: which message was held back
 
 
 class ChangedField(ContractModel):
