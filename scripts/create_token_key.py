@@ -23,8 +23,13 @@ def main() -> int:
         return 2
     ssm = boto3.client("ssm")
     try:
-        ssm.put_parameter(Name=name, Value=secrets.token_hex(32), Type="SecureString",
-                          Overwrite=False, Description="talentops link token signing key")
+        ssm.put_parameter(
+            Name=name,
+            Value=secrets.token_hex(32),
+            Type="SecureString",
+            Overwrite=False,
+            Description="talentops link token signing key",
+        )
     except ssm.exceptions.ParameterAlreadyExists:
         print(f"{name} exists already; left unchanged")
         return 0

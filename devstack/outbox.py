@@ -1,0 +1,149 @@
+"""The mail moto's SES has accepted, read from its backend in this process.
+
+moto 5.2.5 keeps every send (SES v1 and v2 share one backend) in
+`ses_backends[account][region].sent_messages`, in send order:
+Each entry: `message_id` (the MIME Message-ID without angle brackets, else SES's id),
+`ses_message_id` (the MessageId SendEmail returned), `from`, `to` (addresses), `subject`
+(decoded), `html`, `text`, `headers` (as sent, unfolded; repeated -> list), `sent_at` (the
+MIME Date as RFC 3339; moto records no time).
+
+- v2 `Content.Raw` / v1 `SendRawEmail` -> `RawMessage(id, source, destinations, raw_data)`
+  where `raw_data` is the MIME text (str) and `destinations` lists each recipient twice (the
+  request's Destination plus the MIME To/Cc/Bcc); there is no timestamp.
+- v2 `Content.Simple` / v1 `SendEmail` -> `Message(id, source, subject, body, destinations)`
+  with only one body (the HTML part if any, else the text) and no custom headers.
+- v1 templated sends -> `TemplateMessage` (template name and data, nothing rendered).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import threading
+from email.message import EmailMessage
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+class Outbox:
+    def __init__(self, account_id: str, region: str):
+        self._account_id = account_id
+        self._region = region
+        self._cache: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+
+    def messages(self) -> list[dict[str, Any]]:
+        from moto.ses.models import ses_backends
+
+        sent = list(ses_backends[self._account_id][self._region].sent_messages)
+        with self._lock:
+            if len(sent) < len(self._cache) or any(
+                self._cache[i][0] != _message_id(sent[i]) for i in range(len(self._cache))
+            ):
+                self._cache = []  # the backend was reset
+            for message in sent[len(self._cache) :]:
+                self._cache.append((_message_id(message), describe(message)))
+            return [entry for _, entry in self._cache]
+
+
+def _message_id(message: Any) -> str:
+    return str(getattr(message, "id", "") or ",".join(getattr(message, "ids", [])))
+
+
+def describe(message: Any) -> dict[str, Any]:
+    raw = getattr(message, "raw_data", None)
+    if raw is not None:
+        return _describe_raw(message, raw)
+    return _describe_simple(message)
+
+
+def _describe_raw(message: Any, raw: str | bytes) -> dict[str, Any]:
+    parsed = (
+        email.message_from_bytes(raw, policy=email.policy.default)
+        if isinstance(raw, bytes)
+        else email.message_from_string(raw, policy=email.policy.default)
+    )
+    assert isinstance(parsed, EmailMessage)
+    to = [address for _, address in getaddresses(parsed.get_all("To", [])) if address]
+    if not to:
+        to = _unique(_address(d) for d in message.destinations or [])
+    sender = [address for _, address in getaddresses(parsed.get_all("From", [])) if address]
+    mime_id = str(parsed.get("Message-ID", "")).strip().strip("<>")
+    return {
+        "message_id": mime_id or message.id,
+        "ses_message_id": message.id,
+        "from": sender[0] if sender else _address(message.source or ""),
+        "to": to,
+        "subject": str(parsed.get("Subject", "")),
+        "html": _part(parsed, "html"),
+        "text": _part(parsed, "plain"),
+        "headers": raw_headers(parsed),
+        "sent_at": _sent_at(parsed.get("Date")),
+    }
+
+
+def _describe_simple(message: Any) -> dict[str, Any]:
+    destinations = message.destinations or {}
+    to = destinations.get("ToAddresses", []) if isinstance(destinations, dict) else []
+    body = getattr(message, "body", None)
+    looks_html = isinstance(body, str) and body.lstrip().startswith("<")
+    return {
+        "message_id": _message_id(message),
+        "ses_message_id": _message_id(message),
+        "from": _address(message.source or ""),
+        "to": [_address(a) for a in to],
+        "subject": getattr(message, "subject", None),
+        "html": body if looks_html else None,
+        "text": body if body is not None and not looks_html else None,
+        "headers": {},
+        "sent_at": None,
+        "template": getattr(message, "template", None),
+    }
+
+
+def raw_headers(message: EmailMessage) -> dict[str, Any]:
+    """Top-level headers as sent (not decoded), unfolded; a repeated header becomes a list."""
+    headers: dict[str, Any] = {}
+    for name, value in message.raw_items():
+        text = _FOLD.sub("", str(value)).strip()
+        if name in headers:
+            current = headers[name]
+            headers[name] = [*current, text] if isinstance(current, list) else [current, text]
+        else:
+            headers[name] = text
+    return headers
+
+
+def _part(message: EmailMessage, subtype: str) -> str | None:
+    for part in message.walk():
+        if (
+            part.get_content_maintype() == "text"
+            and part.get_content_subtype() == subtype
+            and part.get_content_disposition() != "attachment"
+        ):
+            return str(part.get_content())
+    return None
+
+
+def _sent_at(date: Any) -> str | None:
+    if not date:
+        return None
+    try:
+        return parsedate_to_datetime(str(date)).isoformat()
+    except (TypeError, ValueError):
+        return None
+
+
+def _address(value: str) -> str:
+    parsed = getaddresses([value])
+    return parsed[0][1] if parsed and parsed[0][1] else value
+
+
+def _unique(values: Any) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        seen.setdefault(value, None)
+    return list(seen)
