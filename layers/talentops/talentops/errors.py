@@ -42,6 +42,12 @@ class RenderError(TalentOpsError):
     code = "render_error"
 
 
+class UnknownSlotError(TalentOpsError):
+    """The careers site asked for a content slot that the catalogue does not define."""
+
+    code = "unknown_slot"
+
+
 class CatalogueError(TalentOpsError):
     """The content catalogue is not valid (raised at load time, naming the problem)."""
 

@@ -7,6 +7,7 @@ personal fields are masked whatever their value.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -16,6 +17,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _TOKEN = re.compile(r"\bv1\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}\b")
+# Validation errors quote the offending value ("input_value='Ada'"); pydantic's repr of a
+# model quotes every field. Neither may reach a log line.
+_INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=)|input_value=\S+", re.DOTALL)
+# A token or address in a query string: ?token=..., &t=..., &email=...
+_QUERY_SECRET = re.compile(r"([?&](?:token|t|email)=)[^&\s\"']+", re.IGNORECASE)
 PERSONAL_KEYS = frozenset(
     {
         "email",
@@ -33,6 +39,27 @@ PERSONAL_KEYS = frozenset(
         "body",
         "detail",
         "fields",
+        # Added for privacy (issue #4): free text and request data that may name a person.
+        "full_name",
+        "display_name",
+        "evidence",
+        "recipient",
+        "recipients",
+        "destination",
+        "email_address",
+        "emailaddress",
+        "source_ip",
+        "sourceip",
+        "ip",
+        "user_agent",
+        "useragent",
+        "cookie",
+        "headers",
+        "query",
+        "query_string",
+        "rawquerystring",
+        "raw_query_string",
+        "querystringparameters",
     }
 )
 
@@ -42,12 +69,18 @@ def redact(value: Any, key: str | None = None) -> Any:
     if key is not None and key.lower() in PERSONAL_KEYS and value not in (None, "", [], {}):
         return "[redacted]"
     if isinstance(value, str):
+        value = _INPUT_VALUE.sub("input_value=[redacted]", value)
+        value = _QUERY_SECRET.sub(r"\1[redacted]", value)
         return _TOKEN.sub("[token]", _EMAIL.sub("[email]", value))
     if isinstance(value, dict):
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
-    return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    # Anything else is logged as its str() (an exception object, a model, a datetime): so
+    # redact that text, or it would reach the line unredacted.
+    return redact(str(value))
 
 
 _SYSTEM_KEYS = frozenset(
@@ -78,7 +111,9 @@ def get_logger(name: str | None = None) -> Logger:
 
 
 logger = get_logger()
-metrics = Metrics()
+# The namespace falls back to the template's value: a process that imports this module before
+# its environment is set (a test session, a script) still flushes metrics instead of failing.
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "TalentOps")
 
 
 def count(outcome: str, reason: str | None) -> None:

@@ -7,18 +7,24 @@ from datetime import timedelta
 from functools import lru_cache
 
 from .adapters.bus import EventPublisher
+from .adapters.content_decisions import ContentDecisionRepository
+from .adapters.listings import ListingsRepository
 from .adapters.secrets import token_key
 from .adapters.ses import SesSender
+from .adapters.site_events import SiteEventPublisher
 from .adapters.talent_pool import TalentPoolRepository
 from .clock import now
 from .consent.policy import ConsentPolicy
 from .content.catalogue import load_catalogue
+from .content.slots import ContentService
 from .delivery.context import Brand
 from .delivery.decide import FrequencyCap
 from .delivery.service import DeliveryService
+from .listings.service import ListingsService
 from .settings import Settings, get_settings
 from .talent_pool.service import TalentPoolService
 from .tokens import TokenSigner
+from .tracking.service import TrackingService
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +56,16 @@ def brand(settings: Settings) -> Brand:
 
 @lru_cache(maxsize=1)
 def talent_pool_service() -> TalentPoolService:
-    return TalentPoolService(repo=repository(), publisher=publisher(), now=now)
+    from .adapters.suppression import SuppressionRepository
+    from .privacy.screening import AddressScreen
+
+    return TalentPoolService(
+        repo=repository(),
+        publisher=publisher(),
+        now=now,
+        # Issue #4: the suppression list decides whether a newly set address may be mailed.
+        screen=AddressScreen(SuppressionRepository(get_settings().table_name)),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -70,11 +85,59 @@ def delivery_service() -> DeliveryService:
     )
 
 
+@lru_cache(maxsize=1)
+def listings() -> ListingsRepository:
+    return ListingsRepository(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def listings_service() -> ListingsService:
+    return ListingsService(repo=listings())
+
+
+@lru_cache(maxsize=1)
+def content_service() -> ContentService:
+    settings = get_settings()
+    return ContentService(
+        repo=repository(),
+        listings=listings(),
+        decisions=ContentDecisionRepository(settings.table_name),
+        catalogue=load_catalogue(settings.templates_dir),
+        signer=signer,
+        now=now,
+        brand={
+            "company_name": settings.company_name,
+            "careers_site_url": settings.careers_site_url,
+        },
+        listing_ttl=settings.listing_cache_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def tracking_service() -> TrackingService:
+    return TrackingService(
+        repo=repository(),
+        publisher=SiteEventPublisher(get_settings().event_bus_name),
+        signer=signer,
+        now=now,
+    )
+
+
 def reset() -> None:
     """Forget every cached service (tests that change the environment)."""
     from .adapters.aws import reset_clients
     from .settings import get_settings as _gs
 
-    for cached in (repository, publisher, talent_pool_service, delivery_service, _gs):
+    for cached in (
+        repository,
+        publisher,
+        talent_pool_service,
+        delivery_service,
+        listings,
+        listings_service,
+        content_service,
+        tracking_service,
+        _gs,
+    ):
         cached.cache_clear()
     reset_clients()

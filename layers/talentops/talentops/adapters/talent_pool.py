@@ -1,30 +1,53 @@
 """The talent pool table: one partition per candidate.
 
   pk=CAND#<id>  sk=PROFILE                  fields (value, source, observed_at), consent,
-                                            recent sends, behaviours, version
+                                            recent sends, behaviours, version, alert_seq,
+                                            matching keys (below)
   pk=CAND#<id>  sk=CONSENT#<at>#<purpose>#n append-only consent history (proof of consent)
   pk=CAND#<id>  sk=DECISION#<decision id>   decision record; its conditional put is the
                                             durable dedupe of the send ledger
-  pk=ALIAS#<kind>#<value> sk=ALIAS          email / ref -> candidate id (unique, consistent)
+  pk=ALIAS#<kind>#<value> sk=ALIAS          email / ref -> candidate id (unique, consistent);
+                                            kind "id": a candidate merged into another
 
-The GSI ``by_email`` (projection ALL) on the profile's ``email_norm`` resolves a candidate by
-address in one read. A trigger reads one item and writes one transaction.
+Indexes:
+  by_email      email_norm                         projection ALL: a trigger that names a
+                                                   candidate by address reads it in one query
+  by_role_city  match_city (role_family#city key), KEYS_ONLY: the job-alert pool of a local
+                match_level (seniority level)      job, a band of levels, page by page
+  by_role       match_role (role_family),          KEYS_ONLY: the pool of a remote job
+                match_level
+
+The matching keys are sparse: ingest writes them only on profiles that could receive a job
+alert at all (an address, role family and seniority, not suppressed, job alerts not
+withdrawn), so a fan-out reads exactly the candidates of the right role family, city and
+seniority band and never Scans. Consent regime, cap and freshness are decided per candidate
+at send time. A trigger reads one item and writes one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import time
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from ..errors import ConcurrencyError, DuplicateError, StorageError
-from ..models.events import CandidateRef
+from ..models.events import SENIORITY_LEVELS, CandidateRef
 from ..models.state import ConsentState, Decision, Profile, SentRecord
 from .aws import client
 from .dynamo import cancellation_codes, from_item, to_item, to_value
 
 PROFILE_SK = "PROFILE"
+INDEX_ROLE_CITY = "by_role_city"
+INDEX_ROLE = "by_role"
+MATCH_ATTRIBUTES = ("match_city", "match_role", "match_level")
+TRANSACTION_LIMIT = 100  # items per TransactWriteItems
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
 
 
 def cand_pk(candidate_id: str) -> str:
@@ -33,6 +56,74 @@ def cand_pk(candidate_id: str) -> str:
 
 def alias_pk(kind: str, value: str) -> str:
     return f"ALIAS#{kind}#{value}"
+
+
+def city_key(city: str) -> str:
+    """The form under which cities match: accents dropped, case folded, spaces collapsed
+    ("  Zürich " and "zurich" are one city; "Munich" and "München" are not)."""
+    decomposed = unicodedata.normalize("NFKD", city)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.casefold().split())
+
+
+def match_attributes(profile: Profile) -> dict[str, Any]:
+    """The job-alert matching keys of a profile, or {} when it cannot get a job alert at all
+    (then the index leaves it out)."""
+    role = profile.value("role_family")
+    seniority = profile.value("seniority")
+    consent = profile.consent.get("job_alerts")
+    if (
+        not role
+        or seniority not in SENIORITY_LEVELS
+        or not profile.email
+        or profile.suppressed
+        or (consent is not None and consent.status == "withdrawn")
+    ):
+        return {}
+    keys: dict[str, Any] = {
+        "match_role": str(role),
+        "match_level": SENIORITY_LEVELS.index(str(seniority)),
+    }
+    city = profile.value("city")
+    if city and city_key(str(city)):
+        keys["match_city"] = f"{role}#{city_key(str(city))}"
+    return keys
+
+
+@dataclass
+class LoadedProfile:
+    """A profile as read for a fan-out: the model and the counters its claim conditions on."""
+
+    profile: Profile
+    alert_seq: int = 0
+
+
+@dataclass
+class Claim:
+    """One candidate's claim in a batch: the decision record, and for a send the trace on the
+    profile, conditional on the profile being as it was read."""
+
+    decision: Decision
+    sent: SentRecord | None
+    expected_version: int
+    alert_seq: int
+
+
+@dataclass
+class ProfileWrite:
+    """One profile of a bulk write, as save_profile would write it."""
+
+    profile: Profile
+    expected_version: int
+    new_aliases: list[tuple[str, str]] = field(default_factory=list)
+    consent_history: list[tuple[str, ConsentState]] = field(default_factory=list)
+
+
+@dataclass
+class ClaimResult:
+    claimed: list[Claim] = field(default_factory=list)
+    duplicates: list[Claim] = field(default_factory=list)  # decided before (the dedupe held)
+    conflicts: list[Claim] = field(default_factory=list)  # the profile changed since read
 
 
 class IdentityConflictError(StorageError):
@@ -94,9 +185,16 @@ class TalentPoolRepository:
         return profile_from_item(items[0]) if items else None
 
     def resolve(self, ref: CandidateRef) -> Profile | None:
-        """By id, else by ref, else by normalized email (CONTRACT.md section 1)."""
+        """By id, else by ref, else by normalized email (CONTRACT.md section 1). An id that
+        was merged into another candidate resolves to the survivor (one more read, only
+        then)."""
         if ref.id:
-            return self.get_profile(ref.id, consistent=False)
+            found = self.get_profile(ref.id, consistent=False)
+            if found is None:
+                survivor = self.alias_owner("id", ref.id)
+                if survivor:
+                    return self.get_profile(survivor, consistent=False)
+            return found
         if ref.ref:
             owner = self.alias_owner("ref", ref.ref)
             if owner:
@@ -113,7 +211,9 @@ class TalentPoolRepository:
     def resolve_id(self, ref: CandidateRef) -> str | None:
         """Strongly consistent resolution to an id (for writers)."""
         if ref.id:
-            return ref.id if self.get_profile(ref.id) else None
+            if self.get_profile(ref.id):
+                return ref.id
+            return self.alias_owner("id", ref.id)
         if ref.ref:
             owner = self.alias_owner("ref", ref.ref)
             if owner:
@@ -159,16 +259,17 @@ class TalentPoolRepository:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def save_profile(
+    def _profile_update(
         self,
         profile: Profile,
-        *,
         expected_version: int,
-        new_aliases: list[tuple[str, str]] = (),  # type: ignore[assignment]
-        consent_history: list[tuple[str, ConsentState]] = (),  # type: ignore[assignment]
-    ) -> None:
-        """Write the profile if nobody else did since it was read (optimistic versioning),
-        with its new aliases and consent history, in one transaction."""
+        *,
+        map_entries: dict[str, dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The conditional Update of a profile item (optimistic versioning), with its
+        by_email and matching index keys kept in step with its fields. ``map_entries`` adds
+        entries to the ``recent`` / ``behaviours`` maps key by key (an identity merge), so
+        that entries written meanwhile by a send are kept."""
         pk = cand_pk(profile.candidate_id)
         data = profile.model_dump(mode="json")
         email = profile.email
@@ -193,68 +294,108 @@ class TalentPoolRepository:
             ":empty": {"M": {}},
             ":ca": {"S": data["created_at"] or ""},
         }
-        update = (
-            "SET #f = :f, #c = :c, #v = :nv, #a = :a, #s = :s, #id = :id, "
-            "#r = if_not_exists(#r, :empty), #b = if_not_exists(#b, :empty), "
-            "#ca = if_not_exists(#ca, :ca)"
-        )
+        sets = [
+            "#f = :f",
+            "#c = :c",
+            "#v = :nv",
+            "#a = :a",
+            "#s = :s",
+            "#id = :id",
+            "#ca = if_not_exists(#ca, :ca)",
+        ]
+        for attribute, name in (("recent", "#r"), ("behaviours", "#b")):
+            entries = (map_entries or {}).get(attribute)
+            if not entries:
+                sets.append(f"{name} = if_not_exists({name}, :empty)")
+                continue
+            for i, (key, value) in enumerate(sorted(entries.items())):
+                names[f"{name}{i}"] = key
+                values[f":{name[1:]}{i}"] = to_value(value)
+                sets.append(f"{name}.{name}{i} = :{name[1:]}{i}")
+        removes = []
         if email:
-            update += ", email_norm = :e"
+            sets.append("email_norm = :e")
             values[":e"] = {"S": email.strip().lower()}
         else:
-            update += " REMOVE email_norm"
+            removes.append("email_norm")
+        keys = match_attributes(profile)
+        for attribute in MATCH_ATTRIBUTES:
+            if attribute in keys:
+                sets.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = to_value(keys[attribute])
+            else:
+                removes.append(attribute)
+        update = "SET " + ", ".join(sets)
+        if removes:
+            update += " REMOVE " + ", ".join(removes)
         if expected_version == 0:
             condition = "attribute_not_exists(pk)"
         else:
             condition = "#v = :ev"
             values[":ev"] = {"N": str(expected_version)}
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": {"pk": {"S": pk}, "sk": {"S": PROFILE_SK}},
-                    "UpdateExpression": update,
-                    "ConditionExpression": condition,
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": values,
-                }
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": pk}, "sk": {"S": PROFILE_SK}},
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
             }
-        ]
-        for kind, value in new_aliases:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": to_item(
-                            {
-                                "pk": alias_pk(kind, value),
-                                "sk": "ALIAS",
-                                "candidate_id": profile.candidate_id,
-                            }
-                        ),
-                        "ConditionExpression": "attribute_not_exists(pk) OR candidate_id = :id",
-                        "ExpressionAttributeValues": {":id": {"S": profile.candidate_id}},
+        }
+
+    def _alias_put(self, kind: str, value: str, candidate_id: str) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(
+                    {"pk": alias_pk(kind, value), "sk": "ALIAS", "candidate_id": candidate_id}
+                ),
+                "ConditionExpression": "attribute_not_exists(pk) OR candidate_id = :id",
+                "ExpressionAttributeValues": {":id": {"S": candidate_id}},
+            }
+        }
+
+    def _consent_put(self, candidate_id: str, purpose: str, state: ConsentState) -> dict[str, Any]:
+        # The key is the fact itself, so a redelivered fact rewrites its own record.
+        record = state.model_dump(mode="json")
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(
+                    {
+                        "pk": cand_pk(candidate_id),
+                        "sk": f"CONSENT#{record['observed_at']}#{purpose}#{state.status}",
+                        "purpose": purpose,
+                        **record,
                     }
-                }
-            )
-        for purpose, state in consent_history:
-            # The key is the fact itself, so a redelivered fact rewrites its own record.
-            record = state.model_dump(mode="json")
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": to_item(
-                            {
-                                "pk": pk,
-                                "sk": f"CONSENT#{record['observed_at']}#{purpose}#{state.status}",
-                                "purpose": purpose,
-                                **record,
-                            }
-                        ),
-                    }
-                }
-            )
+                ),
+            }
+        }
+
+    def _profile_items(
+        self,
+        profile: Profile,
+        expected_version: int,
+        new_aliases: Sequence[tuple[str, str]],
+        consent_history: Sequence[tuple[str, ConsentState]],
+    ) -> list[dict[str, Any]]:
+        items = [self._profile_update(profile, expected_version)]
+        items += [self._alias_put(k, v, profile.candidate_id) for k, v in new_aliases]
+        items += [self._consent_put(profile.candidate_id, p, c) for p, c in consent_history]
+        return items
+
+    def save_profile(
+        self,
+        profile: Profile,
+        *,
+        expected_version: int,
+        new_aliases: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        consent_history: list[tuple[str, ConsentState]] = (),  # type: ignore[assignment]
+    ) -> None:
+        """Write the profile if nobody else did since it was read (optimistic versioning),
+        with its new aliases and consent history, in one transaction."""
+        items = self._profile_items(profile, expected_version, new_aliases, consent_history)
         try:
             self.ddb.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -269,6 +410,58 @@ class TalentPoolRepository:
             ):
                 raise ConcurrencyError("concurrent transaction on the profile") from exc
             raise StorageError("writing a profile failed") from exc
+
+    def save_profiles(self, entries: Sequence[ProfileWrite]) -> list[int]:
+        """Write many profiles (bulk import) in as few transactions as fit: each entry as
+        save_profile would write it. Returns the indexes of the entries that could not be
+        written because a condition failed (the profile changed since read, or an alias
+        belongs to another candidate): the caller takes those through the one-by-one path.
+        Entries of a cancelled transaction whose own conditions held are written again."""
+        failed: list[int] = []
+        pending = list(range(len(entries)))
+        attempts = 0
+        while pending:
+            group: list[int] = []
+            items: list[dict[str, Any]] = []
+            spans: list[tuple[int, int]] = []
+            for index in pending:
+                entry = entries[index]
+                entry_items = self._profile_items(
+                    entry.profile, entry.expected_version, entry.new_aliases, entry.consent_history
+                )
+                if len(entry_items) > TRANSACTION_LIMIT:
+                    failed.append(index)  # too many aliases / records: one-by-one path
+                    continue
+                if len(items) + len(entry_items) > TRANSACTION_LIMIT:
+                    break
+                spans.append((len(items), len(items) + len(entry_items)))
+                items += entry_items
+                group.append(index)
+            done = set(group) | set(failed)
+            pending = [i for i in pending if i not in done]
+            if not items:
+                continue
+            try:
+                self.ddb.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                codes = cancellation_codes(exc)
+                if not codes:
+                    raise StorageError("writing profiles failed") from exc
+                retry = []
+                for index, (lo, hi) in zip(group, spans, strict=True):
+                    if "ConditionalCheckFailed" in codes[lo:hi]:
+                        failed.append(index)
+                    else:
+                        retry.append(index)
+                if "ConditionalCheckFailed" not in codes:
+                    attempts += 1
+                    if attempts > 8:
+                        raise StorageError(
+                            "writing profiles: transactions kept conflicting"
+                        ) from exc
+                    time.sleep(min(0.02 * 2**attempts, 1.0))
+                pending = retry + pending
+        return sorted(failed)
 
     def record_decision(
         self,
@@ -360,6 +553,414 @@ class TalentPoolRepository:
             )
         except ClientError as exc:
             raise StorageError("releasing a claim failed") from exc
+
+    # -- batches (job alerts, bulk import) --------------------------------------------------
+
+    def get_items(self, keys: Sequence[tuple[str, str]], consistent: bool) -> list[dict]:
+        """Items by (pk, sk), 100 keys a request, retrying what DynamoDB leaves unprocessed."""
+        found: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": [
+                        {"pk": {"S": pk}, "sk": {"S": sk}}
+                        for pk, sk in unique[start : start + BATCH_GET_LIMIT]
+                    ],
+                    "ConsistentRead": consistent,
+                }
+            }
+            for attempt in range(10):
+                try:
+                    resp = self.ddb.batch_get_item(RequestItems=request)
+                except ClientError as exc:
+                    raise StorageError("reading items in a batch failed") from exc
+                found += resp.get("Responses", {}).get(self.table, [])
+                request = resp.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(0.02 * 2**attempt, 1.0))
+            else:
+                raise StorageError("reading items in a batch: DynamoDB left keys unprocessed")
+        return found
+
+    def get_profiles(self, candidate_ids: Sequence[str]) -> dict[str, LoadedProfile]:
+        """Profiles by id, 100 a request, strongly consistent; absent ids are left out."""
+        items = self.get_items([(cand_pk(c), PROFILE_SK) for c in candidate_ids], True)
+        loaded: dict[str, LoadedProfile] = {}
+        for item in items:
+            profile = profile_from_item(item)
+            seq = int(item.get("alert_seq", {}).get("N", "0"))
+            loaded[profile.candidate_id] = LoadedProfile(profile, seq)
+        return loaded
+
+    def alias_owners(self, aliases: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """(kind, value) -> candidate id for the aliases that exist, 100 a request."""
+        items = self.get_items([(alias_pk(k, v), "ALIAS") for k, v in aliases], True)
+        owners: dict[tuple[str, str], str] = {}
+        for item in items:
+            _, kind, value = item["pk"]["S"].split("#", 2)
+            owners[(kind, value)] = item["candidate_id"]["S"]
+        return owners
+
+    def get_decisions(self, pairs: Sequence[tuple[str, str]]) -> dict[str, Decision]:
+        """Decision records by (candidate id, decision id), keyed by decision id."""
+        items = self.get_items([(cand_pk(c), f"DECISION#{d}") for c, d in pairs], True)
+        return {
+            i["sk"]["S"].removeprefix("DECISION#"): Decision.model_validate(
+                _strip_keys(from_item(i))
+            )
+            for i in items
+        }
+
+    def matching_page(
+        self,
+        *,
+        index: str,
+        partition: str,
+        levels: tuple[int, int],
+        start_key: dict[str, Any] | None,
+        limit: int,
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """One page of the matching index: candidate ids of one partition (role family and
+        city, or role family) within a band of seniority levels, and the key to go on from."""
+        attribute = "match_city" if index == INDEX_ROLE_CITY else "match_role"
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": "#p = :p AND match_level BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#p": attribute},
+            "ExpressionAttributeValues": {
+                ":p": {"S": partition},
+                ":lo": {"N": str(levels[0])},
+                ":hi": {"N": str(levels[1])},
+            },
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        try:
+            resp = self.ddb.query(**kwargs)
+        except ClientError as exc:
+            raise StorageError("reading the matching index failed") from exc
+        ids = [
+            i["pk"]["S"].removeprefix("CAND#")
+            for i in resp.get("Items", [])
+            if i["pk"]["S"].startswith("CAND#")
+        ]
+        return ids, resp.get("LastEvaluatedKey")
+
+    def _claim_items(self, claim: Claim) -> list[dict[str, Any]]:
+        decision = claim.decision
+        assert decision.candidate_id is not None
+        pk = cand_pk(decision.candidate_id)
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(
+                        {
+                            "pk": pk,
+                            "sk": f"DECISION#{decision.decision_id}",
+                            **decision.model_dump(mode="json"),
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        if claim.sent is not None:
+            values: dict[str, Any] = {
+                ":r": to_value(claim.sent.model_dump(mode="json")),
+                ":one": {"N": "1"},
+                ":v": {"N": str(claim.expected_version)},
+            }
+            if claim.alert_seq:
+                seq_condition = "alert_seq = :s"
+                values[":s"] = {"N": str(claim.alert_seq)}
+            else:
+                seq_condition = "attribute_not_exists(alert_seq)"
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": pk}, "sk": {"S": PROFILE_SK}},
+                        "UpdateExpression": "SET #r.#k = :r ADD alert_seq :one",
+                        "ConditionExpression": f"#v = :v AND {seq_condition}",
+                        "ExpressionAttributeNames": {
+                            "#r": "recent",
+                            "#k": decision.decision_id,
+                            "#v": "version",
+                        },
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+            )
+        return items
+
+    def claim_decisions(self, claims: Sequence[Claim]) -> ClaimResult:
+        """The durable dedupe of a batch: each decision record is put only if this fact was
+        never decided for this candidate, and each send's trace goes on its profile only if
+        the profile is as it was read (its version and its send counter), so that two
+        fan-outs cannot both use a candidate's last alert of the week. Up to 100 items a
+        transaction; a cancelled transaction names the items that failed their condition
+        (CancellationReasons): those are sorted out, the rest is written again."""
+        result = ClaimResult()
+        pending = list(claims)
+        attempts = 0
+        while pending:
+            group: list[Claim] = []
+            items: list[dict[str, Any]] = []
+            spans: list[tuple[int, int]] = []
+            for claim in pending:
+                claim_items = self._claim_items(claim)
+                if len(items) + len(claim_items) > TRANSACTION_LIMIT:
+                    break
+                spans.append((len(items), len(items) + len(claim_items)))
+                items += claim_items
+                group.append(claim)
+            pending = pending[len(group) :]
+            try:
+                self.ddb.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                codes = cancellation_codes(exc)
+                if not codes:
+                    raise StorageError("claiming decisions failed") from exc
+                retry: list[Claim] = []
+                for claim, (lo, hi) in zip(group, spans, strict=True):
+                    own = codes[lo:hi]
+                    if own[0] == "ConditionalCheckFailed":
+                        result.duplicates.append(claim)
+                    elif "ConditionalCheckFailed" in own:
+                        result.conflicts.append(claim)
+                    else:
+                        retry.append(claim)
+                if "ConditionalCheckFailed" not in codes:
+                    attempts += 1
+                    if attempts > 8:
+                        raise StorageError(
+                            "claiming decisions: transactions kept conflicting"
+                        ) from exc
+                    time.sleep(min(0.02 * 2**attempts, 1.0))
+                pending = retry + pending
+                continue
+            result.claimed += group
+        return result
+
+    def complete_decisions(self, decisions: Sequence[Decision]) -> None:
+        """Record the outcome of claimed sends (status sent or failed), 25 a request."""
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": to_item(
+                        {
+                            "pk": cand_pk(str(d.candidate_id)),
+                            "sk": f"DECISION#{d.decision_id}",
+                            **d.model_dump(mode="json"),
+                        }
+                    )
+                }
+            }
+            for d in decisions
+        ]
+        self._batch_write(requests)
+
+    def _batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {
+                self.table: list(requests[start : start + BATCH_WRITE_LIMIT])
+            }
+            for attempt in range(10):
+                try:
+                    resp = self.ddb.batch_write_item(RequestItems=pending)
+                except ClientError as exc:
+                    raise StorageError("writing items in a batch failed") from exc
+                pending = resp.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.02 * 2**attempt, 1.0))
+            else:
+                raise StorageError("writing items in a batch: DynamoDB left some unprocessed")
+
+    def release_claims(self, decisions: Sequence[Decision]) -> None:
+        """Undo claims whose send failed (decision record and send trace), so that the retry
+        of their batch can send; 50 candidates a transaction."""
+        items: list[dict[str, Any]] = []
+        for decision in decisions:
+            pk = cand_pk(str(decision.candidate_id))
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": pk}, "sk": {"S": f"DECISION#{decision.decision_id}"}},
+                    }
+                }
+            )
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": pk}, "sk": {"S": PROFILE_SK}},
+                        "UpdateExpression": "REMOVE #r.#k ADD alert_seq :one",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeNames": {"#r": "recent", "#k": decision.decision_id},
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+            )
+        for start in range(0, len(items), TRANSACTION_LIMIT):
+            try:
+                self.ddb.transact_write_items(
+                    TransactItems=items[start : start + TRANSACTION_LIMIT]
+                )
+            except ClientError as exc:
+                raise StorageError("releasing claims failed") from exc
+
+    # -- identity merge ---------------------------------------------------------------------
+
+    def partition_items(self, candidate_id: str) -> list[dict[str, Any]]:
+        """Every item of a candidate's partition except its profile, in DynamoDB form."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": cand_pk(candidate_id)}},
+            "ConsistentRead": True,
+        }
+        while True:
+            try:
+                resp = self.ddb.query(**kwargs)
+            except ClientError as exc:
+                raise StorageError("reading a candidate's partition failed") from exc
+            items += [i for i in resp.get("Items", []) if i["sk"]["S"] != PROFILE_SK]
+            if "LastEvaluatedKey" not in resp:
+                return items
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def move_items(self, items: Sequence[dict[str, Any]], to_candidate: str) -> int:
+        """Move partition items (consent history, decisions, ...) to another candidate: a put
+        under the new partition and a delete of the old item in one transaction, 50 moves a
+        transaction (the 100-item limit). Idempotent: a move done twice puts the same item."""
+        moves: list[dict[str, Any]] = []
+        for item in items:
+            moved = dict(item)
+            old_pk = item["pk"]["S"]
+            moved["pk"] = {"S": cand_pk(to_candidate)}
+            if "candidate_id" in moved:
+                moved["candidate_id"] = {"S": to_candidate}
+                moved["merged_from"] = {"S": old_pk.removeprefix("CAND#")}
+            moves.append({"Put": {"TableName": self.table, "Item": moved}})
+            moves.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": old_pk}, "sk": item["sk"]},
+                    }
+                }
+            )
+        for start in range(0, len(moves), TRANSACTION_LIMIT):
+            try:
+                self.ddb.transact_write_items(
+                    TransactItems=moves[start : start + TRANSACTION_LIMIT]
+                )
+            except ClientError as exc:
+                raise StorageError("moving a candidate's items failed") from exc
+        return len(items)
+
+    def repoint_aliases(
+        self, aliases: Sequence[tuple[str, str]], from_candidate: str, to_candidate: str
+    ) -> int:
+        """Point aliases of ``from_candidate`` at ``to_candidate`` (100 a transaction); an
+        alias that meanwhile belongs to a third candidate is left alone."""
+        pending = list(dict.fromkeys(aliases))
+        moved = 0
+        while pending:
+            group = pending[:TRANSACTION_LIMIT]
+            pending = pending[TRANSACTION_LIMIT:]
+            items = [
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(
+                            {"pk": alias_pk(k, v), "sk": "ALIAS", "candidate_id": to_candidate}
+                        ),
+                        "ConditionExpression": (
+                            "attribute_not_exists(pk) OR candidate_id = :from OR candidate_id = :to"
+                        ),
+                        "ExpressionAttributeValues": {
+                            ":from": {"S": from_candidate},
+                            ":to": {"S": to_candidate},
+                        },
+                    }
+                }
+                for k, v in group
+            ]
+            try:
+                self.ddb.transact_write_items(TransactItems=items)
+                moved += len(group)
+            except ClientError as exc:
+                codes = cancellation_codes(exc)
+                if "ConditionalCheckFailed" not in codes:
+                    raise StorageError("repointing aliases failed") from exc
+                pending = [
+                    a
+                    for a, code in zip(group, codes, strict=True)
+                    if code != "ConditionalCheckFailed"
+                ] + pending
+        return moved
+
+    def finish_merge(
+        self,
+        survivor: Profile,
+        *,
+        expected_version: int,
+        loser_id: str,
+        loser_version: int,
+        map_entries: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Write the merged survivor and delete the loser's profile in one transaction, both
+        conditional on their versions, and leave ALIAS#id#<loser> pointing at the survivor
+        (links already sent carry the loser's id). ConcurrencyError: either changed."""
+        items = [
+            self._profile_update(survivor, expected_version, map_entries=map_entries),
+            {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": {"pk": {"S": cand_pk(loser_id)}, "sk": {"S": PROFILE_SK}},
+                    "ConditionExpression": "#v = :v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": {"N": str(loser_version)}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(
+                        {
+                            "pk": alias_pk("id", loser_id),
+                            "sk": "ALIAS",
+                            "candidate_id": survivor.candidate_id,
+                        }
+                    ),
+                }
+            },
+        ]
+        try:
+            self.ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                raise ConcurrencyError("a merged profile changed during the merge") from exc
+            raise StorageError("finishing a merge failed") from exc
+
+
+def encode_key(key: dict[str, Any] | None) -> str | None:
+    """A DynamoDB key (LastEvaluatedKey) as text, for a cursor stored on an item."""
+    return json.dumps(key, sort_keys=True) if key else None
+
+
+def decode_key(text: str | None) -> dict[str, Any] | None:
+    return json.loads(text) if text else None
 
 
 def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:

@@ -5,24 +5,81 @@ Routers register here; each lives in its own module of this package.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .errors import register_error_handlers
+from .errors import error_payload, register_error_handlers
+from .limits import BodyRule, screen
+
+OPENAPI_INFO: dict[str, Any] = {
+    "title": "talentops HTTP API",
+    "version": "1.0.0",
+    "description": (
+        "Careers-site content and tracking, the preference centre, unsubscribe and "
+        'operations. Errors are `{"error": {"code", "message"}}`. '
+        "See CONTRACT.md section 3 and docs/careers-api.md."
+    ),
+    "security_schemes": {
+        # The t= of an email link, as `Authorization: Bearer <token>` (scope "link").
+        "linkToken": HTTPBearer(description="The t= token of an email link (scope link)."),
+    },
+}
+DOCS_PATH = "/docs"
+
+
+class TalentOpsResolver(APIGatewayHttpResolver):
+    """Screens a request's body (size, media type) before routing; see limits.py."""
+
+    def __init__(self) -> None:
+        super().__init__(enable_validation=True)
+        self.body_rules: dict[tuple[str, str], BodyRule] = {}
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        refusal = screen(event, self.body_rules)
+        if refusal is not None:
+            return error_payload(refusal.status, refusal.code, refusal.message)
+        return super().resolve(event, context)
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        # Powertools documents a 422 for every validated route, but a request that fails
+        # validation is answered 400 with the error body (errors.py), which routes document.
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for item in (schema.paths or {}).values():
+            for method in ("get", "put", "post", "delete", "patch", "head", "options"):
+                operation = getattr(item, method, None)
+                if operation is not None and operation.responses:
+                    operation.responses.pop(422, None)
+        components = schema.components.schemas if schema.components else None
+        if components is not None:
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
+        return schema
 
 
 @lru_cache(maxsize=1)
-def build_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+def build_app() -> TalentOpsResolver:
+    app = TalentOpsResolver()
     register_error_handlers(app)
     for router in _routers():
         app.include_router(router)
+        app.body_rules.update(getattr(router, "body_rules", {}))
+    app.configure_openapi(**OPENAPI_INFO)
+    # Swagger UI with its assets inlined: it works offline (DESIGN.md).
+    app.enable_swagger(path=DOCS_PATH)
     return app
 
 
 def _routers() -> list[Router]:
     # Each capability adds its router to this list (imported here, not at module level,
     # so that building the app is the only place that loads them).
-    return []
+    from .admin import router as admin
+    from .careers import router as careers
+    from .preferences import router as preferences
+
+    return [careers, preferences, admin]

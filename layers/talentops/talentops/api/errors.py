@@ -6,7 +6,12 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import (
     CatalogueError,
@@ -14,8 +19,35 @@ from ..errors import (
     TalentOpsError,
     TokenError,
     UnknownCandidateError,
+    UnknownSlotError,
 )
 from ..observability import logger
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="A stable machine word, e.g. invalid_token, unknown_slot.")
+    message: str = Field(description="What was wrong, for a person.")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: ErrorDetail
+
+
+def error_docs(descriptions: dict[int, str]) -> dict[int, OpenAPIResponse]:
+    """OpenAPI `responses` entries for a route's error statuses, all with the error body."""
+    return {
+        status: {
+            "description": text,
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},
+        }
+        for status, text in descriptions.items()
+    }
 
 
 class ApiError(TalentOpsError):
@@ -32,6 +64,7 @@ STATUS_BY_ERROR: dict[type[TalentOpsError], int] = {
     TokenError: 401,
     UnknownCandidateError: 404,
     InvalidEventError: 400,
+    UnknownSlotError: 404,
 }
 
 
@@ -42,6 +75,17 @@ def error_response(status: int, code: str, message: str) -> Response[str]:
         body=json.dumps({"error": {"code": code, "message": message}}),
         headers={"Cache-Control": "no-store"},
     )
+
+
+def error_payload(status: int, code: str, message: str) -> dict[str, Any]:
+    """The same error as a Lambda proxy answer (API Gateway payload 2.0), for refusals made
+    before the resolver routes a request."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, "Cache-Control": "no-store"},
+        "body": json.dumps({"error": {"code": code, "message": message}}),
+        "isBase64Encoded": False,
+    }
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -56,7 +100,15 @@ def _validation_message(exc: RequestValidationError) -> str:
 def register_error_handlers(app: Any) -> None:
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[str]:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return error_response(400, "malformed_json", "the body is not valid JSON")
         return error_response(400, "invalid_request", _validation_message(exc))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(exc: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(
+            415, "unsupported_media_type", "the body's Content-Type is not one this route takes"
+        )
 
     @app.exception_handler(ApiError)
     def _api(exc: ApiError) -> Response[str]:

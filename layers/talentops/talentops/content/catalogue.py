@@ -7,11 +7,12 @@ message that names the problem, never at send time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,7 +21,15 @@ from ..errors import CatalogueError
 from ..models.events import SENIORITY_LEVELS
 
 RuleOp = Literal[
-    "eq", "ne", "in", "not_in", "prefix", "exists", "seniority_at_least", "seniority_at_most"
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "prefix",
+    "exists",
+    "seniority_at_least",
+    "seniority_at_most",
+    "within_days",
 ]
 
 
@@ -41,10 +50,34 @@ class Rule(BaseModel):
             raise ValueError(f"op {self.op} needs a seniority, one of {SENIORITY_LEVELS}")
         if self.op == "exists" and not isinstance(self.value, bool):
             raise ValueError("op exists needs true or false")
+        if self.op == "within_days" and (
+            isinstance(self.value, bool) or not isinstance(self.value, int) or self.value < 1
+        ):
+            raise ValueError("op within_days needs a whole number of days (1 or more)")
         return self
 
     def describe(self) -> str:
         return f"{self.field} {self.op} {self.value!r}"
+
+
+ProfileFieldName = Annotated[str, Field(pattern=r"^[a-z_]+$")]
+
+
+class FreshRequirement(BaseModel):
+    """A profile field that must be fresh (observed within its window of the talent pool
+    policy) for a message to be sent; ``when`` limits the requirement to the cases where its
+    rules hold (e.g. city only for a job that is not remote). A bare field name is short for
+    ``{field: <name>}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: ProfileFieldName
+    when: tuple[Rule, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"field": value} if isinstance(value, str) else value
 
 
 class Variant(BaseModel):
@@ -53,6 +86,9 @@ class Variant(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str | None = None
     rules: tuple[Rule, ...] = ()
+    # Profile fields this variant's content depends on: when one is stale (or unknown) the
+    # variant is passed over, down to the fallback.
+    requires_fresh: tuple[ProfileFieldName, ...] = ()
     subject: str = Field(min_length=1, max_length=300)
     html: str
     text: str
@@ -64,6 +100,9 @@ class MessageSpec(BaseModel):
     purpose: Literal["events", "job_alerts", "marketing", "transactional"]
     triggers: tuple[str, ...] = ()
     description: str | None = None
+    # Fields that must be fresh for the message to be sent at all; a stale one suppresses it
+    # with reason stale_profile (the decision's reasons say which field, and since when).
+    requires_fresh: tuple[FreshRequirement, ...] = ()
     variants: tuple[Variant, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -73,7 +112,55 @@ class MessageSpec(BaseModel):
             raise ValueError("variant names must be unique")
         if self.variants[-1].rules:
             raise ValueError("the last variant must have no rules (it is the fallback)")
+        if self.variants[-1].requires_fresh:
+            raise ValueError("the last variant must not require fresh fields (it is the fallback)")
         return self
+
+    def fresh_fields(self, context: Mapping[str, Any]) -> list[str]:
+        """The fields that must be fresh for this message in this context."""
+        return [r.field for r in self.requires_fresh if all(rule_holds(w, context) for w in r.when)]
+
+
+class SlotVariant(BaseModel):
+    """A variant of a careers-site content block: rules as for email, one HTML template."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    description: str | None = None
+    rules: tuple[Rule, ...] = ()
+    html: str
+
+
+class SlotSpec(BaseModel):
+    """A content slot of the careers site (`GET /content/{slot}`).
+
+    `anonymous` is shown to visitors without a token. `variants` are for known candidates:
+    the first whose rules all hold, the last (without rules) as their fallback. `data` names
+    what the block lists (jobs of Job Opened, events of event messages), at most `limit`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str | None = None
+    data: Literal["none", "jobs", "events"] = "none"
+    limit: int = Field(default=5, ge=1, le=20)
+    anonymous: SlotVariant
+    variants: tuple[SlotVariant, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> SlotSpec:
+        names = [self.anonymous.name, *(v.name for v in self.variants)]
+        if len(set(names)) != len(names):
+            raise ValueError("variant names must be unique (anonymous included)")
+        if self.anonymous.rules:
+            raise ValueError("the anonymous variant has no rules (it is shown without a token)")
+        if self.variants[-1].rules:
+            raise ValueError("the last variant must have no rules (it is the fallback)")
+        return self
+
+
+SLOT_NAME = r"^[a-z][a-z0-9_-]{0,39}$"
 
 
 class CatalogueFile(BaseModel):
@@ -81,11 +168,15 @@ class CatalogueFile(BaseModel):
 
     version: Literal[1]
     messages: dict[str, MessageSpec]
+    slots: dict[Annotated[str, Field(pattern=SLOT_NAME)], SlotSpec] = Field(default_factory=dict)
+
+
+V = TypeVar("V", Variant, SlotVariant)
 
 
 @dataclass(frozen=True)
-class Selection:
-    variant: Variant
+class Selection(Generic[V]):
+    variant: V
     reasons: list[str]
 
 
@@ -98,13 +189,27 @@ def _lookup(context: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def rule_holds(rule: Rule, context: Mapping[str, Any]) -> bool:
+def _as_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def rule_holds(rule: Rule, context: Mapping[str, Any], *, now: datetime | None = None) -> bool:
     actual = _lookup(context, rule.field)
     op = rule.op
     if op == "exists":
         return (actual not in (None, "", [])) is rule.value
     if actual is None:
         return op in ("ne", "not_in")
+    if op == "within_days":
+        # A time in the last N days (or later); without a clock nothing is recent.
+        at = _as_time(actual)
+        return now is not None and at is not None and at >= now - timedelta(days=rule.value)
     if op == "eq":
         return bool(actual == rule.value)
     if op == "ne":
@@ -122,11 +227,34 @@ def rule_holds(rule: Rule, context: Mapping[str, Any]) -> bool:
     return level >= target if op == "seniority_at_least" else level <= target
 
 
-def select_variant(spec: MessageSpec, context: Mapping[str, Any]) -> Selection:
-    """First variant whose rules all hold; the reasons say why each earlier one did not."""
+def select_variant(
+    spec: MessageSpec,
+    context: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    stale: Mapping[str, str] | None = None,
+) -> Selection[Variant]:
+    """First variant whose rules all hold (and whose required fields are fresh: ``stale``
+    maps a stale field to why); the reasons say why each earlier one did not."""
+    return choose_variant(spec.variants, context, now=now, stale=stale)
+
+
+def choose_variant(
+    variants: Sequence[V],
+    context: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    stale: Mapping[str, str] | None = None,
+) -> Selection[V]:
+    """The rule walk shared by email messages and careers-site slots (the last variant has no
+    rules, as loading checks)."""
     reasons: list[str] = []
-    for variant in spec.variants:
-        failed = [r for r in variant.rules if not rule_holds(r, context)]
+    for variant in variants:
+        not_fresh = [f for f in getattr(variant, "requires_fresh", ()) if f in (stale or {})]
+        if not_fresh:
+            reasons.append(f"not {variant.name}: {(stale or {})[not_fresh[0]]}")
+            continue
+        failed = [r for r in variant.rules if not rule_holds(r, context, now=now)]
         if not failed:
             if variant.rules:
                 held = ", ".join(r.describe() for r in variant.rules)
@@ -142,6 +270,7 @@ class Catalogue:
     def __init__(self, root: Path, data: CatalogueFile):
         self.root = root
         self.messages = data.messages
+        self.slots = data.slots
         self._by_trigger: dict[str, list[str]] = {}
         for name, spec in data.messages.items():
             for trigger in spec.triggers:
@@ -155,6 +284,14 @@ class Catalogue:
 
     def for_trigger(self, detail_type: str) -> list[str]:
         return list(self._by_trigger.get(detail_type, ()))
+
+    def slot(self, name: str) -> SlotSpec:
+        try:
+            return self.slots[name]
+        except KeyError as exc:
+            from ..errors import UnknownSlotError
+
+            raise UnknownSlotError(f"there is no content slot {name[:64]!r}") from exc
 
     @classmethod
     def load(cls, root: str | Path) -> Catalogue:

@@ -87,3 +87,14 @@ def compile_catalogue(catalogue: Catalogue) -> None:
                 raise CatalogueError(
                     f"{where}: {exc.filename or 'subject'} line {exc.lineno}: {exc.message}"
                 ) from exc
+    for name, slot in catalogue.slots.items():
+        for block in (slot.anonymous, *slot.variants):
+            where = f"slots.{name}.{block.name}"
+            try:
+                env.get_template(block.html)
+            except jinja2.TemplateNotFound as exc:
+                raise CatalogueError(f"{where}: template {exc.name} does not exist") from exc
+            except jinja2.TemplateSyntaxError as exc:
+                raise CatalogueError(
+                    f"{where}: {exc.filename} line {exc.lineno}: {exc.message}"
+                ) from exc

@@ -18,6 +18,7 @@ from typing import Any
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import MessageSpec, Variant, select_variant
 from ..models.state import Decision, Profile
+from ..talent_pool.policy import default_policy, freshness_problem
 
 PROFILE_FIELDS = (
     "first_name",
@@ -106,7 +107,12 @@ def decide(
     policy: ConsentPolicy,
     now: datetime,
     caps: Mapping[str, FrequencyCap] | None = None,
+    freshness: Mapping[str, timedelta] | None = None,
 ) -> Outcome:
+    """``freshness``: each field's freshness window; None means the talent pool policy's
+    (policy.yaml, TALENT_POOL_POLICY). A message whose catalogue entry requires a field to be
+    fresh is suppressed with stale_profile when it is not; a variant that requires one is
+    passed over."""
     candidate_id = profile.candidate_id if profile else None
     base = {
         "decision_id": decision_id(fact, template, candidate_id),
@@ -136,10 +142,19 @@ def decide(
         )
     if not profile.email:
         return suppress("no_address", ["the profile holds no email address"])
-    verdict = policy.evaluate(profile, spec.purpose)
+    verdict = policy.evaluate(profile, spec.purpose, now)  # now: grants lapse (issue #4)
     if not verdict.allowed:
         return suppress(verdict.reason or "no_consent", [verdict.explanation])
     reasons.append(f"consent: {verdict.explanation}")
+    context = {"candidate": candidate_view(profile), **fact.payload}
+    windows = default_policy().freshness if freshness is None else freshness
+    problems = [
+        problem
+        for name in spec.fresh_fields(context)
+        if (problem := freshness_problem(profile, name, windows, now)) is not None
+    ]
+    if problems:
+        return suppress("stale_profile", [*reasons, *(f"stale: {p.describe()}" for p in problems)])
     cap = (caps or {}).get(spec.purpose)
     if cap is not None:
         since = now - cap.window
@@ -150,8 +165,12 @@ def decide(
             used = f"{count} {spec.purpose} messages in the last {cap.window.days} days"
             return suppress("frequency_cap", [*reasons, f"{used} (cap {cap.limit})"])
         reasons.append(f"frequency: {count} of {cap.limit} {spec.purpose} messages used")
-    context = {"candidate": candidate_view(profile), **fact.payload}
-    selection = select_variant(spec, context)
+    stale = {
+        name: problem.describe()
+        for name in sorted({f for v in spec.variants for f in v.requires_fresh})
+        if (problem := freshness_problem(profile, name, windows, now)) is not None
+    }
+    selection = select_variant(spec, context, stale=stale)
     reasons.extend(selection.reasons)
     return Outcome(
         Decision(

@@ -57,13 +57,19 @@ class Profile(StateModel):
         return str(value) if value else None
 
 
-DecisionOutcome = Literal["send", "suppress"]
+# "show": a careers-site content block shown to a known candidate (GET /content/{slot}).
+DecisionOutcome = Literal["send", "suppress", "show"]
 
 
 class Decision(StateModel):
-    """What the system decided for one trigger and one candidate, and why."""
+    """What the system decided for one trigger and one candidate, and why.
+
+    `kind` is "message" for emails and "content" for careers-site blocks (then `template`
+    names the slot, `trigger` is {"detail_type": "Content Requested", "event_id": <request>}
+    and `purpose` is "content")."""
 
     decision_id: str
+    kind: Literal["message", "content"] = "message"
     candidate_id: str | None
     trigger: dict[str, str]
     template: str
@@ -74,4 +80,4 @@ class Decision(StateModel):
     reasons: list[str] = Field(default_factory=list)
     message_id: str | None = None
     decided_at: datetime
-    status: Literal["decided", "sent", "suppressed", "failed"] = "decided"
+    status: Literal["decided", "sent", "suppressed", "failed", "shown"] = "decided"

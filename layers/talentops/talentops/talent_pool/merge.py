@@ -46,6 +46,18 @@ def _key(policy: MergePolicy, name: str, fv: FieldValue) -> tuple[int, datetime,
     return (policy.rank(name, fv.source), fv.observed_at, fv.source, _canonical(fv.value))
 
 
+def merge_observation(
+    profile: Profile, name: str, candidate: FieldValue, policy: MergePolicy = DEFAULT_MERGE_POLICY
+) -> bool:
+    """Keep ``candidate`` for field ``name`` if it ranks above the current observation;
+    True when the field's value changed."""
+    current = profile.fields.get(name)
+    if current is not None and _key(policy, name, candidate) <= _key(policy, name, current):
+        return False
+    profile.fields[name] = candidate
+    return current is None or _canonical(current.value) != _canonical(candidate.value)
+
+
 def merge_fields(
     profile: Profile,
     incoming: Mapping[str, Any],
@@ -58,11 +70,7 @@ def merge_fields(
     changed: dict[str, FieldValue] = {}
     for name, value in incoming.items():
         candidate = FieldValue(value=value, source=source, observed_at=observed_at)
-        current = profile.fields.get(name)
-        if current is not None and _key(policy, name, candidate) <= _key(policy, name, current):
-            continue
-        profile.fields[name] = candidate
-        if current is None or _canonical(current.value) != _canonical(value):
+        if merge_observation(profile, name, candidate, policy):
             changed[name] = candidate
     return changed
 
@@ -82,3 +90,47 @@ def merge_consent(profile: Profile, purpose: str, incoming: ConsentState) -> boo
         return False
     profile.consent[purpose] = incoming
     return current is None or current.status != incoming.status or current != incoming
+
+
+def _behaviour_key(value: Mapping[str, Any]) -> tuple[str, str]:
+    return (str(value.get("at") or ""), _canonical(value))
+
+
+def merge_profiles(
+    survivor: Profile, loser: Profile, policy: MergePolicy = DEFAULT_MERGE_POLICY
+) -> dict[str, FieldValue]:
+    """Fold ``loser`` into ``survivor`` in place (identity merge): every field keeps its
+    highest-ranking observation, consent its newest state, sends and behaviours their union.
+    Returns the survivor's fields whose value changed. Commutative in the facts it keeps:
+    the merged profile is the one that all facts of both would have built on one candidate.
+    """
+    changed: dict[str, FieldValue] = {}
+    for name, fv in sorted(loser.fields.items()):
+        if merge_observation(survivor, name, fv, policy):
+            changed[name] = survivor.fields[name]
+    for purpose, state in sorted(loser.consent.items()):
+        merge_consent(survivor, purpose, state)
+    for decision_id, sent in loser.recent.items():
+        survivor.recent.setdefault(decision_id, sent)
+    for kind, value in loser.behaviours.items():
+        current = survivor.behaviours.get(kind)
+        if current is None or _behaviour_key(value) > _behaviour_key(current):
+            survivor.behaviours[kind] = value
+    survivor.aliases = sorted({*survivor.aliases, *loser.aliases})
+    survivor.suppressed = survivor.suppressed or loser.suppressed
+    if loser.created_at is not None and (
+        survivor.created_at is None or loser.created_at < survivor.created_at
+    ):
+        survivor.created_at = loser.created_at
+    return changed
+
+
+def survivor_of(a: Profile, b: Profile) -> tuple[Profile, Profile]:
+    """(survivor, loser) of an identity merge: the candidate the system knew first survives;
+    the newer-linked one is merged into it. Ties: the smaller id. Deterministic."""
+
+    def age(p: Profile) -> tuple[bool, float, str]:
+        created = p.created_at.timestamp() if p.created_at is not None else 0.0
+        return (p.created_at is None, created, p.candidate_id)
+
+    return (a, b) if age(a) <= age(b) else (b, a)

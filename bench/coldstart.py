@@ -1,0 +1,464 @@
+"""4. Cold start per function, against a bare handler, in fresh processes; and the layer size.
+
+For each function with a typical event, the parent first runs the real handler once in an
+emulated account (moto, in this process) and records every AWS response it got. A fresh
+child process (bench/coldstart_child.py) then imports the function and handles the same
+event with botocore's Stubber answering those responses: no emulator is imported there.
+The bare child imports boto3, creates the same clients and returns. The figure is the wall
+time of `subprocess.run` of each child (same interpreter, same flags, same environment),
+median over RUNS runs, real and bare interleaved; anything a handler defers to its first call
+is inside the measurement.
+
+Bytecode: the children share a PYTHONPYCACHEPREFIX that two warm-up runs fill, so that every
+module (the layer's too) loads from bytecode, as from a layer built with compiled bytecode.
+
+Breakdown: phases from time.perf_counter (CLOCK_MONOTONIC on Linux, one clock for parent and
+child), import cost by package from `-X importtime` (self time of each module, summed by
+top-level package), and in-process figures for the first call's main costs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from .common import (
+    FUNCTION_ENV,
+    FUNCTIONS,
+    LAYER,
+    ROOT,
+    TEMPLATES,
+    apply_function_env,
+    median,
+    spread,
+    use_repository,
+)
+
+GOAL_RATIO = 1.5
+RUNS = 15
+WARMUPS = 2
+CHILD = Path(__file__).with_name("coldstart_child.py")
+
+
+# -- typical events -----------------------------------------------------------------------
+
+
+def _ingest_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS, profile_event
+
+    s = h.seed(PERSONAS[2])
+    return profile_event(
+        {"email": s.email}, {"city": "Manchester"}, observed_at="2026-11-20T09:00:00Z"
+    )
+
+
+def _followup_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS, behaviour_event
+
+    s = h.seed(PERSONAS[0])
+    return behaviour_event("Candidate Event Attended", {"email": s.email})
+
+
+def _followup_ok(result: dict[str, Any]) -> bool:
+    return [d["outcome"] for d in result.get("decisions", [])] == ["send"]
+
+
+# function -> (what the event is, how to make it in the emulated account, result check)
+TYPICAL: dict[str, tuple[str, Callable[[Any], dict[str, Any]], Callable[[Any], bool]]] = {
+    "ingest_profile": (
+        "Candidate Profile Updated for a known candidate (by email)",
+        _ingest_event,
+        lambda r: bool(r.get("candidate_id")),
+    ),
+    "event_followup": (
+        "Candidate Event Attended, candidate by email, consent granted: one email sent",
+        _followup_event,
+        _followup_ok,
+    ),
+}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    return value
+
+
+def record_specs(functions: list[str]) -> dict[str, dict[str, Any]]:
+    """Run each function's typical event under moto and keep what AWS answered."""
+    from talentops import wiring
+
+    from .account import RequestCounter, emulated_account, quietly
+    from .requests import Harness
+
+    counter = RequestCounter()
+    counter.install()
+    wiring.reset()
+    specs: dict[str, dict[str, Any]] = {}
+    with emulated_account():
+        h = Harness(counter)
+        from .common import silence_logs
+
+        silence_logs()
+        handlers = {"ingest_profile": h.ingest, "event_followup": h.followup}
+        for function in functions:
+            describe, make, check = TYPICAL[function]
+            h.fresh_table()
+            event = make(h)
+            wiring.reset()  # nothing cached from the seeding: the trace of a first call
+            with counter.recording() as trace:
+                result = quietly(handlers[function], event, h.context)
+            if not check(result):
+                raise AssertionError(f"{function}: the typical event did not do its job: {result}")
+            stubs: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+            for service, method, response in trace:
+                stubs[service].append((method, _jsonable(response)))
+            specs[function] = {
+                "event": event,
+                "describe": describe,
+                "stubs": dict(stubs),
+                "services": sorted(stubs),
+                "calls": [f"{service}.{method}" for service, method, _ in trace],
+                "app": str(FUNCTIONS / function / "app.py"),
+                "sys_path": [str(LAYER)],
+            }
+    wiring.reset()
+    return specs
+
+
+# -- the children -------------------------------------------------------------------------
+
+
+def _child_env(pycache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONPATH", None)
+    env.update(FUNCTION_ENV)
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def _spawn(
+    spec_path: Path, out_path: Path, env: dict[str, str], flags: tuple[str, ...] = ()
+) -> tuple[float, dict[str, Any], str]:
+    """Wall ms of one child, its output, its stderr; out["cpu_ms"] is the child's CPU time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, *flags, str(CHILD), str(spec_path), str(out_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    t1 = time.perf_counter()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"child failed ({spec_path.name}): {proc.stderr.strip()[-1500:]}")
+    out = json.loads(out_path.read_text(encoding="utf-8"))
+    out["t_spawn"] = t0
+    out["t_exit"] = t1
+    out["cpu_ms"] = 1000 * (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return (t1 - t0) * 1000, out, proc.stderr
+
+
+SHARED_CLOCK = time.get_clock_info("perf_counter").implementation == (
+    "clock_gettime(CLOCK_MONOTONIC)"
+)
+
+
+def _phases(out: dict[str, Any]) -> dict[str, float]:
+    ms = {
+        "interpreter_start": out["t_top"] - out["t_spawn"],
+        "imports": out["t_import"] - out["t_top"],
+        "first_call": out["t_handler"] - out["t_import"],
+        "exit": out["t_exit"] - out["t_handler"],
+    }
+    return {k: v * 1000 for k, v in ms.items()}
+
+
+def _to_handler_done(ms_process: float, out: dict[str, Any]) -> float:
+    """Process start to the handler's return: the cold start as Lambda sees it (the process
+    then lives on; its teardown is not part of it). Needs one clock for parent and child;
+    without it, the whole process's wall time."""
+    if SHARED_CLOCK:
+        return (out["t_handler"] - out["t_spawn"]) * 1000
+    return ms_process
+
+
+def import_breakdown(stderr: str) -> dict[str, float]:
+    """Self time of each imported module (from -X importtime), summed by top-level package,
+    in ms; the standard library is one entry."""
+    by_package: dict[str, float] = defaultdict(float)
+    stdlib = set(sys.stdlib_module_names)
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line[len("import time:") :].split("|")
+        if len(parts) != 3 or not parts[0].strip().isdigit():
+            continue  # the header line
+        self_us, name = parts[0], parts[2]
+        top = name.strip().split(".")[0]
+        key = "(standard library)" if top in stdlib or top.startswith("_") else top
+        by_package[key] += int(self_us.strip()) / 1000
+    return dict(sorted(by_package.items(), key=lambda kv: -kv[1]))
+
+
+def measure_function(
+    function: str, spec: dict[str, Any], workdir: Path, env: dict[str, str], runs: int
+) -> dict[str, Any]:
+    check = TYPICAL[function][2]
+    paths = {}
+    for mode in ("real", "bare"):
+        paths[mode] = workdir / f"{function}.{mode}.json"
+        paths[mode].write_text(json.dumps({**spec, "mode": mode}), encoding="utf-8")
+    out_path = workdir / f"{function}.out.json"
+    for _ in range(WARMUPS):
+        for mode in ("real", "bare"):
+            _spawn(paths[mode], out_path, env)
+    wall: dict[str, list[float]] = {"real": [], "bare": []}
+    process: dict[str, list[float]] = {"real": [], "bare": []}
+    cpu: dict[str, list[float]] = {"real": [], "bare": []}
+    phases: dict[str, list[dict[str, float]]] = {"real": [], "bare": []}
+    for i in range(runs):
+        order = ("real", "bare") if i % 2 == 0 else ("bare", "real")
+        for mode in order:
+            ms, out, _ = _spawn(paths[mode], out_path, env)
+            if mode == "real" and not check(out["result"]):
+                raise AssertionError(f"{function}: cold handler result {out['result']}")
+            wall[mode].append(_to_handler_done(ms, out))
+            process[mode].append(ms)
+            cpu[mode].append(out["cpu_ms"])
+            phases[mode].append(_phases(out))
+    ratios = [r / b for r, b in zip(wall["real"], wall["bare"], strict=True)]
+    ratio = median(wall["real"]) / median(wall["bare"])
+    importtime = {}
+    for mode in ("real", "bare"):
+        _, _, stderr = _spawn(paths[mode], out_path, env, flags=("-X", "importtime"))
+        importtime[mode] = import_breakdown(stderr)
+    extra = {
+        pkg: importtime["real"].get(pkg, 0.0) - importtime["bare"].get(pkg, 0.0)
+        for pkg in importtime["real"]
+    }
+    return {
+        "function": function,
+        "event": spec["describe"],
+        "aws_calls": spec["calls"],
+        "real_ms": spread(wall["real"]),
+        "bare_ms": spread(wall["bare"]),
+        "ratio": ratio,
+        "ratio_of_pairs": spread(ratios),
+        "measured_to": "handler done" if SHARED_CLOCK else "process exit",
+        "real_process_ms": spread(process["real"]),
+        "bare_process_ms": spread(process["bare"]),
+        "process_ratio": median(process["real"]) / median(process["bare"]),
+        "real_cpu_ms": spread(cpu["real"]),
+        "bare_cpu_ms": spread(cpu["bare"]),
+        "cpu_ratio": median(cpu["real"]) / median(cpu["bare"]),
+        "goal_ratio": GOAL_RATIO,
+        "met": ratio <= GOAL_RATIO,
+        "phases_ms": {
+            mode: {k: median([p[k] for p in phases[mode]]) for k in phases[mode][0]}
+            for mode in phases
+        },
+        "imports_self_ms_by_package": importtime,
+        "imports_extra_ms_by_package": dict(
+            sorted(((k, v) for k, v in extra.items() if v > 0.5), key=lambda kv: -kv[1])
+        ),
+    }
+
+
+# -- in-process figures for the breakdown -------------------------------------------------------
+
+
+def first_call_costs(repeats: int = 5) -> dict[str, float]:
+    """Main costs of a first call that imports do not show, measured in this process."""
+    import boto3
+    from botocore.config import Config
+
+    from talentops.content.catalogue import Catalogue
+
+    out: dict[str, float] = {}
+    loads = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="bench-templates-") as tmp:
+            root = Path(tmp) / "templates"
+            shutil.copytree(TEMPLATES, root)
+            start = time.process_time_ns()
+            Catalogue.load(root)  # a new directory: a new environment, every template compiled
+            loads.append((time.process_time_ns() - start) / 1e6)
+    out["catalogue_load_ms"] = median(loads)
+    services = ("dynamodb", "sesv2", "events", "ssm")
+    config = Config(retries={"mode": "standard", "max_attempts": 3})
+    per_client, shared = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for s in services:
+            boto3.session.Session().client(s, config=config)  # type: ignore[call-overload]
+        per_client.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        session = boto3.session.Session()
+        for s in services:
+            session.client(s, config=config)  # type: ignore[call-overload]
+        shared.append((time.perf_counter() - start) * 1000)
+    out["four_clients_one_session_each_ms"] = median(per_client)
+    out["four_clients_one_shared_session_ms"] = median(shared)
+    return out
+
+
+# -- layer size ---------------------------------------------------------------------------------
+
+
+def _tree_size(path: Path) -> tuple[int, int]:
+    total = pycache = 0
+    for p in path.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            size = p.stat().st_size
+            total += size
+            if "__pycache__" in p.parts:
+                pycache += size
+    return total, pycache
+
+
+def layer_size(timeout_s: int = 240) -> dict[str, Any]:
+    """Unzipped size of the shared layer: its requirements resolved and installed by pip
+    into an empty directory (python/ in the layer), plus the talentops package."""
+    requirements = LAYER / "requirements.txt"
+    package = LAYER / "talentops"
+    pkg_total, pkg_pycache = _tree_size(package)
+    pkg_bytes = pkg_total - pkg_pycache  # the layer ships the sources
+    with tempfile.TemporaryDirectory(prefix="bench-layer-") as tmp:
+        target = Path(tmp) / "python"
+        cmd = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        cmd += ["--target", str(target), "-r", str(requirements)]
+        try:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout_s, check=False
+            )
+            ok = proc.returncode == 0
+            why = proc.stderr.strip()[-500:]
+        except subprocess.TimeoutExpired:
+            ok, why = False, f"pip did not finish in {timeout_s} s"
+        if ok:
+            by_dist: dict[str, int] = defaultdict(int)
+            for entry in target.iterdir():
+                name = entry.name
+                if name.endswith((".dist-info", ".egg-info")):
+                    name = name.split("-")[0]
+                key = name.lower().replace("_", "-").removesuffix(".py")
+                by_dist[key] += _tree_size(entry)[0] if entry.is_dir() else entry.stat().st_size
+            deps_total, deps_pycache = _tree_size(target)
+            method = "pip install -r layers/talentops/requirements.txt --target (full resolution)"
+            return _layer_result(method, deps_total, deps_pycache, pkg_bytes, dict(by_dist))
+    return _layer_from_metadata(requirements, pkg_bytes, why)
+
+
+def _layer_result(
+    method: str, deps: int, pycache: int, package: int, by_dist: dict[str, int]
+) -> dict[str, Any]:
+    mb = 1024 * 1024
+    top = sorted(by_dist.items(), key=lambda kv: -kv[1])[:8]
+    sdk = sum(v for k, v in by_dist.items() if k in {"boto3", "botocore", "s3transfer"})
+    return {
+        "method": method,
+        "total_mb": (deps + package) / mb,
+        "bytecode_mb": pycache / mb,
+        "talentops_package_mb": package / mb,
+        "largest_mb": {k: v / mb for k, v in top},
+        "boto3_botocore_s3transfer_mb": sdk / mb,
+        "lambda_limit_mb": 250,
+    }
+
+
+def _layer_from_metadata(requirements: Path, package: int, why: str) -> dict[str, Any]:
+    """Fallback: the installed files (RECORD) of the requirements and their dependencies in
+    this virtual environment."""
+    import importlib.metadata as md
+    import re
+
+    from packaging.requirements import Requirement
+
+    names = []
+    for raw in requirements.read_text().splitlines():
+        line = raw.split("#")[0].strip()
+        if line:
+            names.append(Requirement(line).name)
+    seen: set[str] = set()
+    by_dist: dict[str, int] = {}
+    pycache = 0
+    while names:
+        name = re.sub(r"[-_.]+", "-", names.pop()).lower()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = md.distribution(name)
+        except md.PackageNotFoundError:
+            continue
+        size = 0
+        for f in dist.files or []:
+            p = Path(str(dist.locate_file(f)))
+            if p.is_file():
+                size += p.stat().st_size
+                if "__pycache__" in p.parts:
+                    pycache += p.stat().st_size
+        by_dist[name] = size
+        for r in dist.requires or []:
+            req = Requirement(r)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                names.append(req.name)
+    return _layer_result(
+        f"installed files of the resolved distributions in .venv (pip failed: {why})",
+        sum(by_dist.values()),
+        pycache,
+        package,
+        by_dist,
+    )
+
+
+# -- orchestration ------------------------------------------------------------------------------
+
+
+def run(*, runs: int = RUNS) -> dict[str, Any]:
+    use_repository()
+    apply_function_env()
+    present = sorted(p.name for p in FUNCTIONS.iterdir() if (p / "app.py").is_file())
+    measured = [f for f in present if f in TYPICAL]
+    skipped = {f: "no typical event defined in bench/coldstart.py yet" for f in present}
+    for f in measured:
+        skipped.pop(f)
+    specs = record_specs(measured)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as tmp:
+        workdir = Path(tmp)
+        env = _child_env(workdir / "pycache")
+        for function in measured:
+            results.append(measure_function(function, specs[function], workdir, env, runs))
+    return {
+        "functions": results,
+        "not_measured": skipped,
+        "runs": runs,
+        "python": sys.version.split()[0],
+        "first_call_costs": first_call_costs(),
+        "layer": layer_size(),
+        "root": str(ROOT),
+    }

@@ -1,0 +1,422 @@
+"""2. CPU per personalized message, against a bare Jinja2 render in the same process.
+
+Product: what the delivery service does for one message before it builds the MIME message:
+decide (consent, budget, variant rules, the decision record), the signed links, the render
+context, and the render of subject, HTML and text in the sandboxed environment.
+
+Baseline: a plain ``jinja2.Environment`` with the same loader (the product's own loader
+object) and the same output options (autoescape, trim_blocks, lstrip_blocks), rendering the
+same subject, HTML and text templates with the same context. The outputs are compared: the
+baseline is only a baseline if it produces the same bytes.
+
+Also measured: building the MIME message, reading the profile item (DynamoDB types to the
+Profile model), and the whole handler of event_followup from the EventBridge event to the
+last (in-memory) AWS call, which gives messages per second per core.
+
+Clock: time.process_time_ns (CPU of this process); medians over repeats; the cases run
+interleaved within each repeat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from .common import (
+    TEMPLATES,
+    TOKEN_KEY,
+    apply_function_env,
+    calibrate,
+    median,
+    silence_logs,
+    spread,
+    time_interleaved,
+    use_repository,
+)
+from .fixtures import BEHAVIOURS, NOW, PERSONAS, FakeContext, behaviour_event, profile_data
+
+GOAL_RATIO = 1.5
+TOKEN_TTL = timedelta(days=90)
+
+
+@dataclass
+class Message:
+    """Everything one personalized message needs, prepared once."""
+
+    persona: str
+    template: str
+    fact: Any
+    profile: Any
+    spec: Any
+    item: dict[str, Any]
+    context: dict[str, Any]
+    variant: Any
+
+
+@dataclass
+class Setup:
+    catalogue: Any
+    policy: Any
+    brand: Any
+    signer: Any
+    caps: Any
+    messages: list[Message]
+    bare_env: Any
+    bare_subjects: dict[str, Any]
+
+
+def _setup(
+    templates: Path = TEMPLATES,
+    personas: tuple[Any, ...] = PERSONAS,
+    *,
+    recent_sends: int = 3,
+    caps: dict[str, Any] | None = None,
+    catalogue: Any = None,
+) -> Setup:
+    """The messages of the catalogue's triggers for the personas, decided and rendered once
+    (so that every measured step has its inputs ready). `caps` defaults to the product's."""
+    from talentops import wiring
+    from talentops.consent.policy import ConsentPolicy
+    from talentops.content.catalogue import Catalogue
+    from talentops.content.render import environment
+    from talentops.delivery.context import build_links, render_context
+    from talentops.delivery.decide import FrequencyCap, TriggerFact, candidate_view, decide
+    from talentops.models.events import parse_event
+    from talentops.models.state import Profile
+    from talentops.settings import Settings
+    from talentops.tokens import TokenSigner
+
+    from .fixtures import profile_item
+
+    if catalogue is None:
+        catalogue = Catalogue.load(templates)
+    settings = Settings.from_env()
+    policy = ConsentPolicy.from_json(settings.consent_policy)
+    brand = wiring.brand(settings)
+    signer = TokenSigner(TOKEN_KEY.encode())
+    if caps is None:
+        caps = {"job_alerts": FrequencyCap(settings.job_alert_weekly_cap, timedelta(days=7))}
+    messages = []
+    for i, persona in enumerate(personas):
+        data = profile_data(
+            persona, f"c_bench{i:06d}", f"{persona.key}@example.org", recent_sends=recent_sends
+        )
+        profile = Profile.model_validate(data)
+        for detail_type, template in BEHAVIOURS.items():
+            if template not in catalogue.messages:
+                continue
+            envelope, detail = parse_event(behaviour_event(detail_type, {"email": profile.email}))
+            fact = TriggerFact.from_event(envelope.id, envelope.detail_type, detail)
+            spec = catalogue.message(template)
+            outcome = decide(
+                fact=fact,
+                profile=profile,
+                template=template,
+                spec=spec,
+                policy=policy,
+                now=NOW,
+                caps=caps,
+            )
+            if outcome.variant is None:
+                continue  # a suppressed decision renders nothing: not a personalized message
+            d = outcome.decision
+            links = build_links(
+                brand=brand,
+                signer=signer,
+                candidate_id=d.candidate_id,
+                purpose=d.purpose,
+                message_id=d.message_id,
+                now=NOW,
+                ttl=TOKEN_TTL,
+                event_url=fact.payload["event"].get("url"),
+            )
+            context = render_context(
+                candidate=candidate_view(profile),
+                payload=fact.payload,
+                links=links,
+                brand=brand,
+                purpose=d.purpose,
+                template=d.template,
+                variant=outcome.variant.name,
+            )
+            messages.append(
+                Message(
+                    persona.key,
+                    template,
+                    fact,
+                    profile,
+                    spec,
+                    profile_item(data),
+                    context,
+                    outcome.variant,
+                )
+            )
+    product_env = environment(str(catalogue.root))
+    import jinja2
+
+    bare_env = jinja2.Environment(
+        loader=product_env.loader,
+        autoescape=product_env.autoescape,
+        trim_blocks=product_env.trim_blocks,
+        lstrip_blocks=product_env.lstrip_blocks,
+        auto_reload=False,
+        cache_size=2000,
+    )
+    bare_subjects = {m.variant.subject: bare_env.from_string(m.variant.subject) for m in messages}
+    return Setup(catalogue, policy, brand, signer, caps, messages, bare_env, bare_subjects)
+
+
+def steps(s: Setup, messages: list[Message] | None = None) -> dict[str, Callable[[], object]]:
+    """One callable per measured step; each call handles the next message of the cycle."""
+    from talentops.adapters.talent_pool import profile_from_item
+    from talentops.content.render import render_variant
+    from talentops.delivery.context import build_links, render_context
+    from talentops.delivery.decide import candidate_view, decide
+    from talentops.delivery.mime import OutgoingEmail, build_mime
+
+    messages = messages or s.messages
+
+    def cycle() -> Iterator[Message]:
+        return itertools.cycle(messages)
+
+    c_decide, c_links, c_context, c_render, c_bare, c_product, c_mime, c_item = (
+        cycle() for _ in range(8)
+    )  # one cycle per case: each case goes through the messages in the same order
+
+    def do_decide(m: Message) -> Any:
+        return decide(
+            fact=m.fact,
+            profile=m.profile,
+            template=m.template,
+            spec=m.spec,
+            policy=s.policy,
+            now=NOW,
+            caps=s.caps,
+        )
+
+    def do_links(m: Message, decision: Any) -> Any:
+        return build_links(
+            brand=s.brand,
+            signer=s.signer,
+            candidate_id=decision.candidate_id,
+            purpose=decision.purpose,
+            message_id=decision.message_id,
+            now=NOW,
+            ttl=TOKEN_TTL,
+            event_url=m.fact.payload["event"].get("url"),
+        )
+
+    def do_context(m: Message, decision: Any, links: Any, variant: str) -> dict[str, Any]:
+        return render_context(
+            candidate=candidate_view(m.profile),
+            payload=m.fact.payload,
+            links=links,
+            brand=s.brand,
+            purpose=decision.purpose,
+            template=decision.template,
+            variant=variant,
+        )
+
+    decisions = {id(m): do_decide(m) for m in messages}
+    links_of = {id(m): do_links(m, decisions[id(m)].decision) for m in messages}
+    contexts = {
+        id(m): do_context(m, decisions[id(m)].decision, links_of[id(m)], m.variant.name)
+        for m in messages
+    }
+    rendered = {id(m): render_variant(s.catalogue, m.variant, m.context) for m in messages}
+
+    def product(
+        c: Iterator[Message], *, decide_: bool = True, links_: bool = True, context_: bool = True
+    ) -> Callable[[], object]:
+        """The product's steps for the next message; a step turned off uses its result
+        computed beforehand, so that (all on) - (one off) is that step's cost in the mix."""
+
+        def call() -> object:
+            m = next(c)
+            outcome = do_decide(m) if decide_ else decisions[id(m)]
+            d = outcome.decision
+            links = do_links(m, d) if links_ else links_of[id(m)]
+            name = outcome.variant.name
+            ctx = do_context(m, d, links, name) if context_ else contexts[id(m)]
+            return render_variant(s.catalogue, outcome.variant, ctx)
+
+        return call
+
+    def bare() -> object:
+        m = next(c_bare)
+        ctx = m.context
+        return (
+            s.bare_subjects[m.variant.subject].render(ctx),
+            s.bare_env.get_template(m.variant.html).render(ctx),
+            s.bare_env.get_template(m.variant.text).render(ctx),
+        )
+
+    def mime() -> object:
+        m = next(c_mime)
+        r = rendered[id(m)]
+        d = decisions[id(m)].decision
+        return build_mime(
+            OutgoingEmail(
+                message_id=f"{d.message_id}@talent.example.com",
+                sender_name=s.brand.sender_name,
+                sender_address=s.brand.sender_address,
+                to=m.profile.email,
+                subject=r.subject,
+                html=r.html,
+                text=r.text,
+                sent_at=NOW,
+                unsubscribe_url=links_of[id(m)].unsubscribe,
+                unsubscribe_mailto=s.brand.unsubscribe_mailto,
+            )
+        )
+
+    return {
+        "product": product(c_product),
+        "bare": bare,
+        "without_decide": product(c_decide, decide_=False),
+        "without_links": product(c_links, links_=False),
+        "without_context": product(c_context, context_=False),
+        "render": product(c_render, decide_=False, links_=False, context_=False),
+        "mime": mime,
+        "profile_item": lambda: profile_from_item(next(c_item).item),
+    }
+
+
+def same_output(s: Setup) -> bool:
+    """The bare render produces what the product renders (subject up to whitespace)."""
+    from talentops.content.render import render_variant, single_line
+
+    for m in s.messages:
+        product = render_variant(s.catalogue, m.variant, m.context)
+        subject = single_line(s.bare_subjects[m.variant.subject].render(m.context))
+        html = s.bare_env.get_template(m.variant.html).render(m.context)
+        text = s.bare_env.get_template(m.variant.text).render(m.context)
+        if (product.subject, product.html, product.text) != (subject, html, text):
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        yield
+
+
+def whole_handler(s: Setup) -> tuple[Callable[[], object], dict[str, float]]:
+    """event_followup's handler from the EventBridge event to its last AWS call, with every
+    AWS client answered in memory (no botocore). Returns the callable and the AWS calls it
+    makes per message (to show that the fakes answered what the product asked)."""
+    from talentops import wiring
+
+    from .account import load_handler
+    from .fakes import FakeAws, fake_clients
+
+    aws = FakeAws([m.item for m in s.messages])
+    stack = contextlib.ExitStack()
+    stack.enter_context(fake_clients(aws))
+    module = load_handler("event_followup")
+    service = wiring.delivery_service()
+    module.delivery_service = lambda: service  # type: ignore[attr-defined]
+    context = FakeContext()
+    # A fresh envelope per call (new id and time), so that nothing is cached between calls.
+    minutes = itertools.count()
+    persons = itertools.cycle(m for m in s.messages)
+
+    def call() -> object:
+        m = next(persons)
+        n = next(minutes)
+        event = behaviour_event(
+            m.fact.detail_type,
+            {"email": m.profile.email},
+            observed_at=f"2026-12-03T{(n // 60) % 24:02d}:{n % 60:02d}:00Z",
+        )
+        with _stdout_to_devnull():
+            result = module.handler(event, context)
+        if result["decisions"][0]["outcome"] != "send":
+            raise AssertionError(f"whole handler: expected a send, got {result}")
+        return result
+
+    silence_logs()
+    aws.calls.clear()
+    probe = 20
+    for _ in range(probe):
+        call()
+    per_message = {k: v / probe for k, v in sorted(aws.calls.items())}
+    call.close = stack.close  # type: ignore[attr-defined]
+    return call, per_message
+
+
+def run(*, repeats: int = 9) -> dict[str, Any]:
+    use_repository()
+    apply_function_env()
+    s = _setup()
+    if not s.messages:
+        raise RuntimeError("no personalized message to measure (catalogue or personas changed)")
+    cases = steps(s)
+    whole, whole_calls = whole_handler(s)
+    cases["whole_handler"] = whole
+    try:
+        iterations = {name: calibrate(fn) for name, fn in cases.items()}
+        # The ratio and its breakdown in one interleaved group, one batch size (a whole number
+        # of rounds through the messages), so that every case sees the same messages.
+        group = ("product", "bare", "without_decide", "without_links", "without_context", "render")
+        n = max(iterations[name] for name in group)
+        n = max(n - n % len(s.messages), len(s.messages))
+        timings = time_interleaved({k: cases[k] for k in group}, iterations=n, repeats=repeats)
+        for name in ("mime", "profile_item"):
+            timings |= time_interleaved(
+                {name: cases[name]}, iterations=iterations[name], repeats=repeats
+            )
+        timings |= time_interleaved(
+            {"whole_handler": whole}, iterations=iterations["whole_handler"], repeats=repeats
+        )
+    finally:
+        whole.close()  # type: ignore[attr-defined]
+    us = {name: [v / 1000 for v in values] for name, values in timings.items()}
+    med = {name: median(values) for name, values in us.items()}
+    ratios = [p / b for p, b in zip(us["product"], us["bare"], strict=True)]
+    ratio = median(ratios)
+
+    # Each step's cost in the mix: the product minus the product without it, per repeat.
+    def marginal(without: str) -> float:
+        return median([p - w for p, w in zip(us["product"], us[without], strict=True)])
+
+    breakdown = {
+        "decide": marginal("without_decide"),
+        "links": marginal("without_links"),
+        "context": marginal("without_context"),
+        "sandboxed_render": med["render"],
+        "bare_render": med["bare"],
+        "sandbox_over_bare": median([r - b for r, b in zip(us["render"], us["bare"], strict=True)]),
+    }
+    per_message_us = med["product"] + med["mime"]
+    return {
+        "messages": [f"{m.template}/{m.variant.name} ({m.persona})" for m in s.messages],
+        "same_output": same_output(s),
+        "bare_environment": {
+            "class": type(s.bare_env).__name__,
+            "autoescape": "same select_autoescape as the product",
+            "trim_blocks": s.bare_env.trim_blocks,
+            "lstrip_blocks": s.bare_env.lstrip_blocks,
+        },
+        "us": {name: spread(values) for name, values in us.items()},
+        "breakdown_us": breakdown,
+        "ratio_product_to_bare": ratio,
+        "ratio_spread": spread(ratios),
+        "goal_ratio": GOAL_RATIO,
+        "met": ratio <= GOAL_RATIO,
+        "decide_render_mime_us": per_message_us,
+        "messages_per_second_per_core": {
+            "decide_render_mime": 1e6 / per_message_us,
+            "whole_handler": 1e6 / med["whole_handler"],
+        },
+        "whole_handler_aws_calls_per_message": whole_calls,
+        "repeats": repeats,
+        "clock": "time.process_time_ns",
+    }

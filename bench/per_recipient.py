@@ -1,0 +1,307 @@
+"""1b. AWS requests per recipient of a job alert or a campaign (the fan-out).
+
+The hook for the fan-out scenarios. `measure()` runs inside the same emulated account and
+with the same request counter as bench/requests.py. Each scenario is one function in
+`SCENARIOS`: it seeds a pool, triggers one fan-out (a `Job Opened` event, a campaign launch)
+through the real handlers, drains whatever queues the fan-out uses by calling the worker
+handlers, and returns a `RecipientRun`. Requests per recipient are then
+
+    (all requests of the run - the SendEmail calls) / recipients
+
+for the recipients that were sent to, and for the suppressed ones separately, because the
+goal is stated besides the send.
+
+Until a fan-out exists there is nothing to call, and the figure is reported as
+"not yet measurable" (never estimated).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .account import RequestCounter, load_handler, quietly, sent_mail_count, table_definition
+from .common import FUNCTIONS, LAYER, REGION, TABLE
+from .fixtures import FakeContext, envelope
+
+GOAL_BESIDES_SEND = 0.2
+FLOOR_BESIDES_SEND = 0.16  # the design's estimate (pages, batches); no reference run yet
+
+# Where a fan-out would show up: function directories and modules of the shared package.
+_FANOUT_HINTS = ("job_alert", "alert", "campaign", "fanout", "fan_out", "send_worker")
+
+
+@dataclass
+class RecipientRun:
+    name: str
+    recipients_sent: int
+    recipients_suppressed: int
+    calls: Counter[str] = field(default_factory=Counter)  # a run where everyone is sent to
+    suppressed_calls: Counter[str] = field(default_factory=Counter)  # a run of suppressed only
+    poller_calls: Counter[str] = field(default_factory=Counter)  # stand-in for Lambda's poller
+    note: str = ""
+
+
+# -- job alerts: Job Opened -> job_fanout -> SQS -> job_alert_worker ---------------------------
+
+JOB_SENT_POOL = 300  # candidates who fit the job and have granted job alerts
+JOB_SUPPRESSED_POOL = 100  # candidates who fit another job, in an opt-in country, no grant
+
+
+def _seed_pool(city: str, n: int, *, consent: bool) -> None:
+    """n candidates who fit a data / mid job in `city`, written as ingest writes profiles
+    (the repository's bulk path), observed recently enough to be fresh."""
+    from talentops.adapters.talent_pool import ProfileWrite, TalentPoolRepository
+    from talentops.models.state import ConsentState, FieldValue, Profile
+
+    at = datetime.now(UTC) - timedelta(days=5)
+    repo = TalentPoolRepository(TABLE)
+    entries = []
+    for i in range(n):
+        address = f"{city.lower()}.{i}@example.org"
+        p = Profile(candidate_id=f"c_{city.lower()[:3]}{i:07d}", created_at=at)
+        fields = {
+            "email": address,
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "country": "DE",
+            "city": city,
+            "role_family": "data",
+            "seniority": ("junior", "mid", "senior")[i % 3],
+            "language": "en-GB" if i % 2 else "de-DE",
+            "timezone": "Europe/Berlin",
+        }
+        for name, value in fields.items():
+            p.fields[name] = FieldValue(value=value, source="talent.ats", observed_at=at)
+        history = []
+        if consent:
+            state = ConsentState(status="granted", source="talent.careers-site", observed_at=at)
+            p.consent["job_alerts"] = state
+            history.append(("job_alerts", state))
+        entries.append(
+            ProfileWrite(p, 0, new_aliases=[("email", address)], consent_history=history)
+        )
+    failed = repo.save_profiles(entries)
+    if failed:
+        raise RuntimeError(f"seeding the pool: {len(failed)} profiles were not written")
+
+
+def _job_opened(city: str) -> dict[str, Any]:
+    job_id = f"job-bench-{city.lower()}"
+    return envelope(
+        "Job Opened",
+        {
+            "observed_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+            "job": {
+                "id": job_id,
+                "title": "Data Engineer",
+                "role_family": "data",
+                "seniority": "mid",
+                "city": city,
+                "country": "DE",
+                "remote": False,
+                "url": f"https://careers.example.com/jobs/{job_id}",
+            },
+        },
+        source="talent.ats",
+    )
+
+
+def _sqs_event(messages: list[dict[str, Any]], arn: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+def job_alerts(counter: RequestCounter) -> RecipientRun:
+    """One Job Opened through job_fanout and job_alert_worker (the real handlers), the queue
+    between them drained as Lambda's SQS poller would (ten messages an invocation)."""
+    import boto3
+
+    from talentops.job_alerts import wiring as job_wiring
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="bench-job-alerts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    os.environ["JOB_ALERT_QUEUE_URL"] = url
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.delete_table(TableName=TABLE)  # an empty table: only the pool of this scenario
+    ddb.create_table(TableName=TABLE, **table_definition())
+    job_wiring.reset()
+    fanout = load_handler("job_fanout").handler
+    worker = load_handler("job_alert_worker").handler
+    context = FakeContext()
+    _seed_pool("Berlin", JOB_SENT_POOL, consent=True)
+    _seed_pool("Hamburg", JOB_SUPPRESSED_POOL, consent=False)
+
+    def run_job(city: str) -> tuple[Counter[str], Counter[str], int, int]:
+        calls: Counter[str] = Counter()
+        poller: Counter[str] = Counter()
+        mails = sent_mail_count()
+        with counter.window() as seen:
+            result = quietly(fanout, _job_opened(city), context)
+        calls += seen
+        if result.get("status") != "done":
+            raise AssertionError(f"job_fanout: {result}")
+        while True:
+            with counter.window() as seen:
+                msgs = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300
+                ).get("Messages", [])
+            poller += seen
+            if not msgs:
+                break
+            with counter.window() as seen:
+                out = quietly(worker, _sqs_event(msgs, arn), context)
+            calls += seen
+            if out.get("batchItemFailures"):
+                raise AssertionError(f"job_alert_worker failed items: {out}")
+            with counter.window() as seen:
+                sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(msgs)
+                    ],
+                )
+            poller += seen
+        return calls, poller, int(result.get("enqueued", 0)), sent_mail_count() - mails
+
+    calls, poller, enqueued, sent = run_job("Berlin")
+    if sent != JOB_SENT_POOL or enqueued != JOB_SENT_POOL:
+        raise AssertionError(
+            f"job alerts: {enqueued} enqueued, {sent} sent, expected {JOB_SENT_POOL} of each"
+        )
+    supp_calls, supp_poller, supp_enqueued, supp_sent = run_job("Hamburg")
+    if supp_sent or supp_enqueued != JOB_SUPPRESSED_POOL:
+        raise AssertionError(
+            f"job alerts, suppressed run: {supp_enqueued} enqueued, {supp_sent} sent"
+        )
+    return RecipientRun(
+        name=f"job alert (Job Opened, {JOB_SENT_POOL} fitting candidates with a grant)",
+        recipients_sent=sent,
+        recipients_suppressed=supp_enqueued,
+        calls=calls,
+        suppressed_calls=supp_calls,
+        poller_calls=poller + supp_poller,
+        note=(
+            f"suppressed: {JOB_SUPPRESSED_POOL} fitting candidates in an opt-in country "
+            "without a grant (no_consent); one page of the matching index each"
+        ),
+    )
+
+
+# A scenario gets the counter and returns its run. Add one per fan-out as it lands.
+SCENARIOS: list[Callable[[RequestCounter], RecipientRun]] = [job_alerts]
+
+
+def fanout_code_present() -> list[str]:
+    found = []
+    if FUNCTIONS.is_dir():
+        found += [
+            f"functions/{p.name}"
+            for p in sorted(FUNCTIONS.iterdir())
+            if p.is_dir() and any(h in p.name for h in _FANOUT_HINTS)
+        ]
+    package = LAYER / "talentops"
+    if package.is_dir():
+        found += [
+            f"talentops/{p.relative_to(package)}"
+            for p in sorted(package.rglob("*.py"))
+            if any(h in p.stem for h in _FANOUT_HINTS)
+            or any(h in part for part in p.relative_to(package).parts[:-1] for h in _FANOUT_HINTS)
+        ]
+    return found
+
+
+def _per_recipient(run: RecipientRun) -> dict[str, Any]:
+    def besides_send(calls: Counter[str], n: int) -> float | None:
+        if n == 0:
+            return None
+        other = sum(v for k, v in calls.items() if k != "sesv2.SendEmail")
+        return other / n
+
+    sent = besides_send(run.calls, run.recipients_sent)
+    recipients = run.recipients_sent + run.recipients_suppressed
+    return {
+        "scenario": run.name,
+        "note": run.note,
+        "poller_stand_in_per_recipient": sum(run.poller_calls.values()) / max(recipients, 1),
+        "poller_stand_in_calls": dict(sorted(run.poller_calls.items())),
+        "suppressed_by_operation": dict(sorted(run.suppressed_calls.items())),
+        "recipients_sent": run.recipients_sent,
+        "recipients_suppressed": run.recipients_suppressed,
+        "besides_send_per_recipient": sent,
+        "besides_send_per_suppressed_recipient": besides_send(
+            run.suppressed_calls, run.recipients_suppressed
+        ),
+        "by_operation": dict(sorted(run.calls.items())),
+        "goal": GOAL_BESIDES_SEND,
+        "met": None if sent is None else sent <= GOAL_BESIDES_SEND,
+    }
+
+
+def measure(counter: RequestCounter) -> dict[str, Any]:
+    present = fanout_code_present()
+    if not SCENARIOS:
+        if present:
+            note = (
+                "not yet measurable: fan-out code is present ("
+                + ", ".join(present)
+                + ") but bench/per_recipient.py has no scenario for it yet"
+            )
+        else:
+            functions = sorted(p.name for p in FUNCTIONS.iterdir() if p.is_dir())
+            note = (
+                "not yet measurable: no job-alert or campaign fan-out exists "
+                f"(functions: {', '.join(functions)})"
+            )
+        return {
+            "status": "not yet measurable",
+            "note": note,
+            "fanout_code": present,
+            "goal": GOAL_BESIDES_SEND,
+            "floor": FLOOR_BESIDES_SEND,
+            "scenarios": [],
+        }
+    return {
+        "status": "measured",
+        "note": "",
+        "fanout_code": present,
+        "goal": GOAL_BESIDES_SEND,
+        "floor": FLOOR_BESIDES_SEND,
+        "scenarios": [_measure_one(scenario, counter) for scenario in SCENARIOS],
+    }
+
+
+def _measure_one(
+    scenario: Callable[[RequestCounter], RecipientRun], counter: RequestCounter
+) -> dict[str, Any]:
+    try:
+        return _per_recipient(scenario(counter))
+    except Exception as exc:  # a fan-out under construction: report it, keep the rest
+        return {
+            "scenario": scenario.__name__,
+            "error": f"{type(exc).__name__}: {str(exc)[:500]}",
+            "goal": GOAL_BESIDES_SEND,
+            "met": None,
+        }

@@ -1,0 +1,339 @@
+"""1. AWS requests per message, counted exactly with botocore event hooks against moto.
+
+Each scenario calls the real handler of functions/ with contract events, in an emulated
+account built from template.yaml, and counts every API call the handler makes, by
+operation. Beside them, the floor is measured in the same run: a reference sequence that
+makes only the calls a message cannot do without (one read, one conditional write, one
+send, one PutEvents), counted by the same hooks.
+
+Per-recipient scenarios (job alerts, campaigns) live in bench/per_recipient.py and run in
+the same account with the same counter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import per_recipient
+from .account import (
+    RequestCounter,
+    emulated_account,
+    load_handler,
+    quietly,
+    sent_mail_count,
+    table_definition,
+)
+from .common import BUS, REGION, SENDER, TABLE, apply_function_env, silence_logs, use_repository
+from .fixtures import (
+    PERSONAS,
+    FakeContext,
+    Persona,
+    behaviour_event,
+    consent_event,
+    profile_event,
+)
+
+GOAL_PER_TRIGGERED_MESSAGE = 4
+MESSAGES_PER_SCENARIO = 12
+
+
+@dataclass
+class Seeded:
+    candidate_id: str
+    email: str
+    ref: str
+
+
+class Harness:
+    def __init__(self, counter: RequestCounter):
+        self.counter = counter
+        self.ingest = load_handler("ingest_profile").handler
+        self.followup = load_handler("event_followup").handler
+        self.context = FakeContext()
+        self._n = itertools.count()
+
+    def seed(self, persona: Persona, *, consent: bool = True) -> Seeded:
+        n = next(self._n)
+        email = f"{persona.key}.{n}@example.org"
+        ref = f"ats:{persona.key}-{n}"
+        result = quietly(
+            self.ingest,
+            profile_event({"email": email, "ref": ref}, {"email": email, **persona.fields}),
+            self.context,
+        )
+        if consent:
+            for purpose, status in persona.consent.items():
+                quietly(self.ingest, consent_event({"email": email}, purpose, status), self.context)
+        return Seeded(result["candidate_id"], email, ref)
+
+    def fresh_table(self) -> None:
+        """Start each message with an empty table: moto copies the whole table for every
+        transaction (to roll back), so a growing table would only slow the run down."""
+        import boto3
+
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        ddb.delete_table(TableName=TABLE)
+        ddb.create_table(TableName=TABLE, **table_definition())
+
+    def counted(self, fn: Callable[[], Any]) -> tuple[Any, Counter[str], int]:
+        with self.counter.window() as seen:
+            result = fn()
+        return result, seen, self.counter.window_attempts
+
+
+def _summarise(
+    name: str,
+    counts: list[Counter[str]],
+    attempts: list[int],
+    *,
+    outcome: str,
+    floor: int,
+    goal: int | None,
+    mails: int,
+    note: str = "",
+) -> dict[str, Any]:
+    n = len(counts)
+    total: Counter[str] = Counter()
+    for c in counts:
+        total.update(c)
+    per_message = sum(total.values()) / n
+    return {
+        "scenario": name,
+        "messages": n,
+        "outcome": outcome,
+        "requests_per_message": per_message,
+        "attempts_per_message": sum(attempts) / n,
+        "by_operation": {op: total[op] / n for op in sorted(total)},
+        "exact": all(sum(c.values()) == sum(counts[0].values()) for c in counts),
+        "floor": floor,
+        "goal": goal,
+        "met": None if goal is None else per_message <= goal,
+        "emails_sent": mails,
+        "note": note,
+    }
+
+
+def _floor_reference(h: Harness, *, write: bool, send: bool) -> int:
+    """The floor, measured: only the calls a message cannot do without, by plain clients."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ses = boto3.client("sesv2", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    n = next(h._n)
+
+    def minimal() -> None:
+        ddb.get_item(TableName=TABLE, Key={"pk": {"S": f"CAND#floor{n}"}, "sk": {"S": "PROFILE"}})
+        if write:
+            ddb.put_item(
+                TableName=TABLE,
+                Item={"pk": {"S": f"CAND#floor{n}"}, "sk": {"S": "DECISION#floor"}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        if send:
+            ses.send_email(
+                FromEmailAddress=SENDER,
+                Destination={"ToAddresses": ["floor@example.org"]},
+                Content={"Raw": {"Data": b"Subject: floor\r\n\r\nfloor\r\n"}},
+            )
+        events.put_events(
+            Entries=[
+                {
+                    "Source": "talent.personalization",
+                    "DetailType": "Message Sent" if send else "Message Suppressed",
+                    "Detail": json.dumps({"floor": True}),
+                    "EventBusName": BUS,
+                }
+            ]
+        )
+
+    _, seen, _ = h.counted(minimal)
+    return sum(seen.values())
+
+
+def _triggered(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
+    ada = PERSONAS[0]  # DE, events consent granted: gets the message
+    attended = "Candidate Event Attended"
+    results: list[dict[str, Any]] = []
+
+    def run(
+        name: str,
+        make: Callable[[int], tuple[dict[str, Any], Callable[[], None] | None]],
+        *,
+        outcome: str,
+        floor: int,
+        goal: int | None = GOAL_PER_TRIGGERED_MESSAGE,
+        note: str = "",
+    ) -> None:
+        counts, attempts, mails = [], [], 0
+        for i in range(MESSAGES_PER_SCENARIO):
+            h.fresh_table()
+            event, prepare = make(i)
+            if prepare is not None:
+                prepare()  # not counted: e.g. the first delivery before a redelivery
+            mails_before = sent_mail_count()
+            result, seen, tries = h.counted(lambda e=event: quietly(h.followup, e, h.context))
+            mails += sent_mail_count() - mails_before
+            got = [(d["outcome"], d["reason"]) for d in result["decisions"]]
+            want = ("send", None) if outcome == "sent" else ("suppress", outcome)
+            if got != [want]:
+                raise AssertionError(f"{name}: expected {want}, the handler decided {got}")
+            counts.append(seen)
+            attempts.append(tries)
+        results.append(
+            _summarise(
+                name,
+                counts,
+                attempts,
+                outcome=outcome,
+                floor=floor,
+                goal=goal,
+                mails=mails,
+                note=note,
+            )
+        )
+
+    def by(kind: str) -> Callable[[int], tuple[dict[str, Any], None]]:
+        def make(_: int) -> tuple[dict[str, Any], None]:
+            s = h.seed(ada)
+            ref = {"email": {"email": s.email}, "id": {"id": s.candidate_id}, "ref": {"ref": s.ref}}
+            return behaviour_event(attended, ref[kind]), None
+
+        return make
+
+    run("sent, candidate by email", by("email"), outcome="sent", floor=floors["sent"])
+    run("sent, candidate by id", by("id"), outcome="sent", floor=floors["sent"])
+    run(
+        "sent, candidate by ref",
+        by("ref"),
+        outcome="sent",
+        floor=floors["sent"],
+        note="the design resolves a ref through its alias item, then the profile (2 reads)",
+    )
+
+    def no_consent(_: int) -> tuple[dict[str, Any], None]:
+        s = h.seed(ada, consent=False)
+        return behaviour_event(attended, {"email": s.email}), None
+
+    run(
+        "suppressed: no consent (by email)",
+        no_consent,
+        outcome="no_consent",
+        floor=floors["suppressed"],
+    )
+
+    def unknown(i: int) -> tuple[dict[str, Any], None]:
+        return behaviour_event(attended, {"email": f"nobody.{i}.{next(h._n)}@example.org"}), None
+
+    run(
+        "suppressed: unknown candidate (by email)",
+        unknown,
+        outcome="unknown_candidate",
+        floor=floors["unknown"],
+        note="no candidate, so no decision record: the floor is one read and the event",
+    )
+
+    def resend(_: int) -> tuple[dict[str, Any], Callable[[], None]]:
+        s = h.seed(ada)
+        first = behaviour_event(attended, {"email": s.email})
+        again = behaviour_event(attended, {"email": s.email})  # same fact, new envelope id
+        return again, lambda: quietly(h.followup, first, h.context)
+
+    run(
+        "suppressed: duplicate fact (producer resend)",
+        resend,
+        outcome="duplicate",
+        floor=floors["suppressed"],
+        note="the conditional write fails, then the existing decision is read",
+    )
+
+    def redelivery(_: int) -> tuple[dict[str, Any], Callable[[], None]]:
+        s = h.seed(ada)
+        event = behaviour_event(attended, {"email": s.email})
+        return event, lambda: quietly(h.followup, event, h.context)
+
+    run(
+        "redelivery of a sent message (same envelope)",
+        redelivery,
+        outcome="sent",
+        floor=floors["suppressed"],
+        goal=None,
+        note="EventBridge redelivered: nothing is sent again, Message Sent is re-announced",
+    )
+    return results
+
+
+def _ingest(h: Harness) -> list[dict[str, Any]]:
+    """Ingest costs, for information (no goal is set for them)."""
+    out = []
+    persona = PERSONAS[2]
+    scenarios: dict[str, Callable[[int], dict[str, Any]]] = {}
+
+    def new_profile(i: int) -> dict[str, Any]:
+        email = f"new.{i}.{next(h._n)}@example.org"
+        return profile_event({"email": email}, {"email": email, **persona.fields})
+
+    def update(i: int) -> dict[str, Any]:
+        s = h.seed(persona)
+        return profile_event(
+            {"email": s.email}, {"city": f"Leeds {i}"}, observed_at="2026-11-20T09:00:00Z"
+        )
+
+    def consent(_: int) -> dict[str, Any]:
+        s = h.seed(persona, consent=False)
+        return consent_event({"email": s.email}, "job_alerts", observed_at="2026-11-20T09:00:00Z")
+
+    scenarios = {
+        "profile fact, new candidate": new_profile,
+        "profile fact, known candidate": update,
+        "consent fact, known candidate": consent,
+    }
+    for name, make in scenarios.items():
+        counts, attempts = [], []
+        for i in range(MESSAGES_PER_SCENARIO):
+            h.fresh_table()
+            event = make(i)
+            _, seen, tries = h.counted(lambda e=event: quietly(h.ingest, e, h.context))
+            counts.append(seen)
+            attempts.append(tries)
+        out.append(
+            _summarise(name, counts, attempts, outcome="ingested", floor=0, goal=None, mails=0)
+            | {"floor": None}
+        )
+    return out
+
+
+def run() -> dict[str, Any]:
+    use_repository()
+    apply_function_env()
+    counter = RequestCounter()
+    counter.install()
+    from talentops import wiring
+
+    wiring.reset()
+    with emulated_account():
+        h = Harness(counter)
+        silence_logs()
+        floors = {
+            "sent": _floor_reference(h, write=True, send=True),
+            "suppressed": _floor_reference(h, write=True, send=False),
+            # unknown candidate: one read and the event, no record and no send
+            "unknown": _floor_reference(h, write=False, send=False),
+        }
+        triggered = _triggered(h, floors)
+        ingest = _ingest(h)
+        recipients = per_recipient.measure(counter)
+    wiring.reset()
+    return {
+        "floor_reference": floors,
+        "triggered": triggered,
+        "ingest": ingest,
+        "per_recipient": recipients,
+        "goal_per_triggered_message": GOAL_PER_TRIGGERED_MESSAGE,
+        "goal_per_recipient_besides_send": per_recipient.GOAL_BESIDES_SEND,
+    }

@@ -1,0 +1,236 @@
+"""3. Scale: time per message against the size of the catalogue and of the candidate's
+state, and (once a fan-out exists) the fan-out's peak memory against the pool.
+
+Catalogue: synthetic catalogues of 10, 100 and 1,000 variants of one message, generated in a
+temporary directory (each variant its own HTML and text template, extending the real layout),
+with the variant that matches in the middle or last (the fallback). The per-message work is
+the same as in cpu.py: decide + links + context + render. Also reported: loading the
+catalogue (validation and compilation of every template, paid at each cold start) and the
+size of the decision record (its reasons name every variant that did not match).
+
+Candidate state: a triggered message reads one partition by key (or the by_email index), so
+the size of the pool enters the per-message path only through what one candidate's item
+holds. Measured: profiles with 0, 10, 100 and 1,000 recent sends (the ledger kept on the
+profile), read from the item and decided with a budget on the message's purpose, and the
+item's size (which DynamoDB bills per 4 KB read and caps at 400 KB).
+
+Pool: the fan-out (job alerts, campaigns) is where the pool size matters; see
+`fanout_peak_memory` (not yet measurable until a fan-out exists).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .common import (
+    TEMPLATES,
+    apply_function_env,
+    calibrate,
+    median,
+    silence_logs,
+    time_interleaved,
+    use_repository,
+)
+from .fixtures import PERSONAS, Persona
+
+CATALOGUE_SIZES = (10, 100, 1000)
+RECENT_SENDS = (0, 10, 100, 1000)
+POOL_SIZES = (1_000, 10_000, 100_000)
+FLAT = 1.2  # the bench's reading of "flat": largest / smallest at most this
+MESSAGE = "event_attended_followup"
+TRIGGER = "Candidate Event Attended"
+
+
+def write_catalogue(root: Path, variants: int) -> None:
+    """A catalogue of one message with `variants` variants; variant i < n-1 holds for
+    role_family family_<i>, the last is the fallback."""
+    email = root / "email"
+    (email / "scale").mkdir(parents=True)
+    for name in ("_layout.html", "_layout.txt", "_macros.html"):
+        shutil.copy(TEMPLATES / "email" / name, email / name)
+    html = (TEMPLATES / "email" / MESSAGE / "default.html").read_text(encoding="utf-8")
+    text = (TEMPLATES / "email" / MESSAGE / "default.txt").read_text(encoding="utf-8")
+    entries = []
+    for i in range(variants):
+        tag = f"v{i:04d}"
+        (email / "scale" / f"{tag}.html").write_text(
+            html.replace("Thanks for coming to", f"Thanks ({tag}) for coming to"),
+            encoding="utf-8",
+        )
+        (email / "scale" / f"{tag}.txt").write_text(
+            text.replace("Thank you for joining", f"Thank you ({tag}) for joining"),
+            encoding="utf-8",
+        )
+        entry: dict[str, Any] = {
+            "name": tag,
+            "subject": f"Thanks for coming to {{{{ event.name }}}} ({tag})",
+            "html": f"email/scale/{tag}.html",
+            "text": f"email/scale/{tag}.txt",
+        }
+        if i < variants - 1:
+            entry["rules"] = [
+                {"field": "candidate.role_family", "op": "eq", "value": f"family_{i:04d}"}
+            ]
+        entries.append(entry)
+    catalogue = {
+        "version": 1,
+        "messages": {MESSAGE: {"purpose": "events", "triggers": [TRIGGER], "variants": entries}},
+    }
+    (root / "catalogue.yaml").write_text(yaml.safe_dump(catalogue), encoding="utf-8")
+
+
+def _persona(role_family: str) -> Persona:
+    base = PERSONAS[3]  # IE, English, events consent granted
+    return replace(
+        base, key=f"scale-{role_family}", fields={**base.fields, "role_family": role_family}
+    )
+
+
+def _per_message_us(setup: Any, repeats: int) -> float:
+    from . import cpu
+
+    product = cpu.steps(setup)["product"]
+    n = calibrate(product, target_s=0.04)
+    return median(time_interleaved({"p": product}, iterations=n, repeats=repeats)["p"]) / 1000
+
+
+def catalogue_scale(repeats: int) -> dict[str, Any]:
+    from talentops.content.catalogue import Catalogue
+    from talentops.delivery.decide import decide
+
+    from . import cpu
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-catalogue-") as tmp:
+        for n in CATALOGUE_SIZES:
+            root = Path(tmp) / f"n{n}"
+            write_catalogue(root, n)
+            start = time.process_time_ns()
+            loaded = Catalogue.load(root)
+            load_ms = (time.process_time_ns() - start) / 1e6
+            for position, family in (("middle", f"family_{n // 2:04d}"), ("last", "data")):
+                setup = cpu._setup(root, (_persona(family),), catalogue=loaded)
+                [message] = setup.messages
+                expected = f"v{n // 2:04d}" if position == "middle" else f"v{n - 1:04d}"
+                if message.variant.name != expected:
+                    raise AssertionError(f"expected variant {expected}, got {message.variant.name}")
+                record = decide(
+                    fact=message.fact,
+                    profile=message.profile,
+                    template=message.template,
+                    spec=message.spec,
+                    policy=setup.policy,
+                    now=cpu.NOW,
+                    caps=setup.caps,
+                ).decision
+                rows.append(
+                    {
+                        "variants": n,
+                        "position": position,
+                        "matching_index": int(expected[1:]),
+                        "us_per_message": _per_message_us(setup, repeats),
+                        "catalogue_load_ms": load_ms,
+                        "decision_record_bytes": len(json.dumps(record.model_dump(mode="json"))),
+                    }
+                )
+    return {"rows": rows, "ratios": _ratios(rows, "variants", "position")}
+
+
+def state_scale(repeats: int) -> dict[str, Any]:
+    from talentops.delivery.decide import FrequencyCap
+
+    from . import cpu
+
+    rows = []
+    for recent in RECENT_SENDS:
+        # A budget on the message's own purpose, so that decide scans the ledger; a limit no
+        # profile reaches, so that the message is still sent and rendered.
+        caps = {"events": FrequencyCap(limit=1_000_000, window=timedelta(days=7))}
+        setup = cpu._setup(TEMPLATES, (PERSONAS[3],), recent_sends=recent, caps=caps)
+        steps = cpu.steps(setup)
+        cases = {"read_item": steps["profile_item"], "decide_render": steps["product"]}
+        n = max(calibrate(fn, target_s=0.04) for fn in cases.values())
+        timings = time_interleaved(cases, iterations=n, repeats=repeats)
+        item = setup.messages[0].item
+        size = len(json.dumps(item, separators=(",", ":")).encode())
+        read_us = median(timings["read_item"]) / 1000
+        decide_us = median(timings["decide_render"]) / 1000
+        rows.append(
+            {
+                "recent_sends": recent,
+                "item_bytes": size,
+                "read_units_eventually_consistent": 0.5 * math.ceil(size / 4096),
+                "read_item_us": read_us,
+                "decide_render_us": decide_us,
+                "us_per_message": read_us + decide_us,
+            }
+        )
+    first, last = rows[0], rows[-1]
+    return {
+        "rows": rows,
+        "ratio": last["us_per_message"] / first["us_per_message"],
+        "ratio_of": f"{last['recent_sends']} vs {first['recent_sends']} recent sends",
+        "note": (
+            "the item size is the JSON of its DynamoDB attribute values, an approximation of "
+            "DynamoDB's own size; the ledger of recent sends on the profile grows with every "
+            "send (nothing prunes it)"
+        ),
+    }
+
+
+def _ratios(rows: list[dict[str, Any]], size_key: str, group_key: str) -> dict[str, float]:
+    out = {}
+    for group in sorted({r[group_key] for r in rows}):
+        mine = sorted((r for r in rows if r[group_key] == group), key=lambda r: r[size_key])
+        out[group] = mine[-1]["us_per_message"] / mine[0]["us_per_message"]
+    return out
+
+
+# -- the fan-out (hook) --------------------------------------------------------------------
+
+
+def fanout_peak_memory(pool_size: int) -> dict[str, Any]:
+    """HOOK (fan-out): peak memory of one fan-out over a pool of `pool_size` candidates.
+
+    To implement when the job-alert / campaign fan-out lands: seed moto's DynamoDB backend
+    directly (moto.dynamodb.models.dynamodb_backends, so seeding 100,000 items stays fast)
+    with `pool_size` profiles, start tracemalloc, run the fan-out handler (and the batches it
+    queues) over the whole pool, and return tracemalloc.get_traced_memory()[1] together with
+    the time per recipient. The goal: the peak does not grow with the pool (pages streamed).
+    """
+    from . import per_recipient
+
+    present = per_recipient.fanout_code_present()
+    why = (
+        f"fan-out code present ({', '.join(present)}) but no memory scenario in bench/scale.py"
+        if present
+        else "no fan-out exists yet"
+    )
+    return {"pool": pool_size, "status": "not yet measurable", "note": why}
+
+
+def run(*, repeats: int = 5) -> dict[str, Any]:
+    use_repository()
+    apply_function_env()
+    silence_logs()
+    catalogue = catalogue_scale(repeats)
+    state = state_scale(repeats)
+    fanout = [fanout_peak_memory(n) for n in POOL_SIZES]
+    return {
+        "catalogue": catalogue,
+        "state": state,
+        "fanout_memory": fanout,
+        "flat_threshold": FLAT,
+        "catalogue_flat": all(r <= FLAT for r in catalogue["ratios"].values()),
+        "state_flat": state["ratio"] <= FLAT,
+    }

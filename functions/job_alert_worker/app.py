@@ -1,0 +1,34 @@
+"""The job-alert send worker: SQS messages of the fan-out (a job and up to 100 candidates)
+into decisions and emails. A message whose sends failed is reported as a partial batch
+failure, so that SQS delivers only it again (and after maxReceiveCount, to the DLQ)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from talentops.job_alerts.messages import AlertBatch
+from talentops.job_alerts.wiring import alert_worker
+from talentops.observability import logger, metrics
+
+# A batch whose every record failed is reported like any other (each record listed), so that
+# only its records come back, and the invocation itself does not count as an error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    report = alert_worker().process(AlertBatch.model_validate_json(record.body))
+    return {"sent": report.sent, "duplicates": report.duplicates}
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,138 @@
+"""Careers-site routes (CONTRACT.md section 3): `GET /content/{slot}` and `POST /track`.
+
+A token is the `t=` of an email link (scope "link"), sent as `Authorization: Bearer <t>` (or,
+for `POST /track`, as the body's `token`). The candidate is always the token's: no route takes
+a candidate id. Without a token the visitor is anonymous.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from ..errors import TokenError
+from ..models.careers import ContentBlockResponse, TrackAccepted, TrackRequest
+from .errors import ApiError, error_docs
+from .limits import BodyRule, ScreenedRouter
+
+router = ScreenedRouter()
+
+TAG = "careers site"
+OPTIONAL_TOKEN: list[dict[str, list[str]]] = [{}, {"linkToken": []}]
+TRACK_MAX_BYTES = 8 * 1024
+SLOT_EXAMPLES = ["hero", "jobs", "events"]
+router.body_rules[("POST", "/track")] = BodyRule(
+    max_bytes=TRACK_MAX_BYTES, media_types=(content_types.APPLICATION_JSON,)
+)
+
+
+def bearer_token() -> str | None:
+    """The token of `Authorization: Bearer <token>`; None without the header."""
+    value = router.current_event.headers.get("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise TokenError("the Authorization header must be: Bearer <token>")
+    return token
+
+
+def _request_id() -> str:
+    return router.current_event.request_context.request_id or "unknown"
+
+
+@router.get(
+    "/content/<slot>",
+    summary="A personalized content block",
+    description=(
+        "The block for `slot` (e.g. `hero`, `jobs`, `events`) as the careers site shows it "
+        "to this visitor: with a link token, the candidate's variant (chosen by the content "
+        "catalogue's rules, and recorded as a decision); without one, the anonymous variant."
+    ),
+    tags=[TAG],
+    operation_id="getContent",
+    security=OPTIONAL_TOKEN,
+    responses={
+        200: {
+            "description": "The block, naming its variant",
+            "content": {content_types.APPLICATION_JSON: {"model": ContentBlockResponse}},
+        },
+        **error_docs(
+            {
+                401: "The token is malformed, tampered with, expired, or names no candidate",
+                404: "The catalogue has no such slot",
+            }
+        ),
+    },
+)
+def get_content(
+    slot: Annotated[
+        str,
+        Path(description="The slot's name, e.g. hero, jobs, events", examples=SLOT_EXAMPLES),
+    ],
+) -> Response[ContentBlockResponse]:
+    from ..wiring import content_service
+
+    token = bearer_token()
+    block = content_service().block(slot, token, request_id=_request_id())
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=ContentBlockResponse(slot=block.slot, variant=block.variant, html=block.html),
+        headers={
+            # A personalized block is the candidate's alone; the anonymous one may be cached.
+            "Cache-Control": "private, no-store" if token else "public, max-age=60",
+            "Vary": "Authorization",
+        },
+    )
+
+
+@router.post(
+    "/track",
+    summary="Report a visitor's behaviour",
+    description=(
+        "Puts the behaviour on the event bus (source `talent.careers-site`): with a link "
+        "token as the candidate's event (`Candidate Job Viewed`, `Candidate Application "
+        "Started`, `Candidate Page Viewed`), without one as a `Visitor ...` event naming the "
+        "visitor's anonymous id (the body's, or a new one that the answer returns). The body "
+        f"is JSON of at most {TRACK_MAX_BYTES} bytes."
+    ),
+    tags=[TAG],
+    operation_id="track",
+    security=OPTIONAL_TOKEN,
+    status_code=202,
+    responses={
+        202: {
+            "description": "The event was put on the bus",
+            "content": {content_types.APPLICATION_JSON: {"model": TrackAccepted}},
+        },
+        **error_docs(
+            {
+                400: "Malformed JSON, an unknown type, or a missing or invalid field",
+                401: "The token is malformed, tampered with, expired, or names no candidate",
+                413: f"The body is larger than {TRACK_MAX_BYTES} bytes",
+                415: "The body is not application/json",
+            }
+        ),
+    },
+)
+def track(body: Annotated[TrackRequest, Body()]) -> Response[TrackAccepted]:
+    from ..wiring import tracking_service
+
+    header_token = bearer_token()
+    if header_token and body.token and header_token != body.token:
+        raise ApiError(400, "conflicting_tokens", "the header and the body name different tokens")
+    tracked = tracking_service().track(body, header_token or body.token)
+    return Response(
+        status_code=202,
+        content_type=content_types.APPLICATION_JSON,
+        body=TrackAccepted(
+            detail_type=tracked.detail_type,
+            event_id=tracked.event_id,
+            anonymous_id=tracked.anonymous_id,
+        ),
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,104 @@
+"""Request screening before routing: body size, encoding and media type.
+
+API Gateway's HTTP API has no per-route body limit of its own (10 MB for every route), and
+Powertools' validation parses a body before any route middleware runs. So the resolver
+screens each request first: a body larger than its route allows is 413, a body that is not
+UTF-8 text is 400 (Powertools would fail decoding it), a body of a media type its route does
+not take is 415, and none of them is ever parsed. Routes declare their rules on their router
+(`ScreenedRouter.body_rules`); every other route gets `DEFAULT_BODY_RULE`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+
+@dataclass(frozen=True)
+class BodyRule:
+    max_bytes: int
+    media_types: tuple[str, ...] | None = None  # None: whatever the route's parser takes
+
+
+DEFAULT_BODY_RULE = BodyRule(max_bytes=64 * 1024)
+
+
+class ScreenedRouter(APIGatewayHttpRouter):
+    """A router whose routes may declare body rules, keyed by (method, path)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body_rules: dict[tuple[str, str], BodyRule] = {}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    code: str
+    message: str
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def raw_body(event: Mapping[str, Any]) -> bytes | None:
+    """The body's bytes; None when a base64 body is not base64."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return str(body).encode("utf-8", errors="surrogatepass")
+
+
+def body_size(event: Mapping[str, Any]) -> int:
+    raw = raw_body(event)
+    return len(raw) if raw is not None else len(event.get("body") or "")
+
+
+def media_type(event: Mapping[str, Any]) -> str | None:
+    value = _header(event, "content-type")
+    if value is None:
+        return None
+    return value.split(";", 1)[0].strip().lower() or None
+
+
+def _route_of(event: Mapping[str, Any]) -> tuple[str, str]:
+    http = (event.get("requestContext") or {}).get("http") or {}
+    method = str(http.get("method") or "").upper()
+    path = str(event.get("rawPath") or http.get("path") or "")
+    return method, path
+
+
+def screen(event: Mapping[str, Any], rules: Mapping[tuple[str, str], BodyRule]) -> Refusal | None:
+    rule = rules.get(_route_of(event), DEFAULT_BODY_RULE)
+    raw = raw_body(event)
+    size = len(raw) if raw is not None else len(event.get("body") or "")
+    if size > rule.max_bytes:
+        return Refusal(413, "payload_too_large", f"the body is larger than {rule.max_bytes} bytes")
+    if raw is None:
+        return Refusal(400, "malformed_body", "the body is not valid base64")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return Refusal(400, "malformed_body", "the body is not UTF-8 text")
+    if rule.media_types is not None and size > 0:
+        found = media_type(event)
+        if found not in rule.media_types:
+            wanted = " or ".join(rule.media_types)
+            return Refusal(
+                415,
+                "unsupported_media_type",
+                f"the body must be {wanted} (Content-Type was {(found or 'missing')[:80]})",
+            )
+    return None

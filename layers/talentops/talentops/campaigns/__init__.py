@@ -1,0 +1,3 @@
+"""Campaigns of marketing ops (CONTRACT.md section 3): the definition and its validation
+(model), and the per-candidate decision and the preview (preview). Pure; the routes, the
+store and the launch's fan-out live elsewhere."""

@@ -1,0 +1,225 @@
+"""The campaign definition (CONTRACT.md section 3, ``POST /admin/campaigns``): a name, a
+purpose, a segment of the talent pool, the content, and optionally when to send.
+
+``segment`` is a list of conditions on profile fields with the catalogue's rule ops (all must
+hold). A field is ``candidate.<field>`` (or just ``<field>``) for a profile field, or
+``behaviours.<kind>.at|subject_id|event_id``; anything else is refused, naming it.
+``content`` names a message of the catalogue; the catalogue's rules choose each candidate's
+variant, optionally among ``variants`` only (which must include the catalogue's fallback, so
+that every candidate of the segment gets something).
+
+Validated from JSON (the API: problems name the path) or from a YAML file (the CLI: problems
+name the file and the line).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..content.catalogue import MessageSpec, Rule, rule_holds
+from ..delivery.decide import candidate_view
+from ..journeys.fields import field_problem, known_fields, unknown_name
+from ..journeys.source import Problem, Source, SourceError, format_path, read_source
+from ..models.state import Profile
+
+CampaignPurpose = Literal["marketing", "events", "job_alerts"]
+
+
+class CampaignError(SourceError):
+    """A campaign definition is not valid: each problem names where (path, and line in a
+    file) and what."""
+
+    code = "invalid_campaign"
+
+
+def _single_line(value: str) -> str:
+    if any(ch in value for ch in "\r\n\x00"):
+        raise ValueError("must be a single line")
+    return value
+
+
+class CampaignContent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    # Only these variants of the catalogue's message (in the catalogue's order); empty: all.
+    variants: tuple[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")], ...] = ()
+
+
+class Campaign(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    description: Annotated[str, Field(max_length=1000)] | None = None
+    purpose: CampaignPurpose
+    segment: tuple[Rule, ...] = Field(min_length=1)
+    content: CampaignContent
+    send_at: AwareDatetime | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_single_line(cls, value: str) -> str:
+        return _single_line(value)
+
+    @field_validator("segment", mode="before")
+    @classmethod
+    def _bare_fields(cls, value: Any) -> Any:
+        """``city`` is short for ``candidate.city``."""
+        if not isinstance(value, list | tuple):
+            return value
+        out = []
+        for item in value:
+            name = item.get("field") if isinstance(item, Mapping) else None
+            if isinstance(name, str) and "." not in name:
+                out.append({**item, "field": f"candidate.{name}"})
+            else:
+                out.append(item)
+        return out
+
+    def fingerprint(self) -> str:
+        """A hash of the definition (e.g. to tell a re-sent create from a new campaign)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def in_segment(self, profile: Profile, now: datetime) -> tuple[bool, list[str]]:
+        """Whether every condition holds for ``profile``, and which failed (or all held)."""
+        context = segment_context(profile)
+        failed = [r.describe() for r in self.segment if not rule_holds(r, context, now=now)]
+        if failed:
+            return False, [f"not in segment: {failed[0]} does not hold"]
+        return True, [f"in segment: {', '.join(r.describe() for r in self.segment)}"]
+
+
+def segment_context(profile: Profile) -> dict[str, Any]:
+    return {"candidate": candidate_view(profile), "behaviours": dict(profile.behaviours)}
+
+
+def validate_campaign(
+    data: Any,
+    *,
+    messages: Mapping[str, MessageSpec] | None = None,
+    source: Source | None = None,
+) -> Campaign:
+    """A Campaign from ``data`` (parsed JSON or YAML), all checks done: the shape, every
+    segment field known, the template in the catalogue (``messages``: the catalogue's
+    messages; None skips the catalogue checks) with the campaign's purpose, and the variants
+    among the template's, its fallback included. Raises CampaignError with every problem."""
+    src = source or Source(file="campaign", data=data, root=None)
+
+    def problem(path: tuple[str | int, ...], message: str) -> Problem:
+        if source is not None:
+            return source.problem(path, message)
+        return Problem("campaign", None, format_path(path), message)
+
+    if not isinstance(data, Mapping):
+        raise CampaignError([problem((), "a campaign is a mapping (name, purpose, ...)")])
+    problems: list[Problem] = []
+    allowed = known_fields(None)
+    segment = data.get("segment")
+    if isinstance(segment, list):
+        for index, rule in enumerate(segment):
+            field = rule.get("field") if isinstance(rule, Mapping) else None
+            if isinstance(field, str):
+                name = field if "." in field else f"candidate.{field}"
+                issue = field_problem(name, allowed)
+                if issue is not None:
+                    problems.append(problem(("segment", index, "field"), issue))
+    try:
+        campaign = Campaign.model_validate(dict(data))
+    except ValidationError as exc:
+        for found in _problems(src, exc, source is not None):
+            if not any(p.path == found.path for p in problems):
+                problems.append(found)
+        raise CampaignError(problems) from exc
+    if messages is not None:
+        problems.extend(_check_content(campaign, messages, problem))
+    if problems:
+        raise CampaignError(problems)
+    return campaign
+
+
+def _problems(source: Source, exc: ValidationError, with_lines: bool) -> list[Problem]:
+    if with_lines:
+        return source.validation_problems(exc)
+    out = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden" and loc:
+            message = f"unknown key {loc[-1]!r}"
+        elif error["type"] == "missing" and loc:
+            message, loc = f"missing {loc[-1]!r}", loc[:-1]
+        out.append(Problem("campaign", None, format_path(loc), message))
+    return out
+
+
+def _check_content(
+    campaign: Campaign, messages: Mapping[str, MessageSpec], problem: Any
+) -> list[Problem]:
+    template = campaign.content.template
+    spec = messages.get(template)
+    if spec is None:
+        text = unknown_name("template", template, list(messages), where="in the catalogue")
+        return [problem(("content", "template"), text)]
+    problems = []
+    if spec.purpose != campaign.purpose:
+        problems.append(
+            problem(
+                ("content", "template"),
+                f"template {template!r} has purpose {spec.purpose!r} in the catalogue; the "
+                f"campaign's purpose is {campaign.purpose!r}",
+            )
+        )
+    names = [v.name for v in spec.variants]
+    for index, variant in enumerate(campaign.content.variants):
+        if variant not in names:
+            text = unknown_name("variant", variant, names, where=f"a variant of {template!r}")
+            problems.append(problem(("content", "variants", index), text))
+    if campaign.content.variants and names[-1] not in campaign.content.variants:
+        problems.append(
+            problem(
+                ("content", "variants"),
+                f"the variants must include {names[-1]!r}, the fallback of {template!r}, so "
+                "that every candidate of the segment gets a variant",
+            )
+        )
+    return problems
+
+
+def parse_campaign(
+    text: str, file: str, messages: Mapping[str, MessageSpec] | None = None
+) -> Campaign:
+    """A campaign from YAML (or JSON) text; problems name ``file`` and the line."""
+    try:
+        source = read_source(text, file)
+    except SourceError as exc:
+        raise CampaignError(exc.problems) from exc
+    return validate_campaign(source.data, messages=messages, source=source)
+
+
+def load_campaign_file(
+    path: str | Path, messages: Mapping[str, MessageSpec] | None = None
+) -> Campaign:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CampaignError([Problem(path.name, None, "", f"cannot be read: {exc}")]) from exc
+    return parse_campaign(text, path.name, messages)
+
+
+def restricted_spec(campaign: Campaign, spec: MessageSpec) -> MessageSpec:
+    """The catalogue's message with only the campaign's variants (all when it names none)."""
+    if not campaign.content.variants:
+        return spec
+    keep = set(campaign.content.variants)
+    variants = tuple(v for v in spec.variants if v.name in keep)
+    return spec.model_copy(update={"variants": variants})

@@ -1,0 +1,95 @@
+"""The job-alert services of a function, built once per process from its environment.
+
+Beside the shared settings (talentops.settings): ``JOB_ALERT_QUEUE_URL`` (the fan-out's
+queue to the send worker) and the talent pool policy (policy.yaml, ``TALENT_POOL_POLICY``).
+``JOB_ALERT_WEEKLY_CAP``, when set, overrides the policy's cap limit.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+from functools import lru_cache
+
+from ..adapters.job_store import JobRepository
+from ..adapters.queue import QueueSender
+from ..adapters.ses import SesSender
+from ..clock import now
+from ..consent.policy import ConsentPolicy
+from ..content.catalogue import load_catalogue
+from ..delivery.decide import FrequencyCap
+from ..settings import get_settings
+from ..talent_pool.policy import default_policy
+from ..tokens import TokenSigner
+from ..wiring import brand, listings, publisher, repository, signer
+from .fanout import JobFanoutService
+from .worker import JobAlertWorker
+
+
+class CachedSigner:
+    """The token signer, kept for ``ttl_seconds`` (the key's cache in adapters/secrets.py
+    lives in a provider built per call, so each call would read SSM again)."""
+
+    def __init__(self, ttl_seconds: float = 300.0):
+        self.ttl = ttl_seconds
+        self._signer: TokenSigner | None = None
+        self._at = 0.0
+
+    def __call__(self) -> TokenSigner:
+        if self._signer is None or time.monotonic() - self._at > self.ttl:
+            self._signer, self._at = signer(), time.monotonic()
+        return self._signer
+
+
+def job_alert_cap() -> FrequencyCap:
+    alerts = default_policy().job_alerts
+    limit = alerts.cap_limit
+    if os.environ.get("JOB_ALERT_WEEKLY_CAP", "").strip():
+        limit = get_settings().job_alert_weekly_cap
+    return FrequencyCap(limit, timedelta(days=alerts.cap_window_days))
+
+
+@lru_cache(maxsize=1)
+def fanout_service() -> JobFanoutService:
+    settings = get_settings()
+    queue_url = os.environ.get("JOB_ALERT_QUEUE_URL", "")
+    if not queue_url:
+        raise RuntimeError("JOB_ALERT_QUEUE_URL is not set")
+    return JobFanoutService(
+        jobs=JobRepository(settings.table_name),
+        listings=listings(),
+        pool=repository(),
+        queue=QueueSender(queue_url),
+        policy=default_policy().job_alerts,
+        now=now,
+    )
+
+
+@lru_cache(maxsize=1)
+def alert_worker() -> JobAlertWorker:
+    settings = get_settings()
+    policy = default_policy()
+    return JobAlertWorker(
+        repo=repository(),
+        sender=SesSender(settings.ses_configuration_set),
+        publisher=publisher(),
+        catalogue=load_catalogue(settings.templates_dir),
+        policy=ConsentPolicy.from_json(settings.consent_policy),
+        brand=brand(settings),
+        signer=CachedSigner(),
+        now=now,
+        alerts=policy.job_alerts,
+        freshness=policy.freshness,
+        cap=job_alert_cap(),
+        token_ttl=timedelta(days=settings.token_ttl_days),
+    )
+
+
+def reset() -> None:
+    """Forget the cached services and policy (tests that change the environment)."""
+    from .. import wiring
+
+    for cached in (fanout_service, alert_worker, default_policy):
+        cached.cache_clear()
+    wiring.reset()

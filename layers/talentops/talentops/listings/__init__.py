@@ -1,0 +1,1 @@
+"""The jobs and events the careers site lists (see adapters/listings.py for the keys)."""

@@ -1,0 +1,1 @@
+"""Privacy: the suppression list, access export, erasure and retention (issue #4)."""

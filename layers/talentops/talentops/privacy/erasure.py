@@ -1,0 +1,120 @@
+"""Erasure: remove a candidate from everything the system stores, keep only the hash of its
+address on the suppression list, and announce `Candidate Erased`.
+
+Order matters, because other functions may be writing while it runs:
+
+1. the address hash goes on the suppression list as "erased" (so an ingest that re-creates
+   the candidate from a re-import, even one racing with this erasure, needs a new opt-in);
+2. the profile item goes (every writer to the partition conditions on it, so from here on
+   nothing new is added to the partition);
+3. the aliases (email, ref) that point at the candidate go, if they still do;
+4. every other item of the partition (consent history, decisions - the send ledger and its
+   durable dedupe records -, anything other capabilities keep there), then the partition is
+   read again and whatever a write in flight added is removed too;
+5. `Candidate Erased` is published, so the producers that fed the candidate in erase too.
+
+Running it again is harmless: with nothing left to remove it only re-announces the erasure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..adapters.bus import EventPublisher
+from ..adapters.privacy import PrivacyRepository
+from ..adapters.suppression import SuppressionRepository
+from ..adapters.talent_pool import PROFILE_SK, TalentPoolRepository
+from ..models.events import CandidateErased, CandidateRef, normalize_email
+from ..observability import logger, metrics
+
+
+@dataclass
+class ErasureResult:
+    candidate_id: str
+    items_deleted: int
+    aliases_deleted: int
+    addresses_suppressed: int
+
+
+def _addresses_and_aliases(items: list[dict[str, Any]]) -> tuple[set[str], set[tuple[str, str]]]:
+    addresses: set[str] = set()
+    aliases: set[tuple[str, str]] = set()
+    for item in items:
+        if isinstance(item.get("merged_from"), str):
+            # Moved here by an identity merge: the merged id's alias points at this candidate.
+            aliases.add(("id", item["merged_from"]))
+        if item.get("sk") != PROFILE_SK:
+            continue
+        email = (item.get("fields") or {}).get("email", {}).get("value")
+        if isinstance(email, str) and email:
+            addresses.add(normalize_email(email))
+        if isinstance(item.get("email_norm"), str):
+            addresses.add(item["email_norm"])
+        for alias in item.get("aliases") or []:
+            kind, _, value = str(alias).partition(":")
+            if value:
+                aliases.add((kind, value))
+                if kind == "email":
+                    addresses.add(normalize_email(value))
+    return addresses, aliases
+
+
+@dataclass
+class ErasureService:
+    repo: TalentPoolRepository
+    privacy: PrivacyRepository
+    suppression: SuppressionRepository
+    publisher: EventPublisher
+    now: Callable[[], datetime]
+
+    def erase(self, candidate_id: str, *, reason: str = "request") -> ErasureResult | None:
+        """Erase one candidate; None when nothing is stored under this id."""
+        items = self.privacy.partition(candidate_id)
+        if not items:
+            return None
+        addresses, aliases = _addresses_and_aliases(items)
+        at = self.now()
+        for address in sorted(addresses):
+            self.suppression.suppress(address, kind="erased", at=at, reason=reason)
+        self.privacy.delete_profile(candidate_id)
+        for kind, value in sorted(aliases):
+            self.privacy.delete_alias(kind, value, candidate_id)
+        keys = [(i["pk"], i["sk"]) for i in items if i["sk"] != PROFILE_SK]
+        deleted = 1 + self.privacy.delete_keys(keys)
+        stragglers = [(i["pk"], i["sk"]) for i in self.privacy.partition(candidate_id)]
+        if stragglers:
+            deleted += self.privacy.delete_keys(stragglers)
+        self.announce(candidate_id)
+        metrics.add_metric(name="CandidatesErased", unit="Count", value=1)
+        logger.info(
+            "candidate erased",
+            candidate_id=candidate_id,
+            reason=reason,
+            items=deleted,
+            aliases=len(aliases),
+            addresses=len(addresses),
+        )
+        return ErasureResult(candidate_id, deleted, len(aliases), len(addresses))
+
+    def announce(self, candidate_id: str) -> None:
+        self.publisher.publish([("Candidate Erased", CandidateErased(candidate_id=candidate_id))])
+
+    def handle_request(self, ref: CandidateRef, *, request_id: str | None = None) -> str | None:
+        """`Candidate Erasure Requested`: resolve the reference, erase. An address that no
+        candidate holds still goes on the list (the person asked not to be mailed); an id
+        with nothing left is re-announced (a retry after a partial run)."""
+        candidate_id = self.repo.resolve_id(ref) or (ref.id if ref.id else None)
+        if candidate_id is None:
+            if ref.email_normalized:
+                self.suppression.suppress(
+                    ref.email_normalized, kind="erased", at=self.now(), reason="request"
+                )
+            logger.info("erasure request for no known candidate", request_id=request_id)
+            return None
+        if self.erase(candidate_id) is None:
+            self.announce(candidate_id)
+            logger.info("erasure re-announced", candidate_id=candidate_id, request_id=request_id)
+        return candidate_id

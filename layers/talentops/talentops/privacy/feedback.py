@@ -1,0 +1,103 @@
+"""SES feedback: hard bounces and complaints put the address on the suppression list.
+
+SES publishes the events of the configuration set to EventBridge (the default bus; source
+``aws.ses``, detail-types ``Email Bounced`` and ``Email Complaint Received``), with the SES
+event record as ``detail``. A permanent bounce or a complaint suppresses every recipient it
+names: the hash of the address goes on the list, and every profile that holds the address is
+marked ``suppressed`` at once (decide() reads the flag, so the next trigger is stopped).
+Transient and undetermined bounces are ignored (SES retries them; a soft bounce says nothing
+lasting about the address), and so is a complaint whose feedback type is ``not-spam``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..adapters.privacy import PrivacyRepository
+from ..adapters.suppression import SuppressionRepository
+from ..models.events import normalize_email
+from ..observability import logger, metrics
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What one SES event asks for: ``kind`` is "bounce", "complaint" or "ignore"."""
+
+    kind: str
+    reason: str
+    addresses: tuple[str, ...] = ()
+
+
+def parse_ses_event(detail: Mapping[str, Any]) -> Feedback:
+    """Read an SES event record (the EventBridge ``detail``; the SNS shape works too)."""
+    event_type = str(detail.get("eventType") or detail.get("notificationType") or "")
+    if event_type == "Bounce":
+        bounce = detail.get("bounce") or {}
+        bounce_type = str(bounce.get("bounceType") or "Undetermined")
+        sub_type = str(bounce.get("bounceSubType") or "General")
+        if bounce_type != "Permanent":
+            return Feedback("ignore", f"soft bounce ({bounce_type}/{sub_type})")
+        addresses = _recipients(bounce.get("bouncedRecipients"))
+        return Feedback("bounce", f"bounce:{sub_type}", addresses)
+    if event_type == "Complaint":
+        complaint = detail.get("complaint") or {}
+        feedback_type = str(complaint.get("complaintFeedbackType") or "abuse")
+        if feedback_type == "not-spam":
+            return Feedback("ignore", "complaint feedback type not-spam")
+        addresses = _recipients(complaint.get("complainedRecipients"))
+        return Feedback("complaint", f"complaint:{feedback_type}", addresses)
+    return Feedback("ignore", f"event type {event_type or 'missing'} is not feedback")
+
+
+def _recipients(raw: Any) -> tuple[str, ...]:
+    out: list[str] = []
+    for recipient in raw or []:
+        address = recipient.get("emailAddress") if isinstance(recipient, Mapping) else None
+        if isinstance(address, str) and "@" in address:
+            # "Name <addr>" is allowed in SES records; keep the address only.
+            address = address.rsplit("<", 1)[-1].rstrip(">")
+            out.append(normalize_email(address))
+    return tuple(dict.fromkeys(out))
+
+
+@dataclass
+class FeedbackResult:
+    kind: str
+    addresses: int = 0
+    profiles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FeedbackService:
+    suppression: SuppressionRepository
+    privacy: PrivacyRepository
+    now: Callable[[], datetime]
+
+    def handle(self, detail: Mapping[str, Any]) -> FeedbackResult:
+        feedback = parse_ses_event(detail)
+        if feedback.kind == "ignore":
+            logger.info("ses feedback ignored", reason=feedback.reason)
+            return FeedbackResult("ignore")
+        result = FeedbackResult(feedback.kind, len(feedback.addresses))
+        for address in feedback.addresses:
+            # The list first: an ingest racing with this reads it when it sets the address.
+            self.suppression.suppress(
+                address, kind=feedback.kind, at=self.now(), reason=feedback.reason
+            )
+            for candidate_id in sorted(self.privacy.candidates_with_address(address)):
+                if self.privacy.mark_suppressed(candidate_id):
+                    result.profiles.append(candidate_id)
+        metrics.add_metric(
+            name=f"Suppressed_{feedback.kind}", unit="Count", value=len(feedback.addresses)
+        )
+        logger.info(
+            "address suppressed",
+            kind=feedback.kind,
+            reason=feedback.reason,
+            addresses=len(feedback.addresses),
+            candidate_ids=result.profiles,
+        )
+        return result

@@ -1,0 +1,88 @@
+"""Builds the privacy and preference services from the settings (nothing at import time).
+
+The services are cheap objects around the shared, cached clients and repositories of
+talentops.wiring, so they are built per call: wiring.reset() (tests) then resets them too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .. import wiring
+from ..adapters.facts import FactPublisher
+from ..adapters.privacy import PrivacyRepository
+from ..adapters.suppression import SuppressionRepository
+from ..clock import now
+from ..consent.policy import ConsentPolicy
+from ..consent.preferences import PreferenceService
+from ..settings import get_settings
+from .access import AccessService
+from .erasure import ErasureService
+from .feedback import FeedbackService
+from .retention import RetentionPolicy, RetentionSweeper, repermission_asker
+
+
+def consent_policy() -> ConsentPolicy:
+    return ConsentPolicy.from_json(get_settings().consent_policy)
+
+
+def retention_policy() -> RetentionPolicy:
+    # RETENTION_POLICY: JSON, see docs/privacy.md (empty: DE 6 months, FR 24, others 24).
+    return RetentionPolicy.from_json(os.environ.get("RETENTION_POLICY", ""))
+
+
+def suppression_repository() -> SuppressionRepository:
+    return SuppressionRepository(get_settings().table_name)
+
+
+def privacy_repository() -> PrivacyRepository:
+    return PrivacyRepository(get_settings().table_name)
+
+
+def preference_service() -> PreferenceService:
+    return PreferenceService(
+        repo=wiring.repository(),
+        talent_pool=wiring.talent_pool_service(),
+        facts=FactPublisher(get_settings().event_bus_name),
+        policy=consent_policy(),
+        signer=wiring.signer,
+        now=now,
+    )
+
+
+def erasure_service() -> ErasureService:
+    return ErasureService(
+        repo=wiring.repository(),
+        privacy=privacy_repository(),
+        suppression=suppression_repository(),
+        publisher=wiring.publisher(),
+        now=now,
+    )
+
+
+def access_service() -> AccessService:
+    return AccessService(
+        repo=wiring.repository(),
+        privacy=privacy_repository(),
+        suppression=suppression_repository(),
+        policy=consent_policy(),
+        now=now,
+    )
+
+
+def feedback_service() -> FeedbackService:
+    return FeedbackService(
+        suppression=suppression_repository(), privacy=privacy_repository(), now=now
+    )
+
+
+def retention_sweeper() -> RetentionSweeper:
+    return RetentionSweeper(
+        repo=wiring.repository(),
+        privacy=privacy_repository(),
+        erasure=erasure_service(),
+        retention=retention_policy(),
+        consent=consent_policy(),
+        ask=repermission_asker(wiring.delivery_service()),
+        now=now,
+    )

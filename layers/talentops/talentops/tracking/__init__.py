@@ -1,0 +1,1 @@
+"""Behaviour the careers site reports (`POST /track`) as events on the bus."""

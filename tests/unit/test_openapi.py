@@ -1,0 +1,33 @@
+"""docs/openapi.json is the document generated from the resolver (`make openapi`)."""
+
+from __future__ import annotations
+
+import json
+
+from scripts.export_openapi import TARGET, document
+
+
+def test_the_committed_openapi_document_is_current():
+    assert TARGET.is_file(), "docs/openapi.json is missing: run `make openapi`"
+    assert TARGET.read_text(encoding="utf-8") == document(), (
+        "docs/openapi.json is out of date: run `make openapi` and commit the result"
+    )
+
+
+def test_the_careers_site_routes_are_documented_with_their_errors():
+    paths = json.loads(document())["paths"]
+    content = paths["/content/{slot}"]["get"]
+    track = paths["/track"]["post"]
+    assert set(content["responses"]) == {"200", "401", "404"}
+    assert set(track["responses"]) == {"202", "400", "401", "413", "415"}
+    for operation in (content, track):
+        assert {"linkToken": []} in operation["security"] and {} in operation["security"]
+        for status, response in operation["responses"].items():
+            schema = response["content"]["application/json"]["schema"]["$ref"]
+            assert schema.endswith("/ErrorBody") == status.startswith("4")
+    assert (
+        track["requestBody"]["content"]["application/json"]["schema"]["discriminator"][
+            "propertyName"
+        ]
+        == "type"
+    )
