@@ -141,3 +141,6 @@ def reset() -> None:
     ):
         cached.cache_clear()
     reset_clients()
+    from .adapters import secrets
+
+    secrets.reset()
