@@ -56,6 +56,10 @@ def arn_service(arn: str) -> str:
 
 def start_moto(config: LocalConfig) -> ThreadedMotoServer:
     _ensure_port_free(config.host, config.aws_port)
+    # moto copies the whole table per transaction item: keep transactions O(items).
+    from .moto_patches import install
+
+    install()
     server = ThreadedMotoServer(ip_address=config.host, port=config.aws_port, verbose=False)
     server.start()
     return server

@@ -6,10 +6,10 @@
 
 `make import FILE=...` runs it against the local stack. Rows are validated with the contract's
 models and applied in batches (docs/talent-pool.md); every rejected row is written to the
-report (default FILE.rejected.csv: line, reason) and the import goes on. Progress is saved
-after each batch (default FILE.import-state.json): run the command again after an
-interruption and it continues where it stopped (--restart starts over; applying a row twice
-changes nothing).
+report (default out/import/FILE.rejected.csv: line, reason) and the import goes on.
+Progress is saved after each batch (default out/import/FILE.import-state.json): run the
+command again after an interruption and it continues where it stopped (--restart starts
+over; applying a row twice changes nothing).
 
 The table is --table, else TABLE_NAME, else the TalentPoolTableName output of the local
 stack's CloudFormation stack (LOCAL_STACK_NAME, default "local"). The bus is EVENT_BUS_NAME
@@ -243,8 +243,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-events", action="store_true")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--restart", action="store_true")
-    parser.add_argument("--report", type=Path)
-    parser.add_argument("--state", type=Path)
+    parser.add_argument(
+        "--out", type=Path, default=Path("out/import"), help="where the report and state go"
+    )
+    parser.add_argument("--report", type=Path, help="default OUT/FILE.rejected.csv")
+    parser.add_argument("--state", type=Path, help="default OUT/FILE.import-state.json")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -267,8 +270,9 @@ def run(args: argparse.Namespace, out: Any = sys.stdout, err: Any = sys.stderr) 
     importer = build_importer(args.source, not args.no_events)
 
     identity = file_identity(path)
-    state_path = args.state or path.with_name(path.name + ".import-state.json")
-    report_path = args.report or path.with_name(path.name + ".rejected.csv")
+    args.out.mkdir(parents=True, exist_ok=True)
+    state_path = args.state or args.out / (path.name + ".import-state.json")
+    report_path = args.report or args.out / (path.name + ".rejected.csv")
     state = load_state(state_path, identity, args.restart)
     resume = int(state["line"]) if state else 0
     stats = Stats()
@@ -333,7 +337,7 @@ def run(args: argparse.Namespace, out: Any = sys.stdout, err: Any = sys.stderr) 
     out.write(
         f"{path.name}: {stats.lines:,} rows, {stats.accepted:,} imported "
         f"({stats.written:,} candidates written in batches, {stats.one_by_one:,} rows one by "
-        f"one, {stats.unchanged:,} unchanged), {stats.rejected:,} rejected -> {report_path.name}"
+        f"one, {stats.unchanged:,} unchanged), {stats.rejected:,} rejected -> {report_path}"
         f" ({elapsed:,.1f} s)\n"
     )
     return stats

@@ -21,8 +21,8 @@ TABLE = "talent-pool-test"
 
 @pytest.fixture(autouse=True, scope="module")
 def _fast_transactions():
-    """moto copies the whole table per transaction item; see tests/support/moto_fast.py."""
-    from tests.support.moto_fast import install
+    """moto copies the whole table per transaction item; see devstack/moto_patches.py."""
+    from devstack.moto_patches import install
 
     uninstall = install()
     yield
@@ -31,7 +31,8 @@ def _fast_transactions():
 
 def _import(path: Path, *extra: str):
     out = io.StringIO()
-    stats = run(parse_args([str(path), "--quiet", *extra]), out=out, err=io.StringIO())
+    args = parse_args([str(path), "--quiet", "--out", str(path.parent), *extra])
+    stats = run(args, out=out, err=io.StringIO())
     return stats, out.getvalue()
 
 
@@ -58,7 +59,8 @@ def test_the_shipped_csv_sample(aws, tmp_path):
     rejected = _report(sample)
     assert stats.lines == 200 and stats.rejected == len(rejected) >= 1
     assert stats.accepted == 200 - len(rejected)
-    assert "rejected -> sample-pool.csv.rejected.csv" in summary
+    assert "rejected -> " in summary and summary.rstrip().endswith(")")
+    assert (tmp_path / "sample-pool.csv.rejected.csv").exists()
     with sample.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     good = next(r for i, r in enumerate(rows, start=2) if i not in dict(rejected))
@@ -110,7 +112,7 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_goes_on(aws, tm
     assert report[3].startswith("observed_at: Input should be a valid datetime")
     assert report[4] == "unknown field: salary"
     assert report[5] == "skills: Input should be a valid list"
-    assert report[6] == "candidate needs a ref or an email"
+    assert report[6] == "candidate needs an id, a ref or an email"
     assert "timezone" in report[7]
     assert report[8] == "observed_at: is in the future"
     assert report[9] == "email: not a valid email address"
@@ -241,3 +243,21 @@ def test_an_interrupted_import_resumes_where_it_stopped(aws, tmp_path, monkeypat
         assert _repo().resolve(CandidateRef(ref=f"ats:R-{i}")) is not None
     _, again = _import(path)
     assert "imported already" in again
+
+
+def test_a_row_may_name_a_known_candidate_by_id(aws, tmp_path, handlers, context):
+    from tests.support.job_alerts import profile_fact
+
+    known = handlers["ingest_profile"].handler(profile_fact(ref="ats:K-1", city="Oslo"), context)[
+        "candidate_id"
+    ]
+    path = _write_jsonl(
+        tmp_path / "ids.jsonl",
+        [
+            {"id": known, "observed_at": "2026-11-25T09:00:00Z", "city": "Bergen"},
+            {"id": "c_unknown0000", "observed_at": "2026-11-25T09:00:00Z", "city": "Bergen"},
+        ],
+    )
+    stats, _ = _import(path)
+    assert stats.accepted == 1 and _report(path) == [(2, "unknown candidate id")]
+    assert _repo().get_profile(known).value("city") == "Bergen"

@@ -29,8 +29,8 @@ T2 = "2026-11-01T09:00:00Z"
 
 @pytest.fixture(autouse=True, scope="module")
 def _fast_transactions():
-    """moto copies the whole table per transaction item; see tests/support/moto_fast.py."""
-    from tests.support.moto_fast import install
+    """moto copies the whole table per transaction item; see devstack/moto_patches.py."""
+    from devstack.moto_patches import install
 
     uninstall = install()
     yield

@@ -17,7 +17,7 @@ from tests.support.job_alerts import consent_fact, profile_fact
 
 @pytest.fixture(autouse=True, scope="module")
 def _fast_transactions():
-    from tests.support.moto_fast import install
+    from devstack.moto_patches import install
 
     uninstall = install()
     yield
@@ -228,7 +228,7 @@ def test_the_ingest_rule_never_routes_the_systems_own_events():
 
 
 def test_the_faster_transactions_of_the_tests_still_roll_back(aws):
-    """tests/support/moto_fast.py: a cancelled transaction leaves nothing behind."""
+    """devstack/moto_patches.py: a cancelled transaction leaves nothing behind."""
     ddb = aws.client("dynamodb")
     table = "talent-pool-test"
     ddb.put_item(TableName=table, Item={"pk": {"S": "X#1"}, "sk": {"S": "A"}, "v": {"N": "1"}})

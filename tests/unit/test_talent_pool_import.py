@@ -46,7 +46,7 @@ def test_csv_conventions():
         ({"country": "Germany"}, "country: String should match pattern"),
         ({"timezone": "Mars/Olympus"}, "timezone: not an IANA timezone"),
         ({"email": "ada(at)example.org"}, "email: not a valid email address"),
-        ({"ref": None, "email": None, "city": "Rome"}, "candidate needs a ref or an email"),
+        ({"ref": None, "email": None, "city": "Rome"}, "candidate needs an id, a ref or an email"),
         ({"consent_events": "yes"}, "consent_events: must be granted, withdrawn or empty"),
         ({"first_name": "Eve\r\nBcc: x@example.org"}, "first_name: must be a single line"),
     ],

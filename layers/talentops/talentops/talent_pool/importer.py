@@ -3,7 +3,7 @@ rules as ingest.
 
 Each row is one candidate as the exporting system sees it, flat:
 
-  id | ref | email                  who (at least ref or email; id only for a known candidate)
+  id | ref | email                  who (at least one; an id names a known candidate only)
   observed_at                       RFC 3339 with offset (or the command's default)
   first_name, last_name, city, country, seniority, role_family, skills, language, timezone
   consent_job_alerts, consent_marketing, consent_events   granted | withdrawn | empty
@@ -124,8 +124,8 @@ def parse_row(
     if csv and "skills" in values:
         values["skills"] = [s.strip() for s in str(values["skills"]).split(";") if s.strip()]
     identity = {k: values.pop(k) for k in IDENTITY_COLUMNS if k in values}
-    if not (identity.get("ref") or identity.get("email")):
-        return Rejection(line, "candidate needs a ref or an email")
+    if not identity:
+        return Rejection(line, "candidate needs an id, a ref or an email")
     consent = []
     for column, purpose in CONSENT_COLUMNS.items():
         status = values.pop(column, None)

@@ -8,7 +8,7 @@ keeps moto's own implementation (conditions, errors, CancellationReasons) and ch
 the backup: the items the transaction touches are copied before it and put back when it is
 cancelled, which is what a rollback needs.
 
-Used by the job-alert and import tests; the local stack can install it the same way.
+Installed by the local stack before it serves, and by the job-alert, identity and import tests.
 """
 
 from __future__ import annotations
