@@ -327,7 +327,7 @@ def test_the_single_message_path_keeps_its_request_count(rig, aws, handlers):
     handlers["event_followup"].handler(behaviour("Attended", "one@example.org"), rig.context)
     with counting() as counter:
         handlers["event_followup"].handler(behaviour("No-Show", "one@example.org"), rig.context)
-    # Beside the token key (adapters/secrets.py reads it from SSM on each message).
+    # Beside the token key (read from SSM once per process, then cached for 5 minutes).
     counter.calls.pop("ssm.GetParameter", None)
     assert dict(counter.calls) == {
         "dynamodb.Query": 1,

@@ -111,3 +111,41 @@ def test_decide_is_pure():
     first = _decide(p).decision
     assert _decide(p).decision == first
     assert p.model_dump() == before
+
+
+def test_email_rules_see_behaviours_with_the_decision_time(tmp_path):
+    """A variant for candidates who missed an event recently: the same `behaviours` and
+    `within_days` rules as careers-site slots, evaluated at the decision's `now`."""
+    from talentops.content.catalogue import Catalogue
+
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "catalogue.yaml").write_text(
+        """
+version: 1
+messages:
+  m:
+    purpose: events
+    variants:
+      - name: missed
+        rules: [{field: behaviours.event_no_show.at, op: within_days, value: 30}]
+        subject: s
+        html: a.txt
+        text: a.txt
+      - name: default
+        subject: s
+        html: a.txt
+        text: a.txt
+"""
+    )
+    spec = Catalogue.load(tmp_path).message("m")
+    p = _profile()
+    p.behaviours["event_no_show"] = {"at": (NOW - timedelta(days=3)).isoformat()}
+    chosen = decide(
+        fact=_fact(), profile=p, template="m", spec=spec, policy=ConsentPolicy(), now=NOW
+    )
+    assert chosen.decision.variant == "missed"
+    p.behaviours["event_no_show"] = {"at": (NOW - timedelta(days=40)).isoformat()}
+    later = decide(
+        fact=_fact(), profile=p, template="m", spec=spec, policy=ConsentPolicy(), now=NOW
+    )
+    assert later.decision.variant == "default"

@@ -146,7 +146,12 @@ def decide(
     if not verdict.allowed:
         return suppress(verdict.reason or "no_consent", [verdict.explanation])
     reasons.append(f"consent: {verdict.explanation}")
-    context = {"candidate": candidate_view(profile), **fact.payload}
+    # The same rule context as careers-site slots: fields, behaviours, the trigger's subject.
+    context = {
+        "candidate": candidate_view(profile),
+        "behaviours": dict(profile.behaviours),
+        **fact.payload,
+    }
     windows = default_policy().freshness if freshness is None else freshness
     problems = [
         problem
@@ -170,7 +175,7 @@ def decide(
         for name in sorted({f for v in spec.variants for f in v.requires_fresh})
         if (problem := freshness_problem(profile, name, windows, now)) is not None
     }
-    selection = select_variant(spec, context, stale=stale)
+    selection = select_variant(spec, context, now=now, stale=stale)
     reasons.extend(selection.reasons)
     return Outcome(
         Decision(
