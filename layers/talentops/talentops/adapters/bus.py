@@ -46,3 +46,22 @@ class EventPublisher:
                 raise StorageError("publishing events failed") from exc
             if resp.get("FailedEntryCount"):
                 raise StorageError(f"{resp['FailedEntryCount']} events were not accepted")
+
+
+def put_one(
+    events: Any, bus_name: str, source: str, detail_type: str, detail: ContractModel
+) -> str:
+    """Put one event under ``source``; returns the EventId EventBridge gave it."""
+    entry = {
+        "Source": source,
+        "DetailType": detail_type,
+        "Detail": json.dumps(detail.model_dump(mode="json", exclude_none=True)),
+        "EventBusName": bus_name,
+    }
+    try:
+        resp = events.put_events(Entries=[entry])
+    except ClientError as exc:
+        raise StorageError(f"publishing {detail_type} failed") from exc
+    if resp.get("FailedEntryCount"):
+        raise StorageError(f"the bus did not accept {detail_type}")
+    return str(resp["Entries"][0].get("EventId", ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -49,3 +50,30 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 def cancellation_codes(exc: Exception) -> list[str]:
     response = getattr(exc, "response", {}) or {}
     return [r.get("Code", "None") for r in response.get("CancellationReasons", [])]
+
+
+BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
+
+
+def batch_write(ddb: Any, table: str, requests: Sequence[dict[str, Any]], *, what: str) -> None:
+    """BatchWriteItem, 25 requests a call, retrying with capped backoff what DynamoDB leaves
+    unprocessed; ``what`` names the work in errors."""
+    import time
+
+    from botocore.exceptions import ClientError
+
+    from ..errors import StorageError
+
+    for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+        pending: dict[str, Any] = {table: list(requests[start : start + BATCH_WRITE_LIMIT])}
+        for attempt in range(10):
+            try:
+                resp = ddb.batch_write_item(RequestItems=pending)
+            except ClientError as exc:
+                raise StorageError(f"{what} failed") from exc
+            pending = resp.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            time.sleep(min(0.02 * 2**attempt, 1.0))
+        else:
+            raise StorageError(f"{what}: DynamoDB left some unprocessed")

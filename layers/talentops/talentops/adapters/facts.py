@@ -8,14 +8,11 @@ mistake them for the system's own output, whose source is ``talent.personalizati
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from ..errors import StorageError
 from ..models.events import INBOUND_EVENTS, OWN_SOURCE, ContractModel
 from .aws import client
+from .bus import put_one
 
 
 class FactPublisher:
@@ -33,16 +30,4 @@ class FactPublisher:
         """Put one inbound fact on the bus; returns the EventId EventBridge gave it."""
         if detail_type not in INBOUND_EVENTS or source == OWN_SOURCE:
             raise ValueError(f"not an inbound fact: {detail_type} from {source}")
-        entry = {
-            "Source": source,
-            "DetailType": detail_type,
-            "Detail": json.dumps(detail.model_dump(mode="json", exclude_none=True)),
-            "EventBusName": self.bus_name,
-        }
-        try:
-            resp = self.events.put_events(Entries=[entry])
-        except ClientError as exc:
-            raise StorageError("publishing a fact failed") from exc
-        if resp.get("FailedEntryCount"):
-            raise StorageError("the bus did not accept the fact")
-        return str(resp["Entries"][0].get("EventId", ""))
+        return put_one(self.events, self.bus_name, source, detail_type, detail)

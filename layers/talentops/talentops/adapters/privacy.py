@@ -8,7 +8,6 @@ daily retention sweeper calls (see docs/privacy.md for why a Scan and not an ind
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from ..errors import StorageError
 from .aws import client
-from .dynamo import from_item
+from .dynamo import batch_write, from_item
 from .talent_pool import MATCH_ATTRIBUTES, PROFILE_SK, alias_pk, cand_pk
 
 Key = tuple[str, str]
@@ -154,21 +153,8 @@ class PrivacyRepository:
     def delete_keys(self, keys: Iterable[Key]) -> int:
         """Delete items by (pk, sk), 25 a request, retrying what DynamoDB leaves unprocessed."""
         unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 25):
-            requests = [
-                {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
-                for pk, sk in unique[start : start + 25]
-            ]
-            pending: dict[str, Any] = {self.table: requests}
-            for attempt in range(8):
-                try:
-                    resp = self.ddb.batch_write_item(RequestItems=pending)
-                except ClientError as exc:
-                    raise StorageError("deleting items failed") from exc
-                pending = resp.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 2.0))
-            else:
-                raise StorageError("deleting items: DynamoDB left some unprocessed")
+        requests = [
+            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in unique
+        ]
+        batch_write(self.ddb, self.table, requests, what="deleting items")
         return len(unique)

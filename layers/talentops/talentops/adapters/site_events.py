@@ -3,15 +3,12 @@ source talent.careers-site: the API puts the site's facts on the bus on its beha
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from ..errors import StorageError
 from ..models.careers import CAREERS_SITE_EVENTS, SITE_SOURCE
 from ..models.events import ContractModel
 from .aws import client
+from .bus import put_one
 
 
 class SiteEventPublisher:
@@ -30,16 +27,4 @@ class SiteEventPublisher:
         model = CAREERS_SITE_EVENTS.get(detail_type)
         if model is None or not isinstance(detail, model):
             raise ValueError(f"not a careers-site event: {detail_type}")
-        entry = {
-            "Source": SITE_SOURCE,
-            "DetailType": detail_type,
-            "Detail": json.dumps(detail.model_dump(mode="json", exclude_none=True)),
-            "EventBusName": self.bus_name,
-        }
-        try:
-            resp = self.events.put_events(Entries=[entry])
-        except ClientError as exc:
-            raise StorageError("publishing a careers-site event failed") from exc
-        if resp.get("FailedEntryCount"):
-            raise StorageError("the careers-site event was not accepted")
-        return str(resp["Entries"][0]["EventId"])
+        return put_one(self.events, self.bus_name, SITE_SOURCE, detail_type, detail)

@@ -39,7 +39,7 @@ from ..errors import ConcurrencyError, DuplicateError, StorageError
 from ..models.events import SENIORITY_LEVELS, CandidateRef
 from ..models.state import ConsentState, Decision, Profile, SentRecord
 from .aws import client
-from .dynamo import cancellation_codes, from_item, to_item, to_value
+from .dynamo import batch_write, cancellation_codes, from_item, to_item, to_value
 
 PROFILE_SK = "PROFILE"
 INDEX_ROLE_CITY = "by_role_city"
@@ -47,7 +47,6 @@ INDEX_ROLE = "by_role"
 MATCH_ATTRIBUTES = ("match_city", "match_role", "match_level")
 TRANSACTION_LIMIT = 100  # items per TransactWriteItems
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
-BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
 
 
 def cand_pk(candidate_id: str) -> str:
@@ -766,21 +765,7 @@ class TalentPoolRepository:
         self._batch_write(requests)
 
     def _batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending: dict[str, Any] = {
-                self.table: list(requests[start : start + BATCH_WRITE_LIMIT])
-            }
-            for attempt in range(10):
-                try:
-                    resp = self.ddb.batch_write_item(RequestItems=pending)
-                except ClientError as exc:
-                    raise StorageError("writing items in a batch failed") from exc
-                pending = resp.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(min(0.02 * 2**attempt, 1.0))
-            else:
-                raise StorageError("writing items in a batch: DynamoDB left some unprocessed")
+        batch_write(self.ddb, self.table, requests, what="writing items in a batch")
 
     def release_claims(self, decisions: Sequence[Decision]) -> None:
         """Undo claims whose send failed (decision record and send trace), so that the retry

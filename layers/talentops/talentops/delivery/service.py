@@ -17,15 +17,14 @@ from ..adapters.ses import SesSender
 from ..adapters.talent_pool import TalentPoolRepository
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import Catalogue
-from ..content.render import render_variant
 from ..errors import DeliveryError, DuplicateError, RenderError
 from ..models.events import CandidateRef, MessageSent, MessageSuppressed, Trigger
 from ..models.state import Decision, SentRecord
 from ..observability import count, logger
 from ..tokens import TokenSigner
-from .context import Brand, build_links, render_context
-from .decide import FrequencyCap, Outcome, TriggerFact, candidate_view, decide
-from .mime import OutgoingEmail, build_mime
+from .compose import compose_email
+from .context import Brand
+from .decide import FrequencyCap, Outcome, TriggerFact, decide
 
 
 @dataclass
@@ -119,43 +118,18 @@ class DeliveryService:
         return decision
 
     def _compose(self, fact: TriggerFact, decision: Decision, outcome: Outcome, profile) -> bytes:  # type: ignore[no-untyped-def]
-        assert outcome.variant is not None and decision.message_id and decision.candidate_id
-        now = decision.decided_at
+        assert outcome.variant is not None
         event = fact.payload.get("event") or {}
-        links = build_links(
+        return compose_email(
+            catalogue=self.catalogue,
             brand=self.brand,
             signer=self.signer(),
-            candidate_id=decision.candidate_id,
-            purpose=decision.purpose,
-            message_id=decision.message_id,
-            now=now,
-            ttl=self.token_ttl,
-            event_url=event.get("url"),
-        )
-        context = render_context(
-            candidate=candidate_view(profile),
-            payload=fact.payload,
-            links=links,
-            brand=self.brand,
-            purpose=decision.purpose,
-            template=decision.template,
-            variant=outcome.variant.name,
-        )
-        rendered = render_variant(self.catalogue, outcome.variant, context)
-        domain = self.brand.sender_address.rpartition("@")[2]
-        return build_mime(
-            OutgoingEmail(
-                message_id=f"{decision.message_id}@{domain}",
-                sender_name=self.brand.sender_name,
-                sender_address=self.brand.sender_address,
-                to=profile.email,
-                subject=rendered.subject,
-                html=rendered.html,
-                text=rendered.text,
-                sent_at=now,
-                unsubscribe_url=links.unsubscribe,
-                unsubscribe_mailto=self.brand.unsubscribe_mailto,
-            )
+            token_ttl=self.token_ttl,
+            decision=decision,
+            variant=outcome.variant,
+            profile=profile,
+            page_url=event.get("url"),
+            payload=lambda links: fact.payload,
         )
 
     def _duplicate(self, fact: TriggerFact, decision: Decision) -> Decision:

@@ -28,12 +28,11 @@ from ..adapters.ses import SesSender
 from ..adapters.talent_pool import Claim, LoadedProfile, TalentPoolRepository
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import Catalogue, Variant
-from ..content.render import render_variant
-from ..delivery.context import Brand, build_links, render_context
-from ..delivery.decide import FrequencyCap, candidate_view, decide
-from ..delivery.mime import OutgoingEmail, build_mime
+from ..delivery.compose import compose_email
+from ..delivery.context import Brand
+from ..delivery.decide import FrequencyCap, decide
+from ..delivery.service import announcement
 from ..errors import ConcurrencyError, DeliveryError, RenderError
-from ..models.events import MessageSent, MessageSuppressed, Trigger
 from ..models.state import Decision, Profile, SentRecord
 from ..observability import count, logger
 from ..talent_pool.policy import JobAlertPolicy
@@ -230,45 +229,20 @@ class JobAlertWorker:
         profile: Profile,
         signer: TokenSigner,
     ) -> bytes:
-        assert decision.message_id and decision.candidate_id and profile.email
-        now = decision.decided_at
         # The job's own page (with the candidate's link token when it is on the careers
         # site) takes the place of an event page in the links.
-        links = build_links(
+        return compose_email(
+            catalogue=self.catalogue,
             brand=self.brand,
             signer=signer,
-            candidate_id=decision.candidate_id,
-            purpose=decision.purpose,
-            message_id=decision.message_id,
-            now=now,
-            ttl=self.token_ttl,
-            event_url=job.get("url") or None,
-        )
-        payload = {"job": {**job, "link": links.event if job.get("url") else links.jobs}}
-        context = render_context(
-            candidate=candidate_view(profile),
-            payload=payload,
-            links=links,
-            brand=self.brand,
-            purpose=decision.purpose,
-            template=decision.template,
-            variant=variant.name,
-        )
-        rendered = render_variant(self.catalogue, variant, context)
-        domain = self.brand.sender_address.rpartition("@")[2]
-        return build_mime(
-            OutgoingEmail(
-                message_id=f"{decision.message_id}@{domain}",
-                sender_name=self.brand.sender_name,
-                sender_address=self.brand.sender_address,
-                to=profile.email,
-                subject=rendered.subject,
-                html=rendered.html,
-                text=rendered.text,
-                sent_at=now,
-                unsubscribe_url=links.unsubscribe,
-                unsubscribe_mailto=self.brand.unsubscribe_mailto,
-            )
+            token_ttl=self.token_ttl,
+            decision=decision,
+            variant=variant,
+            profile=profile,
+            page_url=job.get("url") or None,
+            payload=lambda links: {
+                "job": {**job, "link": links.event if job.get("url") else links.jobs}
+            },
         )
 
     def _duplicates(self, batch: AlertBatch, claims: Sequence[Claim]) -> list[Decision]:
@@ -301,35 +275,6 @@ class JobAlertWorker:
         return out
 
     def _publish(self, decisions: Sequence[Decision]) -> None:
-        entries: list[tuple[str, Any]] = []
-        for d in decisions:
-            trigger = Trigger.model_validate(d.trigger)
-            if d.outcome == "send":
-                assert d.candidate_id and d.message_id and d.variant
-                entries.append(
-                    (
-                        "Message Sent",
-                        MessageSent(
-                            candidate_id=d.candidate_id,
-                            message_id=d.message_id,
-                            purpose=d.purpose,  # type: ignore[arg-type]
-                            template=d.template,
-                            variant=d.variant,
-                            trigger=trigger,
-                        ),
-                    )
-                )
-            else:
-                entries.append(
-                    (
-                        "Message Suppressed",
-                        MessageSuppressed(
-                            candidate_id=d.candidate_id,
-                            purpose=d.purpose,  # type: ignore[arg-type]
-                            reason=d.reason or "unknown",
-                            trigger=trigger,
-                        ),
-                    )
-                )
+        entries = [announcement(d) for d in decisions]
         if entries:
             self.publisher.publish(entries)

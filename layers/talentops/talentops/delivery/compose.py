@@ -1,0 +1,71 @@
+"""One email from one decision: links with signed tokens, render context, render, MIME.
+
+Shared by triggered messages (DeliveryService) and batched ones (the job-alert worker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from ..content.catalogue import Catalogue, Variant
+from ..content.render import render_variant
+from ..models.state import Decision, Profile
+from ..tokens import TokenSigner
+from .context import Brand, Links, build_links, render_context
+from .decide import candidate_view
+from .mime import OutgoingEmail, build_mime
+
+
+def compose_email(
+    *,
+    catalogue: Catalogue,
+    brand: Brand,
+    signer: TokenSigner,
+    token_ttl: timedelta,
+    decision: Decision,
+    variant: Variant,
+    profile: Profile,
+    page_url: str | None,
+    payload: Callable[[Links], Mapping[str, Any]],
+) -> bytes:
+    """Render ``variant`` for ``profile`` and build the raw MIME. ``page_url`` is the subject's
+    own page (event or job); ``payload`` gives the subject's context from the links."""
+    assert decision.message_id and decision.candidate_id and profile.email
+    now = decision.decided_at
+    links = build_links(
+        brand=brand,
+        signer=signer,
+        candidate_id=decision.candidate_id,
+        purpose=decision.purpose,
+        message_id=decision.message_id,
+        now=now,
+        ttl=token_ttl,
+        event_url=page_url,
+    )
+    context = render_context(
+        candidate=candidate_view(profile),
+        payload=payload(links),
+        links=links,
+        brand=brand,
+        purpose=decision.purpose,
+        template=decision.template,
+        variant=variant.name,
+    )
+    rendered = render_variant(catalogue, variant, context)
+    domain = brand.sender_address.rpartition("@")[2]
+    return build_mime(
+        OutgoingEmail(
+            message_id=f"{decision.message_id}@{domain}",
+            sender_name=brand.sender_name,
+            sender_address=brand.sender_address,
+            to=profile.email,
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            sent_at=now,
+            unsubscribe_url=links.unsubscribe,
+            unsubscribe_mailto=brand.unsubscribe_mailto,
+        )
+    )
