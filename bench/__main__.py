@@ -5,6 +5,7 @@ docs/performance.md, and the ratios on stdout.
     python -m bench --only cpu,scale     # some modules; the others keep their last results
     python -m bench --quick              # fewer repeats, for trying the bench itself
     python -m bench --no-doc             # leave docs/performance.md alone
+    python -m bench --report-only        # rewrite the doc's tables from bench/results.json
 
 A module that fails is reported as failed (with its error) and the others still run.
 """
@@ -55,7 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated: " + ", ".join(MODULES))
     parser.add_argument("--quick", action="store_true", help="fewer repeats (not for the doc)")
     parser.add_argument("--no-doc", action="store_true", help="do not update the doc")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: rewrite the doc's tables from bench/results.json",
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        stored = json.loads(report.RESULTS.read_text(encoding="utf-8"))
+        report.update_doc(report.markdown(stored))
+        for line in report.summary_lines(stored):
+            print(line)
+        return 0
     only = [m.strip() for m in args.only.split(",") if m.strip()] or list(MODULES)
     unknown = set(only) - set(MODULES)
     if unknown:

@@ -155,7 +155,7 @@ def copy_each_table_once() -> None:
             shim.tables = None
 
     models.copy = shim  # type: ignore[assignment]
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign,assignment]
     _MOTO_PATCHED.append(True)
 
 

@@ -90,8 +90,11 @@ def real(spec: dict[str, Any]) -> dict[str, Any]:
     t_import = time.perf_counter()
     result = module.handler(spec["event"], Context())
     t_handler = time.perf_counter()
-    for stubber in stubbers.values():
-        stubber.assert_no_pending_responses()
+    for service, stubber in stubbers.items():
+        try:
+            stubber.assert_no_pending_responses()
+        except AssertionError as exc:
+            raise AssertionError(f"{service}: {exc} (result: {result})") from exc
     missing = sorted(set(spec["stubs"]) - set(stubbers))
     if missing:
         raise AssertionError(f"clients never created: {missing}")

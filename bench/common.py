@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,11 +80,11 @@ def silence_logs() -> None:
 # -- clocks and medians -------------------------------------------------------------------
 
 
-def median(values: list[float]) -> float:
+def median(values: Sequence[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
 
 
-def spread(values: list[float]) -> dict[str, float]:
+def spread(values: Sequence[float]) -> dict[str, float]:
     """Median and the range of the repeats, for the JSON results."""
     return {
         "median": median(values),

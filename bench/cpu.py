@@ -111,6 +111,7 @@ def _setup(
         for detail_type, template in BEHAVIOURS.items():
             if template not in catalogue.messages:
                 continue
+            assert profile.email is not None
             envelope, detail = parse_event(behaviour_event(detail_type, {"email": profile.email}))
             fact = TriggerFact.from_event(envelope.id, envelope.detail_type, detail)
             spec = catalogue.message(template)
@@ -126,6 +127,7 @@ def _setup(
             if outcome.variant is None:
                 continue  # a suppressed decision renders nothing: not a personalized message
             d = outcome.decision
+            assert d.candidate_id is not None and d.message_id is not None
             links = build_links(
                 brand=brand,
                 signer=signer,
