@@ -38,7 +38,7 @@ CHECKS = ",".join(
 )
 
 
-def schemathesis(stack: LocalStack, name: str, *extra: str) -> None:
+def assert_schemathesis_passes(stack: LocalStack, name: str, *extra: str) -> None:
     executable = Path(sys.executable).with_name("schemathesis")
     command = [
         str(executable),
@@ -77,7 +77,7 @@ def schemathesis(stack: LocalStack, name: str, *extra: str) -> None:
 
 
 def test_schemathesis_finds_no_server_error_and_every_response_conforms(stack: LocalStack) -> None:
-    schemathesis(stack, "anonymous")
+    assert_schemathesis_passes(stack, "anonymous")
 
 
 def test_schemathesis_with_a_link_token_on_the_careers_site_routes(stack: LocalStack) -> None:
@@ -119,7 +119,7 @@ def test_schemathesis_with_a_link_token_on_the_careers_site_routes(stack: LocalS
         now=datetime.fromisoformat(stack.now()),
         ttl=timedelta(days=1),
     )
-    schemathesis(
+    assert_schemathesis_passes(
         stack,
         "token",
         "--include-path-regex",

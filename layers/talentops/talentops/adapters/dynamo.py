@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -77,3 +77,21 @@ def batch_write(ddb: Any, table: str, requests: Sequence[dict[str, Any]], *, wha
             time.sleep(min(0.02 * 2**attempt, 1.0))
         else:
             raise StorageError(f"{what}: DynamoDB left some unprocessed")
+
+
+def query_all(ddb: Any, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a Query, page by page, as plain Python values."""
+    from botocore.exceptions import ClientError
+
+    from ..errors import StorageError
+
+    while True:
+        try:
+            resp = ddb.query(**kwargs)
+        except ClientError as exc:
+            raise StorageError(f"{what} failed") from exc
+        for item in resp.get("Items", []):
+            yield from_item(item)
+        if "LastEvaluatedKey" not in resp:
+            return
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from ..errors import StorageError
 from .aws import client
-from .dynamo import batch_write, from_item
+from .dynamo import batch_write, from_item, query_all
 from .talent_pool import MATCH_ATTRIBUTES, PROFILE_SK, alias_pk, cand_pk
 
 Key = tuple[str, str]
@@ -46,16 +46,7 @@ class PrivacyRepository:
             "ExpressionAttributeValues": {":pk": {"S": key["pk"]}},
             "ConsistentRead": True,
         }
-        while True:
-            try:
-                resp = self.ddb.query(**kwargs)
-            except ClientError as exc:
-                raise StorageError("reading a candidate's partition failed") from exc
-            for item in resp.get("Items", []):
-                yield from_item(item)
-            if "LastEvaluatedKey" not in resp:
-                return
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        yield from query_all(self.ddb, "reading a candidate's partition", **kwargs)
 
     def candidates_with_address(self, email_norm: str) -> set[str]:
         """Every candidate id that holds this (normalized) address: the profiles the by_email

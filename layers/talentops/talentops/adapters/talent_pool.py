@@ -39,7 +39,7 @@ from ..errors import ConcurrencyError, DuplicateError, StorageError
 from ..models.events import SENIORITY_LEVELS, CandidateRef
 from ..models.state import ConsentState, Decision, Profile, SentRecord
 from .aws import client
-from .dynamo import batch_write, cancellation_codes, from_item, to_item, to_value
+from .dynamo import batch_write, cancellation_codes, from_item, query_all, to_item, to_value
 
 PROFILE_SK = "PROFILE"
 INDEX_ROLE_CITY = "by_role_city"
@@ -227,16 +227,7 @@ class TalentPoolRepository:
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
             "ExpressionAttributeValues": {":pk": {"S": cand_pk(candidate_id)}, ":p": {"S": prefix}},
         }
-        while True:
-            try:
-                resp = self.ddb.query(**kwargs)
-            except ClientError as exc:
-                raise StorageError("querying a candidate failed") from exc
-            for item in resp.get("Items", []):
-                yield from_item(item)
-            if "LastEvaluatedKey" not in resp:
-                return
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        yield from query_all(self.ddb, "querying a candidate", **kwargs)
 
     def consent_history(self, candidate_id: str) -> list[dict[str, Any]]:
         return [_strip_keys(i) for i in self._query_partition(candidate_id, "CONSENT#")]
