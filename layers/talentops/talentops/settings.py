@@ -33,6 +33,7 @@ class Settings(BaseModel):
     token_ttl_days: int = 90
     consent_policy: str = ""  # JSON; empty means the default policy of CONTRACT.md
     job_alert_weekly_cap: int = 3
+    contact_policy: str = ""  # JSON: quiet hours and the contact budget; empty = defaults
     # Careers-site blocks: how long a process reuses the jobs / events listing it read.
     listing_cache_seconds: float = 30.0
 

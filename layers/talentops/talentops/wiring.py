@@ -17,6 +17,7 @@ from .clock import now
 from .consent.policy import ConsentPolicy
 from .content.catalogue import load_catalogue
 from .content.slots import ContentService
+from .delivery.budget import ContactPolicy
 from .delivery.context import Brand
 from .delivery.decide import FrequencyCap
 from .delivery.service import DeliveryService
@@ -86,6 +87,12 @@ def delivery_service() -> DeliveryService:
 
 
 @lru_cache(maxsize=1)
+def contact_policy() -> ContactPolicy:
+    """Quiet hours and the contact budget shared by journeys and campaigns."""
+    return ContactPolicy.from_config(get_settings().contact_policy)
+
+
+@lru_cache(maxsize=1)
 def listings() -> ListingsRepository:
     return ListingsRepository(get_settings().table_name)
 
@@ -133,6 +140,7 @@ def reset() -> None:
         publisher,
         talent_pool_service,
         delivery_service,
+        contact_policy,
         listings,
         listings_service,
         content_service,
