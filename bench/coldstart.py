@@ -126,7 +126,7 @@ TYPICAL: dict[str, tuple[str, Callable[[Any], dict[str, Any]], Callable[[Any], b
         _ingest_event,
         lambda r: bool(r.get("candidate_id")),
     ),
-    "event_followup": (
+    "journeys": (
         "Candidate Event Attended, candidate by email, consent granted: one email sent",
         _followup_event,
         _followup_ok,

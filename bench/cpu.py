@@ -10,8 +10,9 @@ same subject, HTML and text templates with the same context. The outputs are com
 baseline is only a baseline if it produces the same bytes.
 
 Also measured: building the MIME message, reading the profile item (DynamoDB types to the
-Profile model), and the whole handler of event_followup from the EventBridge event to the
-last (in-memory) AWS call, which gives messages per second per core.
+Profile model), and the whole journeys handler (an outcome no journey follows, so the
+catalogue's follow-up) from the EventBridge event to the last (in-memory) AWS call, which
+gives messages per second per core.
 
 Clock: time.process_time_ns (CPU of this process); medians over repeats; the cases run
 interleaved within each repeat.
@@ -311,7 +312,7 @@ def _stdout_to_devnull() -> Iterator[None]:
 
 
 def whole_handler(s: Setup) -> tuple[Callable[[], object], dict[str, float]]:
-    """event_followup's handler from the EventBridge event to its last AWS call, with every
+    """the journeys handler from the EventBridge event to its last AWS call, with every
     AWS client answered in memory (no botocore). Returns the callable and the AWS calls it
     makes per message (to show that the fakes answered what the product asked)."""
     from talentops import wiring
@@ -322,9 +323,8 @@ def whole_handler(s: Setup) -> tuple[Callable[[], object], dict[str, float]]:
     aws = FakeAws([m.item for m in s.messages])
     stack = contextlib.ExitStack()
     stack.enter_context(fake_clients(aws))
-    module = load_handler("event_followup")
-    service = wiring.delivery_service()
-    module.delivery_service = lambda: service  # type: ignore[attr-defined]
+    module = load_handler("journeys")
+    wiring.journey_runtime()  # built once, as a warm Lambda holds it
     context = FakeContext()
     # A fresh envelope per call (new id and time), so that nothing is cached between calls.
     minutes = itertools.count()

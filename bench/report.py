@@ -449,7 +449,7 @@ def markdown(results: dict[str, Any]) -> str:
             "render": "the render alone, sandboxed (subject, HTML, text)",
             "mime": "MIME message (multipart/alternative, compat32)",
             "profile_item": "profile item to Profile (DynamoDB types, pydantic)",
-            "whole_handler": "whole event_followup handler, AWS answered in memory",
+            "whole_handler": "whole journeys handler, AWS answered in memory",
         }
         lines += [
             "",

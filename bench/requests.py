@@ -54,7 +54,7 @@ class Harness:
     def __init__(self, counter: RequestCounter):
         self.counter = counter
         self.ingest = load_handler("ingest_profile").handler
-        self.followup = load_handler("event_followup").handler
+        self.followup = load_handler("journeys").handler
         self.context = FakeContext()
         self._n = itertools.count()
 

@@ -22,6 +22,7 @@ TABLE = "talent-pool-test"
 BUS = "talent-events"
 SENDER = "careers@talent.example.com"
 TOKEN_PARAM = "/talentops/token-key"
+TIMER_GROUP = "talentops-timers"
 
 
 def load_handler(function: str) -> ModuleType:
@@ -132,6 +133,15 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         boto3.client("ssm", region_name=REGION).put_parameter(
             Name=TOKEN_PARAM, Value="0123456789abcdef0123456789abcdef", Type="SecureString"
         )
+        # Journey timers: a schedule group and the queue its schedules deliver to.
+        timer_url = sqs.create_queue(QueueName="timers")["QueueUrl"]
+        timer_arn = sqs.get_queue_attributes(QueueUrl=timer_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=TIMER_GROUP)
+        monkeypatch.setenv("TIMER_GROUP", TIMER_GROUP)
+        monkeypatch.setenv("TIMER_QUEUE_ARN", timer_arn)
+        monkeypatch.setenv("SCHEDULER_ROLE_ARN", f"arn:aws:iam::123456789012:role/{TIMER_GROUP}")
         yield Aws(capture_queue_url=queue_url)
     wiring.reset()
 
@@ -139,7 +149,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 @pytest.fixture(scope="session")
 def handlers() -> dict[str, ModuleType]:
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TalentOpsTest")
-    return {name: load_handler(name) for name in ("ingest_profile", "event_followup")}
+    return {name: load_handler(name) for name in ("ingest_profile", "journeys", "journey_timer")}
 
 
 @pytest.fixture

@@ -133,7 +133,7 @@ def test_the_token_of_a_sent_email_gets_the_candidates_variant_not_the_anonymous
         role_family="data",
         city="Berlin",
     )
-    handlers["event_followup"].handler(behaviour("Registered", "ada@example.org"), context)
+    handlers["journeys"].handler(behaviour("Registered", "ada@example.org"), context)
     token = sent_link_token(aws)
 
     status, anonymous, anon_headers = get_content(api, context, "hero")
@@ -180,7 +180,7 @@ def test_a_recent_no_show_gets_the_catch_up_naming_the_missed_event(
     missed = {**EVENT, "starts_at": (now - timedelta(days=3)).isoformat()}
     no_show = behaviour("No-Show", "nina@example.org", observed_at=now.isoformat(), event=missed)
     record_event.handler(no_show, context)
-    handlers["event_followup"].handler(no_show, context)  # writes behaviours.event_no_show
+    handlers["journeys"].handler(no_show, context)  # writes behaviours.event_no_show
     cid = decision_items_owner("nina@example.org")
 
     _, hero, _ = get_content(api, context, "hero", link_token(cid))

@@ -42,8 +42,8 @@ def test_attended_and_no_show_get_different_messages_naming_the_event(aws, handl
     _seed(handlers, context, "ada@example.org")
     _seed(handlers, context, "bob@example.org")
     aws.drain()
-    handlers["event_followup"].handler(behaviour("Attended", "ada@example.org"), context)
-    handlers["event_followup"].handler(behaviour("No-Show", "bob@example.org"), context)
+    handlers["journeys"].handler(behaviour("Attended", "ada@example.org"), context)
+    handlers["journeys"].handler(behaviour("No-Show", "bob@example.org"), context)
     mails = _mails(aws)
     assert len(mails) == 2
     subjects = [str(m["Subject"]) for m in mails]
@@ -68,7 +68,7 @@ def test_eu_candidate_without_consent_is_suppressed_with_the_trigger(aws, handle
     _seed(handlers, context, "eve@example.org", status=None)
     aws.drain()
     event = behaviour("Attended", "eve@example.org", event_id="trigger-123")
-    handlers["event_followup"].handler(event, context)
+    handlers["journeys"].handler(event, context)
     assert _mails(aws) == []
     [suppressed] = [e for e in aws.drain() if e["detail-type"] == "Message Suppressed"]
     assert suppressed["detail"]["reason"] == "no_consent"
@@ -80,7 +80,7 @@ def test_eu_candidate_without_consent_is_suppressed_with_the_trigger(aws, handle
 
 def test_us_candidate_without_record_gets_the_follow_up(aws, handlers, context):
     _seed(handlers, context, "sam@example.org", country="US", status=None)
-    handlers["event_followup"].handler(behaviour("Attended", "sam@example.org"), context)
+    handlers["journeys"].handler(behaviour("Attended", "sam@example.org"), context)
     assert len(_mails(aws)) == 1
 
 
@@ -89,7 +89,7 @@ def test_withdrawal_beats_an_older_grant_that_arrives_later(aws, handlers, conte
     ingest = handlers["ingest_profile"].handler
     ingest(consent("wil@example.org", "withdrawn", observed_at="2026-11-10T09:00:00Z"), context)
     ingest(consent("wil@example.org", "granted", observed_at="2026-11-01T09:00:00Z"), context)
-    handlers["event_followup"].handler(behaviour("Attended", "wil@example.org"), context)
+    handlers["journeys"].handler(behaviour("Attended", "wil@example.org"), context)
     assert _mails(aws) == []
     reasons = [
         e["detail"]["reason"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"
@@ -101,9 +101,9 @@ def test_the_same_fact_twice_gives_one_email(aws, handlers, context):
     _seed(handlers, context, "dup@example.org")
     first = behaviour("Attended", "dup@example.org")
     again = behaviour("Attended", "dup@example.org")  # a producer resend: same fact, new id
-    handlers["event_followup"].handler(first, context)
-    handlers["event_followup"].handler(first, context)  # EventBridge redelivery: same id
-    handlers["event_followup"].handler(again, context)
+    handlers["journeys"].handler(first, context)
+    handlers["journeys"].handler(first, context)  # EventBridge redelivery: same id
+    handlers["journeys"].handler(again, context)
     assert len(_mails(aws)) == 1
     kinds = [(e["detail-type"], e["detail"].get("reason")) for e in aws.drain()]
     assert kinds.count(("Message Sent", None)) == 2  # the redelivery re-announces the send
@@ -118,7 +118,7 @@ def test_hostile_fields_stay_inert(aws, handlers, context):
         ),
         context,
     )
-    handlers["event_followup"].handler(behaviour("Attended", "mal@example.org"), context)
+    handlers["journeys"].handler(behaviour("Attended", "mal@example.org"), context)
     [mail] = _mails(aws)
     html = mail.get_body(("html",)).get_content()
     assert "<script>" not in html and "<b>x</b>" not in html
@@ -135,7 +135,7 @@ def test_header_injection_is_refused_at_the_contract(aws, handlers, context):
 
 def test_malformed_event_raises_a_specific_error(aws, handlers, context):
     with pytest.raises(InvalidEventError, match="event.starts_at"):
-        handlers["event_followup"].handler(
+        handlers["journeys"].handler(
             envelope(
                 "Candidate Event Attended",
                 {
@@ -149,7 +149,7 @@ def test_malformed_event_raises_a_specific_error(aws, handlers, context):
 
 
 def test_unknown_candidate_is_suppressed(aws, handlers, context):
-    handlers["event_followup"].handler(behaviour("Attended", "nobody@example.org"), context)
+    handlers["journeys"].handler(behaviour("Attended", "nobody@example.org"), context)
     reasons = [
         e["detail"]["reason"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"
     ]

@@ -324,14 +324,52 @@ def test_the_single_message_path_keeps_its_request_count(rig, aws, handlers):
 
     rig.ingest(profile("one@example.org", first_name="Ona", country="DE"))
     rig.ingest(consent("one@example.org"))
-    handlers["event_followup"].handler(behaviour("Attended", "one@example.org"), rig.context)
+    handlers["journeys"].handler(behaviour("Attended", "one@example.org"), rig.context)
     with counting() as counter:
-        handlers["event_followup"].handler(behaviour("No-Show", "one@example.org"), rig.context)
+        handlers["journeys"].handler(behaviour("No-Show", "one@example.org"), rig.context)
     # Beside the token key (read from SSM once per process, then cached for 5 minutes).
+    # Two queries: the candidate by email, and the candidate's journeys (none follows this
+    # event, so the catalogue's follow-up answers it).
     counter.calls.pop("ssm.GetParameter", None)
     assert dict(counter.calls) == {
-        "dynamodb.Query": 1,
+        "dynamodb.Query": 2,
         "dynamodb.TransactWriteItems": 1,
         "sesv2.SendEmail": 1,
         "events.PutEvents": 1,
     }
+
+
+def test_the_contact_budget_shared_with_journeys_holds_job_alerts_back(rig, aws, handlers):
+    """Four event follow-ups this week fill the job-alert ceiling of the contact budget
+    (docs/journeys.md): the alert is suppressed frequency_cap, saying so; job alerts do not
+    wait for room."""
+    from tests.support.events import behaviour
+
+    seed(rig, "busy@example.org", role_family="data", seniority="mid", city="Berlin")
+    rig.ingest(consent_fact("busy@example.org", purpose="events", observed_at=T1))
+    for n in range(4):
+        event = {
+            "id": f"ev-{n}",
+            "name": f"Meetup {n}",
+            "starts_at": "2026-11-30T18:00:00Z",
+            "city": "Berlin",
+        }
+        handlers["journeys"].handler(
+            behaviour("Attended", "busy@example.org", event=event, observed_at=T2), rig.context
+        )
+    assert len(rig.mails()) == 4  # the catalogue's follow-ups (no journey follows them)
+    aws.drain()
+    rig.open_job(job_opened({"id": "job-busy", "title": "Data Role"}, event_id="jb"))
+    rig.drain()
+    assert len(rig.mails()) == 4
+    suppressed = events_of(aws, "Message Suppressed")
+    assert [e["reason"] for e in suppressed] == ["frequency_cap"]
+    candidate_id = suppressed[0]["candidate_id"]
+    from talentops.adapters.talent_pool import TalentPoolRepository
+
+    decision = next(
+        d
+        for d in TalentPoolRepository("talent-pool-test").decisions(candidate_id)
+        if d.template == "job_alert"
+    )
+    assert any("4 budgeted messages in the last 7 days" in r for r in decision.reasons)

@@ -227,7 +227,7 @@ def test_sweeper_erases_by_country_after_the_last_real_interaction(
     # only opened an email (does not count).
     monkeypatch.setattr(SYSTEM_CLOCK, "offset", SYSTEM_CLOCK.offset + _months(7))
     recent = (SYSTEM_CLOCK.now() - timedelta(days=7)).isoformat()
-    handlers["event_followup"].handler(
+    handlers["journeys"].handler(
         envelope(
             "Candidate Event Registered",
             {

@@ -54,7 +54,7 @@ def mails(aws) -> list[email.message.EmailMessage]:
 
 
 def attend(handlers, context, address, event_id=None, **kwargs):
-    return handlers["event_followup"].handler(
+    return handlers["journeys"].handler(
         behaviour("Attended", address, event_id=event_id, **kwargs), context
     )
 

@@ -2,18 +2,15 @@
 and compile, every variant renders with what a journey's send carries, and the catalogue's
 rules choose the variant a candidate should get.
 
-CATALOGUE_SNIPPET is what templates/catalogue.yaml gains for them; until it is merged there,
-these tests load it on its own beside the shipped email templates."""
+"""
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from talentops.consent.policy import ConsentPolicy
-from talentops.content.catalogue import Catalogue, load_catalogue
+from talentops.content.catalogue import load_catalogue
 from talentops.content.render import render_variant
 from talentops.delivery.context import Brand, Links, render_context
 from talentops.delivery.decide import TriggerFact, candidate_view, decide
@@ -21,64 +18,6 @@ from talentops.models.state import ConsentState, FieldValue, Profile
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CATALOGUE_SNIPPET = """\
-  # Journeys (issue #6, docs/journeys.md): no trigger; the journey engine sends these
-  # (templates/journeys/event.yaml, templates/journeys/job_nurture.yaml).
-  event_reminder:
-    purpose: events
-    description: The day before an event, at 09:00 in the candidate's timezone (the event journey).
-    variants:
-      - name: de
-        description: German-speaking candidates
-        rules:
-          - {field: candidate.language, op: prefix, value: de}
-        subject: "Morgen: {{ event.name }}"
-        html: email/event_reminder/de.html
-        text: email/event_reminder/de.txt
-      - name: default
-        description: Everyone else
-        subject: "See you tomorrow at {{ event.name }}"
-        html: email/event_reminder/default.html
-        text: email/event_reminder/default.txt
-
-  # The job nurture journey, three days after a job view without an application. Besides
-  # `job` (the job viewed), the context carries `jobs.similar`: open jobs that fit the
-  # candidate now (role family, seniority within one level, city or remote), found at send
-  # time; empty when none does.
-  job_nurture:
-    purpose: marketing
-    description: Similar jobs that fit the candidate now, or the job they viewed (the job nurture journey).
-    variants:
-      - name: de_similar
-        description: German-speaking candidates, with open jobs that fit them now
-        rules:
-          - {field: candidate.language, op: prefix, value: de}
-          - {field: jobs.similar, op: exists, value: true}
-        requires_fresh: [role_family, seniority]
-        subject: "Stellen wie {{ job.title or 'die, die Sie sich angesehen haben' }}: für Sie ausgewählt"
-        html: email/job_nurture/de_similar.html
-        text: email/job_nurture/de_similar.txt
-      - name: de
-        description: German-speaking candidates; nothing else fits now (or the profile is stale)
-        rules:
-          - {field: candidate.language, op: prefix, value: de}
-        subject: "Noch interessiert an {{ job.title or 'der Stelle' }}?"
-        html: email/job_nurture/de.html
-        text: email/job_nurture/de.txt
-      - name: similar
-        description: Open jobs that fit the candidate now
-        rules:
-          - {field: jobs.similar, op: exists, value: true}
-        requires_fresh: [role_family, seniority]
-        subject: "Roles like {{ job.title or 'the one you viewed' }}, picked for you"
-        html: email/job_nurture/similar.html
-        text: email/job_nurture/similar.txt
-      - name: default
-        description: Nothing else fits now (or the profile is stale); the job they viewed
-        subject: "Still thinking about {{ job.title or 'the role you viewed' }}?"
-        html: email/job_nurture/default.html
-        text: email/job_nurture/default.txt
-"""
 
 NOW = datetime(2026, 6, 11, 7, tzinfo=UTC)
 T0 = NOW - timedelta(days=30)
@@ -135,12 +74,8 @@ LINKS = Links(
 
 
 @pytest.fixture(scope="module")
-def catalogue(tmp_path_factory):
-    """The snippet's messages beside the shipped templates (loading compiles them all)."""
-    root = tmp_path_factory.mktemp("templates")
-    shutil.copytree(ROOT / "templates" / "email", root / "email")
-    (root / "catalogue.yaml").write_text("version: 1\nmessages:\n" + CATALOGUE_SNIPPET)
-    return Catalogue.load(root)
+def catalogue():
+    return load_catalogue(ROOT / "templates")
 
 
 def _profile(language="en", seniority="mid", first_name="Ada", fresh=True):
@@ -180,8 +115,6 @@ def _render(catalogue, template, variant, profile, payload):
         template=template,
         variant=variant,
     )
-    if "jobs" in payload:  # phase 2: render_context passes `jobs` through
-        context["jobs"] = payload["jobs"]
     return render_variant(catalogue, chosen, context)
 
 
@@ -205,24 +138,16 @@ def _choose(catalogue, template, profile, payload):
     return outcome.decision
 
 
-def test_snippet_is_a_valid_catalogue_part(catalogue):
-    assert set(catalogue.messages) == {"event_reminder", "job_nurture"}
+def test_journey_messages_are_in_the_catalogue_without_triggers(catalogue):
     assert catalogue.message("event_reminder").purpose == "events"
     assert catalogue.message("job_nurture").purpose == "marketing"
     assert catalogue.for_trigger("Candidate Job Viewed") == []  # journeys send them, not triggers
-
-
-def test_shipped_catalogue_agrees_with_the_snippet_once_merged():
-    shipped = load_catalogue(str(ROOT / "templates"))
-    snippet = yaml.safe_load("messages:\n" + CATALOGUE_SNIPPET)["messages"]
-    for name, entry in snippet.items():
-        if name not in shipped.messages:
-            continue  # not merged yet
-        spec = shipped.message(name)
-        assert spec.purpose == entry["purpose"] and not spec.triggers
-        assert [(v.name, v.html, v.text) for v in spec.variants] == [
-            (v["name"], v["html"], v["text"]) for v in entry["variants"]
-        ]
+    # The event journey confirms registrations; only the outcome follow-ups keep a trigger (the
+    # fallback for an outcome no journey follows).
+    assert catalogue.for_trigger("Candidate Event Registered") == []
+    assert catalogue.for_trigger("Candidate Event Attended") == ["event_attended_followup"]
+    assert not catalogue.message("event_reminder").triggers
+    assert not catalogue.message("job_nurture").triggers
 
 
 @pytest.mark.parametrize("variant", ["de", "default"])

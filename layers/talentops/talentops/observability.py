@@ -116,6 +116,12 @@ logger = get_logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "TalentOps")
 
 
+def count_journey(kind: str) -> None:
+    """Journey metrics (docs/metrics.md): JourneyTimersScheduled, JourneysCompleted,
+    JourneysExited."""
+    metrics.add_metric(name=kind, unit=MetricUnit.Count, value=1)
+
+
 def count(outcome: str, reason: str | None) -> None:
     """The decision metrics (docs/metrics.md): MessagesSent, MessagesSuppressed, and
     Suppressed_<reason> per stable reason word."""

@@ -34,6 +34,10 @@ class Settings(BaseModel):
     consent_policy: str = ""  # JSON; empty means the default policy of CONTRACT.md
     job_alert_weekly_cap: int = 3
     contact_policy: str = ""  # JSON: quiet hours and the contact budget; empty = defaults
+    # Journey timers: EventBridge Scheduler group, the queue they deliver to, the role used.
+    timer_group: str = "default"
+    timer_queue_arn: str = ""
+    scheduler_role_arn: str = ""
     # Careers-site blocks: how long a process reuses the jobs / events listing it read.
     listing_cache_seconds: float = 30.0
 

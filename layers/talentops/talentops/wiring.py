@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .adapters.bus import EventPublisher
 from .adapters.content_decisions import ContentDecisionRepository
@@ -26,6 +28,10 @@ from .settings import Settings, get_settings
 from .talent_pool.service import TalentPoolService
 from .tokens import TokenSigner
 from .tracking.service import TrackingService
+
+if TYPE_CHECKING:
+    from .adapters.scheduler import TimerScheduler
+    from .journeys.runtime import JourneyRuntime
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +98,45 @@ def contact_policy() -> ContactPolicy:
     return ContactPolicy.from_config(get_settings().contact_policy)
 
 
+def timer_scheduler() -> TimerScheduler:
+    """Journey timers: one-time schedules in TIMER_GROUP delivering to TIMER_QUEUE_ARN."""
+    from .adapters.scheduler import TimerScheduler
+
+    settings = get_settings()
+    return TimerScheduler(
+        group=settings.timer_group,
+        target_arn=settings.timer_queue_arn,
+        role_arn=settings.scheduler_role_arn,
+    )
+
+
+@lru_cache(maxsize=1)
+def journey_runtime() -> JourneyRuntime:
+    """The journeys of templates/journeys, validated against the catalogue at load: a
+    journey file with a problem stops the function from starting, saying where."""
+    from .adapters.journeys import JourneyRepository
+    from .journeys.loader import JourneyRegistry, load_journeys, messages_of
+    from .journeys.runtime import JourneyRuntime
+    from .talent_pool.policy import default_policy
+
+    settings = get_settings()
+    delivery = delivery_service()
+    journeys = load_journeys(
+        Path(settings.templates_dir) / "journeys", messages_of(delivery.catalogue)
+    )
+    return JourneyRuntime(
+        pool=repository(),
+        store=JourneyRepository(settings.table_name),
+        registry=JourneyRegistry(journeys),
+        timers=timer_scheduler(),
+        delivery=delivery,
+        contact=contact_policy(),
+        listings=listings(),
+        now=now,
+        job_band=default_policy().job_alerts.seniority_band,
+    )
+
+
 @lru_cache(maxsize=1)
 def listings() -> ListingsRepository:
     return ListingsRepository(get_settings().table_name)
@@ -141,6 +186,7 @@ def reset() -> None:
         talent_pool_service,
         delivery_service,
         contact_policy,
+        journey_runtime,
         listings,
         listings_service,
         content_service,

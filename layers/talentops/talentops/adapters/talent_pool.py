@@ -512,6 +512,23 @@ class TalentPoolRepository:
                 raise StorageError("the candidate was removed while deciding") from exc
             raise StorageError("recording a decision failed") from exc
 
+    def record_behaviour(self, candidate_id: str, kind: str, value: dict[str, Any]) -> None:
+        """Note what the candidate did (``behaviours.<kind>``: at, subject_id, event_id) on the
+        profile. The caller passes only a fact newer than the one held."""
+        try:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": cand_pk(candidate_id)}, "sk": {"S": PROFILE_SK}},
+                UpdateExpression="SET #b.#k = :v",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#b": "behaviours", "#k": kind},
+                ExpressionAttributeValues={":v": to_value(value)},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return  # the candidate was erased meanwhile
+            raise StorageError("recording a behaviour failed") from exc
+
     def release_decision(self, decision: Decision) -> None:
         """Undo a claim whose send failed, so that the retry can send."""
         assert decision.candidate_id is not None

@@ -313,6 +313,13 @@ class ContactPolicy:
             return SendVerdict("send", now, None, "transactional: not budgeted")
         if immediate:
             return SendVerdict("send", now, None, "immediate: answers the candidate's own action")
+        if not_after is not None and now >= not_after.astimezone(UTC):
+            return SendVerdict(
+                "suppress",
+                now,
+                "expired",
+                f"the moment for this message ({_iso(not_after)}) has passed",
+            )
         notes: list[str] = []
         when = now
         reason: str | None = None

@@ -128,4 +128,6 @@ def render_context(
         }
     if "job" in payload:
         context["job"] = dict(payload["job"])
+    if "jobs" in payload:  # the job nurture: open jobs that fit the candidate now
+        context["jobs"] = dict(payload["jobs"])
     return context

@@ -34,6 +34,12 @@ PROFILE_FIELDS = (
 )
 
 
+def behaviour_kind(detail_type: str) -> str:
+    """The key under which the profile keeps what a candidate did
+    ("Candidate Event Attended" -> "event_attended")."""
+    return detail_type.removeprefix("Candidate ").lower().replace(" ", "_").replace("-", "_")
+
+
 @dataclass(frozen=True)
 class TriggerFact:
     """The fact that may cause a message, identified as CONTRACT.md section 2 says."""

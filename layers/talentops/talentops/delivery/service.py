@@ -7,7 +7,7 @@ PutEvents. A suppressed trigger costs the read, the decision write and the PutEv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,12 +19,12 @@ from ..consent.policy import ConsentPolicy
 from ..content.catalogue import Catalogue
 from ..errors import DeliveryError, DuplicateError, RenderError
 from ..models.events import CandidateRef, MessageSent, MessageSuppressed, Trigger
-from ..models.state import Decision, SentRecord
+from ..models.state import Decision, Profile, SentRecord
 from ..observability import count, logger
 from ..tokens import TokenSigner
 from .compose import compose_email
 from .context import Brand
-from .decide import FrequencyCap, Outcome, TriggerFact, decide
+from .decide import FrequencyCap, Outcome, TriggerFact, behaviour_kind, decide
 
 
 @dataclass
@@ -40,13 +40,21 @@ class DeliveryService:
     token_ttl: timedelta = timedelta(days=90)
     caps: Mapping[str, FrequencyCap] | None = None
 
-    def handle_trigger(self, fact: TriggerFact, candidate: CandidateRef) -> list[Decision]:
-        """Every message of the catalogue that this trigger causes, for its candidate."""
+    def handle_trigger(
+        self,
+        fact: TriggerFact,
+        candidate: CandidateRef,
+        *,
+        resolved: tuple[Profile | None] | None = None,
+    ) -> list[Decision]:
+        """Every message of the catalogue that this trigger causes, for its candidate (each
+        decision also notes the trigger on the profile's behaviours). ``resolved``: the
+        candidate's profile when the caller has read it already."""
         templates = self.catalogue.for_trigger(fact.detail_type)
         if not templates:
             logger.info("no message for trigger", detail_type=fact.detail_type)
             return []
-        profile = self.repo.resolve(candidate)
+        profile = resolved[0] if resolved is not None else self.repo.resolve(candidate)
         decisions = []
         for template in templates:
             spec = self.catalogue.message(template)
@@ -59,10 +67,90 @@ class DeliveryService:
                 now=self.now(),
                 caps=self.caps,
             )
-            decisions.append(self._carry_out(fact, outcome, profile))
+            decisions.append(self._carry_out(fact, outcome, profile, behaviour_of(fact)))
         return decisions
 
-    def _carry_out(self, fact: TriggerFact, outcome: Outcome, profile) -> Decision:  # type: ignore[no-untyped-def]
+    def send_planned(
+        self,
+        *,
+        template: str,
+        decision_id: str,
+        trigger: Mapping[str, str],
+        payload: Mapping[str, Any],
+        profile: Profile | None,
+        observed_at: datetime,
+        reasons: Sequence[str] = (),
+    ) -> Decision:
+        """A message that a journey decided to send now: the one decision still runs at the
+        moment of sending (suppression, consent, freshness, variant). ``decision_id`` is the
+        caller's durable dedupe key (the same journey step, the same id)."""
+        spec = self.catalogue.message(template)
+        fact = _planned_fact(trigger, profile, observed_at, payload)
+        outcome = decide(
+            fact=fact,
+            profile=profile,
+            template=template,
+            spec=spec,
+            policy=self.policy,
+            now=self.now(),
+            caps=self.caps,
+        )
+        decision = outcome.decision.model_copy(
+            update={
+                "decision_id": decision_id,
+                "message_id": f"m_{decision_id}" if outcome.decision.outcome == "send" else None,
+                "reasons": [*reasons, *outcome.decision.reasons],
+            }
+        )
+        return self._carry_out(fact, Outcome(decision, outcome.variant), profile, None)
+
+    def record_suppressed(
+        self,
+        *,
+        template: str,
+        decision_id: str,
+        trigger: Mapping[str, str],
+        candidate_id: str,
+        reason: str,
+        reasons: Sequence[str],
+    ) -> Decision:
+        """A message held back before the decision (the contact budget, quiet hours past
+        its deadline): recorded and announced like any suppression."""
+        spec = self.catalogue.message(template)
+        decision = Decision(
+            decision_id=decision_id,
+            candidate_id=candidate_id,
+            trigger=dict(trigger),
+            template=template,
+            purpose=spec.purpose,
+            decided_at=self.now(),
+            outcome="suppress",
+            reason=reason,
+            status="suppressed",
+            reasons=list(reasons),
+        )
+        try:
+            self.repo.record_decision(decision, sent=None, behaviour=None)
+        except DuplicateError:
+            return decision
+        self._publish(decision)
+        count(decision.outcome, decision.reason)
+        logger.info(
+            "decision",
+            outcome="suppress",
+            reason=reason,
+            template=template,
+            decision_id=decision_id,
+        )
+        return decision
+
+    def _carry_out(
+        self,
+        fact: TriggerFact,
+        outcome: Outcome,
+        profile: Profile | None,
+        behaviour: tuple[str, dict[str, object]] | None,
+    ) -> Decision:
         decision = outcome.decision
         raw: bytes | None = None
         if outcome.variant is not None:
@@ -87,7 +175,6 @@ class DeliveryService:
         if decision.candidate_id is None:
             self._publish(decision)
             return decision
-        behaviour = _behaviour(fact)
         sent = None
         if decision.outcome == "send":
             sent = SentRecord(
@@ -98,6 +185,7 @@ class DeliveryService:
         except DuplicateError:
             return self._duplicate(fact, decision)
         if raw is not None:
+            assert profile is not None and profile.email
             try:
                 self.sender.send_raw(sender=self.brand.sender_address, to=profile.email, raw=raw)
             except DeliveryError:
@@ -117,8 +205,10 @@ class DeliveryService:
         )
         return decision
 
-    def _compose(self, fact: TriggerFact, decision: Decision, outcome: Outcome, profile) -> bytes:  # type: ignore[no-untyped-def]
-        assert outcome.variant is not None
+    def _compose(
+        self, fact: TriggerFact, decision: Decision, outcome: Outcome, profile: Profile | None
+    ) -> bytes:
+        assert outcome.variant is not None and profile is not None
         event = fact.payload.get("event") or {}
         return compose_email(
             catalogue=self.catalogue,
@@ -189,9 +279,26 @@ def announcement(decision: Decision) -> tuple[str, MessageSent | MessageSuppress
     )
 
 
-def _behaviour(fact: TriggerFact) -> tuple[str, dict[str, object]]:
-    kind = fact.detail_type.removeprefix("Candidate ").lower().replace(" ", "_").replace("-", "_")
-    return kind, {
+def _planned_fact(
+    trigger: Mapping[str, str],
+    profile: Profile | None,
+    observed_at: datetime,
+    payload: Mapping[str, Any],
+) -> TriggerFact:
+    subject = payload.get("event") or payload.get("job") or {}
+    return TriggerFact(
+        detail_type=trigger["detail_type"],
+        event_id=trigger["event_id"],
+        candidate_key=f"id:{profile.candidate_id}" if profile else "id:unknown",
+        observed_at=observed_at,
+        subject_id=subject.get("id") if isinstance(subject, Mapping) else None,
+        payload=payload,
+    )
+
+
+def behaviour_of(fact: TriggerFact) -> tuple[str, dict[str, object]]:
+    """The behaviour a candidate event records on the profile: its kind and when, about what."""
+    return behaviour_kind(fact.detail_type), {
         "at": fact.observed_at.isoformat(),
         "subject_id": fact.subject_id,
         "event_id": fact.event_id,

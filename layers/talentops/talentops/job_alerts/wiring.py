@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from datetime import timedelta
 from functools import lru_cache
 
@@ -22,7 +23,7 @@ from ..delivery.decide import FrequencyCap
 from ..settings import get_settings
 from ..talent_pool.policy import default_policy
 from ..tokens import TokenSigner
-from ..wiring import brand, listings, publisher, repository, signer
+from ..wiring import brand, contact_policy, listings, publisher, repository, signer
 from .fanout import JobFanoutService
 from .worker import JobAlertWorker
 
@@ -83,6 +84,8 @@ def alert_worker() -> JobAlertWorker:
         freshness=policy.freshness,
         cap=job_alert_cap(),
         token_ttl=timedelta(days=settings.token_ttl_days),
+        # The budget only: a job alert is news of an opening and does not wait for morning.
+        contact=replace(contact_policy(), quiet_hours=None),
     )
 
 

@@ -28,6 +28,7 @@ from ..adapters.ses import SesSender
 from ..adapters.talent_pool import Claim, LoadedProfile, TalentPoolRepository
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import Catalogue, Variant
+from ..delivery.budget import ContactPolicy, Priority
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
 from ..delivery.decide import FrequencyCap, decide
@@ -77,6 +78,10 @@ class JobAlertWorker:
     cap: FrequencyCap
     token_ttl: timedelta = timedelta(days=90)
     template: str = TEMPLATE
+    # The contact budget shared with journeys and campaigns (docs/journeys.md): a job alert
+    # sends only while the candidate's budgeted messages are under the job-alert ceiling.
+    # Job alerts do not wait (for the budget or the night): over the budget, suppressed.
+    contact: ContactPolicy | None = None
 
     def process(self, batch: AlertBatch) -> BatchReport:
         """Alert the candidates of one message. DeliveryError when some sends failed (their
@@ -198,7 +203,9 @@ class JobAlertWorker:
                 freshness=self.freshness,
             )
             decision, raw = outcome.decision, None
-            if outcome.variant is not None:
+            if outcome.variant is not None and self.contact is not None:
+                decision = self._within_budget(decision, profile, now)
+            if outcome.variant is not None and decision.outcome == "send":
                 try:
                     raw = self._compose(batch.job, decision, outcome.variant, profile, signer)
                 except RenderError as exc:
@@ -220,6 +227,27 @@ class JobAlertWorker:
             claim = Claim(decision, sent, profile.version, loaded.alert_seq)
             plans.append(_Planned(claim, profile.email, raw))
         return plans
+
+    def _within_budget(self, decision: Decision, profile: Profile, now: datetime) -> Decision:
+        assert self.contact is not None
+        verdict = self.contact.check(
+            priority=Priority.job_alerts,
+            history=profile.recent.values(),
+            timezone=profile.value("timezone"),
+            now=now,
+        )
+        if verdict.allowed:
+            return decision.model_copy(update={"reasons": [*decision.reasons, verdict.explanation]})
+        return decision.model_copy(
+            update={
+                "outcome": "suppress",
+                "reason": "frequency_cap",
+                "status": "suppressed",
+                "variant": None,
+                "message_id": None,
+                "reasons": [*decision.reasons, verdict.explanation],
+            }
+        )
 
     def _compose(
         self,

@@ -256,6 +256,7 @@ class Waiting(BaseModel):
     subject: Literal["same", "any"] = "same"
     timeout: str | None = None  # events: where to go on the timeout
     since: datetime | None = None  # send: when the message was first held
+    held_for: str | None = None  # send: why it was held (quiet_hours, frequency_cap)
 
 
 class JourneyInstance(BaseModel):
@@ -452,7 +453,7 @@ class _Run:
             return None
         raise AssertionError(f"unknown step {step!r}")  # unreachable: validated at load
 
-    def send(self, step: SendStep, since: datetime | None) -> str | None:
+    def send(self, step: SendStep, since: datetime | None, held: str | None = None) -> str | None:
         purpose = step.purpose or "marketing"
         priority = Priority(step.priority or self.journey.priority)
         not_after = self.anchor(step.not_after) if step.not_after else None
@@ -468,7 +469,8 @@ class _Run:
         dedupe = f"{self.inst.instance_id}:{step.id}:{self.inst.step_seq}"
         nxt = self.journey.resolve(step.id, None)
         if verdict.action == "defer":
-            self.schedule("send", verdict.at, verdict.reason or "deferred", since=since or self.now)
+            held_for = verdict.reason or "deferred"
+            self.schedule("send", verdict.at, held_for, since=since or self.now, held_for=held_for)
             self.note(f"{step.id}: {step.send} deferred ({verdict.reason}): {verdict.explanation}")
             return None
         if verdict.action == "suppress":
@@ -501,7 +503,11 @@ class _Run:
                 dedupe_key=dedupe,
                 trigger=self.cause,
                 payload=dict(self.inst.context),
-                reasons=(f"journey {self.journey.name} step {step.id}", verdict.explanation),
+                reasons=(
+                    f"journey {self.journey.name} step {step.id}",
+                    *([f"deferred since {_iso(since)} ({held})"] if since and held else []),
+                    verdict.explanation,
+                ),
             )
         )
         self.note(f"{step.id}: send {step.send}")
@@ -666,7 +672,7 @@ class _Run:
                 return
             step = self.journey.step(self.inst.step or "")
             assert isinstance(step, SendStep)
-            nxt = self.send(step, since=waiting.since)
+            nxt = self.send(step, since=waiting.since, held=waiting.held_for)
             if nxt is not None:
                 self.enter(nxt)
 
@@ -678,6 +684,7 @@ def _rest(waiting: Waiting) -> dict[str, Any]:
         "subject": waiting.subject,
         "timeout": waiting.timeout,
         "since": waiting.since,
+        "held_for": waiting.held_for,
     }
 
 

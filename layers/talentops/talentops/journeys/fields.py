@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from difflib import get_close_matches
 
-from ..delivery.decide import PROFILE_FIELDS
+from ..delivery.decide import PROFILE_FIELDS, behaviour_kind
 
 # Candidate events a journey can start on, wait for or exit on, and what each is about: the
 # subject whose id identifies it (event.id, job.id) and which the render context carries.
@@ -27,12 +27,6 @@ SUBJECT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "event": ("id", "name", "starts_at", "city", "url"),
     "job": ("id", "title", "role_family", "seniority", "city", "country", "remote", "url"),
 }
-
-
-def behaviour_kind(detail_type: str) -> str:
-    """The key under which the talent pool keeps a behaviour on the profile
-    ("Candidate Event Attended" -> "event_attended"; delivery.service does the same)."""
-    return detail_type.removeprefix("Candidate ").lower().replace(" ", "_").replace("-", "_")
 
 
 BEHAVIOUR_KINDS = frozenset(

@@ -9,8 +9,10 @@ Order matters, because other functions may be writing while it runs:
    nothing new is added to the partition);
 3. the aliases (email, ref) that point at the candidate go, if they still do;
 4. every other item of the partition (consent history, decisions - the send ledger and its
-   durable dedupe records -, anything other capabilities keep there), then the partition is
-   read again and whatever a write in flight added is removed too;
+   durable dedupe records -, journey instances, anything other capabilities keep there),
+   then the partition is read again and whatever a write in flight added is removed too;
+   the schedules of the journey timers its running journeys waited on are deleted (a timer
+   that fires anyway finds no candidate and does nothing);
 5. `Candidate Erased` is published, so the producers that fed the candidate in erase too.
 
 Running it again is harmless: with nothing left to remove it only re-announces the erasure.
@@ -18,6 +20,7 @@ Running it again is harmless: with nothing left to remove it only re-announces t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +65,23 @@ def _addresses_and_aliases(items: list[dict[str, Any]]) -> tuple[set[str], set[t
     return addresses, aliases
 
 
+def _pending_timers(items: list[dict[str, Any]]) -> list[str]:
+    """The names of the journey timers the candidate's running journeys wait on: their
+    schedules carry the candidate id until they fire, so erasure deletes them."""
+    names = []
+    for item in items:
+        if not str(item.get("sk", "")).startswith("JOURNEY#"):
+            continue
+        try:
+            instance = json.loads(str(item.get("instance") or "{}"))
+        except ValueError:
+            continue
+        waiting = instance.get("waiting") or {}
+        if instance.get("status") == "active" and waiting.get("timer_id"):
+            names.append(str(waiting["timer_id"]))
+    return names
+
+
 @dataclass
 class ErasureService:
     repo: TalentPoolRepository
@@ -69,6 +89,7 @@ class ErasureService:
     suppression: SuppressionRepository
     publisher: EventPublisher
     now: Callable[[], datetime]
+    cancel_timer: Callable[[str], None] | None = None  # deletes a journey timer by name
 
     def erase(self, candidate_id: str, *, reason: str = "request") -> ErasureResult | None:
         """Erase one candidate; None when nothing is stored under this id."""
@@ -87,6 +108,9 @@ class ErasureService:
         stragglers = [(i["pk"], i["sk"]) for i in self.privacy.partition(candidate_id)]
         if stragglers:
             deleted += self.privacy.delete_keys(stragglers)
+        if self.cancel_timer is not None:
+            for name in _pending_timers(items):
+                self.cancel_timer(name)
         self.announce(candidate_id)
         metrics.add_metric(name="CandidatesErased", unit="Count", value=1)
         logger.info(

@@ -57,6 +57,7 @@ def erasure_service() -> ErasureService:
         suppression=suppression_repository(),
         publisher=wiring.publisher(),
         now=now,
+        cancel_timer=wiring.timer_scheduler().cancel,
     )
 
 

@@ -1,0 +1,48 @@
+"""Journey timers that fell due (one-time EventBridge Scheduler schedules deliver
+{candidate_id, instance_id, timer_id} to the timer queue): the instance moves on. A timer
+whose work failed is reported as a partial batch failure, so that SQS delivers only it again
+(and after maxReceiveCount, to the DLQ); a timer the instance no longer waits for changes
+nothing."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
+
+from talentops.observability import logger, metrics
+from talentops.wiring import journey_runtime
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+class TimerMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    candidate_id: str
+    instance_id: str
+    timer_id: str
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    timer = TimerMessage.model_validate_json(record.body)
+    try:
+        outcome = journey_runtime().on_timer(timer.candidate_id, timer.instance_id, timer.timer_id)
+    except Exception as exc:
+        # Reported as a batch item failure (SQS delivers it again); say which and why here.
+        logger.warning("timer failed", timer_id=timer.timer_id, error_type=type(exc).__name__)
+        raise
+    return outcome.summary()
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,423 @@
+"""Journeys at work: the pure engine (engine.py) with the candidate's state in DynamoDB,
+timers in EventBridge Scheduler and sends through the one decision of the system.
+
+One stimulus (a candidate event, a profile change, a timer) for one candidate:
+
+1. read the profile and the candidate's journey instances (one Query);
+2. carry out what an earlier attempt left in an instance's outbox (a crash between the write
+   and the effects loses nothing);
+3. ``dispatch``: the running instances move, journeys whose entry this is start;
+4. write each changed instance with its effects as its outbox, conditional on the ``seq`` read
+   (a concurrent stimulus that got there first: read again and run again; the engine is
+   deterministic and its effects idempotent);
+5. carry out the effects: timers are one-time schedules named by their timer id (creating
+   one twice is a no-op), sends are decisions whose id derives from the step's dedupe key
+   (sending twice is a duplicate), then clear the outbox.
+
+A candidate event that no journey follows for its subject (no instance about that event or
+job listens to it) falls back to the catalogue's ``triggers``: the attended / no-show
+follow-ups of an event the candidate did not register for through us.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..adapters.journeys import CandidateGoneError, JourneyRepository, StoredInstance
+from ..adapters.listings import ListingsRepository
+from ..adapters.scheduler import TimerScheduler
+from ..adapters.talent_pool import TalentPoolRepository
+from ..delivery.budget import ContactPolicy
+from ..delivery.decide import TriggerFact, behaviour_kind, decision_id
+from ..delivery.service import DeliveryService, behaviour_of
+from ..errors import ConcurrencyError
+from ..job_alerts.matching import fits
+from ..models.events import CandidateRef
+from ..models.state import Decision, Profile
+from ..observability import count_journey, logger
+from .engine import (
+    CancelTimer,
+    CandidateEvent,
+    Effect,
+    Exit,
+    JourneyInstance,
+    ProfileChanged,
+    ScheduleTimer,
+    SendMessage,
+    Stimulus,
+    SuppressMessage,
+    TimerFired,
+    Transition,
+    dispatch,
+    effect_from_dict,
+    effect_to_dict,
+    render_payload,
+)
+from .loader import JourneyRegistry
+from .model import Journey, WaitForStep
+
+MAX_ATTEMPTS = 4
+SIMILAR_JOBS = 3
+JOB_LISTINGS_READ = 100
+
+
+def journey_decision_id(dedupe_key: str) -> str:
+    """The decision id of a journey's send: one per step of an instance, however often the
+    transition is computed or its effects carried out."""
+    return hashlib.sha256(f"journey|{dedupe_key}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class Outcome:
+    """What one stimulus did: the transitions (with their notes, the why) and the decisions
+    of the catalogue fallback, if it ran."""
+
+    transitions: list[Transition] = field(default_factory=list)
+    fallback: bool = False
+    decisions: list[Decision] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "decisions": [
+                {
+                    "template": d.template,
+                    "outcome": d.outcome,
+                    "reason": d.reason,
+                    "variant": d.variant,
+                }
+                for d in self.decisions
+            ],
+            "journeys": [
+                {
+                    "journey": t.journey,
+                    "instance_id": t.instance.instance_id if t.instance else None,
+                    "status": t.instance.status if t.instance else "not_entered",
+                    "step": t.instance.step if t.instance else None,
+                    "effects": [type(e).__name__ for e in t.effects],
+                }
+                for t in self.transitions
+            ],
+            "fallback": self.fallback,
+        }
+
+
+@dataclass
+class JourneyRuntime:
+    pool: TalentPoolRepository
+    store: JourneyRepository
+    registry: JourneyRegistry
+    timers: TimerScheduler
+    delivery: DeliveryService
+    contact: ContactPolicy
+    listings: ListingsRepository
+    now: Callable[[], datetime]
+    job_band: int = 1
+    _remembered: set[tuple[str, str]] = field(default_factory=set)
+
+    # -- stimuli ----------------------------------------------------------------------------
+
+    def on_candidate_event(self, fact: TriggerFact, candidate: CandidateRef) -> Outcome:
+        profile = self.pool.resolve(candidate)
+        if profile is None:
+            # Nobody to follow: the catalogue's triggers record unknown_candidate, if any.
+            decisions = self.delivery.handle_trigger(fact, candidate, resolved=(None,))
+            return Outcome(fallback=True, decisions=decisions)
+        profile, behaviour = self._with_behaviour(profile, fact)
+        outcome = Outcome()
+        instances = self._run(profile, CandidateEvent.from_fact(fact), outcome)
+        if fact.subject_id and not self._followed(instances, fact):
+            decisions = self.delivery.handle_trigger(fact, candidate, resolved=(profile,))
+            outcome.fallback = True
+            outcome.decisions.extend(decisions)
+            if decisions:
+                behaviour = None  # each decision record noted it on the profile
+        if behaviour is not None:
+            self.pool.record_behaviour(profile.candidate_id, *behaviour)
+        return outcome
+
+    def on_timer(self, candidate_id: str, instance_id: str, timer_id: str) -> Outcome:
+        # By id, or the survivor of an identity merge (which moved the instance there).
+        profile = self.pool.resolve(CandidateRef(id=candidate_id))
+        if profile is None:
+            logger.info("timer for a candidate no longer held", timer_id=timer_id)
+            return Outcome()
+        outcome = Outcome()
+        self._run(profile, TimerFired(instance_id, timer_id), outcome)
+        return outcome
+
+    def on_profile_changed(
+        self, candidate_id: str, changed: Iterable[str], event_id: str, observed_at: datetime
+    ) -> Outcome:
+        if not self.watches_profile:
+            return Outcome()  # no journey enters on a segment or exits on the profile
+        profile = self.pool.get_profile(candidate_id)
+        if profile is None:
+            return Outcome()
+        stimulus = ProfileChanged(event_id, observed_at, frozenset(changed))
+        outcome = Outcome()
+        self._run(profile, stimulus, outcome)
+        return outcome
+
+    @property
+    def watches_profile(self) -> bool:
+        return any(
+            j.entry.segment or any(e.event is None for e in j.exits)
+            for j in self.registry.current()
+        )
+
+    # -- the cycle ------------------------------------------------------------------------
+
+    def _run(self, profile: Profile, stimulus: Stimulus, outcome: Outcome) -> list[JourneyInstance]:
+        """Every instance of the candidate as it is afterwards; the transitions and the
+        decisions taken go on ``outcome``."""
+        candidate_id = profile.candidate_id
+        for _attempt in range(MAX_ATTEMPTS):
+            stored = self.store.instances(candidate_id)
+            for item in stored:
+                if item.outbox:
+                    outcome.decisions += self._carry_out(
+                        profile, item.data["instance_id"], item.seq, item.outbox
+                    )
+            instances = [JourneyInstance.model_validate(s.data) for s in stored]
+            self._know_versions(instances)
+            transitions = dispatch(
+                self.registry,
+                instances,
+                candidate_id=candidate_id,
+                profile=profile,
+                stimulus=stimulus,
+                now=self.now(),
+                policy=self.contact,
+            )
+            try:
+                written = self._write(candidate_id, stored, transitions)
+            except CandidateGoneError:
+                logger.info("candidate erased while their journeys moved: nothing to do")
+                return []
+            except ConcurrencyError:
+                logger.info("journey instance moved on meanwhile: running again")
+                continue
+            for transition in written:
+                assert transition.instance is not None
+                outbox = [effect_to_dict(e) for e in transition.effects]
+                outcome.decisions += self._carry_out(
+                    profile, transition.instance.instance_id, transition.instance.seq, outbox
+                )
+            for transition in transitions:
+                logger.info(
+                    "journey",
+                    journey=transition.journey,
+                    instance_id=transition.instance.instance_id if transition.instance else None,
+                    notes=list(transition.notes),
+                )
+            outcome.transitions = transitions
+            after = {i.instance_id: i for i in instances}
+            after.update({t.instance.instance_id: t.instance for t in transitions if t.instance})
+            return list(after.values())
+        raise ConcurrencyError(f"journeys of {candidate_id} kept moving under this stimulus")
+
+    def _write(
+        self, candidate_id: str, stored: list[StoredInstance], transitions: list[Transition]
+    ) -> list[Transition]:
+        before = {s.data["instance_id"]: s for s in stored}
+        written = []
+        for transition in transitions:
+            instance = transition.instance
+            if instance is None:
+                continue
+            previous = before.get(instance.instance_id)
+            data = instance.model_dump(mode="json")
+            if previous is not None and previous.data == data and not transition.effects:
+                continue  # nothing changed (a late event noted, a stray timer)
+            if previous is None:
+                self._remember(instance)
+            self.store.save(
+                candidate_id,
+                instance.instance_id,
+                data,
+                instance.seq,
+                expected_seq=previous.seq if previous is not None else None,
+                outbox=[effect_to_dict(e) for e in transition.effects],
+                ended=instance.status != "active",
+            )
+            written.append(transition)
+        return written
+
+    def _carry_out(
+        self, profile: Profile, instance_id: str, seq: int, outbox: list[dict[str, Any]]
+    ) -> list[Decision]:
+        decisions = []
+        for raw in outbox:
+            decision = self._effect(profile, effect_from_dict(raw))
+            if decision is not None:
+                decisions.append(decision)
+        if outbox:
+            self.store.clear_outbox(profile.candidate_id, instance_id, seq)
+        return decisions
+
+    def _effect(self, profile: Profile, effect: Effect) -> Decision | None:
+        now = self.now()
+        if isinstance(effect, ScheduleTimer):
+            payload = {
+                "candidate_id": profile.candidate_id,
+                "instance_id": effect.instance_id,
+                "timer_id": effect.timer_id,
+            }
+            self.timers.schedule(effect.timer_id, effect.at, payload, now=now)
+            count_journey("JourneyTimersScheduled")
+        elif isinstance(effect, CancelTimer):
+            self.timers.cancel(effect.timer_id)
+        elif isinstance(effect, SendMessage):
+            answered = self._answered_by_catalogue(profile, effect)
+            if answered is not None:
+                logger.info(
+                    "journey send already answered by the catalogue follow-up",
+                    template=effect.template,
+                    decision_id=answered.decision_id,
+                )
+                return None
+            context: dict[str, Any] = render_payload(effect.payload)
+            viewed = context.get("job")
+            if isinstance(viewed, Mapping):
+                context["jobs"] = {"similar": self._similar_jobs(profile, viewed)}
+            return self.delivery.send_planned(
+                template=effect.template,
+                decision_id=journey_decision_id(effect.dedupe_key),
+                trigger=effect.trigger,
+                payload=context,
+                profile=profile,
+                observed_at=now,
+                reasons=effect.reasons,
+            )
+        elif isinstance(effect, SuppressMessage):
+            return self.delivery.record_suppressed(
+                template=effect.template,
+                decision_id=journey_decision_id(effect.dedupe_key),
+                trigger=effect.trigger,
+                candidate_id=profile.candidate_id,
+                reason=effect.reason,
+                reasons=[f"journey {effect.journey} step {effect.step}", effect.explanation],
+            )
+        elif isinstance(effect, Exit):
+            count_journey("JourneysCompleted" if effect.status == "completed" else "JourneysExited")
+            logger.info(
+                "journey ended", journey=effect.journey, status=effect.status, reason=effect.reason
+            )
+        return None
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _with_behaviour(
+        self, profile: Profile, fact: TriggerFact
+    ) -> tuple[Profile, tuple[str, dict[str, Any]] | None]:
+        """The profile with the event among its behaviours (newest fact wins), so that
+        journeys' conditions (applied recently) see it; and the behaviour to store, None
+        when the profile holds a newer one."""
+        kind, value = behaviour_of(fact)
+        held = profile.behaviours.get(kind) or {}
+        held_at = _parse(held.get("at"))
+        if held_at is not None and held_at >= fact.observed_at:
+            return profile, None
+        updated = profile.model_copy(update={"behaviours": {**profile.behaviours, kind: value}})
+        return updated, (kind, value)
+
+    def _followed(self, instances: list[JourneyInstance], fact: TriggerFact) -> bool:
+        """Whether a journey instance about this fact's subject listens to its detail-type
+        (as its entry, a wait or an exit): then the journey answers it, not the catalogue."""
+        for instance in instances:
+            if instance.subject_id != fact.subject_id:
+                continue
+            journey = self._version(instance)
+            if journey is None or fact.detail_type in _listened(journey):
+                return True  # a journey about this subject, whatever it was, owns it
+        return False
+
+    def _version(self, instance: JourneyInstance) -> Journey | None:
+        journey = self.registry.get(instance.journey, instance.version)
+        if journey is None:
+            journey = self.store.load_version(instance.journey, instance.version)
+            if journey is not None:
+                self.registry.remember(journey)
+        return journey
+
+    def _know_versions(self, instances: list[JourneyInstance]) -> None:
+        for instance in instances:
+            if instance.status == "active":
+                self._version(instance)
+
+    def _remember(self, instance: JourneyInstance) -> None:
+        key = (instance.journey, instance.version)
+        if key in self._remembered:
+            return
+        journey = self.registry.get(*key)
+        if journey is not None:
+            self.store.remember_version(journey)
+            self._remembered.add(key)
+
+    def _answered_by_catalogue(self, profile: Profile, effect: SendMessage) -> Decision | None:
+        """The catalogue's direct follow-up for the same subject, if it was decided: an
+        outcome that arrived before the registration (no journey followed it then) got its
+        follow-up; the journey started since must not send a second one."""
+        spec = self.delivery.catalogue.message(effect.template)
+        subject = effect.payload.get("event") or effect.payload.get("job") or {}
+        subject_id = subject.get("id") if isinstance(subject, Mapping) else None
+        if not spec.triggers or not subject_id:
+            return None
+        for detail_type in spec.triggers:
+            held = profile.behaviours.get(behaviour_kind(detail_type)) or {}
+            at = _parse(held.get("at"))
+            if held.get("subject_id") != subject_id or at is None:
+                continue
+            fact = TriggerFact(
+                detail_type=detail_type,
+                event_id=str(held.get("event_id") or ""),
+                candidate_key=f"id:{profile.candidate_id}",
+                observed_at=at,
+                subject_id=subject_id,
+            )
+            found = self.pool.get_decision(
+                profile.candidate_id, decision_id(fact, effect.template, profile.candidate_id)
+            )
+            if found is not None:
+                return found
+        return None
+
+    def _similar_jobs(self, profile: Profile, viewed: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Open jobs that fit the candidate now (the job alerts' rule), not the one viewed."""
+        found = []
+        for job in self.listings.recent_jobs(JOB_LISTINGS_READ):
+            if job.get("id") == viewed.get("id") or not job.get("role_family"):
+                continue
+            if not fits(job, profile, self.job_band)[0]:
+                continue
+            found.append(
+                {
+                    name: job.get(name)
+                    for name in ("id", "title", "city", "country", "remote", "seniority", "url")
+                }
+            )
+            if len(found) == SIMILAR_JOBS:
+                break
+        return found
+
+
+def _listened(journey: Any) -> set[str]:
+    types = {journey.entry.event} if journey.entry.event else set()
+    types |= {e.event for e in journey.exits if e.event}
+    for step in journey.steps:
+        if isinstance(step, WaitForStep):
+            types |= {on.event for on in step.wait_for.events}
+    return types
+
+
+def _parse(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
