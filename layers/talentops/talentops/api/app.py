@@ -54,7 +54,11 @@ class TalentOpsResolver(APIGatewayHttpResolver):
             for method in ("get", "put", "post", "delete", "patch", "head", "options"):
                 operation = getattr(item, method, None)
                 if operation is not None and operation.responses:
-                    operation.responses.pop(422, None)
+                    # A route's own 422 (the campaign routes: every problem and its path)
+                    # stays.
+                    default = operation.responses.get(422)
+                    if getattr(default, "description", None) == "Validation Error":
+                        operation.responses.pop(422, None)
         components = schema.components.schemas if schema.components else None
         if components is not None:
             for unused in ("HTTPValidationError", "ValidationError"):
@@ -79,7 +83,8 @@ def _routers() -> list[Router]:
     # Each capability adds its router to this list (imported here, not at module level,
     # so that building the app is the only place that loads them).
     from .admin import router as admin
+    from .campaigns import router as campaigns
     from .careers import router as careers
     from .preferences import router as preferences
 
-    return [careers, preferences, admin]
+    return [careers, preferences, admin, campaigns]

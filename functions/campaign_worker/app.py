@@ -1,0 +1,41 @@
+"""The campaign worker: messages of the campaign queue (a launch's fan-out, a page of up to
+100 candidates, a deferred candidate's retry) into decisions and emails. A message that
+stops part-way (SES still throttling after the backoff, the invocation running out of time)
+has recorded what it sent and released the rest; it is reported as a partial batch failure,
+so that SQS delivers only it again (and after maxReceiveCount, to the DLQ)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from talentops.campaigns.launch import parse_message
+from talentops.campaigns.wiring import campaign_worker
+from talentops.observability import logger, metrics
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def record_handler(
+    record: SQSRecord, lambda_context: LambdaContext | None = None
+) -> dict[str, Any]:
+    def seconds_left() -> float:
+        if lambda_context is None:
+            return 900.0
+        return lambda_context.get_remaining_time_in_millis() / 1000
+
+    report = campaign_worker().process(parse_message(record.body), seconds_left)
+    return {"kind": report.kind, "status": report.status, "sent": report.sent}
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,241 @@
+"""Campaign routes (`/admin/campaigns...`, CONTRACT.md section 3, docs/campaigns.md): create,
+preview, launch, status. IAM (SigV4) only, like every operations route (admin.require_iam).
+
+A definition that is not valid is answered 422 with every problem and its path:
+``{"error": {"code": "invalid_campaign", "message": "...", "problems": [{"path", "message"}]}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..campaigns.model import CampaignError
+from ..campaigns.service import CAMPAIGN_ID, UnknownCampaignError
+from .admin import require_iam
+from .errors import ApiError, error_docs
+
+router = APIGatewayHttpRouter()
+
+TAG = "campaigns"
+_FORBIDDEN = "Not an IAM (SigV4) signed request"
+_UNKNOWN = "No such campaign"
+_CAMPAIGN_ID = re.compile(CAMPAIGN_ID)
+
+
+class CampaignProblem(BaseModel):
+    path: str = Field(description="Where in the body, e.g. segment[0].field (empty: the body)")
+    message: str
+
+
+class CampaignErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="invalid_campaign")
+    message: str = Field(description="Every problem, in one line.")
+    problems: list[CampaignProblem]
+
+
+class CampaignErrorBody(BaseModel):
+    """A campaign definition that is not valid: each problem with its path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: CampaignErrorDetail
+
+
+class CampaignCounts(BaseModel):
+    queued: int = Field(description="Candidates of the segment put on the queue by the launch")
+    sent: int
+    suppressed: dict[str, int] = Field(description="Held back, by reason")
+    suppressed_total: int
+    deferred: dict[str, int] = Field(
+        description="Times a recipient was held for quiet hours or the budget, by reason"
+    )
+    deferred_total: int
+    waiting: int = Field(description="Deferred recipients not decided again yet")
+    failed: int = Field(description="Sends SES refused for good")
+    left_segment: int = Field(description="Queued, but out of the segment when decided")
+    missing: int = Field(description="Queued, but merged or erased since")
+
+
+class CampaignProgress(BaseModel):
+    profiles_scanned: int
+    pages: int
+    messages: int
+    messages_done: int
+    fanout_done: bool
+
+
+class CampaignView(BaseModel):
+    campaign_id: str
+    name: str
+    purpose: str
+    template: str
+    definition: dict[str, Any]
+    fingerprint: str
+    created_at: str
+    launched_at: str | None
+    send_at: str | None
+    status: str = Field(description="draft, scheduled, launching, launched or sent")
+    counts: CampaignCounts
+    progress: CampaignProgress
+
+
+class CampaignCreated(CampaignView):
+    created: bool = Field(description="false: the same definition was created before")
+
+
+class CampaignLaunched(CampaignView):
+    launch: str = Field(description="started, scheduled, resumed or already_launched")
+
+
+class CampaignPreview(BaseModel):
+    campaign_id: str
+    decided_at: str = Field(description="The moment decided for: send_at, or now")
+    scanned: int
+    in_segment: int
+    would_send: int
+    by_variant: dict[str, int]
+    suppressed: dict[str, int]
+    deferred: dict[str, int]
+    samples: list[dict[str, Any]]
+    held_back: list[dict[str, Any]]
+
+
+def _ok(status: int, model: type[BaseModel], description: str) -> dict[int, Any]:
+    return {
+        status: {
+            "description": description,
+            "content": {content_types.APPLICATION_JSON: {"model": model}},
+        }
+    }
+
+
+def _invalid() -> dict[int, Any]:
+    return {
+        422: {
+            "description": "The campaign is not valid: every problem with its path",
+            "content": {content_types.APPLICATION_JSON: {"model": CampaignErrorBody}},
+        }
+    }
+
+
+def _json(status: int, data: Any) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(data, default=str),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def invalid_campaign(exc: CampaignError) -> Response[str]:
+    problems = [{"path": p.path, "message": p.message} for p in exc.problems]
+    message = "; ".join(f"{p['path'] or 'body'}: {p['message']}" for p in problems)
+    return _json(
+        422,
+        {"error": {"code": "invalid_campaign", "message": message, "problems": problems}},
+    )
+
+
+def _campaign_id(value: str) -> str:
+    if not _CAMPAIGN_ID.match(value):
+        raise ApiError(404, "unknown_campaign", "no campaign has this id")
+    return value
+
+
+def _service() -> Any:
+    from ..campaigns.wiring import campaign_service
+
+    return campaign_service()
+
+
+def _call(method: str, campaign_id: str) -> Any:
+    try:
+        return getattr(_service(), method)(_campaign_id(campaign_id))
+    except UnknownCampaignError as exc:
+        raise ApiError(404, exc.code, "no campaign has this id") from exc
+
+
+@router.post(
+    "/admin/campaigns",
+    summary="Create a campaign",
+    description="A campaign: name, purpose, segment (conditions on profile fields, all must "
+    "hold), content (a catalogue message and optionally some of its variants), optional "
+    "send_at. Its id derives from the definition: the same body again answers the same "
+    "campaign (created false).",
+    tags=[TAG],
+    operation_id="createCampaign",
+    responses={
+        **_ok(201, CampaignCreated, "The campaign (status draft)"),
+        **error_docs({400: "Not a JSON object", 403: _FORBIDDEN}),
+        **_invalid(),
+    },
+)
+def create_campaign(
+    body: Annotated[dict[str, Any], Body(description="The campaign definition")],
+) -> Response[str]:
+    require_iam(router.current_event)
+    try:
+        view, created = _service().create(body)
+    except CampaignError as exc:
+        return invalid_campaign(exc)
+    return _json(201, {**view, "created": created})
+
+
+@router.post(
+    "/admin/campaigns/<campaign_id>/preview",
+    summary="Preview a campaign",
+    description="Sends nothing: decides every candidate as the launch will, and counts how "
+    "many get each variant, how many are held back for each reason (an example of each), "
+    "how many wait for quiet hours or the budget; a few rendered samples, one of each "
+    "variant first.",
+    tags=[TAG],
+    operation_id="previewCampaign",
+    responses={
+        **_ok(200, CampaignPreview, "What the launch would do"),
+        **error_docs({403: _FORBIDDEN, 404: _UNKNOWN}),
+    },
+)
+def preview_campaign(campaign_id: str) -> Response[str]:
+    require_iam(router.current_event)
+    return _json(200, _call("preview", campaign_id))
+
+
+@router.post(
+    "/admin/campaigns/<campaign_id>/launch",
+    summary="Launch a campaign",
+    description="Queues the campaign's fan-out (or schedules it at send_at). Sends once per "
+    "candidate however often it is called; calling it again resumes a fan-out that stopped.",
+    tags=[TAG],
+    operation_id="launchCampaign",
+    responses={
+        **_ok(202, CampaignLaunched, "Launched (or scheduled, or launched before)"),
+        **error_docs({403: _FORBIDDEN, 404: _UNKNOWN}),
+    },
+)
+def launch_campaign(campaign_id: str) -> Response[str]:
+    require_iam(router.current_event)
+    return _json(202, _call("launch", campaign_id))
+
+
+@router.get(
+    "/admin/campaigns/<campaign_id>",
+    summary="A campaign's status and counts",
+    tags=[TAG],
+    operation_id="campaignStatus",
+    responses={
+        **_ok(200, CampaignView, "Status and counts"),
+        **error_docs({403: _FORBIDDEN, 404: _UNKNOWN}),
+    },
+)
+def campaign_status(campaign_id: str) -> Response[str]:
+    require_iam(router.current_event)
+    return _json(200, _call("status", campaign_id))

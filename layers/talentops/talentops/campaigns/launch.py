@@ -1,0 +1,563 @@
+"""The launch of a campaign: the fan-out over the pool, and the send worker of its pages.
+
+Both run in the campaign worker, off the campaign queue (SQS, partial batch failures):
+
+- ``fanout``: the launch route (or, for a campaign with ``send_at``, a one-time schedule at
+  that moment) queues it. It reads the addressable pool page by page (a Scan of the by_email
+  index, 1,000 profiles a page), keeps the candidates of the segment, queues them 100 ids a
+  message, and saves the page's cursor on the campaign's META item, conditional on the page
+  count, so that two fan-outs of one campaign never count a page twice. A fan-out that runs
+  short of time queues its own continuation; one that dies is delivered again by SQS; both
+  go on from the saved cursor. A page queued whose cursor was not saved is queued again, and
+  the durable dedupe (one decision per campaign and candidate) keeps anyone from getting
+  the campaign twice.
+- ``page``: up to 100 candidate ids. One BatchGetItem of the profiles, then per candidate
+  campaigns.preview.decide_recipient (the preview's own function, so the preview's counts
+  are what the launch sends), the claim (TalentPoolRepository.claim_decisions: the decision
+  record, and for a send the trace on the profile that the contact budget counts), the
+  compose (delivery.compose.compose_email) and the SES send, the completion
+  (complete_decisions), one PutEvents per ten outcomes (Message Sent / Suppressed) and one
+  UpdateItem of the campaign's counters.
+
+SES throttling (Throttling, ThrottlingException, TooManyRequestsException,
+MaxSendRateExceeded) is retried in place with capped exponential backoff and full jitter. A
+send still throttled after that, or other retryable trouble, or a worker about to run out of
+time, stops the page: what was sent is recorded, the claims of everything not sent are
+released, and the message fails alone, so that SQS delivers it again; its second delivery
+finds the sent candidates decided (duplicates, not sent again) and sends the rest.
+
+A recipient held by quiet hours or the contact budget gets a one-time EventBridge Scheduler
+timer (adapters.scheduler.TimerScheduler) whose target is the campaign queue, with a page
+message of that candidate alone and ``first_tried_at``: it is decided again then (and may
+wait again, within its priority's max_defer, or be suppressed with frequency_cap). Nothing
+is claimed for it until then.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ..adapters.bus import EventPublisher
+from ..adapters.campaigns import CampaignCounts, CampaignRecord, CampaignRepository
+from ..adapters.queue import QueueSender
+from ..adapters.scheduler import TimerScheduler
+from ..adapters.ses import SesSender
+from ..adapters.talent_pool import (
+    Claim,
+    LoadedProfile,
+    TalentPoolRepository,
+    decode_key,
+    encode_key,
+)
+from ..consent.policy import ConsentPolicy
+from ..content.catalogue import Catalogue, MessageSpec
+from ..delivery.budget import ContactPolicy
+from ..delivery.compose import compose_email
+from ..delivery.context import Brand
+from ..delivery.service import announcement
+from ..errors import ConcurrencyError, DeliveryError, RenderError, TalentOpsError
+from ..models.state import Decision, Profile, SentRecord
+from ..observability import count, logger
+from ..tokens import TokenSigner
+from .model import Campaign
+from .preview import RecipientDecision, decide_recipient
+
+MESSAGE_SIZE = 100  # candidate ids a page message (one BatchGetItem)
+PAGE_SIZE = 1000  # profiles a Scan page of the fan-out
+MAX_CLAIM_ROUNDS = 4
+COMPLETE_EVERY = 25  # record sends done every this many (one BatchWriteItem)
+# Stop with this much of the invocation left: the fan-out queues its continuation; a page
+# releases what it did not send and fails, so that SQS delivers it again.
+MIN_SECONDS_LEFT = 15.0
+THROTTLING_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "TooManyRequestsException", "MaxSendRateExceeded"}
+)
+
+
+class CampaignMessage(BaseModel):
+    """A message of the campaign queue (also the input of a deferral's timer)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: int = 1
+    kind: Literal["fanout", "page"]
+    campaign_id: str = Field(pattern=r"^cmp_[0-9a-f]{16}$")
+    page: int = 0
+    candidates: list[str] = Field(default_factory=list, max_length=MESSAGE_SIZE)
+    # A deferred recipient's retry: when it was first tried (the budget's max_defer counts
+    # from there).
+    first_tried_at: AwareDatetime | None = None
+
+
+class PageIncompleteError(TalentOpsError):
+    """A page stopped before every send (throttled, out of time): what was sent is recorded,
+    the rest released; SQS delivers the message again."""
+
+    code = "page_incomplete"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential backoff with full jitter: before retry n (0-based) wait a random
+    time between 0 and min(cap, base * 2**n) seconds."""
+
+    attempts: int = 6  # sends tried in all, the first included
+    base: float = 0.2
+    cap: float = 5.0
+
+    def delay(self, retry: int, uniform: Callable[[float, float], float]) -> float:
+        return uniform(0.0, min(self.cap, self.base * 2**retry))
+
+
+def throttling_code(exc: BaseException) -> str | None:
+    """The SES throttling code behind ``exc`` (a ClientError, or the DeliveryError that
+    adapters.ses made of one), or None when it is not throttling."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ClientError):
+            error = seen.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            if code in THROTTLING_CODES:
+                return code
+            if "maximum sending rate exceeded" in str(error.get("Message", "")).lower():
+                return "MaxSendRateExceeded"
+            return None
+        text = str(seen)
+        for code in THROTTLING_CODES:
+            if text.endswith(code):
+                return code
+        seen = seen.__cause__
+    return None
+
+
+@dataclass
+class PageReport:
+    campaign_id: str
+    kind: str
+    status: str = "done"
+    sent: int = 0
+    suppressed: Counter[str] = field(default_factory=Counter)
+    deferred: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    failed: int = 0
+    released: int = 0
+    queued: int = 0
+    pages: int = 0
+
+
+@dataclass
+class _Planned:
+    claim: Claim
+    to: str | None
+    raw: bytes | None
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """The campaign a message is about."""
+
+    record: CampaignRecord
+    campaign: Campaign
+    spec: MessageSpec
+
+
+@dataclass
+class _Deferred:
+    profile: Profile
+    recipient: RecipientDecision
+
+
+@dataclass
+class CampaignWorker:
+    campaigns: CampaignRepository
+    pool: TalentPoolRepository
+    queue: QueueSender
+    timers: Callable[[], TimerScheduler]
+    sender: SesSender
+    publisher: EventPublisher
+    catalogue: Catalogue
+    consent: ConsentPolicy
+    contact: ContactPolicy
+    brand: Brand
+    signer: Callable[[], TokenSigner]
+    now: Callable[[], datetime]
+    freshness: Mapping[str, timedelta] | None = None
+    token_ttl: timedelta = timedelta(days=90)
+    page_size: int = PAGE_SIZE
+    backoff: Backoff = field(default_factory=Backoff)
+    sleep: Callable[[float], None] = time.sleep
+    uniform: Callable[[float, float], float] = random.uniform
+    _definitions: dict[str, tuple[CampaignRecord, Campaign]] = field(default_factory=dict)
+
+    def process(
+        self, message: CampaignMessage, seconds_left: Callable[[], float] | None = None
+    ) -> PageReport:
+        left = seconds_left or (lambda: 900.0)
+        if message.kind == "fanout":
+            return self.fanout(message, left)
+        return self.page(message, left)
+
+    def _campaign(self, campaign_id: str) -> tuple[CampaignRecord, Campaign] | None:
+        """The campaign's definition (immutable once created: cached per process)."""
+        found = self._definitions.get(campaign_id)
+        if found is None:
+            record = self.campaigns.get(campaign_id)
+            if record is None:
+                return None
+            found = (record, Campaign.model_validate(record.definition))
+            self._definitions[campaign_id] = found
+        return found
+
+    # -- fan-out ----------------------------------------------------------------------------
+
+    def fanout(self, message: CampaignMessage, seconds_left: Callable[[], float]) -> PageReport:
+        report = PageReport(message.campaign_id, "fanout")
+        cid = message.campaign_id
+        record = self.campaigns.get(cid)
+        if record is None or record.status in ("draft", "launched"):
+            report.status = "nothing_to_do" if record is None else f"already_{record.status}"
+            logger.info("campaign fan-out: nothing to do", campaign_id=cid, status=report.status)
+            return report
+        if record.status == "scheduled":
+            self.campaigns.set_status(cid, "launching", allowed_from=("scheduled",), now=self.now())
+        found = self._campaign(cid)
+        assert found is not None
+        campaign = found[1]
+        cursor, pages = decode_key(record.cursor), record.pages
+        while True:
+            if seconds_left() < MIN_SECONDS_LEFT:
+                self.queue.send_bodies([message.model_dump_json()])
+                report.status = "continued"
+                logger.info("campaign fan-out continues", campaign_id=cid, pages=pages)
+                return report
+            loaded, last = self.campaigns.pool_page(cursor, self.page_size)
+            now = self.now()
+            ids = [
+                lp.profile.candidate_id for lp in loaded if campaign.in_segment(lp.profile, now)[0]
+            ]
+            bodies = [
+                CampaignMessage(
+                    kind="page",
+                    campaign_id=cid,
+                    page=pages,
+                    candidates=ids[start : start + MESSAGE_SIZE],
+                ).model_dump_json()
+                for start in range(0, len(ids), MESSAGE_SIZE)
+            ]
+            self.queue.send_bodies(bodies)
+            try:
+                self.campaigns.save_progress(
+                    cid,
+                    expected_pages=pages,
+                    cursor=encode_key(last),
+                    queued=len(ids),
+                    scanned=len(loaded),
+                    messages=len(bodies),
+                    now=now,
+                )
+            except ConcurrencyError:
+                # Another fan-out of this campaign saved this page first: it goes on.
+                report.status = "superseded"
+                logger.info("campaign fan-out superseded", campaign_id=cid, page=pages)
+                return report
+            pages += 1
+            report.pages += 1
+            report.queued += len(ids)
+            logger.info("campaign page queued", campaign_id=cid, page=pages, candidates=len(ids))
+            if not last:
+                return report
+            cursor = last
+
+    # -- a page of candidates ---------------------------------------------------------------
+
+    def page(self, message: CampaignMessage, seconds_left: Callable[[], float]) -> PageReport:
+        cid = message.campaign_id
+        report = PageReport(cid, "page")
+        found = self._campaign(cid)
+        if found is None:
+            report.status = "unknown_campaign"
+            logger.warning("a page of an unknown campaign", campaign_id=cid)
+            return report
+        record, campaign = found
+        spec = self.catalogue.message(campaign.content.template)
+        counts = CampaignCounts()
+        loaded = self.pool.get_profiles(message.candidates)
+        counts.missing = len(set(message.candidates) - set(loaded))  # merged or erased since
+        todo = [c for c in dict.fromkeys(message.candidates) if c in loaded]
+        signer = self.signer()
+        planned, duplicates, deferred, left_segment = self._claim(
+            message,
+            _Subject(record, campaign, spec),
+            loaded=loaded,
+            todo=todo,
+            signer=signer,
+        )
+        counts.left_segment = left_segment
+        report.duplicates = len(duplicates)
+        for claim in planned:
+            decision = claim.claim.decision
+            if decision.outcome != "send":
+                counts.suppressed[decision.reason or "unknown"] = (
+                    counts.suppressed.get(decision.reason or "unknown", 0) + 1
+                )
+        sent, failed, unsent, stop = self._send(planned, seconds_left)
+        counts.sent, counts.failed = len(sent), len(failed)
+        suppressed = [p.claim.decision for p in planned if p.claim.decision.outcome != "send"]
+        if stop is None:
+            # The message is done: what is counted once per message (a failed delivery
+            # counts these on the delivery that finishes it).
+            counts.messages_done = 0 if message.first_tried_at else 1
+            # A deferred recipient decided now stops waiting (one decided before, by an
+            # earlier delivery of the same timer, was counted then).
+            retried = len(message.candidates) - len(duplicates) if message.first_tried_at else 0
+            counts.waiting = len(deferred) - retried
+            for item in deferred:
+                reason = item.recipient.defer_reason or "deferred"
+                counts.deferred[reason] = counts.deferred.get(reason, 0) + 1
+        else:
+            counts.left_segment = counts.missing = 0
+        self.campaigns.add_counts(cid, counts)
+        self._publish([*sent, *suppressed])
+        for decision in [*sent, *suppressed]:
+            count(decision.outcome, decision.reason)
+        report.sent, report.failed, report.released = len(sent), len(failed), len(unsent)
+        report.suppressed.update(counts.suppressed)
+        report.deferred.update(counts.deferred)
+        logger.info(
+            "campaign page",
+            campaign_id=cid,
+            page=message.page,
+            sent=report.sent,
+            suppressed=dict(report.suppressed),
+            deferred=dict(report.deferred),
+            duplicates=report.duplicates,
+            left_segment=counts.left_segment,
+            missing=counts.missing,
+            failed=report.failed,
+            released=report.released,
+        )
+        if stop is not None:
+            report.status = "incomplete"
+            raise stop
+        return report
+
+    def _decide(
+        self, message: CampaignMessage, subject: _Subject, profile: Profile, now: datetime
+    ) -> RecipientDecision | None:
+        return decide_recipient(
+            campaign=subject.campaign,
+            campaign_id=subject.record.campaign_id,
+            created_at=subject.record.created_at,
+            profile=profile,
+            spec=subject.spec,
+            consent=self.consent,
+            contact=self.contact,
+            now=now,
+            first_tried_at=message.first_tried_at,
+            freshness=self.freshness,
+        )
+
+    def _claim(
+        self,
+        message: CampaignMessage,
+        subject: _Subject,
+        *,
+        loaded: dict[str, LoadedProfile],
+        todo: list[str],
+        signer: TokenSigner,
+    ) -> tuple[list[_Planned], list[Claim], list[_Deferred], int]:
+        """Decide every candidate; schedule the deferred ones' timers; claim the rest (a
+        candidate whose profile changed between the read and the claim is read and decided
+        again)."""
+        planned: list[_Planned] = []
+        duplicates: list[Claim] = []
+        deferred: list[_Deferred] = []
+        left_segment = 0
+        try:
+            for _round in range(MAX_CLAIM_ROUNDS):
+                now = self.now()
+                plans: list[_Planned] = []
+                waiting: list[_Deferred] = []
+                for candidate_id in todo:
+                    current = loaded[candidate_id]
+                    recipient = self._decide(message, subject, current.profile, now)
+                    if recipient is None:
+                        left_segment += 1  # the profile changed since the fan-out read it
+                        continue
+                    if recipient.action == "defer":
+                        waiting.append(_Deferred(current.profile, recipient))
+                        continue
+                    plans.append(self._plan(current, recipient, signer))
+                # Timers before claims: a failure here leaves nothing claimed.
+                self._schedule(message, waiting, now)
+                deferred += waiting
+                result = self.pool.claim_decisions([p.claim for p in plans])
+                by_id = {p.claim.decision.decision_id: p for p in plans}
+                planned += [by_id[c.decision.decision_id] for c in result.claimed]
+                duplicates += result.duplicates
+                if not result.conflicts:
+                    return planned, duplicates, deferred, left_segment
+                todo = [str(c.decision.candidate_id) for c in result.conflicts]
+                loaded.update(self.pool.get_profiles(todo))
+                todo = [c for c in todo if c in loaded]
+            raise ConcurrencyError("profiles kept changing while claiming a campaign page")
+        except Exception:
+            # Claims of earlier rounds would otherwise stay, unsent, and the message's next
+            # delivery would take them for duplicates.
+            if planned:
+                self.pool.release_claims([p.claim.decision for p in planned])
+            raise
+
+    def _plan(
+        self, loaded: LoadedProfile, recipient: RecipientDecision, signer: TokenSigner
+    ) -> _Planned:
+        profile = loaded.profile
+        decision, raw = recipient.decision, None
+        if recipient.action == "send" and recipient.variant is not None:
+            try:
+                raw = compose_email(
+                    catalogue=self.catalogue,
+                    brand=self.brand,
+                    signer=signer,
+                    token_ttl=self.token_ttl,
+                    decision=decision,
+                    variant=recipient.variant,
+                    profile=profile,
+                    page_url=None,
+                    payload=lambda _links: {},
+                )
+            except RenderError as exc:
+                logger.warning("render failed", template=decision.template, error=str(exc))
+                decision = decision.model_copy(
+                    update={
+                        "outcome": "suppress",
+                        "reason": "render_error",
+                        "status": "suppressed",
+                        "variant": None,
+                        "message_id": None,
+                        "reasons": [*decision.reasons, f"render error: {exc}"],
+                    }
+                )
+        sent = None
+        if decision.outcome == "send":
+            sent = SentRecord(
+                at=decision.decided_at, purpose=decision.purpose, template=decision.template
+            )
+        claim = Claim(decision, sent, profile.version, loaded.alert_seq)
+        return _Planned(claim, profile.email, raw)
+
+    def _schedule(
+        self, message: CampaignMessage, deferred: Sequence[_Deferred], now: datetime
+    ) -> None:
+        """A one-time timer per deferred recipient, to the campaign queue. Its name derives
+        from the decision and the time, so a message delivered again creates none twice."""
+        if not deferred:
+            return
+        timers = self.timers()
+        for item in deferred:
+            decision, at = item.recipient.decision, item.recipient.deferred_until
+            assert at is not None
+            body = CampaignMessage(
+                kind="page",
+                campaign_id=message.campaign_id,
+                page=message.page,
+                candidates=[item.profile.candidate_id],
+                first_tried_at=message.first_tried_at or now,
+            )
+            name = f"cmp-{decision.decision_id}-{int(at.timestamp())}"
+            timers.schedule(name, at, body.model_dump(mode="json"), now=now)
+
+    def _send(
+        self, planned: Sequence[_Planned], seconds_left: Callable[[], float]
+    ) -> tuple[list[Decision], list[Decision], list[Decision], PageIncompleteError | None]:
+        """Send the claimed sends, recording them every COMPLETE_EVERY; on a stop (throttled
+        past the backoff, retryable trouble, out of time) or any exception, record what was
+        sent and release the claims of the rest. Returns (sent, failed, released, stop)."""
+        sends = [p for p in planned if p.claim.decision.outcome == "send"]
+        sent: list[Decision] = []
+        failed: list[Decision] = []
+        pending: list[Decision] = []
+        unsent: list[Decision] = []
+        stop: PageIncompleteError | None = None
+        index = 0
+        try:
+            for index, plan in enumerate(sends):  # noqa: B007 (read after the loop)
+                decision = plan.claim.decision
+                if seconds_left() < MIN_SECONDS_LEFT:
+                    stop = PageIncompleteError("the worker is running out of time")
+                    break
+                try:
+                    self._send_one(plan, seconds_left)
+                except DeliveryError as exc:
+                    if getattr(exc, "retryable", True):
+                        stop = PageIncompleteError(f"send stopped: {exc}")
+                        break
+                    logger.warning("campaign send refused", decision_id=decision.decision_id)
+                    failed.append(decision.model_copy(update={"status": "failed"}))
+                    pending.append(failed[-1])
+                else:
+                    sent.append(decision.model_copy(update={"status": "sent"}))
+                    pending.append(sent[-1])
+                if len(pending) >= COMPLETE_EVERY:
+                    self.pool.complete_decisions(pending)
+                    pending = []
+            else:
+                index = len(sends)
+        except Exception as exc:  # anything else: record, release, fail only this message
+            logger.exception("campaign page stopped", error_type=type(exc).__name__)
+            stop = PageIncompleteError(f"send stopped: {type(exc).__name__}")
+            stop.__cause__ = exc
+        finally:
+            done = {d.decision_id for d in [*sent, *failed]}
+            unsent = [
+                p.claim.decision for p in sends[index:] if p.claim.decision.decision_id not in done
+            ]
+            if pending:
+                self.pool.complete_decisions(pending)
+            if unsent:
+                self.pool.release_claims(unsent)
+        return sent, failed, unsent, stop
+
+    def _send_one(self, plan: _Planned, seconds_left: Callable[[], float]) -> None:
+        assert plan.raw is not None and plan.to is not None
+        for attempt in range(self.backoff.attempts):
+            try:
+                self.sender.send_raw(sender=self.brand.sender_address, to=plan.to, raw=plan.raw)
+                return
+            except (DeliveryError, ClientError) as exc:
+                code = throttling_code(exc)
+                if code is None:
+                    if isinstance(exc, ClientError):
+                        raise DeliveryError(f"SES refused the send: {exc}") from exc
+                    raise
+                if attempt + 1 >= self.backoff.attempts:
+                    error = DeliveryError(f"SES still throttling after {attempt + 1} tries: {code}")
+                    error.retryable = True  # type: ignore[attr-defined]
+                    raise error from exc
+                delay = self.backoff.delay(attempt, self.uniform)
+                if seconds_left() - delay < MIN_SECONDS_LEFT:
+                    error = DeliveryError(f"SES throttling ({code}) and no time left to wait")
+                    error.retryable = True  # type: ignore[attr-defined]
+                    raise error from exc
+                logger.info("SES throttling: backing off", code=code, attempt=attempt, delay=delay)
+                self.sleep(delay)
+
+    def _publish(self, decisions: Sequence[Decision]) -> None:
+        entries = [announcement(d) for d in decisions]
+        if entries:
+            self.publisher.publish(entries)
+
+
+def parse_message(body: str | bytes | Mapping[str, Any]) -> CampaignMessage:
+    if isinstance(body, Mapping):
+        return CampaignMessage.model_validate(dict(body))
+    return CampaignMessage.model_validate_json(body)

@@ -1,0 +1,266 @@
+"""Campaigns as operations use them (CONTRACT.md section 3, docs/campaigns.md): create,
+preview, launch, status.
+
+- create: the definition validated against the catalogue (CampaignError: every problem with
+  its path); its id derives from its fingerprint, so a create sent again (a client retry)
+  finds the campaign it made instead of making a second one that would send again.
+- preview: reads the addressable pool once (the by_email index, page by page) and decides
+  every candidate with campaigns.preview.decide_recipient, the launch's own function, at the
+  moment the campaign will go out (``send_at``, or now); sends nothing, writes nothing.
+  Samples are rendered by delivery.compose.compose_email, as the launch renders them, with
+  a throwaway token key: their links look like the real ones and open nothing.
+- launch: queues the fan-out (campaigns.launch) or, with a ``send_at`` to come, schedules it
+  then; once launched, launching again resumes a fan-out that stopped and otherwise does
+  nothing. Every candidate's decision has one id per campaign, so however often a campaign
+  is launched it sends once per candidate.
+- status: the META item's counters.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import policy as email_policy
+from typing import Any
+
+from ..adapters.campaigns import CampaignExistsError, CampaignRecord, CampaignRepository
+from ..adapters.queue import QueueSender
+from ..adapters.scheduler import TimerScheduler
+from ..consent.policy import ConsentPolicy
+from ..content.catalogue import Catalogue
+from ..delivery.budget import ContactPolicy
+from ..delivery.compose import compose_email
+from ..delivery.context import Brand
+from ..errors import RenderError, TalentOpsError
+from ..models.state import Profile
+from ..observability import logger
+from ..tokens import TokenSigner
+from .launch import CampaignMessage
+from .model import Campaign, validate_campaign
+from .preview import RecipientDecision, aggregate_preview, decide_recipient
+
+CAMPAIGN_ID = r"^cmp_[0-9a-f]{16}$"
+
+
+class UnknownCampaignError(TalentOpsError):
+    code = "unknown_campaign"
+
+
+def campaign_id_of(campaign: Campaign) -> str:
+    return f"cmp_{campaign.fingerprint()}"
+
+
+def launch_timer_name(campaign_id: str) -> str:
+    return f"campaign-launch-{campaign_id}"
+
+
+@dataclass
+class CampaignService:
+    campaigns: CampaignRepository
+    catalogue: Catalogue
+    consent: ConsentPolicy
+    contact: ContactPolicy
+    brand: Brand
+    now: Callable[[], datetime]
+    queue: Callable[[], QueueSender]
+    timers: Callable[[], TimerScheduler]
+    freshness: Mapping[str, timedelta] | None = None
+    token_ttl: timedelta = timedelta(days=90)
+    samples: int = 3
+
+    # -- create -----------------------------------------------------------------------------
+
+    def create(self, data: Any) -> tuple[dict[str, Any], bool]:
+        """The campaign's view and whether it is new. CampaignError names each problem."""
+        campaign = validate_campaign(data, messages=self.catalogue.messages)
+        campaign_id = campaign_id_of(campaign)
+        definition = json.dumps(campaign.model_dump(mode="json", exclude_none=True))
+        try:
+            record = self.campaigns.create(
+                campaign_id,
+                definition=definition,
+                fingerprint=campaign.fingerprint(),
+                created_at=self.now(),
+            )
+            created = True
+        except CampaignExistsError:
+            record = self._record(campaign_id)
+            created = False
+        logger.info("campaign created", campaign_id=campaign_id, new=created)
+        return self.view(record), created
+
+    def _record(self, campaign_id: str) -> CampaignRecord:
+        record = self.campaigns.get(campaign_id)
+        if record is None:
+            raise UnknownCampaignError(f"no campaign has the id {campaign_id[:40]!r}")
+        return record
+
+    # -- preview ----------------------------------------------------------------------------
+
+    def preview(self, campaign_id: str) -> dict[str, Any]:
+        record = self._record(campaign_id)
+        campaign = Campaign.model_validate(record.definition)
+        spec = self.catalogue.message(campaign.content.template)
+        now = self.now()
+        at = max(campaign.send_at, now) if campaign.send_at else now
+        # Links in samples are signed with a key nobody holds: they open nothing.
+        signer = TokenSigner(secrets.token_bytes(32))
+
+        def pairs() -> Iterator[tuple[Profile, RecipientDecision | None]]:
+            cursor: dict[str, Any] | None = None
+            while True:
+                loaded, cursor = self.campaigns.pool_page(cursor)
+                for item in loaded:
+                    yield (
+                        item.profile,
+                        decide_recipient(
+                            campaign=campaign,
+                            campaign_id=record.campaign_id,
+                            created_at=record.created_at,
+                            profile=item.profile,
+                            spec=spec,
+                            consent=self.consent,
+                            contact=self.contact,
+                            now=at,
+                            freshness=self.freshness,
+                        ),
+                    )
+                if not cursor:
+                    return
+
+        def render(profile: Profile, recipient: RecipientDecision) -> dict[str, Any]:
+            assert recipient.variant is not None
+            try:
+                raw = compose_email(
+                    catalogue=self.catalogue,
+                    brand=self.brand,
+                    signer=signer,
+                    token_ttl=self.token_ttl,
+                    decision=recipient.decision,
+                    variant=recipient.variant,
+                    profile=profile,
+                    page_url=None,
+                    payload=lambda _links: {},
+                )
+            except RenderError as exc:
+                return {"render_error": str(exc)}
+            return rendered_parts(raw)
+
+        preview = aggregate_preview(pairs(), samples=self.samples, render=render)
+        return {
+            "campaign_id": record.campaign_id,
+            "decided_at": at.isoformat(),
+            **preview.as_dict(),
+        }
+
+    # -- launch -----------------------------------------------------------------------------
+
+    def launch(self, campaign_id: str) -> dict[str, Any]:
+        record = self._record(campaign_id)
+        campaign = Campaign.model_validate(record.definition)
+        now = self.now()
+        fanout = CampaignMessage(kind="fanout", campaign_id=record.campaign_id)
+        if record.status == "draft":
+            if campaign.send_at is not None and campaign.send_at > now:
+                if self.campaigns.set_status(
+                    record.campaign_id, "scheduled", allowed_from=("draft",), now=now
+                ):
+                    self._schedule(record.campaign_id, campaign.send_at, fanout, now)
+                    action = "scheduled"
+                else:
+                    action = "already_launched"
+            elif self.campaigns.set_status(
+                record.campaign_id, "launching", allowed_from=("draft",), now=now
+            ):
+                self.queue().send_bodies([fanout.model_dump_json()])
+                action = "started"
+            else:
+                action = "already_launched"
+        elif record.status == "scheduled":
+            # The timer may be missing if the first launch died after the status change;
+            # creating it again is a no-op when it exists.
+            assert campaign.send_at is not None
+            self._schedule(record.campaign_id, campaign.send_at, fanout, now)
+            action = "scheduled"
+        elif record.status == "launching":
+            # A fan-out that stopped (or died) goes on from its saved cursor; one that is
+            # still running stays the only one to count each page (conditional progress).
+            self.queue().send_bodies([fanout.model_dump_json()])
+            action = "resumed"
+        else:
+            action = "already_launched"
+        logger.info("campaign launch", campaign_id=record.campaign_id, action=action)
+        return {**self.view(self._record(record.campaign_id)), "launch": action}
+
+    def _schedule(
+        self, campaign_id: str, at: datetime, message: CampaignMessage, now: datetime
+    ) -> None:
+        self.timers().schedule(
+            launch_timer_name(campaign_id), at, message.model_dump(mode="json"), now=now
+        )
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self, campaign_id: str) -> dict[str, Any]:
+        return self.view(self._record(campaign_id))
+
+    def view(self, record: CampaignRecord) -> dict[str, Any]:
+        return campaign_view(record)
+
+
+def campaign_view(record: CampaignRecord) -> dict[str, Any]:
+    """The campaign as GET /admin/campaigns/{id} shows it."""
+    definition = record.definition
+    counts = record.counts
+    suppressed = dict(sorted(counts.get("suppressed", {}).items()))
+    deferred = dict(sorted(counts.get("deferred", {}).items()))
+    messages_done = int(counts.get("messages_done", 0))
+    waiting = max(0, int(counts.get("waiting", 0)))
+    status = record.status
+    if status == "launched" and messages_done >= record.messages and waiting == 0:
+        status = "sent"
+    return {
+        "campaign_id": record.campaign_id,
+        "name": definition.get("name"),
+        "purpose": definition.get("purpose"),
+        "template": (definition.get("content") or {}).get("template"),
+        "definition": definition,
+        "fingerprint": record.fingerprint,
+        "created_at": record.created_at.isoformat(),
+        "launched_at": record.launched_at,
+        "send_at": definition.get("send_at"),
+        "status": status,
+        "counts": {
+            "queued": record.queued,
+            "sent": int(counts.get("sent", 0)),
+            "suppressed": suppressed,
+            "suppressed_total": sum(suppressed.values()),
+            "deferred": deferred,
+            "deferred_total": sum(deferred.values()),
+            "waiting": waiting,
+            "failed": int(counts.get("failed", 0)),
+            "left_segment": int(counts.get("left_segment", 0)),
+            "missing": int(counts.get("missing", 0)),
+        },
+        "progress": {
+            "profiles_scanned": record.scanned,
+            "pages": record.pages,
+            "messages": record.messages,
+            "messages_done": messages_done,
+            "fanout_done": record.status == "launched",
+        },
+    }
+
+
+def rendered_parts(raw: bytes) -> dict[str, Any]:
+    """Subject, text and HTML of a built MIME message, as they would arrive."""
+    message = email.message_from_bytes(raw, policy=email_policy.default)
+    out: dict[str, Any] = {"subject": str(message["Subject"])}
+    for kind in ("plain", "html"):
+        part = message.get_body((kind,))  # type: ignore[attr-defined]
+        out["text" if kind == "plain" else "html"] = part.get_content() if part else None
+    return out

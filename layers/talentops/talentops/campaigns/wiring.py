@@ -1,0 +1,108 @@
+"""The campaign services of a function, built once per process from its environment.
+
+Beside the shared settings (talentops.settings): ``CAMPAIGN_QUEUE_URL`` and
+``CAMPAIGN_QUEUE_ARN`` (the campaign queue: fan-out, pages, and the target of launch and
+deferral timers), ``CAMPAIGN_SCHEDULE_GROUP`` (the EventBridge Scheduler group of the timers)
+and ``CAMPAIGN_SCHEDULER_ROLE_ARN`` (the role Scheduler assumes to send to the queue).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from functools import lru_cache
+
+from ..adapters.campaigns import CampaignRepository
+from ..adapters.queue import QueueSender
+from ..adapters.scheduler import TimerScheduler
+from ..adapters.ses import SesSender
+from ..clock import now
+from ..consent.policy import ConsentPolicy
+from ..content.catalogue import load_catalogue
+from ..settings import get_settings
+from ..talent_pool.policy import default_policy
+from ..wiring import brand, contact_policy, publisher, repository
+from .launch import CampaignWorker
+from .service import CampaignService
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise RuntimeError(f"{name} is not set")
+    return value
+
+
+@lru_cache(maxsize=1)
+def campaign_repository() -> CampaignRepository:
+    return CampaignRepository(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def campaign_queue() -> QueueSender:
+    return QueueSender(_env("CAMPAIGN_QUEUE_URL"))
+
+
+@lru_cache(maxsize=1)
+def campaign_timers() -> TimerScheduler:
+    return TimerScheduler(
+        group=_env("CAMPAIGN_SCHEDULE_GROUP"),
+        target_arn=_env("CAMPAIGN_QUEUE_ARN"),
+        role_arn=_env("CAMPAIGN_SCHEDULER_ROLE_ARN"),
+    )
+
+
+@lru_cache(maxsize=1)
+def campaign_service() -> CampaignService:
+    settings = get_settings()
+    return CampaignService(
+        campaigns=campaign_repository(),
+        catalogue=load_catalogue(settings.templates_dir),
+        consent=ConsentPolicy.from_json(settings.consent_policy),
+        contact=contact_policy(),
+        brand=brand(settings),
+        now=now,
+        queue=campaign_queue,
+        timers=campaign_timers,
+        freshness=default_policy().freshness,
+        token_ttl=timedelta(days=settings.token_ttl_days),
+    )
+
+
+@lru_cache(maxsize=1)
+def campaign_worker() -> CampaignWorker:
+    from ..job_alerts.wiring import CachedSigner
+
+    settings = get_settings()
+    return CampaignWorker(
+        campaigns=campaign_repository(),
+        pool=repository(),
+        queue=campaign_queue(),
+        timers=campaign_timers,
+        sender=SesSender(settings.ses_configuration_set),
+        publisher=publisher(),
+        catalogue=load_catalogue(settings.templates_dir),
+        consent=ConsentPolicy.from_json(settings.consent_policy),
+        contact=contact_policy(),
+        brand=brand(settings),
+        signer=CachedSigner(),
+        now=now,
+        freshness=default_policy().freshness,
+        token_ttl=timedelta(days=settings.token_ttl_days),
+    )
+
+
+def reset() -> None:
+    """Forget the cached services (tests that change the environment)."""
+    from .. import wiring
+
+    for cached in (
+        campaign_repository,
+        campaign_queue,
+        campaign_timers,
+        campaign_service,
+        campaign_worker,
+        default_policy,
+    ):
+        cached.cache_clear()
+    wiring.reset()

@@ -1,0 +1,781 @@
+"""Campaigns through the real handlers under moto: the admin routes (create, preview, launch,
+status) of the API function, the campaign queue, the campaign worker (fan-out and pages,
+BatchProcessor with partial failures), SES, and the Scheduler timers of deferred recipients;
+with the table of template.yaml."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from talentops.campaigns.launch import Backoff
+from talentops.clock import SYSTEM_CLOCK
+from talentops.errors import StorageError
+from talentops.models.state import ConsentState, FieldValue, Profile, SentRecord
+from tests.conftest import load_handler
+from tests.support.apigw import json_body
+from tests.support.job_alerts import counting, put_profiles, sqs_event
+from tests.support.privacy import api_call
+
+# A Wednesday, 10:00 UTC: 11:00 in Berlin and Dublin, 05:00 in New York (quiet hours), 23:00
+# in Auckland (quiet hours).
+NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+T0 = NOW - timedelta(days=30)
+TABLE = "talent-pool-test"
+TIMER_GROUP = "campaign-timers-test"
+
+SPRING = {
+    "name": "Spring hiring: data",
+    "purpose": "marketing",
+    "segment": [
+        {"field": "candidate.role_family", "op": "eq", "value": "data"},
+        {"field": "country", "op": "in", "value": ["DE", "IE", "US", "NZ"]},
+    ],
+    "content": {"template": "spring_hiring"},
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fast_transactions():
+    """moto copies the whole table per transaction item; see devstack/moto_patches.py."""
+    from devstack.moto_patches import install
+
+    uninstall = install()
+    yield
+    uninstall()
+
+
+class Rig:
+    """The campaign queue in the emulated account, the API and the worker around it."""
+
+    def __init__(self, aws: Any, context: Any, url: str, arn: str):
+        self.aws = aws
+        self.context = context
+        self.url = url
+        self.arn = arn
+        self.api = load_handler("api")
+        self.worker = load_handler("campaign_worker")
+        self.failures: list[str] = []
+        self.sleeps: list[float] = []
+
+    # -- the API ----------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, body: Any = None, *, iam: bool = True) -> Any:
+        response = api_call(self.api, self.context, method, path, body=body, iam=iam)
+        return response["statusCode"], json_body(response) if response.get("body") else None
+
+    def create(self, definition: dict[str, Any] | None = None) -> str:
+        status, body = self.call("POST", "/admin/campaigns", definition or SPRING)
+        assert status == 201, body
+        return str(body["campaign_id"])
+
+    def status(self, campaign_id: str) -> dict[str, Any]:
+        status, body = self.call("GET", f"/admin/campaigns/{campaign_id}")
+        assert status == 200, body
+        return body
+
+    def launch(self, campaign_id: str) -> dict[str, Any]:
+        status, body = self.call("POST", f"/admin/campaigns/{campaign_id}/launch")
+        assert status == 202, body
+        return body
+
+    def preview(self, campaign_id: str) -> dict[str, Any]:
+        status, body = self.call("POST", f"/admin/campaigns/{campaign_id}/preview")
+        assert status == 200, body
+        return body
+
+    # -- the queue and the worker -----------------------------------------------------------
+
+    def receive(self, limit: int = 10) -> list[dict[str, Any]]:
+        sqs = self.aws.client("sqs")
+        out: list[dict[str, Any]] = []
+        while len(out) < limit:
+            resp = sqs.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=min(10, limit - len(out)),
+                VisibilityTimeout=300,
+            )
+            msgs = resp.get("Messages", [])
+            if not msgs:
+                break
+            out += msgs
+        return out
+
+    def deliver(self, messages: list[dict[str, Any]]) -> list[str]:
+        """As Lambda's SQS poller: delete what succeeded, make the failed visible again."""
+        sqs = self.aws.client("sqs")
+        result = self.worker.handler(sqs_event(messages, self.arn), self.context)
+        failed = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
+        self.failures += failed
+        for m in messages:
+            if m["MessageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
+        return failed
+
+    def drain(self, rounds: int = 60) -> int:
+        delivered = 0
+        for _ in range(rounds):
+            batch = self.receive(10)
+            if not batch:
+                return delivered
+            self.deliver(batch)
+            delivered += len(batch)
+        raise AssertionError("the campaign queue did not drain")
+
+    def schedules(self) -> list[dict[str, Any]]:
+        scheduler = self.aws.client("scheduler")
+        names = [
+            s["Name"]
+            for s in scheduler.list_schedules(GroupName=TIMER_GROUP).get("Schedules", [])
+            if s["Name"].startswith("cmp-")
+        ]
+        return [scheduler.get_schedule(Name=n, GroupName=TIMER_GROUP) for n in sorted(names)]
+
+    def fire_timers(self) -> int:
+        """What Scheduler does when the timers fall due: put their input on the queue (and
+        delete them, ActionAfterCompletion DELETE)."""
+        scheduler, sqs = self.aws.client("scheduler"), self.aws.client("sqs")
+        fired = 0
+        for schedule in self.schedules():
+            assert schedule["Target"]["Arn"] == self.arn
+            sqs.send_message(QueueUrl=self.url, MessageBody=schedule["Target"]["Input"])
+            scheduler.delete_schedule(Name=schedule["Name"], GroupName=TIMER_GROUP)
+            fired += 1
+        return fired
+
+    def mails(self) -> list[Any]:
+        import email
+        from email import policy
+
+        out = []
+        for m in self.aws.sent_emails():
+            raw = m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data
+            out.append(email.message_from_bytes(raw, policy=policy.default))
+        return out
+
+    def recipients(self) -> list[str]:
+        return sorted(str(m["To"]) for m in self.mails())
+
+
+@pytest.fixture
+def rig(aws, context, monkeypatch):
+    import os
+
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TalentOpsTest")
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="campaigns")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    monkeypatch.setenv("CAMPAIGN_QUEUE_URL", url)
+    monkeypatch.setenv("CAMPAIGN_QUEUE_ARN", arn)
+    aws.client("scheduler").create_schedule_group(Name=TIMER_GROUP)
+    monkeypatch.setenv("CAMPAIGN_SCHEDULE_GROUP", TIMER_GROUP)
+    monkeypatch.setenv("CAMPAIGN_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/scheduler")
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", NOW)
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
+    from talentops.campaigns import wiring
+
+    wiring.reset()
+    rig = Rig(aws, context, url, arn)
+    worker = wiring.campaign_worker()
+    worker.sleep = rig.sleeps.append  # backoff without waiting
+    yield rig
+    wiring.reset()
+
+
+def person(
+    name: str,
+    *,
+    country: str = "DE",
+    role_family: str | None = "data",
+    language: str = "en",
+    seniority: str = "mid",
+    tz: str | None = "Europe/Berlin",
+    consent: str | None = "granted",
+    recent: tuple[datetime, ...] = (),
+    suppressed: bool = False,
+) -> Profile:
+    profile = Profile(candidate_id=f"c_{name}0000", created_at=T0, suppressed=suppressed)
+    fields = {
+        "email": f"{name}@example.org",
+        "first_name": name.title(),
+        "country": country,
+        "role_family": role_family,
+        "language": language,
+        "seniority": seniority,
+        "timezone": tz,
+        "city": "Berlin",
+    }
+    for key, value in fields.items():
+        if value is not None:
+            profile.fields[key] = FieldValue(value=value, source="talent.ats", observed_at=T0)
+    if consent:
+        profile.consent["marketing"] = ConsentState(
+            status=consent, source="talent.crm", observed_at=T0
+        )
+    for i, at in enumerate(recent):
+        profile.recent[f"earlier{i}"] = SentRecord(at=at, purpose="events", template="earlier")
+    return profile
+
+
+POOL = [
+    person("ada", language="de"),  # de
+    person("ben", country="IE", seniority="senior", tz="Europe/Dublin"),  # senior
+    person("cal", country="IE", tz="Europe/Dublin"),  # default
+    person("cat", country="IE", tz="Europe/Dublin", language="de-AT"),  # de
+    person("dan", consent=None),  # no grant in an opt-in country
+    person("eve", consent="withdrawn"),
+    person("fay", suppressed=True),  # bounced
+    # Two event messages this week: the budget is full; room again in a day (deferred).
+    person("gus", recent=(NOW - timedelta(days=6), NOW - timedelta(days=1))),
+    # Two this week, the older one yesterday: room only in six days (suppressed).
+    person("hal", recent=(NOW - timedelta(days=1), NOW - timedelta(hours=2))),
+    # 23:00 in Auckland: waits for 08:00 there (deferred, quiet hours).
+    person("ivy", country="NZ", tz="Pacific/Auckland"),
+    # Outside the segment.
+    person("jon", role_family="design"),
+    person("kim", country="FR"),
+]
+SENT_NOW = ["ada", "ben", "cal", "cat"]
+DEFERRED = {"gus": "frequency_cap", "ivy": "quiet_hours"}
+
+
+def seed(aws, profiles=POOL):
+    put_profiles(aws.client("dynamodb"), TABLE, list(profiles))
+
+
+def addresses(names):
+    return sorted(f"{n}@example.org" for n in names)
+
+
+def published(aws, kind):
+    return [e["detail"] for e in aws.drain() if e["detail-type"] == kind]
+
+
+# -- create, preview, launch, status ------------------------------------------------------------
+
+
+def test_create_preview_launch_status_end_to_end(rig, aws):
+    seed(aws)
+    campaign_id = rig.create()
+    assert campaign_id.startswith("cmp_")
+    view = rig.status(campaign_id)
+    assert view["status"] == "draft" and view["counts"]["queued"] == 0
+    assert view["template"] == "spring_hiring" and view["name"] == "Spring hiring: data"
+
+    preview = rig.preview(campaign_id)
+    assert preview["scanned"] == len(POOL)
+    assert preview["in_segment"] == 10
+    assert preview["by_variant"] == {"de": 2, "default": 3, "senior": 1}
+    assert preview["would_send"] == 6
+    assert preview["deferred"] == {"frequency_cap": 1, "quiet_hours": 1}
+    assert preview["suppressed"] == {
+        "consent_withdrawn": 1,
+        "frequency_cap": 1,
+        "no_consent": 1,
+        "suppressed_address": 1,
+    }
+    assert {h["reason"] for h in preview["held_back"]} == set(preview["suppressed"])
+    # A sample of each variant first, rendered as it would be sent.
+    assert len(preview["samples"]) == 3
+    assert {s["variant"] for s in preview["samples"]} == {"de", "default", "senior"}
+    for sample in preview["samples"]:
+        assert sample["subject"] and sample["candidate_id"].startswith("c_")
+        assert "Unsubscribe" in sample["text"] or "Abmelden" in sample["text"]
+        assert "<html" in sample["html"] and "/unsubscribe?token=" in sample["html"]
+    de = next(s for s in preview["samples"] if s["variant"] == "de")
+    assert de["subject"].startswith("Wir stellen ein")
+    # The preview sent and queued nothing.
+    assert rig.mails() == [] and rig.receive() == []
+
+    launched = rig.launch(campaign_id)
+    assert launched["launch"] == "started" and launched["status"] == "launching"
+    rig.drain()
+    assert rig.recipients() == addresses(SENT_NOW)
+    status = rig.status(campaign_id)
+    counts = status["counts"]
+    assert counts["queued"] == preview["in_segment"]
+    assert counts["sent"] == len(SENT_NOW)
+    assert counts["suppressed"] == preview["suppressed"]
+    assert counts["deferred"] == preview["deferred"]
+    assert counts["waiting"] == 2 and counts["failed"] == 0
+    assert status["status"] == "launched"  # two recipients still wait
+    sent_events = published(aws, "Message Sent")
+    assert sorted(e["variant"] for e in sent_events) == ["de", "de", "default", "senior"]
+    assert {e["trigger"]["event_id"] for e in sent_events} == {campaign_id}
+
+    # The deferred recipients have one-time timers to the campaign queue.
+    timers = rig.schedules()
+    assert len(timers) == 2
+    inputs = [json.loads(t["Target"]["Input"]) for t in timers]
+    assert sorted(i["candidates"][0] for i in inputs) == ["c_gus0000", "c_ivy0000"]
+    assert all(i["first_tried_at"].startswith("2026-12-02T10:00:00") for i in inputs)
+    assert all(t["ActionAfterCompletion"] == "DELETE" for t in timers)
+
+    # When both have fallen due (19:30 UTC next day: 20:30 in Berlin, 08:30 in Auckland):
+    # decided again, sent.
+    SYSTEM_CLOCK.fixed = NOW + timedelta(days=1, hours=9, minutes=30)
+    assert rig.fire_timers() == 2
+    rig.drain()
+    assert rig.recipients() == addresses([*SENT_NOW, *DEFERRED])
+    final = rig.status(campaign_id)
+    assert final["counts"]["sent"] == preview["would_send"] == 6
+    assert final["counts"]["waiting"] == 0 and final["status"] == "sent"
+
+    # The campaign's own item holds counts, never a candidate (erasure removes the
+    # candidate's decision records with its partition).
+    meta = aws.client("dynamodb").get_item(
+        TableName=TABLE, Key={"pk": {"S": f"CAMPAIGN#{campaign_id}"}, "sk": {"S": "META"}}
+    )["Item"]
+    assert "@" not in json.dumps(meta) and "c_" not in json.dumps(meta)
+    assert "fanout_cursor" not in meta
+
+    # Launching again sends nothing.
+    again = rig.launch(campaign_id)
+    assert again["launch"] == "already_launched"
+    rig.drain()
+    assert len(rig.mails()) == 6
+    assert rig.status(campaign_id)["counts"] == final["counts"]
+
+
+def test_preview_counts_are_what_the_launch_sends(rig, aws):
+    seed(aws)
+    campaign_id = rig.create(
+        {**SPRING, "content": {"template": "spring_hiring", "variants": ["de", "default"]}}
+    )
+    preview = rig.preview(campaign_id)
+    assert preview["by_variant"] == {"de": 2, "default": 4}
+    rig.launch(campaign_id)
+    rig.drain()
+    events = aws.drain()
+    sent = [e["detail"] for e in events if e["detail-type"] == "Message Sent"]
+    suppressed = [e["detail"] for e in events if e["detail-type"] == "Message Suppressed"]
+    now_sent = preview["would_send"] - sum(preview["deferred"].values())
+    assert len(sent) == len(rig.mails()) == now_sent
+    assert sorted(e["reason"] for e in suppressed) == sorted(
+        r for r, n in preview["suppressed"].items() for _ in range(n)
+    )
+    SYSTEM_CLOCK.fixed = NOW + timedelta(days=1, hours=9, minutes=30)
+    rig.fire_timers()
+    rig.drain()
+    variants = {}
+    for event in published(aws, "Message Sent") + sent:
+        variants[event["variant"]] = variants.get(event["variant"], 0) + 1
+    assert variants == preview["by_variant"]
+
+
+def test_the_same_definition_is_the_same_campaign(rig, aws):
+    first = rig.call("POST", "/admin/campaigns", SPRING)
+    second = rig.call("POST", "/admin/campaigns", SPRING)
+    assert first[0] == second[0] == 201
+    assert first[1]["campaign_id"] == second[1]["campaign_id"]
+    assert first[1]["created"] is True and second[1]["created"] is False
+    other = rig.call("POST", "/admin/campaigns", {**SPRING, "name": "Spring hiring: data, again"})
+    assert other[1]["campaign_id"] != first[1]["campaign_id"]
+
+
+def test_a_second_launch_while_the_first_runs_sends_nothing_twice(rig, aws):
+    seed(aws)
+    campaign_id = rig.create()
+    rig.launch(campaign_id)
+    assert rig.launch(campaign_id)["launch"] == "resumed"  # two fan-out messages queued
+    rig.drain()
+    assert rig.recipients() == addresses(SENT_NOW)
+    status = rig.status(campaign_id)
+    assert status["counts"]["queued"] == 10  # one fan-out counted each page
+    assert status["counts"]["sent"] == len(SENT_NOW)
+    assert rig.launch(campaign_id)["launch"] == "already_launched"
+    rig.drain()
+    assert len(rig.mails()) == len(SENT_NOW)
+
+
+def test_a_campaign_with_send_at_is_scheduled_then(rig, aws):
+    seed(aws)
+    send_at = "2026-12-03T09:00:00+01:00"
+    campaign_id = rig.create({**SPRING, "send_at": send_at})
+    launched = rig.launch(campaign_id)
+    assert launched["launch"] == "scheduled" and launched["status"] == "scheduled"
+    assert rig.receive() == []
+    scheduler = aws.client("scheduler")
+    timer = scheduler.get_schedule(Name=f"campaign-launch-{campaign_id}", GroupName=TIMER_GROUP)
+    assert timer["ScheduleExpression"] == "at(2026-12-03T08:00:00)"
+    assert json.loads(timer["Target"]["Input"]) == {
+        "v": 1,
+        "kind": "fanout",
+        "campaign_id": campaign_id,
+        "page": 0,
+        "candidates": [],
+        "first_tried_at": None,
+    }
+    SYSTEM_CLOCK.fixed = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    aws.client("sqs").send_message(QueueUrl=rig.url, MessageBody=timer["Target"]["Input"])
+    rig.drain()
+    assert set(addresses(SENT_NOW)) <= set(rig.recipients())
+
+
+# -- throttling and crashes ----------------------------------------------------------------------
+
+
+class ThrottlingSes:
+    """Stands in for the SES client: raises a throttling ClientError on the calls ``plan``
+    says (by the recipient's address: how many times in a row), else sends through moto."""
+
+    def __init__(self, real: Any, plan: dict[str, int], code: str = "TooManyRequestsException"):
+        self.real = real
+        self.plan = dict(plan)
+        self.code = code
+        self.throttled = 0
+
+    def send_email(self, **kwargs: Any) -> Any:
+        to = kwargs["Destination"]["ToAddresses"][0]
+        if self.plan.get(to, 0) > 0:
+            self.plan[to] -= 1
+            self.throttled += 1
+            raise ClientError(
+                {"Error": {"Code": self.code, "Message": "Maximum sending rate exceeded."}},
+                "SendEmail",
+            )
+        return self.real.send_email(**kwargs)
+
+
+def _throttle(monkeypatch, plan, code="TooManyRequestsException"):
+    from talentops.campaigns import wiring
+
+    sender = wiring.campaign_worker().sender
+    fake = ThrottlingSes(sender.ses, plan, code)
+    monkeypatch.setattr(sender, "_ses", fake)
+    return fake
+
+
+@pytest.mark.parametrize(
+    "code", ["Throttling", "ThrottlingException", "TooManyRequestsException", "MaxSendRateExceeded"]
+)
+def test_brief_throttling_is_waited_out_with_jittered_backoff(rig, aws, monkeypatch, code):
+    seed(aws)
+    fake = _throttle(monkeypatch, {"ben@example.org": 3, "cal@example.org": 1}, code)
+    campaign_id = rig.create()
+    rig.launch(campaign_id)
+    rig.drain()
+    assert fake.throttled == 4
+    assert rig.recipients() == addresses(SENT_NOW)  # each once
+    assert rig.failures == []  # waited in place, no redelivery
+    backoff = Backoff()
+    # Full jitter: each wait is between 0 and the capped exponential bound of its retry.
+    bounds = [min(backoff.cap, backoff.base * 2**n) for n in (0, 1, 2, 0)]
+    assert len(rig.sleeps) == 4
+    assert all(0 <= s <= b for s, b in zip(rig.sleeps, bounds, strict=True))
+    assert rig.status(campaign_id)["counts"]["sent"] == len(SENT_NOW)
+
+
+def test_throttling_past_the_backoff_fails_only_that_message_and_loses_nothing(
+    rig, aws, monkeypatch
+):
+    many = [person(f"p{n:02d}", country="IE", tz="Europe/Dublin") for n in range(30)]
+    seed(aws, many)
+    from talentops.campaigns import wiring
+
+    worker = wiring.campaign_worker()
+    attempts = worker.backoff.attempts
+    # p07 is throttled on every try of the first delivery, then SES recovers.
+    fake = _throttle(monkeypatch, {"p07@example.org": attempts})
+    campaign_id = rig.create()
+    rig.launch(campaign_id)
+    rig.drain()
+    assert fake.throttled == attempts
+    assert len(rig.failures) == 1  # the page of p07, once; SQS delivered it again
+    to = [str(m["To"]) for m in rig.mails()]
+    assert sorted(to) == addresses(f"p{n:02d}" for n in range(30))
+    assert len(set(to)) == len(to)  # nobody twice
+    status = rig.status(campaign_id)
+    assert status["counts"]["sent"] == 30 and status["counts"]["queued"] == 30
+    assert status["status"] == "sent"
+    sent = published(aws, "Message Sent")
+    assert len(sent) == 30 and len({e["candidate_id"] for e in sent}) == 30
+
+
+def test_a_worker_crash_mid_page_resumes_without_repeating(rig, aws, monkeypatch):
+    many = [person(f"q{n:02d}", country="IE", tz="Europe/Dublin") for n in range(12)]
+    seed(aws, many)
+    from talentops.campaigns import wiring
+
+    sender = wiring.campaign_worker().sender
+    real = sender.ses
+    calls = {"n": 0}
+
+    class Crashing:
+        def send_email(self, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise RuntimeError("the worker died")
+            return real.send_email(**kwargs)
+
+    monkeypatch.setattr(sender, "_ses", Crashing())
+    campaign_id = rig.create()
+    rig.launch(campaign_id)
+    rig.drain()
+    assert len(rig.failures) == 1
+    to = [str(m["To"]) for m in rig.mails()]
+    assert sorted(to) == addresses(f"q{n:02d}" for n in range(12)) and len(set(to)) == 12
+    assert rig.status(campaign_id)["counts"]["sent"] == 12
+
+
+def test_a_fanout_that_dies_half_way_resumes_from_its_cursor(rig, aws, monkeypatch):
+    many = [person(f"r{n:02d}", country="IE", tz="Europe/Dublin") for n in range(23)]
+    many += [person(f"s{n:02d}", role_family="design") for n in range(5)]
+    seed(aws, many)
+    from talentops.adapters.campaigns import CampaignRepository
+    from talentops.campaigns import wiring
+
+    wiring.campaign_worker().page_size = 5
+    original = CampaignRepository.save_progress
+    calls = {"n": 0}
+
+    def dies_on_the_third_page(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # page 3 is on the queue, its cursor never saved
+            raise StorageError("the function died")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CampaignRepository, "save_progress", dies_on_the_third_page)
+    campaign_id = rig.create()
+    rig.launch(campaign_id)
+    rig.drain()
+    assert len(rig.failures) == 1  # the fan-out message, delivered again
+    to = [str(m["To"]) for m in rig.mails()]
+    assert sorted(to) == addresses(f"r{n:02d}" for n in range(23)) and len(set(to)) == 23
+    status = rig.status(campaign_id)
+    assert status["counts"]["queued"] == 23  # page 3 queued twice, counted once
+    assert status["progress"]["profiles_scanned"] == 28
+    assert status["progress"]["fanout_done"] is True and status["status"] == "sent"
+    assert status["counts"]["sent"] == 23
+    assert "frequency_cap" not in status["counts"]["suppressed"]
+
+
+def test_launch_again_after_a_crash_resumes_the_fanout(rig, aws, monkeypatch):
+    many = [person(f"t{n:02d}", country="IE", tz="Europe/Dublin") for n in range(12)]
+    seed(aws, many)
+    from talentops.campaigns import wiring
+
+    wiring.campaign_worker().page_size = 5
+    campaign_id = rig.create()
+    rig.launch(campaign_id)
+    [fanout] = rig.receive()
+    # The fan-out message is lost (e.g. deleted by hand); the campaign stays launching.
+    aws.client("sqs").delete_message(QueueUrl=rig.url, ReceiptHandle=fanout["ReceiptHandle"])
+    assert rig.status(campaign_id)["status"] == "launching"
+    assert rig.launch(campaign_id)["launch"] == "resumed"
+    rig.drain()
+    assert rig.recipients() == addresses(f"t{n:02d}" for n in range(12))
+
+
+# -- bad requests --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "paths"),
+    [
+        (
+            {**SPRING, "segment": [{"field": "candidate.shoe_size", "op": "eq", "value": 44}]},
+            {"segment[0].field"},
+        ),
+        ({**SPRING, "content": {"template": "spring_hirin"}}, {"content.template"}),
+        (
+            {**SPRING, "content": {"template": "job_alert"}},
+            {"content.template"},
+        ),
+        (
+            {**SPRING, "content": {"template": "spring_hiring", "variants": ["de"]}},
+            {"content.variants"},
+        ),
+        (
+            {**SPRING, "content": {"template": "spring_hiring", "variants": ["fr", "default"]}},
+            {"content.variants[0]"},
+        ),
+        ({k: v for k, v in SPRING.items() if k != "purpose"}, {""}),
+        ({**SPRING, "segment": []}, {"segment"}),
+        ({**SPRING, "colour": "red"}, {"colour"}),
+        ({**SPRING, "send_at": "tomorrow"}, {"send_at"}),
+    ],
+)
+def test_bad_campaign_bodies_are_422_naming_the_path(rig, aws, body, paths):
+    status, answer = rig.call("POST", "/admin/campaigns", body)
+    assert status == 422
+    error = answer["error"]
+    assert error["code"] == "invalid_campaign"
+    assert {p["path"] for p in error["problems"]} == paths
+    assert all(p["message"] for p in error["problems"])
+    for path in paths - {""}:
+        assert path in error["message"]
+    assert rig.call("POST", "/admin/campaigns/cmp_0000000000000000/preview")[0] == 404
+
+
+def test_other_bad_requests(rig, aws):
+    response = api_call(
+        rig.api,
+        rig.context,
+        "POST",
+        "/admin/campaigns",
+        body="{not json",
+        headers={"content-type": "application/json"},
+        iam=True,
+    )
+    assert response["statusCode"] == 400
+    assert json_body(response)["error"]["code"] == "malformed_json"
+    status, answer = rig.call("POST", "/admin/campaigns", None)
+    assert status == 400 and answer["error"]["code"]
+    response = api_call(
+        rig.api,
+        rig.context,
+        "POST",
+        "/admin/campaigns",
+        body="[1, 2]",
+        headers={"content-type": "application/json"},
+        iam=True,
+    )
+    assert response["statusCode"] == 400
+    for method, path in [
+        ("GET", "/admin/campaigns/cmp_0123456789abcdef"),
+        ("POST", "/admin/campaigns/cmp_0123456789abcdef/preview"),
+        ("POST", "/admin/campaigns/cmp_0123456789abcdef/launch"),
+        ("GET", "/admin/campaigns/not-an-id"),
+    ]:
+        status, answer = rig.call(method, path)
+        assert status == 404 and answer["error"]["code"] == "unknown_campaign", (path, answer)
+    assert rig.call("POST", "/admin/campaigns", SPRING, iam=False)[0] == 403
+    campaign_id = rig.create()
+    assert rig.call("GET", f"/admin/campaigns/{campaign_id}", iam=False)[0] == 403
+    assert rig.call("POST", f"/admin/campaigns/{campaign_id}/launch", iam=False)[0] == 403
+
+
+# -- the preview at scale ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plain_dynamodb_json():
+    """moto answers DynamoDB through its generic response serializer, which walks botocore's
+    shape of every attribute value: about 10 ms a profile item, some 100 s for a Scan of
+    10,000 profiles, all of it emulator time (a profile is a nested map of fields, each with
+    value, source and observed_at). DynamoDB's wire format is plain JSON, which moto's
+    DynamoResult already holds; this answers it as such (what DynamoDB itself sends), so
+    that the measurement below is of the preview, not of the emulator's serializer."""
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+
+    def execute_result(self, context):
+        body = json.dumps(self.result, default=str)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    DynamoResult.execute_result = execute_result
+    yield
+    DynamoResult.execute_result = original
+
+
+def test_preview_reads_the_pool_in_scan_pages_and_writes_nothing(rig, aws, plain_dynamodb_json):
+    """The preview's cost: one GetItem and a Scan page per MB of profiles, nothing per
+    candidate, nothing written. CAMPAIGN_PREVIEW_PROFILES=10000 runs it at the scale of
+    docs/campaigns.md (measured there: about 34 s under moto with this fixture, of which
+    some 30 s is moto's own Scan; the decisions themselves about 3 s)."""
+    n = int(os.environ.get("CAMPAIGN_PREVIEW_PROFILES", "2000"))
+    countries = ["DE", "IE", "US", "FR", "NZ"]
+    pool = [
+        person(
+            f"z{i:05d}",
+            country=countries[i % 5],
+            role_family=["data", "design"][i % 2],
+            language=["en", "de"][i % 3 == 0],
+            seniority=["junior", "mid", "senior"][i % 3],
+            consent=["granted", None, "withdrawn"][i % 3],
+        )
+        for i in range(n)
+    ]
+    seed(aws, pool)
+    campaign_id = rig.create()
+    with counting() as counter:
+        started = time.perf_counter()
+        preview = rig.preview(campaign_id)
+        elapsed = time.perf_counter() - started
+    print(f"preview of {n} profiles under moto: {elapsed:.2f} s, {dict(counter.calls)}")
+    assert preview["scanned"] == n
+    # data (even i) in DE, IE, US or NZ (not FR: i % 5 == 3)
+    assert preview["in_segment"] == sum(1 for i in range(n) if i % 2 == 0 and i % 5 != 3)
+    assert set(counter.calls) == {"dynamodb.GetItem", "dynamodb.Scan"}
+    assert counter.calls["dynamodb.GetItem"] == 1  # the campaign
+    assert counter.calls["dynamodb.Scan"] <= n // 1000 + 2  # 1 MB pages of ~1 KB profiles
+    assert elapsed < n * 0.01, elapsed  # under 10 ms a profile, emulator included
+    assert rig.mails() == [] and rig.receive() == []
+
+
+def test_a_deferred_recipient_is_decided_again_when_its_timer_fires(rig, aws):
+    seed(aws, [person("ivy", country="NZ", tz="Pacific/Auckland")])
+    campaign_id = rig.create()
+    rig.launch(campaign_id)
+    rig.drain()
+    assert rig.mails() == []
+    [timer] = rig.schedules()
+    assert timer["ScheduleExpression"] == "at(2026-12-02T19:00:00)"  # 08:00 in Auckland
+    # Delivered late, at 22:00 in Auckland on the next night: quiet hours again.
+    SYSTEM_CLOCK.fixed = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    rig.fire_timers()
+    rig.drain()
+    assert rig.mails() == []
+    counts = rig.status(campaign_id)["counts"]
+    assert counts["deferred"] == {"quiet_hours": 2} and counts["waiting"] == 1
+    [again] = rig.schedules()
+    assert json.loads(again["Target"]["Input"])["first_tried_at"].startswith("2026-12-02T10:00")
+    SYSTEM_CLOCK.fixed = datetime(2026, 12, 3, 19, 30, tzinfo=UTC)
+    rig.fire_timers()
+    rig.drain()
+    assert rig.recipients() == ["ivy@example.org"]
+    status = rig.status(campaign_id)
+    assert status["counts"]["waiting"] == 0 and status["counts"]["sent"] == 1
+    assert status["status"] == "sent"
+    # A timer delivered twice sends nothing twice.
+    aws.client("sqs").send_message(QueueUrl=rig.url, MessageBody=again["Target"]["Input"])
+    rig.drain()
+    assert len(rig.mails()) == 1
+    assert rig.status(campaign_id)["counts"] == status["counts"]
+
+
+def test_two_campaigns_at_once_cannot_both_use_the_last_room_in_the_budget(rig, aws, monkeypatch):
+    # One event message six days ago: room for one more budgeted message this week.
+    seed(aws, [person("one", country="IE", tz="Europe/Dublin", recent=(NOW - timedelta(days=6),))])
+    first = rig.create()
+    second = rig.create({**SPRING, "name": "Spring hiring: data, second wave"})
+    rig.launch(first)
+    rig.launch(second)
+    fanouts = rig.receive(2)
+    assert len(fanouts) == 2
+    rig.deliver(fanouts)  # both fan-outs: one page message each
+    pages = rig.receive(2)
+    assert len(pages) == 2
+    from talentops.adapters.talent_pool import TalentPoolRepository
+
+    original = TalentPoolRepository.claim_decisions
+    state = {"interleaved": False}
+
+    def claim_after_the_other_campaign(self, claims):
+        if not state["interleaved"]:
+            state["interleaved"] = True
+            rig.deliver([pages[1]])  # the other campaign decides, claims and sends meanwhile
+        return original(self, claims)
+
+    monkeypatch.setattr(TalentPoolRepository, "claim_decisions", claim_after_the_other_campaign)
+    rig.deliver([pages[0]])
+    assert rig.recipients() == ["one@example.org"]  # once, not twice
+    counts = [rig.status(c)["counts"] for c in (first, second)]
+    assert sorted(c["sent"] for c in counts) == [0, 1]
+    # The loser was read again and decided again: the budget is full until the old message
+    # leaves the window (in a day), so it waits.
+    assert sorted(c["deferred_total"] for c in counts) == [0, 1]
