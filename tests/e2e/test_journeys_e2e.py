@@ -7,6 +7,7 @@ nothing else: PutEvents on the bus, POST /_local/clock, GET /_local/outbox.
   by the deadline gives the no-show follow-up.
 - The job nurture: three days after a view, similar jobs; applying exits it; a nudge that
   falls in the candidate's night waits for their morning.
+- The contact budget across a journey and a campaign.
 
 Each run uses addresses, events and jobs of its own. The clock only moves forward, and other
 tests share it, so every moment here is computed from the stack's "now".
@@ -14,12 +15,17 @@ tests share it, so every moment here is computed from the stack's "now".
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalStack
@@ -239,3 +245,92 @@ def test_job_nurture_exits_on_application_and_waits_for_the_morning(stack: Local
     # The applicant got nothing: applying exited the nurture.
     _settle(stack)
     assert _mails_to(stack, applicant) == []
+
+
+def _admin(stack: LocalStack, method: str, path: str, body: Any = None) -> requests.Response:
+    url = stack.api_url + path
+    data = b"" if body is None else json.dumps(body).encode()
+    request = AWSRequest(method=method, url=url, data=data)
+    if body is not None:
+        request.headers["Content-Type"] = "application/json"
+    SigV4Auth(Credentials("AKIDLOCALTEST", "local-secret"), "execute-api", "eu-west-1").add_auth(
+        request
+    )
+    return requests.request(
+        method, url, data=data, headers=dict(request.headers.items()), timeout=120
+    )
+
+
+def test_the_contact_budget_holds_across_a_journey_and_a_campaign(stack: LocalStack) -> None:
+    """Two event messages this week (the journey's confirmation and reminder) fill a
+    campaign's room in the budget: the campaign holds that candidate back (frequency_cap),
+    in the preview and in the launch alike, and reaches the one with room."""
+    now = _now(stack)
+    event_day = now.date() + timedelta(days=3)
+    starts_at = datetime.combine(event_day, time(18, 0), tzinfo=UTC)
+    event = {
+        "id": f"ev-budget-{RUN}",
+        "name": f"Budget Night {RUN}",
+        "starts_at": starts_at.isoformat(),
+        "city": "Berlin",
+    }
+    role = f"budget-{RUN}"
+    busy, free = _address("busy"), _address("free")
+    for address in (busy, free):
+        _seed(
+            stack,
+            address,
+            now,
+            country="DE",
+            city="Berlin",
+            timezone="Europe/Berlin",
+            role_family=role,
+            language="en",
+        )
+    _settle(stack)
+    stack.put_event(
+        "Candidate Event Registered",
+        {"candidate": {"email": busy}, "observed_at": now.isoformat(), "event": event},
+        source="talent.events-platform",
+    )
+    stack.wait_for(lambda: _mails_to(stack, busy), timeout=15)
+    berlin_nine = _local(event_day - timedelta(days=1), 9, 0, "Europe/Berlin")
+    _advance_to(stack, berlin_nine + timedelta(minutes=1))
+    stack.wait_for(lambda: _mails_to(stack, busy)[1:], timeout=15)  # the reminder: 2 this week
+
+    created = _admin(
+        stack,
+        "POST",
+        "/admin/campaigns",
+        {
+            "name": f"Budget check {RUN}",
+            "purpose": "marketing",
+            "segment": [{"field": "candidate.role_family", "op": "eq", "value": role}],
+            "content": {"template": "spring_hiring"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["campaign_id"]
+    preview = _admin(stack, "POST", f"/admin/campaigns/{campaign_id}/preview")
+    assert preview.status_code == 200, preview.text
+    counts = preview.json()
+    assert counts["in_segment"] == 2
+    assert counts["would_send"] == 1
+    assert counts["suppressed"] == {"frequency_cap": 1}
+
+    launched = _admin(stack, "POST", f"/admin/campaigns/{campaign_id}/launch")
+    assert launched.status_code == 202, launched.text
+
+    def done() -> dict[str, Any] | None:
+        status = _admin(stack, "GET", f"/admin/campaigns/{campaign_id}").json()
+        return status if status["status"] == "sent" else None
+
+    status = stack.wait_for(done, timeout=60)
+    assert status["counts"]["sent"] == 1
+    assert status["counts"]["suppressed"] == {"frequency_cap": 1}
+    campaign_mails = [
+        m
+        for m in stack.outbox()
+        if m["to"][0] in (busy, free) and str(event["name"]) not in m["subject"]
+    ]
+    assert [m["to"] for m in campaign_mails] == [[free]]
