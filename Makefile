@@ -95,6 +95,11 @@ deploy: build ## sam deploy to ENV (dev or prod; see samconfig.toml)
 token-key: $(SAM_VENV)/.installed ## create the token signing key in SSM for ENV's account (once)
 	$(SAM_VENV)/bin/python scripts/create_token_key.py
 
+.PHONY: campaign
+campaign: $(BIN)/.installed ## campaigns over the admin API: make campaign ARGS="create FILE | preview ID | launch ID --wait | status ID"
+	@test -n "$(ARGS)" || { $(BIN)/python scripts/campaign.py --help; exit 2; }
+	$(BIN)/python scripts/campaign.py $(ARGS)
+
 clean: ## remove build output and caches (keeps the virtual environments)
 	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache
 

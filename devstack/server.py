@@ -1,5 +1,5 @@
-"""The local HTTP API: the template's routes plus /_local (health, outbox, clock) and static
-mounts. Access logs carry the route key and status, never paths, queries or bodies."""
+"""The local HTTP API: the template's routes plus /_local (health, outbox, clock, faults) and
+static mounts. Access logs carry the route key and status, never paths, queries or bodies."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from . import faults as fault_injection
 from .httpapi import HttpRequest, HttpResponse, Router, build_event, check_sigv4, translate_response
 from .log import get_logger
 from .outbox import Outbox
@@ -56,6 +57,9 @@ class LocalApi:
         self.clock = clock
         self.static_mounts = static_mounts
         self.account_id = account_id
+        # POST /_local/faults (devstack/faults.py): hooks in moto's SES backend.
+        self.faults = fault_injection.FAULTS
+        fault_injection.install(self.faults)
 
     def handle(self, request: HttpRequest) -> tuple[HttpResponse, str]:
         """The response and a log label (a route key, never the raw path)."""
@@ -82,6 +86,8 @@ class LocalApi:
                     400, "bad_request", 'expected a JSON body {"advance_seconds": N}, N >= 0'
                 )
             return HttpResponse.json(200, {"now": self.clock.advance(seconds).isoformat()})
+        if key[1] == "/_local/faults":
+            return fault_injection.handle(self.faults, request.method, request.body)
         return HttpResponse.error(404, "not_found", "no local route matches the request")
 
     def _route(self, request: HttpRequest) -> tuple[HttpResponse, str]:
