@@ -437,15 +437,9 @@ class CampaignWorker:
                 )
             except RenderError as exc:
                 logger.warning("render failed", template=decision.template, error=str(exc))
-                decision = decision.model_copy(
-                    update={
-                        "outcome": "suppress",
-                        "reason": "render_error",
-                        "status": "suppressed",
-                        "variant": None,
-                        "message_id": None,
-                        "reasons": [*decision.reasons, f"render error: {exc}"],
-                    }
+                decision = decision.suppressed(
+                    "render_error",
+                    [*decision.reasons, f"render error in variant {decision.variant}: {exc}"],
                 )
         sent = None
         if decision.outcome == "send":

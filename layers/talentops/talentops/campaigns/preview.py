@@ -102,16 +102,7 @@ def decide_recipient(
     )
     reasons = [*decision.reasons, verdict.explanation]
     if verdict.action == "suppress":
-        held = decision.model_copy(
-            update={
-                "outcome": "suppress",
-                "status": "suppressed",
-                "reason": verdict.reason or "frequency_cap",
-                "variant": None,
-                "message_id": None,
-                "reasons": reasons,
-            }
-        )
+        held = decision.suppressed(verdict.reason or "frequency_cap", reasons)
         return RecipientDecision(held, None, "suppress")
     decision = decision.model_copy(update={"reasons": reasons})
     if verdict.action == "defer":

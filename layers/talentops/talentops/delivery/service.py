@@ -163,14 +163,9 @@ class DeliveryService:
                     variant=decision.variant,
                     error=str(exc),
                 )
-                decision = decision.model_copy(
-                    update={
-                        "outcome": "suppress",
-                        "reason": "render_error",
-                        "status": "suppressed",
-                        "message_id": None,
-                        "reasons": [*decision.reasons, f"render error: {exc}"],
-                    }
+                decision = decision.suppressed(
+                    "render_error",
+                    [*decision.reasons, f"render error in variant {decision.variant}: {exc}"],
                 )
         if decision.candidate_id is None:
             self._publish(decision)
@@ -229,17 +224,9 @@ class DeliveryService:
             # EventBridge redelivered the same envelope: re-announce what was decided.
             self._publish(existing)
             return existing
-        duplicate = decision.model_copy(
-            update={
-                "outcome": "suppress",
-                "reason": "duplicate",
-                "status": "suppressed",
-                "variant": None,
-                "message_id": None,
-                "reasons": [
-                    f"this fact was already decided as {existing.decision_id if existing else '?'}"
-                ],
-            }
+        duplicate = decision.suppressed(
+            "duplicate",
+            [f"this fact was already decided as {existing.decision_id if existing else '?'}"],
         )
         self._publish(duplicate)
         count(duplicate.outcome, duplicate.reason)

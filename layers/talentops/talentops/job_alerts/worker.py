@@ -210,14 +210,9 @@ class JobAlertWorker:
                     raw = self._compose(batch.job, decision, outcome.variant, profile, signer)
                 except RenderError as exc:
                     logger.warning("render failed", template=self.template, error=str(exc))
-                    decision = decision.model_copy(
-                        update={
-                            "outcome": "suppress",
-                            "reason": "render_error",
-                            "status": "suppressed",
-                            "message_id": None,
-                            "reasons": [*decision.reasons, f"render error: {exc}"],
-                        }
+                    decision = decision.suppressed(
+                        "render_error",
+                        [*decision.reasons, f"render error in variant {decision.variant}: {exc}"],
                     )
             sent = None
             if decision.outcome == "send":
@@ -238,16 +233,7 @@ class JobAlertWorker:
         )
         if verdict.allowed:
             return decision.model_copy(update={"reasons": [*decision.reasons, verdict.explanation]})
-        return decision.model_copy(
-            update={
-                "outcome": "suppress",
-                "reason": "frequency_cap",
-                "status": "suppressed",
-                "variant": None,
-                "message_id": None,
-                "reasons": [*decision.reasons, verdict.explanation],
-            }
-        )
+        return decision.suppressed("frequency_cap", [*decision.reasons, verdict.explanation])
 
     def _compose(
         self,
@@ -289,15 +275,8 @@ class JobAlertWorker:
                 out.append(before)
                 continue
             out.append(
-                claim.decision.model_copy(
-                    update={
-                        "outcome": "suppress",
-                        "reason": "duplicate",
-                        "status": "suppressed",
-                        "variant": None,
-                        "message_id": None,
-                        "reasons": ["this job was already decided for this candidate"],
-                    }
+                claim.decision.suppressed(
+                    "duplicate", ["this job was already decided for this candidate"]
                 )
             )
         return out

@@ -81,3 +81,16 @@ class Decision(StateModel):
     message_id: str | None = None
     decided_at: datetime
     status: Literal["decided", "sent", "suppressed", "failed", "shown"] = "decided"
+
+    def suppressed(self, reason: str, reasons: list[str]) -> Decision:
+        """This decision turned into a suppression for ``reason``, with ``reasons`` as why."""
+        return self.model_copy(
+            update={
+                "outcome": "suppress",
+                "reason": reason,
+                "status": "suppressed",
+                "variant": None,
+                "message_id": None,
+                "reasons": reasons,
+            }
+        )
