@@ -1269,3 +1269,65 @@ def test_an_outbox_left_by_a_failed_timer_is_carried_out_by_the_next_event(
     assert len(_mails(aws, "left@example.org")) == 2
     nurture = [s for s in _instances(candidate) if s.data["journey"] == "job_nurture"]
     assert [(s.data["status"], s.outbox) for s in nurture] == [("completed", [])]
+
+
+# -- a segment entry -----------------------------------------------------------------------------
+
+WELCOME = """\
+format: 1
+name: welcome_design
+description: Candidates who move into design get the spring campaign's message once.
+category: nurture
+entry:
+  segment:
+    - {field: candidate.role_family, op: eq, value: design}
+re_entry: never
+steps:
+  - id: hello
+    send: spring_hiring
+"""
+
+
+def test_a_profile_change_into_a_segment_enters_the_journey_once(
+    aws: Aws,
+    handlers: Handlers,
+    context: FakeContext,
+    clock: Callable[[datetime], None],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(wiring.get_settings().templates_dir), templates)
+    (templates / "journeys" / "welcome_design.yaml").write_text(WELCOME, encoding="utf-8")
+    monkeypatch.setenv("TEMPLATES_DIR", str(templates))
+    wiring.reset()
+    candidate = _seed(handlers, context, "mover@example.org")
+    aws.drain()
+
+    def change(**fields: Any) -> None:
+        handlers["ingest_profile"].handler(
+            profile("mover@example.org", observed_at=_iso(SYSTEM_CLOCK.now()), **fields), context
+        )
+        for event in aws.drain():
+            if event["detail-type"] == "Candidate Profile Changed":
+                handlers["journeys"].handler(event, context)
+
+    change(city="Hamburg")  # a field the segment does not name: nobody enters
+    assert [i.data["journey"] for i in _instances(candidate)] == []
+    clock(T0 + timedelta(hours=1))
+    change(role_family="design")  # into the segment: enters; it is night in Berlin
+    [instance] = _instances(candidate)
+    assert instance.data["journey"] == "welcome_design"
+    assert _mails(aws, "mover@example.org") == []
+    morning = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # 08:00 in Berlin
+    clock(morning)
+    assert _fire(handlers, context, morning) == 1
+    [mail] = _mails(aws, "mover@example.org")
+    assert "Ada" in _text(mail)
+    # Out of the segment and back in: re_entry never.
+    clock(morning + timedelta(hours=1))
+    change(role_family="data")
+    clock(morning + timedelta(hours=2))
+    change(role_family="design")
+    assert len(_instances(candidate)) == 1
+    assert len(_mails(aws, "mover@example.org")) == 1
