@@ -39,9 +39,11 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 setup: $(BIN)/.installed ## create .venv (app + tests) with pinned dependencies
 
+# One pytest worker per core; a test file stays on one worker (module fixtures seed once),
+# and each worker that runs end-to-end tests starts its own local stack.
 test: $(BIN)/.installed ## unit, integration, end-to-end and browser tests (starts the local stack itself)
 	scripts/install-chromium.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 test-unit: $(BIN)/.installed ## pure logic only
 	$(BIN)/python -m pytest -q tests/unit
