@@ -37,7 +37,6 @@ from .common import (
     FUNCTION_ENV,
     FUNCTIONS,
     LAYER,
-    ROOT,
     TEMPLATES,
     apply_function_env,
     median,
@@ -545,5 +544,4 @@ def run(*, runs: int = RUNS, only: list[str] | None = None) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "first_call_costs": first_call_costs(),
         "layer": layer_size(),
-        "root": str(ROOT),
     }

@@ -41,6 +41,8 @@ class FakeAws:
                 return {"Items": [], "Count": 0}
             if operation in ("transact_write_items", "put_item", "update_item", "delete_item"):
                 return {}
+        if service == "scheduler" and operation in ("create_schedule", "delete_schedule"):
+            return {}  # a journey's timer (a registration starts the event journey)
         if service == "sesv2" and operation == "send_email":
             return {"MessageId": "0100018c-bench"}
         if service == "events" and operation == "put_events":

@@ -202,10 +202,11 @@ def behaviour_event(
     *,
     observed_at: str = "2026-12-03T20:00:00Z",
     event_id: str | None = None,
+    event: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return envelope(
         detail_type,
-        {"candidate": candidate, "observed_at": observed_at, "event": EVENT},
+        {"candidate": candidate, "observed_at": observed_at, "event": event or EVENT},
         event_id=event_id,
     )
 

@@ -111,7 +111,7 @@ def run() -> dict[str, Any]:
 def _throughput(aws_port: int, api_port: int) -> dict[str, Any]:
     import boto3
 
-    from .fixtures import PERSONAS, behaviour_event, consent_event, profile_event
+    from .fixtures import EVENT, PERSONAS, behaviour_event, consent_event, profile_event
 
     aws_url, api_url = f"http://127.0.0.1:{aws_port}", f"http://127.0.0.1:{api_port}"
     events = boto3.client(
@@ -142,7 +142,8 @@ def _throughput(aws_port: int, api_port: int) -> dict[str, Any]:
     put([profile_event({"email": e}, {"email": e, **persona.fields}) for e in emails])
     put([consent_event({"email": e}, "events") for e in emails])
     # Ingest runs asynchronously: probe each candidate (a registration confirmation) until
-    # every one has received its probe, re-probing those that have not (a new fact each time).
+    # every one has received its probe, re-probing those that have not (a new fact each time,
+    # for an event of its own: the event journey starts once per event and candidate).
     pending, rounds = set(emails), 0
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while pending:
@@ -155,6 +156,7 @@ def _throughput(aws_port: int, api_port: int) -> dict[str, Any]:
                     "Candidate Event Registered",
                     {"email": e},
                     observed_at=f"2026-11-30T10:{rounds % 60:02d}:00Z",
+                    event={**EVENT, "id": f"probe-{rounds}"},
                 )
                 for e in sorted(pending)
             ]
@@ -164,11 +166,14 @@ def _throughput(aws_port: int, api_port: int) -> dict[str, Any]:
             to = mail.get("to") if isinstance(mail, dict) else None
             pending -= set(to or [])
     baseline = len(_outbox(api_url))
+    # Outcomes of an event nobody registered for through us: the catalogue's follow-up
+    # answers each at once (a registered event's outcome waits in its journey).
     batch = [
         behaviour_event(
             "Candidate Event Attended",
             {"email": emails[i % CANDIDATES]},
             observed_at=f"2026-12-03T{20 + i // 60 % 4:02d}:{i % 60:02d}:00Z",
+            event={**EVENT, "id": "measured-event"},
         )
         for i in range(EVENTS)
     ]
