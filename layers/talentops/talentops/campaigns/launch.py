@@ -65,7 +65,7 @@ from ..delivery.compose import compose_email
 from ..delivery.context import Brand
 from ..delivery.service import announcement
 from ..errors import ConcurrencyError, DeliveryError, RenderError, TalentOpsError
-from ..models.state import Decision, Profile, SentRecord
+from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
 from .model import Campaign
@@ -437,15 +437,8 @@ class CampaignWorker:
                 )
             except RenderError as exc:
                 logger.warning("render failed", template=decision.template, error=str(exc))
-                decision = decision.suppressed(
-                    "render_error",
-                    [*decision.reasons, f"render error in variant {decision.variant}: {exc}"],
-                )
-        sent = None
-        if decision.outcome == "send":
-            sent = SentRecord(
-                at=decision.decided_at, purpose=decision.purpose, template=decision.template
-            )
+                decision = decision.render_failed(exc)
+        sent = decision.send_trace()
         claim = Claim(decision, sent, profile.version, loaded.alert_seq)
         return _Planned(claim, profile.email, raw)
 

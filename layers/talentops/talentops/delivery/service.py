@@ -19,7 +19,7 @@ from ..consent.policy import ConsentPolicy
 from ..content.catalogue import Catalogue
 from ..errors import DeliveryError, DuplicateError, RenderError
 from ..models.events import CandidateRef, MessageSent, MessageSuppressed, Trigger
-from ..models.state import Decision, Profile, SentRecord
+from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
 from .compose import compose_email
@@ -163,18 +163,11 @@ class DeliveryService:
                     variant=decision.variant,
                     error=str(exc),
                 )
-                decision = decision.suppressed(
-                    "render_error",
-                    [*decision.reasons, f"render error in variant {decision.variant}: {exc}"],
-                )
+                decision = decision.render_failed(exc)
         if decision.candidate_id is None:
             self._publish(decision)
             return decision
-        sent = None
-        if decision.outcome == "send":
-            sent = SentRecord(
-                at=decision.decided_at, purpose=decision.purpose, template=decision.template
-            )
+        sent = decision.send_trace()
         try:
             self.repo.record_decision(decision, sent=sent, behaviour=behaviour)
         except DuplicateError:

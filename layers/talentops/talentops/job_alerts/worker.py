@@ -34,7 +34,7 @@ from ..delivery.context import Brand
 from ..delivery.decide import FrequencyCap, decide
 from ..delivery.service import announcement
 from ..errors import ConcurrencyError, DeliveryError, RenderError
-from ..models.state import Decision, Profile, SentRecord
+from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..talent_pool.policy import JobAlertPolicy
 from ..tokens import TokenSigner
@@ -210,15 +210,8 @@ class JobAlertWorker:
                     raw = self._compose(batch.job, decision, outcome.variant, profile, signer)
                 except RenderError as exc:
                     logger.warning("render failed", template=self.template, error=str(exc))
-                    decision = decision.suppressed(
-                        "render_error",
-                        [*decision.reasons, f"render error in variant {decision.variant}: {exc}"],
-                    )
-            sent = None
-            if decision.outcome == "send":
-                sent = SentRecord(
-                    at=decision.decided_at, purpose=decision.purpose, template=decision.template
-                )
+                    decision = decision.render_failed(exc)
+            sent = decision.send_trace()
             claim = Claim(decision, sent, profile.version, loaded.alert_seq)
             plans.append(_Planned(claim, profile.email, raw))
         return plans

@@ -372,6 +372,9 @@ class JourneyRuntime:
             at = _parse(held.get("at"))
             if held.get("subject_id") != subject_id or at is None:
                 continue
+            if held.get("event_id") == effect.trigger.get("event_id"):
+                continue  # the outcome this journey answers now: no catalogue follow-up ran
+
             fact = TriggerFact(
                 detail_type=detail_type,
                 event_id=str(held.get("event_id") or ""),

@@ -82,6 +82,19 @@ class Decision(StateModel):
     decided_at: datetime
     status: Literal["decided", "sent", "suppressed", "failed", "shown"] = "decided"
 
+    def render_failed(self, error: Exception) -> Decision:
+        """The variant chosen could not be rendered: suppressed render_error, saying which."""
+        return self.suppressed(
+            "render_error", [*self.reasons, f"render error in variant {self.variant}: {error}"]
+        )
+
+    def send_trace(self) -> SentRecord | None:
+        """What a send leaves on the profile (caps, the budget, content rules); None when
+        nothing is sent."""
+        if self.outcome != "send":
+            return None
+        return SentRecord(at=self.decided_at, purpose=self.purpose, template=self.template)
+
     def suppressed(self, reason: str, reasons: list[str]) -> Decision:
         """This decision turned into a suppression for ``reason``, with ``reasons`` as why."""
         return self.model_copy(
