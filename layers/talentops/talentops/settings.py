@@ -16,7 +16,7 @@ def _default_templates_dir() -> str:
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     table_name: str = "talent-pool"
     event_bus_name: str = "talent-events"

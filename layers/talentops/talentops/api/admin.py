@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import UnknownCandidateError
 from ..models.events import CandidateRef
@@ -30,11 +30,15 @@ _FORBIDDEN = "Not an IAM (SigV4) signed request"
 
 
 class CandidateFound(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     candidate_id: str
 
 
 class AccessExport(BaseModel):
     """Everything held on the candidate (docs/privacy.md lists each section)."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     candidate_id: str
     exported_at: str
@@ -50,11 +54,15 @@ class AccessExport(BaseModel):
 
 
 class DecisionsView(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     candidate_id: str
     decisions: list[dict[str, Any]]
 
 
 class ErasureAccepted(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     candidate_id: str
     status: str
     items_deleted: int

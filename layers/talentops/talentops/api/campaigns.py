@@ -30,12 +30,14 @@ _CAMPAIGN_ID = re.compile(CAMPAIGN_ID)
 
 
 class CampaignProblem(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     path: str = Field(description="Where in the body, e.g. segment[0].field (empty: the body)")
     message: str
 
 
 class CampaignErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     code: str = Field(description="invalid_campaign")
     message: str = Field(description="Every problem, in one line.")
@@ -45,12 +47,14 @@ class CampaignErrorDetail(BaseModel):
 class CampaignErrorBody(BaseModel):
     """A campaign definition that is not valid: each problem with its path."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     error: CampaignErrorDetail
 
 
 class CampaignCounts(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     queued: int = Field(description="Candidates of the segment put on the queue by the launch")
     sent: int
     suppressed: dict[str, int] = Field(description="Held back, by reason")
@@ -66,6 +70,8 @@ class CampaignCounts(BaseModel):
 
 
 class CampaignProgress(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     profiles_scanned: int
     pages: int
     messages: int
@@ -74,6 +80,8 @@ class CampaignProgress(BaseModel):
 
 
 class CampaignView(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     campaign_id: str
     name: str
     purpose: str
@@ -97,6 +105,8 @@ class CampaignLaunched(CampaignView):
 
 
 class CampaignPreview(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     campaign_id: str
     decided_at: str = Field(description="The moment decided for: send_at, or now")
     scanned: int

@@ -25,7 +25,7 @@ from ..observability import logger
 
 
 class ErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     code: str = Field(description="A stable machine word, e.g. invalid_token, unknown_slot.")
     message: str = Field(description="What was wrong, for a person.")
@@ -34,7 +34,7 @@ class ErrorDetail(BaseModel):
 class ErrorBody(BaseModel):
     """Every error answer of the API."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     error: ErrorDetail
 

@@ -57,12 +57,14 @@ PAGE_HEADERS = {
 
 
 class PreferencesUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     purposes: dict[str, bool]
 
 
 class PurposeView(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     purpose: str = Field(description="marketing, job_alerts or events")
     title: str
     on: bool = Field(description="Whether the candidate is emailed for it now")
@@ -73,16 +75,22 @@ class PurposeView(BaseModel):
 
 
 class ChangeView(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     purpose: str
     status: str = Field(description="granted or withdrawn")
 
 
 class PreferencesView(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     purposes: list[PurposeView]
     changed: list[ChangeView] = Field(default_factory=list)
 
 
 class UnsubscribeView(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     purpose: str = Field(description="The purpose of the message that carried the link")
     unsubscribed: bool
     changed: list[ChangeView] = Field(default_factory=list)

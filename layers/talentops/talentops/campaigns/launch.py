@@ -86,7 +86,7 @@ THROTTLING_CODES = frozenset(
 class CampaignMessage(BaseModel):
     """A message of the campaign queue (also the input of a deferral's timer)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     v: int = 1
     kind: Literal["fanout", "page"]

@@ -46,7 +46,7 @@ def _single_line(value: str) -> str:
 
 
 class CampaignContent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     template: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
     # Only these variants of the catalogue's message (in the catalogue's order); empty: all.
@@ -54,7 +54,7 @@ class CampaignContent(BaseModel):
 
 
 class Campaign(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     name: Annotated[str, Field(min_length=1, max_length=120)]
     description: Annotated[str, Field(max_length=1000)] | None = None

@@ -34,7 +34,7 @@ RuleOp = Literal[
 
 
 class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     field: str = Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")
     op: RuleOp
@@ -69,7 +69,7 @@ class FreshRequirement(BaseModel):
     rules hold (e.g. city only for a job that is not remote). A bare field name is short for
     ``{field: <name>}``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     field: ProfileFieldName
     when: tuple[Rule, ...] = ()
@@ -81,7 +81,7 @@ class FreshRequirement(BaseModel):
 
 
 class Variant(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str | None = None
@@ -95,7 +95,7 @@ class Variant(BaseModel):
 
 
 class MessageSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     purpose: Literal["events", "job_alerts", "marketing", "transactional"]
     triggers: tuple[str, ...] = ()
@@ -124,7 +124,7 @@ class MessageSpec(BaseModel):
 class SlotVariant(BaseModel):
     """A variant of a careers-site content block: rules as for email, one HTML template."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str | None = None
@@ -140,7 +140,7 @@ class SlotSpec(BaseModel):
     what the block lists (jobs of Job Opened, events of event messages), at most `limit`.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     description: str | None = None
     data: Literal["none", "jobs", "events"] = "none"
@@ -164,7 +164,7 @@ SLOT_NAME = r"^[a-z][a-z0-9_-]{0,39}$"
 
 
 class CatalogueFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     version: Literal[1]
     messages: dict[str, MessageSpec]

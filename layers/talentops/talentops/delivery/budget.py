@@ -402,14 +402,14 @@ def _iso(value: datetime) -> str:
 
 
 class _QuietHoursConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     start: str
     end: str
 
 
 class _BudgetConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     window_days: float = Field(default=7, gt=0, le=366)
     ceilings: dict[Priority, int | None] = Field(default_factory=lambda: dict(DEFAULT_CEILINGS))
@@ -424,7 +424,7 @@ class ContactPolicyConfig(BaseModel):
     | null, "default_timezone": "Europe/Dublin"}``. Ceilings and delays not named keep their
     defaults."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     quiet_hours: _QuietHoursConfig | None = _QuietHoursConfig(start="21:00", end="08:00")
     budget: _BudgetConfig | None = _BudgetConfig()

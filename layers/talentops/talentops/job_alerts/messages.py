@@ -15,7 +15,7 @@ TEMPLATE = "job_alert"
 
 
 class AlertBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     v: int = 1
     job: dict[str, Any]

@@ -246,7 +246,7 @@ def render_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
 class Waiting(BaseModel):
     """What a paused instance waits for."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     kind: Literal["timer", "events", "send"]
     timer_id: str
@@ -262,7 +262,7 @@ class Waiting(BaseModel):
 class JourneyInstance(BaseModel):
     """One candidate's way through one journey, stored with the candidate."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     instance_id: str
     journey: str

@@ -72,7 +72,7 @@ TrackType = Literal["job_viewed", "application_started", "page_viewed"]
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class ContentBlockResponse(ApiModel):

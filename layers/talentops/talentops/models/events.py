@@ -100,7 +100,9 @@ Timezone = Annotated[str, AfterValidator(_check_timezone)]
 
 
 class ContractModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
 
 class CandidateRef(ContractModel):
@@ -284,7 +286,7 @@ OWN_SOURCE = "talent.personalization"
 class EventEnvelope(BaseModel):
     """The EventBridge envelope as Lambda receives it (only what the system reads)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
     id: str
     detail_type: str = Field(alias="detail-type")
