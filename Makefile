@@ -94,8 +94,8 @@ openapi: $(BIN)/.installed ## export the HTTP API's OpenAPI document to docs/ope
 deploy: build ## sam deploy to ENV (dev or prod; see samconfig.toml)
 	$(SAM) deploy --config-env $(ENV)
 
-token-key: $(SAM_VENV)/.installed ## create the token signing key in SSM for ENV's account (once)
-	$(SAM_VENV)/bin/python scripts/create_token_key.py
+token-key: $(SAM_VENV)/.installed ## token signing keys in SSM for ENV: create (once), ROTATE=1 (new current key), RETIRE=1 (drop the previous)
+	ENV=$(ENV) ROTATE=$(ROTATE) RETIRE=$(RETIRE) $(SAM_VENV)/bin/python scripts/create_token_key.py
 
 .PHONY: campaign
 campaign: $(BIN)/.installed ## campaigns over the admin API: make campaign ARGS="create FILE | preview ID | launch ID --wait | status ID"

@@ -73,7 +73,7 @@ def _item(stack: LocalStack, pk: str, sk: str) -> dict[str, Any] | None:
 
 
 def _claims(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
+    payload = token.split(".")[-2]  # v2.<kid>.<payload>.<signature>
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
 

@@ -357,7 +357,8 @@ def test_anonymous_blocks_record_nothing(aws, api, context):
 
 def _tamper(token: str, candidate_id: str) -> str:
     """Another candidate's id in the payload, the original signature."""
-    version, payload, signature = token.split(".")
+    *head, payload, signature = token.split(".")  # v2.<kid>.<payload>.<signature>
+    version = ".".join(head)
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["c"] = candidate_id
     forged = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode())

@@ -54,9 +54,9 @@ def test_attended_and_no_show_get_different_messages_naming_the_event(aws, handl
         html = m.get_body(("html",)).get_content()
         assert "Data & AI Careers Summit" in text
         assert "Data &amp; AI Careers Summit" in html
-        assert m["List-Unsubscribe"].startswith("<http://127.0.0.1:3000/unsubscribe?token=v1.")
+        assert m["List-Unsubscribe"].startswith("<http://127.0.0.1:3000/unsubscribe?token=v2.")
         assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        assert "t=v1." in html
+        assert "t=v2." in html
     sent = [e for e in aws.drain() if e["detail-type"] == "Message Sent"]
     assert {e["detail"]["template"] for e in sent} == {
         "event_attended_followup",

@@ -103,7 +103,7 @@ def test_job_opened_reaches_exactly_who_fits_now(rig, aws):
         assert mail["List-Unsubscribe"].startswith("<http://127.0.0.1:3000/unsubscribe?token=")
         assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         text = mail.get_body(("plain",)).get_content()
-        assert "https://careers.example.com/jobs/job-de-data-42?t=v1." in text
+        assert "https://careers.example.com/jobs/job-de-data-42?t=v2." in text
     published = aws.drain()
     sent = [e["detail"] for e in published if e["detail-type"] == "Message Sent"]
     suppressed = [e["detail"] for e in published if e["detail-type"] == "Message Suppressed"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .adapters.bus import EventPublisher
 from .adapters.content_decisions import ContentDecisionRepository
 from .adapters.listings import ListingsRepository
-from .adapters.secrets import token_key
+from .adapters.secrets import token_keys
 from .adapters.ses import SesSender
 from .adapters.site_events import SiteEventPublisher
 from .adapters.talent_pool import TalentPoolRepository
@@ -45,8 +45,8 @@ def publisher() -> EventPublisher:
 
 
 def signer() -> TokenSigner:
-    # The key is cached by Powertools Parameters (5 minutes), so rotation takes effect.
-    return TokenSigner(token_key(get_settings().token_key_parameter))
+    # The key set is cached by Powertools Parameters (5 minutes), so rotation takes effect.
+    return TokenSigner(token_keys(get_settings().token_key_parameter))
 
 
 def brand(settings: Settings) -> Brand:
