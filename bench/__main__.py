@@ -24,7 +24,7 @@ from typing import Any
 
 from . import common, report
 
-MODULES = ("requests", "cpu", "scale", "coldstart", "local_stack")
+MODULES = ("requests", "cpu", "scale", "coldstart", "local_stack", "redaction")
 
 
 def _runner(name: str, quick: bool) -> Callable[[], dict[str, Any]]:
@@ -48,6 +48,10 @@ def _runner(name: str, quick: bool) -> Callable[[], dict[str, Any]]:
         from . import local_stack
 
         return local_stack.run
+    if name == "redaction":
+        from . import redaction
+
+        return lambda: redaction.run(repeats=3 if quick else 7)
     raise ValueError(name)
 
 
@@ -114,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     for line in report.summary_lines(results):
         print(line)
+    if "shapes" in results.get("redaction", {}):
+        from . import redaction
+
+        for line in redaction.summary_lines(results["redaction"]):
+            print(line)
     for name, module in results.items():
         if isinstance(module, dict) and "error" in module:
             print(f"FAILED {name}: {module['error']}")
