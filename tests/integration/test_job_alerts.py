@@ -235,13 +235,13 @@ def test_a_failed_send_fails_only_its_message_and_its_retry_alerts_nobody_twice(
     original = SesSender.send_raw
     failures = {"s1@example.org": 1}
 
-    def flaky(self, *, sender, to, raw):
+    def flaky(self, *, sender, to, raw, **kw):
         if failures.get(to):
             failures[to] -= 1
             error = DeliveryError("SES refused the send: TooManyRequestsException")
             error.retryable = True
             raise error
-        return original(self, sender=sender, to=to, raw=raw)
+        return original(self, sender=sender, to=to, raw=raw, **kw)
 
     monkeypatch.setattr(SesSender, "send_raw", flaky)
     rig.open_job(job_opened(event_id="flaky"))

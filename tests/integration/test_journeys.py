@@ -454,11 +454,11 @@ def test_a_failed_send_stays_in_the_outbox_and_the_next_delivery_sends_it_once(
     calls: list[str] = []
     send_raw = SesSender.send_raw
 
-    def flaky(self: SesSender, *, sender: str, to: str, raw: bytes) -> str:
+    def flaky(self: SesSender, *, sender: str, to: str, raw: bytes, **kw: Any) -> str:
         calls.append(to)
         if len(calls) == 1:
             raise DeliveryError("SES refused the send: ServiceUnavailable")
-        return send_raw(self, sender=sender, to=to, raw=raw)
+        return send_raw(self, sender=sender, to=to, raw=raw, **kw)
 
     monkeypatch.setattr(SesSender, "send_raw", flaky)
     clock(BERLIN_NINE)
@@ -997,11 +997,11 @@ def test_a_failed_confirmation_is_sent_once_by_the_retried_event(
     send_raw = SesSender.send_raw
     calls: list[str] = []
 
-    def flaky(self: SesSender, *, sender: str, to: str, raw: bytes) -> str:
+    def flaky(self: SesSender, *, sender: str, to: str, raw: bytes, **kw: Any) -> str:
         calls.append(to)
         if len(calls) == 1:
             raise DeliveryError("SES refused the send: Throttling")
-        return send_raw(self, sender=sender, to=to, raw=raw)
+        return send_raw(self, sender=sender, to=to, raw=raw, **kw)
 
     monkeypatch.setattr(SesSender, "send_raw", flaky)
     registration = _envelope(
@@ -1240,11 +1240,11 @@ def test_an_outbox_left_by_a_failed_timer_is_carried_out_by_the_next_event(
     send_raw = SesSender.send_raw
     failures: list[bool] = [True]
 
-    def fails_once(self: SesSender, *, sender: str, to: str, raw: bytes) -> str:
+    def fails_once(self: SesSender, *, sender: str, to: str, raw: bytes, **kw: Any) -> str:
         if failures:
             failures.clear()
             raise DeliveryError("SES refused the send: ServiceUnavailable")
-        return send_raw(self, sender=sender, to=to, raw=raw)
+        return send_raw(self, sender=sender, to=to, raw=raw, **kw)
 
     monkeypatch.setattr(SesSender, "send_raw", fails_once)
     clock(NUDGE_AT)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from talentops.adapters.campaigns import CampaignCounts, CampaignRecord
 from talentops.adapters.ses import SesSender
+from talentops.adapters.talent_pool import Claim
 from talentops.campaigns.launch import (
     MIN_SECONDS_LEFT,
     Backoff,
@@ -23,6 +24,7 @@ from talentops.campaigns.launch import (
 from talentops.campaigns.service import campaign_view
 from talentops.delivery.context import Brand
 from talentops.errors import DeliveryError
+from talentops.models.state import Decision
 
 
 def client_error(code: str, message: str = "") -> ClientError:
@@ -96,7 +98,16 @@ def worker(ses: FakeSes, sleeps: list[float], backoff: Backoff | None = None) ->
     )
 
 
-PLAN = _Planned(claim=None, to="ada@example.org", raw=b"raw")  # type: ignore[arg-type]
+DECISION = Decision(
+    decision_id="d" * 32,
+    candidate_id="c_1",
+    trigger={"detail_type": "Campaign Launched", "event_id": "cmp_1"},
+    template="newsletter",
+    purpose="marketing",
+    outcome="send",
+    decided_at=datetime(2026, 12, 2, tzinfo=UTC),
+)
+PLAN = _Planned(claim=Claim(DECISION, None, 1, 0), to="ada@example.org", raw=b"raw")
 
 
 def test_a_throttled_send_waits_and_goes_through():

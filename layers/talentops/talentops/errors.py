@@ -60,5 +60,17 @@ class DeliveryError(TalentOpsError):
     code = "delivery_error"
 
 
+class SendRefusedError(DeliveryError):
+    """SES refused this one message for good (its address or content): sending it again
+    fails the same way. ``ses_code`` is SES's error code (the reason's detail)."""
+
+    code = "send_refused"
+    retryable = False
+
+    def __init__(self, ses_code: str):
+        super().__init__(f"SES refused the send: {ses_code}")
+        self.ses_code = ses_code
+
+
 class StorageError(TalentOpsError):
     code = "storage_error"

@@ -772,6 +772,45 @@ class TalentPoolRepository:
         ]
         self._batch_write(requests)
 
+    def fail_decisions(self, decisions: Sequence[Decision]) -> None:
+        """Record claimed sends that SES refused for good (status failed) and give their room
+        in the contact budget back: the decision record and the removal of its send trace in
+        one transaction per candidate (the send counter moves on, as on every change of the
+        traces). A candidate erased meanwhile is left erased."""
+        for decision in decisions:
+            pk = cand_pk(str(decision.candidate_id))
+            items = [
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(
+                            {
+                                "pk": pk,
+                                "sk": f"DECISION#{decision.decision_id}",
+                                **decision.model_dump(mode="json"),
+                            }
+                        ),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": pk}, "sk": {"S": PROFILE_SK}},
+                        "UpdateExpression": "REMOVE #r.#k ADD alert_seq :one",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeNames": {"#r": "recent", "#k": decision.decision_id},
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+            ]
+            try:
+                self.ddb.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if "ConditionalCheckFailed" in cancellation_codes(exc):
+                    continue  # erased meanwhile
+                raise StorageError("recording a refused send failed") from exc
+
     def _batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
         batch_write(self.ddb, self.table, requests, what="writing items in a batch")
 

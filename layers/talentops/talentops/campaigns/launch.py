@@ -49,7 +49,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from ..adapters.bus import EventPublisher
 from ..adapters.campaigns import CampaignCounts, CampaignRecord, CampaignRepository
 from ..adapters.queue import QueueSender
-from ..adapters.scheduler import TimerScheduler
+from ..adapters.scheduler import TimerScheduler, campaign_timer_name
 from ..adapters.ses import SesSender
 from ..adapters.talent_pool import (
     Claim,
@@ -63,8 +63,14 @@ from ..content.catalogue import Catalogue, MessageSpec
 from ..delivery.budget import ContactPolicy
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
-from ..delivery.service import announcement
-from ..errors import ConcurrencyError, DeliveryError, RenderError, TalentOpsError
+from ..delivery.service import announcement, undeliverable
+from ..errors import (
+    ConcurrencyError,
+    DeliveryError,
+    RenderError,
+    SendRefusedError,
+    TalentOpsError,
+)
 from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
@@ -326,8 +332,8 @@ class CampaignWorker:
         else:
             counts.left_segment = counts.missing = 0
         self.campaigns.add_counts(cid, counts)
-        self._publish([*sent, *suppressed])
-        for decision in [*sent, *suppressed]:
+        self._publish([*sent, *suppressed, *failed])
+        for decision in [*sent, *suppressed, *failed]:
             count(decision.outcome, decision.reason)
         report.sent, report.failed, report.released = len(sent), len(failed), len(unsent)
         report.suppressed.update(counts.suppressed)
@@ -460,7 +466,8 @@ class CampaignWorker:
                 candidates=[item.profile.candidate_id],
                 first_tried_at=message.first_tried_at or now,
             )
-            name = f"cmp-{decision.decision_id}-{int(at.timestamp())}"
+            # Named by the candidate too: erasure finds and deletes it (adapters.scheduler).
+            name = campaign_timer_name(item.profile.candidate_id, decision.decision_id, at)
             timers.schedule(name, at, body.model_dump(mode="json"), now=now)
 
     def _send(
@@ -484,13 +491,17 @@ class CampaignWorker:
                     break
                 try:
                     self._send_one(plan, seconds_left)
+                except SendRefusedError as exc:
+                    # Refused for good: recorded failed (its budget room given back) and
+                    # announced as suppressed undeliverable; the page goes on.
+                    logger.warning(
+                        "campaign send refused", decision_id=decision.decision_id, code=exc.ses_code
+                    )
+                    failed.append(undeliverable(decision, exc.ses_code))
+                    self.pool.fail_decisions([failed[-1]])
                 except DeliveryError as exc:
-                    if getattr(exc, "retryable", True):
-                        stop = PageIncompleteError(f"send stopped: {exc}")
-                        break
-                    logger.warning("campaign send refused", decision_id=decision.decision_id)
-                    failed.append(decision.model_copy(update={"status": "failed"}))
-                    pending.append(failed[-1])
+                    stop = PageIncompleteError(f"send stopped: {exc}")
+                    break
                 else:
                     sent.append(decision.model_copy(update={"status": "sent"}))
                     pending.append(sent[-1])
@@ -517,8 +528,15 @@ class CampaignWorker:
     def _send_one(self, plan: _Planned, seconds_left: Callable[[], float]) -> None:
         assert plan.raw is not None and plan.to is not None
         for attempt in range(self.backoff.attempts):
+            decision = plan.claim.decision
             try:
-                self.sender.send_raw(sender=self.brand.sender_address, to=plan.to, raw=plan.raw)
+                self.sender.send_raw(
+                    sender=self.brand.sender_address,
+                    to=plan.to,
+                    raw=plan.raw,
+                    decision_id=decision.decision_id,
+                    candidate_id=decision.candidate_id,
+                )
                 return
             except (DeliveryError, ClientError) as exc:
                 code = throttling_code(exc)

@@ -17,7 +17,7 @@ from ..adapters.ses import SesSender
 from ..adapters.talent_pool import TalentPoolRepository
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import Catalogue
-from ..errors import DeliveryError, DuplicateError, RenderError
+from ..errors import DeliveryError, DuplicateError, RenderError, SendRefusedError
 from ..models.events import CandidateRef, MessageSent, MessageSuppressed, Trigger
 from ..models.state import Decision, Profile
 from ..observability import count, logger
@@ -175,12 +175,23 @@ class DeliveryService:
         if raw is not None:
             assert profile is not None and profile.email
             try:
-                self.sender.send_raw(sender=self.brand.sender_address, to=profile.email, raw=raw)
+                self.sender.send_raw(
+                    sender=self.brand.sender_address,
+                    to=profile.email,
+                    raw=raw,
+                    decision_id=decision.decision_id,
+                    candidate_id=decision.candidate_id,
+                )
+            except SendRefusedError as exc:
+                # Refused for good: recorded, announced, and the caller goes on.
+                decision = undeliverable(decision, exc.ses_code)
+                self.repo.fail_decisions([decision])
             except DeliveryError:
                 # Undo the claim so that Lambda's retry can send; then let it retry.
                 self.repo.release_decision(decision)
                 raise
-            decision = decision.model_copy(update={"status": "sent"})
+            else:
+                decision = decision.model_copy(update={"status": "sent"})
         self._publish(decision)
         count(decision.outcome, decision.reason)
         logger.info(
@@ -234,6 +245,15 @@ class DeliveryService:
 
     def _publish(self, decision: Decision) -> None:
         self.publisher.publish([announcement(decision)])
+
+
+def undeliverable(decision: Decision, ses_code: str) -> Decision:
+    """A send SES refused for good: the decision ``failed``, suppressed ``undeliverable``
+    (what `Message Suppressed` says), with SES's code among the reasons."""
+    failed = decision.suppressed(
+        "undeliverable", [*decision.reasons, f"SES refused the send: {ses_code}"]
+    )
+    return failed.model_copy(update={"status": "failed"})
 
 
 def announcement(decision: Decision) -> tuple[str, MessageSent | MessageSuppressed]:

@@ -32,8 +32,8 @@ from ..delivery.budget import ContactPolicy, Priority
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
 from ..delivery.decide import FrequencyCap, decide
-from ..delivery.service import announcement
-from ..errors import ConcurrencyError, DeliveryError, RenderError
+from ..delivery.service import announcement, undeliverable
+from ..errors import ConcurrencyError, DeliveryError, RenderError, SendRefusedError
 from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..talent_pool.policy import JobAlertPolicy
@@ -134,6 +134,7 @@ class JobAlertWorker:
         """Send the claimed alerts, record them sent, release the claims of failed sends."""
         outcomes: list[Decision] = []
         completed: list[Decision] = []
+        refused: list[Decision] = []
         failed: list[Decision] = []
         for plan in planned:
             decision = plan.claim.decision
@@ -142,21 +143,32 @@ class JobAlertWorker:
                 continue
             assert plan.raw is not None and plan.to is not None
             try:
-                self.sender.send_raw(sender=self.brand.sender_address, to=plan.to, raw=plan.raw)
-            except DeliveryError as exc:
-                logger.warning(
-                    "job alert send failed",
+                self.sender.send_raw(
+                    sender=self.brand.sender_address,
+                    to=plan.to,
+                    raw=plan.raw,
                     decision_id=decision.decision_id,
-                    retryable=getattr(exc, "retryable", True),
+                    candidate_id=decision.candidate_id,
                 )
+            except SendRefusedError as exc:
+                # Refused for good: recorded failed and announced; the batch goes on.
+                logger.warning(
+                    "job alert send refused", decision_id=decision.decision_id, code=exc.ses_code
+                )
+                refused.append(undeliverable(decision, exc.ses_code))
+                continue
+            except DeliveryError:
+                logger.warning("job alert send failed", decision_id=decision.decision_id)
                 failed.append(decision)
                 continue
             completed.append(decision.model_copy(update={"status": "sent"}))
         if completed:
             self.repo.complete_decisions(completed)
+        if refused:
+            self.repo.fail_decisions(refused)
         if failed:
             self.repo.release_claims(failed)
-        return outcomes + completed, failed
+        return outcomes + completed + refused, failed
 
     @staticmethod
     def _tally(
