@@ -176,5 +176,6 @@ def test_redaction_of_adversarial_runs_is_complete():
     assert redact("https://x.example/?t=abc&email=a%40b&x=1") == (
         "https://x.example/?t=[redacted]&email=[redacted]&x=1"
     )
+    assert redact("link v2.k1." + "a" * 20 + "." + "b" * 43 + " sent") == "link [token] sent"
     token = "v1." + "a" * 20 + "." + "b" * 20
     assert redact(f"({token}) xv1.{'a' * 20}.{'b' * 20}") == f"([token]) xv1.{'a' * 20}.{'b' * 20}"

@@ -27,8 +27,11 @@ _AT_DOMAIN = re.compile(rf"@(?<=[{_LOCAL}]@)[A-Za-z0-9.\-]+\.[A-Za-z]{{2,}}")
 _MARK = "@[email]"
 # The local part before a marked "@", found in the reversed text: "]liame[@" then the run.
 _MARKED_LOCAL_REVERSED = re.compile(re.escape(_MARK[::-1]) + rf"[{_LOCAL}]+")
-# "\bv1." tested after the literal, so that the search skips ahead to each "v1.".
-_TOKEN = re.compile(r"v1\.(?<!\wv1\.)[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}\b")
+# A link token: v1.<payload>.<sig> or v2.<kid>.<payload>.<sig> (tokens.py). "\bv" is tested
+# after the literal, so that the search skips ahead to each "v1." or "v2.".
+_TOKEN = re.compile(
+    r"v[12]\.(?<!\wv[12]\.)(?:[A-Za-z0-9_\-]{1,32}\.)?[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}\b"
+)
 # Validation errors quote the offending value ("input_value='Ada'"); pydantic's repr of a
 # model quotes every field. Neither may reach a log line. The value runs to the nearest
 # ", input_type=", else to the next whitespace (see _redact_input_values).
