@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
 from talentops.clock import SYSTEM_CLOCK
-from tests.conftest import REGION, TABLE, load_handler
+from tests.conftest import REGION, TABLE, TIMER_GROUP, load_handler
 from tests.support.events import envelope, profile
+from tests.support.job_alerts import sqs_event
 from tests.support.privacy import (
     api_call,
     attend,
@@ -339,3 +340,93 @@ def test_erasure_after_an_identity_merge_leaves_neither_id(aws, handlers, contex
             assert needle.lower() not in text, (item["pk"], needle)
     assert _suppress_item("m1@example.org")["kind"]["S"] == "erased"
     assert _suppress_item("m2@example.org")["kind"]["S"] == "erased"
+
+
+# -- erasure and campaign deferral timers --------------------------------------------------------
+
+
+def _deferred_campaign(aws, context, fns, monkeypatch) -> list[dict]:
+    """A campaign launched at 23:00 in Auckland: its recipients there wait for the end of
+    quiet hours on one-time Scheduler timers whose input names them. Returns the schedules."""
+    from talentops.campaigns import wiring as campaign_wiring
+
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="campaigns")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    # As in template.yaml: campaign deferrals share the timers' schedule group.
+    for name, value in {
+        "CAMPAIGN_QUEUE_URL": url,
+        "CAMPAIGN_QUEUE_ARN": arn,
+        "CAMPAIGN_SCHEDULE_GROUP": TIMER_GROUP,
+        "CAMPAIGN_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler",
+    }.items():
+        monkeypatch.setenv(name, value)
+    campaign_wiring.reset()
+    api, worker = fns["api"], load_handler("campaign_worker")
+    response = api_call(
+        api,
+        context,
+        "POST",
+        "/admin/campaigns",
+        body={
+            "name": "Erasure and deferrals",
+            "purpose": "marketing",
+            "segment": [{"field": "country", "op": "in", "value": ["NZ"]}],
+            "content": {"template": "spring_hiring"},
+        },
+        iam=True,
+    )
+    assert response["statusCode"] == 201, response
+    campaign_id = json.loads(response["body"])["campaign_id"]
+    launched = api_call(api, context, "POST", f"/admin/campaigns/{campaign_id}/launch", iam=True)
+    assert launched["statusCode"] == 202, launched
+    for _ in range(5):  # the fan-out, then its page
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            break
+        assert worker.handler(sqs_event(messages, arn), context) == {"batchItemFailures": []}
+        for m in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    scheduler = aws.client("scheduler")
+    names = [s["Name"] for s in scheduler.list_schedules(GroupName=TIMER_GROUP)["Schedules"]]
+    return [scheduler.get_schedule(Name=n, GroupName=TIMER_GROUP) for n in names]
+
+
+def test_erasure_deletes_the_candidates_campaign_deferral_timers(
+    aws, handlers, context, fns, monkeypatch
+):
+    # A Wednesday, 10:00 UTC: 23:00 in Auckland, quiet hours until 08:00 there.
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
+    for address in ("kiri@example.org", "tane@example.org"):
+        seed(
+            handlers,
+            context,
+            address,
+            country="NZ",
+            purpose="marketing",
+            timezone="Pacific/Auckland",
+        )
+    kiri, tane = candidate_id_of("kiri@example.org"), candidate_id_of("tane@example.org")
+    timers = _deferred_campaign(aws, context, fns, monkeypatch)
+    named = {c: [t for t in timers if c in t["Target"]["Input"]] for c in (kiri, tane)}
+    assert len(named[kiri]) == 1 and len(named[tane]) == 1, [t["Name"] for t in timers]
+    assert mails(aws) == []  # both wait for the morning
+
+    fns["candidate_erasure"].handler(
+        envelope(
+            "Candidate Erasure Requested",
+            {"candidate": {"id": kiri}, "observed_at": "2026-12-02T10:00:00Z"},
+        ),
+        context,
+    )
+    scheduler = aws.client("scheduler")
+    left = [
+        scheduler.get_schedule(Name=s["Name"], GroupName=TIMER_GROUP)
+        for s in scheduler.list_schedules(GroupName=TIMER_GROUP)["Schedules"]
+    ]
+    # Nothing in Scheduler names the erased candidate; the other candidate still waits.
+    assert [s["Name"] for s in left if kiri in json.dumps(s, default=str)] == []
+    assert [s["Name"] for s in left] == [named[tane][0]["Name"]]

@@ -13,9 +13,15 @@ Order matters, because other functions may be writing while it runs:
    then the partition is read again and whatever a write in flight added is removed too;
    the schedules of the journey timers its running journeys waited on are deleted (a timer
    that fires anyway finds no candidate and does nothing);
-5. `Candidate Erased` is published, so the producers that fed the candidate in erase too.
+5. the campaign deferral timers of the candidate are deleted: nothing in the partition
+   records them, so they are found by the name prefix every one of them carries (a digest
+   of the candidate id, adapters.scheduler.campaign_timer_name) with one ListSchedules; a
+   deferral created by a campaign page running at that very moment fires, finds no profile
+   and sends nothing, and its schedule deletes itself after firing;
+6. `Candidate Erased` is published, so the producers that fed the candidate in erase too.
 
-Running it again is harmless: with nothing left to remove it only re-announces the erasure.
+Running it again is harmless: with nothing left to remove it deletes the campaign timers
+that a partial run left (if any) and re-announces the erasure.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 
 from ..adapters.bus import EventPublisher
 from ..adapters.privacy import PrivacyRepository
+from ..adapters.scheduler import campaign_timers_prefix
 from ..adapters.suppression import SuppressionRepository
 from ..adapters.talent_pool import PROFILE_SK, TalentPoolRepository
 from ..models.events import CandidateErased, CandidateRef, normalize_email
@@ -90,6 +97,8 @@ class ErasureService:
     publisher: EventPublisher
     now: Callable[[], datetime]
     cancel_timer: Callable[[str], None] | None = None  # deletes a journey timer by name
+    # Deletes every timer whose name starts with a prefix (campaign deferrals); the count.
+    cancel_timers_prefixed: Callable[[str], int] | None = None
 
     def erase(self, candidate_id: str, *, reason: str = "request") -> ErasureResult | None:
         """Erase one candidate; None when nothing is stored under this id."""
@@ -111,6 +120,7 @@ class ErasureService:
         if self.cancel_timer is not None:
             for name in _pending_timers(items):
                 self.cancel_timer(name)
+        campaign_timers = self.cancel_campaign_timers(candidate_id)
         self.announce(candidate_id)
         metrics.add_metric(name="CandidatesErased", unit="Count", value=1)
         logger.info(
@@ -120,8 +130,15 @@ class ErasureService:
             items=deleted,
             aliases=len(aliases),
             addresses=len(addresses),
+            campaign_timers=campaign_timers,
         )
         return ErasureResult(candidate_id, deleted, len(aliases), len(addresses))
+
+    def cancel_campaign_timers(self, candidate_id: str) -> int:
+        """Delete the candidate's campaign deferral timers (their input names the candidate)."""
+        if self.cancel_timers_prefixed is None:
+            return 0
+        return self.cancel_timers_prefixed(campaign_timers_prefix(candidate_id))
 
     def announce(self, candidate_id: str) -> None:
         self.publisher.publish([("Candidate Erased", CandidateErased(candidate_id=candidate_id))])
@@ -139,6 +156,7 @@ class ErasureService:
             logger.info("erasure request for no known candidate", request_id=request_id)
             return None
         if self.erase(candidate_id) is None:
+            self.cancel_campaign_timers(candidate_id)  # left by a run that stopped half-way
             self.announce(candidate_id)
             logger.info("erasure re-announced", candidate_id=candidate_id, request_id=request_id)
         return candidate_id

@@ -7,6 +7,7 @@ talentops.wiring, so they are built per call: wiring.reset() (tests) then resets
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from .. import wiring
 from ..adapters.facts import FactPublisher
@@ -51,13 +52,20 @@ def preference_service() -> PreferenceService:
 
 
 def erasure_service() -> ErasureService:
+    timers = wiring.timer_scheduler()
+    # Campaign deferrals live in the campaign's schedule group: the timers' group in
+    # template.yaml (TimersScheduleGroup); CAMPAIGN_SCHEDULE_GROUP where a function has it.
+    campaign_timers = replace(
+        timers, group=os.environ.get("CAMPAIGN_SCHEDULE_GROUP") or timers.group
+    )
     return ErasureService(
         repo=wiring.repository(),
         privacy=privacy_repository(),
         suppression=suppression_repository(),
         publisher=wiring.publisher(),
         now=now,
-        cancel_timer=wiring.timer_scheduler().cancel,
+        cancel_timer=timers.cancel,
+        cancel_timers_prefixed=campaign_timers.cancel_prefixed,
     )
 
 
