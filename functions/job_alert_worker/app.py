@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talentops.job_alerts.messages import AlertBatch
+from talentops.job_alerts.messages import parse_batch
 from talentops.job_alerts.wiring import alert_worker
 from talentops.observability import logger, metrics
 
@@ -22,7 +22,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
-    report = alert_worker().process(AlertBatch.model_validate_json(record.body))
+    report = alert_worker().process(parse_batch(record.body))
     return {"sent": report.sent, "duplicates": report.duplicates}
 
 

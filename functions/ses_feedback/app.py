@@ -1,10 +1,13 @@
 """SES bounce and complaint events (configuration set -> EventBridge default bus) into the
-suppression list. Soft bounces are ignored."""
+suppression list. Soft bounces are ignored. An event that does not fit the SES record model
+(models/ses.py) raises InvalidEventError, so Lambda retries it and then parks it in the DLQ
+with its reason."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talentops.models.ses import parse_ses_event
 from talentops.observability import logger, metrics
 from talentops.privacy.wiring import feedback_service
 
@@ -12,5 +15,6 @@ from talentops.privacy.wiring import feedback_service
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = feedback_service().handle(event.get("detail") or {})
+    ses_event = parse_ses_event(event)
+    result = feedback_service().handle(ses_event.detail)
     return {"kind": result.kind, "addresses": result.addresses, "profiles": len(result.profiles)}

@@ -19,6 +19,13 @@ from typing import Any
 from ..adapters.privacy import PrivacyRepository
 from ..adapters.suppression import SuppressionRepository
 from ..models.events import normalize_email
+from ..models.ses import (
+    SesBounce,
+    SesComplaint,
+    SesEventDetail,
+    SesRecipient,
+    parse_ses_detail,
+)
 from ..observability import logger, metrics
 
 
@@ -31,32 +38,34 @@ class Feedback:
     addresses: tuple[str, ...] = ()
 
 
-def parse_ses_event(detail: Mapping[str, Any]) -> Feedback:
-    """Read an SES event record (the EventBridge ``detail``; the SNS shape works too)."""
-    event_type = str(detail.get("eventType") or detail.get("notificationType") or "")
+def parse_ses_event(detail: Mapping[str, Any] | SesEventDetail) -> Feedback:
+    """Read an SES event record (the EventBridge ``detail``; the SNS shape works too). A
+    record that does not fit models/ses.py is an InvalidEventError."""
+    record = parse_ses_detail(detail)
+    event_type = record.kind
     if event_type == "Bounce":
-        bounce = detail.get("bounce") or {}
-        bounce_type = str(bounce.get("bounceType") or "Undetermined")
-        sub_type = str(bounce.get("bounceSubType") or "General")
+        bounce = record.bounce or SesBounce()
+        bounce_type = bounce.bounce_type or "Undetermined"
+        sub_type = bounce.bounce_sub_type or "General"
         if bounce_type != "Permanent":
             return Feedback("ignore", f"soft bounce ({bounce_type}/{sub_type})")
-        addresses = _recipients(bounce.get("bouncedRecipients"))
+        addresses = _recipients(bounce.bounced_recipients)
         return Feedback("bounce", f"bounce:{sub_type}", addresses)
     if event_type == "Complaint":
-        complaint = detail.get("complaint") or {}
-        feedback_type = str(complaint.get("complaintFeedbackType") or "abuse")
+        complaint = record.complaint or SesComplaint()
+        feedback_type = complaint.complaint_feedback_type or "abuse"
         if feedback_type == "not-spam":
             return Feedback("ignore", "complaint feedback type not-spam")
-        addresses = _recipients(complaint.get("complainedRecipients"))
+        addresses = _recipients(complaint.complained_recipients)
         return Feedback("complaint", f"complaint:{feedback_type}", addresses)
-    return Feedback("ignore", f"event type {event_type or 'missing'} is not feedback")
+    return Feedback("ignore", f"event type {event_type[:64] or 'missing'} is not feedback")
 
 
-def _recipients(raw: Any) -> tuple[str, ...]:
+def _recipients(recipients: list[SesRecipient]) -> tuple[str, ...]:
     out: list[str] = []
-    for recipient in raw or []:
-        address = recipient.get("emailAddress") if isinstance(recipient, Mapping) else None
-        if isinstance(address, str) and "@" in address:
+    for recipient in recipients:
+        address = recipient.email_address
+        if "@" in address:
             # "Name <addr>" is allowed in SES records; keep the address only.
             address = address.rsplit("<", 1)[-1].rstrip(">")
             out.append(normalize_email(address))
@@ -76,7 +85,7 @@ class FeedbackService:
     privacy: PrivacyRepository
     now: Callable[[], datetime]
 
-    def handle(self, detail: Mapping[str, Any]) -> FeedbackResult:
+    def handle(self, detail: Mapping[str, Any] | SesEventDetail) -> FeedbackResult:
         feedback = parse_ses_event(detail)
         if feedback.kind == "ignore":
             logger.info("ses feedback ignored", reason=feedback.reason)
