@@ -133,16 +133,28 @@ def test_header_injection_is_refused_at_the_contract(aws, handlers, context):
     assert "victim" not in str(err.value)
 
 
-def test_malformed_event_raises_a_specific_error(aws, handlers, context):
+def test_malformed_event_raises_a_specific_error_in_one_function(aws, handlers, context):
+    # An event message goes to journeys and record_event: record_event dead-letters it with
+    # the reason, journeys drops it (one DLQ for one malformed fact).
+    from tests.conftest import load_handler
+
+    bad = envelope(
+        "Candidate Event Attended",
+        {
+            "candidate": {"email": "x@example.org"},
+            "observed_at": "2026-11-01T00:00:00Z",
+            "event": {"id": "e", "name": "n", "starts_at": "soon"},
+        },
+    )
     with pytest.raises(InvalidEventError, match="event.starts_at"):
+        load_handler("record_event").handler(bad, context)
+    assert handlers["journeys"].handler(bad, context) == {"dropped": "malformed"}
+    # A job view goes to journeys alone: there it raises.
+    with pytest.raises(InvalidEventError, match="job"):
         handlers["journeys"].handler(
             envelope(
-                "Candidate Event Attended",
-                {
-                    "candidate": {"email": "x@example.org"},
-                    "observed_at": "2026-11-01T00:00:00Z",
-                    "event": {"id": "e", "name": "n", "starts_at": "soon"},
-                },
+                "Candidate Job Viewed",
+                {"candidate": {"email": "x@example.org"}, "observed_at": "2026-11-01T00:00:00Z"},
             ),
             context,
         )
