@@ -534,8 +534,9 @@ def play(story: Story) -> None:
 
 
 def dead_letters(story: Story) -> list[str]:
-    """The rejected event's reason in each dead-letter queue it reached (each function that
-    takes the event has its own); fails when none got it."""
+    """The rejected event's reason in the dead-letter queue it reached: one, the queue of
+    the function that owns its detail-type (record_event for an event message; journeys drops
+    it); fails when none got it."""
     reasons: list[str] = []
     deadline = time.monotonic() + WAIT_SECONDS
     while not reasons and time.monotonic() < deadline:
