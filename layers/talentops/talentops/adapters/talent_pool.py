@@ -459,9 +459,13 @@ class TalentPoolRepository:
         *,
         sent: SentRecord | None,
         behaviour: tuple[str, dict[str, Any]] | None,
+        send_seq: int | None = None,
     ) -> None:
         """The durable dedupe: put the decision if this fact was never decided for this
-        candidate, and note the send and the behaviour on the profile, in one request."""
+        candidate, and note the send and the behaviour on the profile, in one request.
+        ``send_seq``: the profile's send counter as read; a send's trace is then written only
+        if no other send changed the profile's traces since (ConcurrencyError: read again and
+        decide again), and the counter moves on."""
         assert decision.candidate_id is not None
         pk = cand_pk(decision.candidate_id)
         record = decision.model_dump(mode="json")
@@ -483,14 +487,24 @@ class TalentPoolRepository:
             sets.append("#b.#bk = :b")
             names.update({"#b": "behaviours", "#bk": behaviour[0]})
             values[":b"] = to_value(behaviour[1])
+        condition = "attribute_exists(pk)"
+        update = "SET " + ", ".join(sets) if sets else ""
+        if sent is not None and send_seq is not None:
+            update += " ADD alert_seq :one"
+            values[":one"] = {"N": "1"}
+            if send_seq:
+                condition += " AND alert_seq = :seq"
+                values[":seq"] = {"N": str(send_seq)}
+            else:
+                condition += " AND attribute_not_exists(alert_seq)"
         if sets:
             items.append(
                 {
                     "Update": {
                         "TableName": self.table,
                         "Key": {"pk": {"S": pk}, "sk": {"S": PROFILE_SK}},
-                        "UpdateExpression": "SET " + ", ".join(sets),
-                        "ConditionExpression": "attribute_exists(pk)",
+                        "UpdateExpression": update,
+                        "ConditionExpression": condition,
                         "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": values,
                     }
@@ -509,7 +523,11 @@ class TalentPoolRepository:
             ):
                 raise DuplicateError(decision.decision_id) from exc
             if "ConditionalCheckFailed" in codes:
+                if send_seq is not None and sent is not None:
+                    raise ConcurrencyError("the profile's sends changed since it was read") from exc
                 raise StorageError("the candidate was removed while deciding") from exc
+            if "TransactionConflict" in codes:
+                raise ConcurrencyError("a concurrent transaction on the profile") from exc
             raise StorageError("recording a decision failed") from exc
 
     def record_behaviour(self, candidate_id: str, kind: str, value: dict[str, Any]) -> None:
@@ -549,16 +567,20 @@ class TalentPoolRepository:
                         "Update": {
                             "TableName": self.table,
                             "Key": {"pk": {"S": pk}, "sk": {"S": PROFILE_SK}},
-                            "UpdateExpression": "REMOVE #r.#k",
+                            "UpdateExpression": "REMOVE #r.#k ADD alert_seq :one",
+                            "ConditionExpression": "attribute_exists(pk)",
                             "ExpressionAttributeNames": {
                                 "#r": "recent",
                                 "#k": decision.decision_id,
                             },
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
                         }
                     },
                 ]
             )
         except ClientError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                return  # the candidate was erased meanwhile
             raise StorageError("releasing a claim failed") from exc
 
     # -- batches (job alerts, bulk import) --------------------------------------------------

@@ -8,7 +8,7 @@ PutEvents. A suppressed trigger costs the read, the decision write and the PutEv
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,14 +17,23 @@ from ..adapters.ses import SesSender
 from ..adapters.talent_pool import TalentPoolRepository
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import Catalogue
-from ..errors import DeliveryError, DuplicateError, RenderError, SendRefusedError
+from ..errors import (
+    ConcurrencyError,
+    DeliveryError,
+    DuplicateError,
+    RenderError,
+    SendRefusedError,
+)
 from ..models.events import CandidateRef, MessageSent, MessageSuppressed, Trigger
 from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
+from .budget import ContactPolicy
 from .compose import compose_email
 from .context import Brand
 from .decide import FrequencyCap, Outcome, TriggerFact, behaviour_kind, decide
+
+MAX_DECIDE_ROUNDS = 4
 
 
 @dataclass
@@ -58,17 +67,43 @@ class DeliveryService:
         decisions = []
         for template in templates:
             spec = self.catalogue.message(template)
-            outcome = decide(
-                fact=fact,
-                profile=profile,
-                template=template,
-                spec=spec,
-                policy=self.policy,
-                now=self.now(),
-                caps=self.caps,
-            )
-            decisions.append(self._carry_out(fact, outcome, profile, behaviour_of(fact)))
+
+            def attempt(
+                current: Profile | None, _round: int, template: str = template, spec: Any = spec
+            ) -> Decision:
+                outcome = decide(
+                    fact=fact,
+                    profile=current,
+                    template=template,
+                    spec=spec,
+                    policy=self.policy,
+                    now=self.now(),
+                    caps=self.caps,
+                )
+                return self._carry_out(fact, outcome, current, behaviour_of(fact))
+
+            decision, profile = self._on_fresh_reads(profile, attempt)
+            decisions.append(decision)
         return decisions
+
+    def _on_fresh_reads(
+        self,
+        profile: Profile | None,
+        attempt: Callable[[Profile | None, int], Decision],
+    ) -> tuple[Decision, Profile | None]:
+        """Decide and carry out on ``profile``; when another send changed the profile's
+        traces since it was read (the send counter moved), read it again and decide again,
+        so that two senders can never both take the last room of the budget. Returns the
+        decision and the profile as last read."""
+        for round_ in range(MAX_DECIDE_ROUNDS):
+            try:
+                return attempt(profile, round_), profile
+            except ConcurrencyError:
+                if profile is None:
+                    raise
+                logger.info("the profile's sends changed: deciding again", round=round_)
+                profile = self.repo.get_profile(profile.candidate_id)
+        raise ConcurrencyError("the profile's sends kept changing while deciding")
 
     def send_planned(
         self,
@@ -80,29 +115,54 @@ class DeliveryService:
         profile: Profile | None,
         observed_at: datetime,
         reasons: Sequence[str] = (),
+        budget: ContactPolicy | None = None,
+        priority: str | None = None,
     ) -> Decision:
         """A message that a journey decided to send now: the one decision still runs at the
         moment of sending (suppression, consent, freshness, variant). ``decision_id`` is the
-        caller's durable dedupe key (the same journey step, the same id)."""
+        caller's durable dedupe key (the same journey step, the same id). ``budget`` and
+        ``priority``: the contact budget the caller checked; when another send took the
+        profile's room meanwhile (its send counter moved), the profile is read again and the
+        budget asked again: over it, the message is suppressed ``frequency_cap``."""
         spec = self.catalogue.message(template)
-        fact = _planned_fact(trigger, profile, observed_at, payload)
-        outcome = decide(
-            fact=fact,
-            profile=profile,
-            template=template,
-            spec=spec,
-            policy=self.policy,
-            now=self.now(),
-            caps=self.caps,
-        )
-        decision = outcome.decision.model_copy(
-            update={
-                "decision_id": decision_id,
-                "message_id": f"m_{decision_id}" if outcome.decision.outcome == "send" else None,
-                "reasons": [*reasons, *outcome.decision.reasons],
-            }
-        )
-        return self._carry_out(fact, Outcome(decision, outcome.variant), profile, None)
+
+        def attempt(current: Profile | None, round_: int) -> Decision:
+            fact = _planned_fact(trigger, current, observed_at, payload)
+            outcome = decide(
+                fact=fact,
+                profile=current,
+                template=template,
+                spec=spec,
+                policy=self.policy,
+                now=self.now(),
+                caps=self.caps,
+            )
+            decision = outcome.decision.model_copy(
+                update={
+                    "decision_id": decision_id,
+                    "message_id": f"m_{decision_id}"
+                    if outcome.decision.outcome == "send"
+                    else None,
+                    "reasons": [*reasons, *outcome.decision.reasons],
+                }
+            )
+            variant = outcome.variant
+            if round_ and variant is not None and budget is not None and priority:
+                assert current is not None
+                verdict = replace(budget, quiet_hours=None).check(
+                    priority=priority,
+                    history=current.recent.values(),
+                    timezone=current.value("timezone"),
+                    now=self.now(),
+                )
+                if not verdict.allowed:
+                    decision = decision.suppressed(
+                        "frequency_cap", [*decision.reasons, verdict.explanation]
+                    )
+                    variant = None
+            return self._carry_out(fact, Outcome(decision, variant), current, None)
+
+        return self._on_fresh_reads(profile, attempt)[0]
 
     def record_suppressed(
         self,
@@ -169,7 +229,12 @@ class DeliveryService:
             return decision
         sent = decision.send_trace()
         try:
-            self.repo.record_decision(decision, sent=sent, behaviour=behaviour)
+            self.repo.record_decision(
+                decision,
+                sent=sent,
+                behaviour=behaviour,
+                send_seq=profile.alert_seq if profile is not None else None,
+            )
         except DuplicateError:
             return self._duplicate(fact, decision)
         if raw is not None:

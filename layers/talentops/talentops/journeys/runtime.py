@@ -292,6 +292,8 @@ class JourneyRuntime:
                 profile=profile,
                 observed_at=now,
                 reasons=effect.reasons,
+                budget=self.contact,
+                priority=effect.priority,
             )
         elif isinstance(effect, SuppressMessage):
             return self.delivery.record_suppressed(

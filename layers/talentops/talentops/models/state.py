@@ -46,6 +46,10 @@ class Profile(StateModel):
     aliases: list[str] = Field(default_factory=list)
     suppressed: bool = False
     created_at: datetime | None = None
+    # The send counter: moves on with every change of ``recent`` by a send, so that a send's
+    # trace is written only onto the profile as it was read (the contact budget holds under
+    # concurrency). Stored as ``alert_seq``; never dumped (it is not the candidate's data).
+    alert_seq: int = Field(default=0, exclude=True)
 
     def value(self, name: str) -> Any:
         field = self.fields.get(name)
