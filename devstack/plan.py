@@ -17,6 +17,7 @@ from moto.cloudformation.parsing import get_model_map
 from .intrinsics import references, replace_references
 
 FUNCTION_TYPE = "AWS::Lambda::Function"
+ALIAS_TYPE = "AWS::Lambda::Alias"
 BUS_TYPE = "AWS::Events::EventBus"
 RULE_TYPE = "AWS::Events::Rule"
 QUEUE_TYPE = "AWS::SQS::Queue"
@@ -33,6 +34,7 @@ _SERVICE_ROLE_PRINCIPALS = {
     "scheduler.amazonaws.com",
     "apigateway.amazonaws.com",
     "events.amazonaws.com",
+    "codedeploy.amazonaws.com",  # AutoPublishAlias + DeploymentPreference: traffic shifting
 }
 # Types moto's CloudFormation lacks but that the stack creates with plain API calls.
 DIRECT_TYPES = (
@@ -121,6 +123,7 @@ def api_id_for(logical_id: str) -> str:
 def build_plan(translated: dict[str, Any]) -> StackPlan:
     resources: dict[str, dict[str, Any]] = copy.deepcopy(translated["Resources"])
     types = {logical_id: str(r.get("Type", "")) for logical_id, r in resources.items()}
+    resources = _aliases_to_functions(resources, types)
     functions = {
         lid: r.get("Properties", {}) for lid, r in resources.items() if types[lid] == FUNCTION_TYPE
     }
@@ -161,6 +164,29 @@ def build_plan(translated: dict[str, Any]) -> StackPlan:
         "Outputs": _kept_outputs(translated.get("Outputs", {}), set(kept), types),
     }
     return plan
+
+
+def _aliases_to_functions(
+    resources: dict[str, dict[str, Any]], types: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """With AutoPublishAlias, event sources (rule targets, queue mappings, API integrations)
+    invoke a function's alias; locally each function has one version, so a reference to an
+    alias becomes one to its function."""
+    function_of_alias: dict[str, str] = {}
+    for lid, resource in resources.items():
+        if types[lid] == ALIAS_TYPE:
+            refs = list(references((resource.get("Properties") or {}).get("FunctionName")))
+            if len(refs) == 1 and types.get(refs[0][0]) == FUNCTION_TYPE:
+                function_of_alias[lid] = refs[0][0]
+    if not function_of_alias:
+        return resources
+
+    def replace(logical_id: str, attribute: str | None) -> Any:
+        if logical_id in function_of_alias and attribute is None:
+            return {"Fn::GetAtt": [function_of_alias[logical_id], "Arn"]}
+        return None
+
+    return {lid: replace_references(r, replace) for lid, r in resources.items()}
 
 
 def _is_dropped(resource_type: str, resource: dict[str, Any]) -> bool:
