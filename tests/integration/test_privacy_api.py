@@ -91,7 +91,7 @@ def test_one_click_post_withdraws_at_once_and_stops_the_next_message(
     assert fact["detail"]["candidate"] == {"id": sent["id"]}
     assert fact["detail"]["purpose"] == "events" and fact["detail"]["status"] == "withdrawn"
     # The next message is stopped without waiting for any bus round trip.
-    attend(handlers, context, "ada@example.org", observed_at="2026-12-10T20:00:00Z")
+    attend(handlers, context, "ada@example.org", observed_at=SYSTEM_CLOCK.now().isoformat())
     assert len(mails(aws)) == 1
     [suppressed] = [e for e in aws.drain() if e["detail-type"] == "Message Suppressed"]
     assert suppressed["detail"]["reason"] == "consent_withdrawn"
@@ -425,7 +425,7 @@ def test_erasure_leaves_no_id_or_address_and_blocks_mail_after_a_re_import(
     handlers["ingest_profile"].handler(
         consent("ada@example.org", "granted", observed_at="2026-11-02T09:00:00Z"), context
     )
-    attend(handlers, context, "ada@example.org", observed_at="2026-12-11T20:00:00Z")
+    attend(handlers, context, "ada@example.org", observed_at=SYSTEM_CLOCK.now().isoformat())
     assert len(mails(aws)) == 1  # still only the one sent before the erasure
     reasons = [
         e["detail"]["reason"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"
@@ -436,5 +436,5 @@ def test_erasure_leaves_no_id_or_address_and_blocks_mail_after_a_re_import(
     handlers["ingest_profile"].handler(
         consent("ada@example.org", "granted", observed_at=later), context
     )
-    attend(handlers, context, "ada@example.org", observed_at="2026-12-12T20:00:00Z")
+    attend(handlers, context, "ada@example.org", observed_at=SYSTEM_CLOCK.now().isoformat())
     assert len(mails(aws)) == 2

@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 def _default_templates_dir() -> str:
@@ -40,6 +40,9 @@ class Settings(BaseModel):
     scheduler_role_arn: str = ""
     # Careers-site blocks: how long a process reuses the jobs / events listing it read.
     listing_cache_seconds: float = 30.0
+    # How far ahead of the receiving clock a fact's observed_at may be (producers' clock
+    # skew); later ones are refused at the edge (docs/contract.md, "Dates").
+    fact_max_ahead_seconds: int = Field(default=300, ge=0, le=86400)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..models.state import ConsentState, Profile
+from ..models.countries import country_code
+from ..models.state import ConsentState, Profile, shift
 
 EU_MEMBERS = frozenset(
     [
@@ -58,7 +59,8 @@ class ConsentVerdict:
 class ConsentPolicy:
     """Which candidates need an explicit grant (opt-in) and which may be mailed unless they
     withdrew (opt-out). A candidate whose country is unknown is treated as opt-in unless the
-    configuration says otherwise: when in doubt, do not send.
+    configuration says otherwise: when in doubt, do not send. A stored country that is not
+    an ISO 3166-1 alpha-2 code counts as unknown.
 
     A grant lapses ``max_age_days`` after it was observed (None: never). Where a grant is
     needed (opt-in), a lapsed grant counts as no grant (reason ``consent_expired``); where it
@@ -93,18 +95,23 @@ class ConsentPolicy:
             raise ValueError("max_age_days must be positive (or null: grants never lapse)")
         if repermission < 0 or (max_age is not None and repermission >= int(max_age)):
             raise ValueError("repermission_days must be between 0 and max_age_days")
+        codes = {str(c): country_code(c) for c in countries}
+        invalid = sorted(c for c, code in codes.items() if code is None)
+        if invalid:
+            raise ValueError(f"opt_in_countries: not ISO 3166-1 alpha-2 codes: {invalid}")
         return cls(
-            opt_in_countries=frozenset(str(c).upper() for c in countries),
+            opt_in_countries=frozenset(code for code in codes.values() if code),
             unknown_country_opt_in=bool(raw.get("unknown_country_opt_in", True)),
             max_age_days=None if max_age is None else int(max_age),
             repermission_days=repermission,
         )
 
     def lapses_at(self, state: ConsentState) -> datetime | None:
-        """When a grant stops counting (None: it never does, or it is not a grant)."""
+        """When a grant stops counting (None: it never does, or it is not a grant). A grant
+        stored with an extreme date (9999-12-31) lapses at the end of the calendar."""
         if state.status != "granted" or self.max_age_days is None:
             return None
-        return state.observed_at + timedelta(days=self.max_age_days)
+        return shift(state.observed_at, timedelta(days=self.max_age_days))
 
     def is_lapsed(self, state: ConsentState, now: datetime | None) -> bool:
         lapses = self.lapses_at(state)
@@ -115,12 +122,16 @@ class ConsentPolicy:
         lapses = self.lapses_at(state)
         if lapses is None:
             return False
-        return lapses - timedelta(days=self.repermission_days) <= now < lapses
+        return shift(lapses, -timedelta(days=self.repermission_days)) <= now < lapses
 
-    def regime(self, country: str | None) -> str:
-        if not country:
+    def regime(self, country: object) -> str:
+        """opt_in or opt_out for a stored country. A value that is not an ISO 3166-1 alpha-2
+        code (stored before ingest checked codes: "EU", "ZZ") is an unknown country; the
+        aliases UK and EL are GB and GR."""
+        code = country_code(country)
+        if code is None:
             return "opt_in" if self.unknown_country_opt_in else "opt_out"
-        return "opt_in" if country.upper() in self.opt_in_countries else "opt_out"
+        return "opt_in" if code in self.opt_in_countries else "opt_out"
 
     def evaluate(
         self, profile: Profile, purpose: str, now: datetime | None = None
@@ -131,7 +142,7 @@ class ConsentPolicy:
             return ConsentVerdict(True, None, "transactional message: no marketing consent needed")
         if purpose not in PURPOSES:
             return ConsentVerdict(False, "no_consent", f"unknown purpose {purpose!r}: fail closed")
-        country = profile.value("country")
+        country = country_code(profile.value("country"))
         regime = self.regime(country)
         where = f"country {country}" if country else "country unknown"
         state = profile.consent.get(purpose)

@@ -6,8 +6,9 @@ name gets a specific rejection instead of silent data loss.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -18,8 +19,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
+
+from .countries import COUNTRY_ALIASES, ISO_3166_ALPHA2, country_code
 
 SENIORITY_LEVELS: tuple[str, ...] = (
     "intern",
@@ -57,18 +61,50 @@ class ConsentStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
-_EMAIL_RE = re.compile(r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[A-Za-z]{2,}$")
+# After the domain is converted to ASCII (IDNA): a top-level domain of letters, or an
+# internationalized one in its punycode form (xn--...).
+_EMAIL_RE = re.compile(
+    r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.(?:[A-Za-z]{2,}|xn--[A-Za-z0-9-]{1,59})$"
+)
 _REF_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}:[^\s]{1,128}$")
 
 
+def ascii_domain(domain: str) -> str:
+    """An internationalized domain in the ASCII form that SES and DNS take (punycode, with
+    Python's IDNA codec); an ASCII domain as it is. UnicodeError when it is not a valid
+    internationalized domain name."""
+    if domain.isascii():
+        return domain
+    return domain.encode("idna").decode("ascii")
+
+
 def normalize_email(value: str) -> str:
-    """Case-insensitive, trimmed: the form under which an address is matched."""
-    return value.strip().lower()
+    """Case-insensitive, trimmed, the domain in its ASCII (punycode) form: the form under
+    which an address is matched. ``a@Bücher.de`` and ``A@xn--bcher-kva.de`` are one."""
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    if at and domain and not domain.isascii():
+        with contextlib.suppress(UnicodeError):  # not one ingest accepts: matched as written
+            value = f"{local}@{ascii_domain(domain)}"
+    return value.lower()
 
 
 def _check_email(value: str) -> str:
+    """An address SES can send to: one line, an ASCII local part (SES refuses any other,
+    see docs/contract.md), the domain stored in its ASCII form (punycode)."""
     value = value.strip()
-    if "\r" in value or "\n" in value or not _EMAIL_RE.match(value) or len(value) > 254:
+    if "\r" in value or "\n" in value or len(value) > 254:
+        raise ValueError("not a valid email address")
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain:
+        raise ValueError("not a valid email address")
+    if not local.isascii():
+        raise ValueError("the part before @ must be ASCII: SES cannot send to any other address")
+    try:
+        value = f"{local}@{ascii_domain(domain)}"
+    except UnicodeError as exc:
+        raise ValueError("the domain is not a valid internationalized domain name") from exc
+    if not _EMAIL_RE.match(value) or len(value) > 254:
         raise ValueError("not a valid email address")
     return value
 
@@ -81,7 +117,31 @@ def _check_single_line(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(_check_email)]
 SingleLine = Annotated[str, StringConstraints(max_length=200), AfterValidator(_check_single_line)]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+def _check_country(value: str) -> str:
+    code = country_code(value)
+    if code is None:
+        raise ValueError(
+            "not an ISO 3166-1 alpha-2 country code (e.g. DE, GB; UK and EL are read as GB and GR)"
+        )
+    return code
+
+
+# ISO 3166-1 alpha-2, from a maintained list (models/countries.py); the aliases UK and EL are
+# stored as GB and GR. Anything else ("EU", "ZZ", "XK") is refused.
+CountryCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
+    AfterValidator(_check_country),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(ISO_3166_ALPHA2 | set(COUNTRY_ALIASES)),
+            "description": "ISO 3166-1 alpha-2; UK and EL are accepted as GB and GR.",
+        }
+    ),
+]
 LanguageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
 
@@ -97,6 +157,76 @@ def _check_timezone(value: str) -> str:
 
 
 Timezone = Annotated[str, AfterValidator(_check_timezone)]
+
+
+# -- dates: bounded by the receiving clock (docs/contract.md, "Dates") ------------------------
+
+# The earliest date any fact may carry: older ones are typing errors, not history.
+DATE_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+# How far ahead a scheduled event may start (event.starts_at): about two years.
+EVENT_HORIZON = timedelta(days=731)
+
+
+def max_ahead() -> timedelta:
+    """How far ahead of the receiving clock an observation may be: the producers' clock skew
+    (settings ``fact_max_ahead_seconds``, FACT_MAX_AHEAD_SECONDS; default 5 minutes)."""
+    from ..settings import get_settings
+
+    return timedelta(seconds=get_settings().fact_max_ahead_seconds)
+
+
+def _receiving_now() -> datetime:
+    from ..clock import now
+
+    return now()
+
+
+def _in_range(value: datetime, ahead: timedelta, too_late: str) -> datetime:
+    try:
+        if value < DATE_FLOOR:
+            raise ValueError("is before 2000-01-01T00:00:00Z, the earliest date accepted")
+        if value > _receiving_now() + ahead:
+            raise ValueError(too_late)
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # near 9999-12-31 with an offset
+        raise ValueError("is out of range") from exc
+
+
+def _check_observed(value: datetime) -> datetime:
+    """observed_at: a fact became true in the past, give or take the producers' clock skew.
+    Stored in UTC."""
+    ahead = max_ahead()
+    too_late = (
+        f"is in the future: more than {int(ahead.total_seconds())} s ahead of the receiving clock"
+    )
+    return _in_range(value, ahead, too_late)
+
+
+def _check_event_start(value: datetime) -> datetime:
+    """event.starts_at: may lie ahead (a registration), but not beyond EVENT_HORIZON. The
+    offset the producer gave is kept (it is the event's local time)."""
+    _in_range(value, EVENT_HORIZON, "is more than 731 days ahead of the receiving clock")
+    return value
+
+
+ObservedAt = Annotated[
+    AwareDatetime,
+    AfterValidator(_check_observed),
+    Field(
+        description=(
+            "RFC 3339 with offset; from 2000-01-01 to a few minutes (5 by default) ahead of "
+            "the receiving clock."
+        )
+    ),
+]
+EventStart = Annotated[
+    AwareDatetime,
+    AfterValidator(_check_event_start),
+    Field(
+        description="RFC 3339 with offset; from 2000-01-01 to 731 days ahead of the receiving "
+        "clock."
+    ),
+]
 
 
 class ContractModel(BaseModel):
@@ -147,7 +277,7 @@ class ProfileFields(ContractModel):
 class EventInfo(ContractModel):
     id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     name: SingleLine
-    starts_at: AwareDatetime
+    starts_at: EventStart
     city: SingleLine | None = None
     url: Url | None = None
 
@@ -174,13 +304,6 @@ class JobRef(ContractModel):
     country: CountryCode | None = None
     remote: bool | None = None
     url: Url | None = None
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-ObservedAt = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 class CandidateDetail(ContractModel):

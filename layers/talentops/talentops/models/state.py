@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +26,21 @@ class ConsentState(StateModel):
     observed_at: datetime
     evidence: str | None = None
     lawful_basis: str = "consent"
+    # When the system received the fact (None: recorded before it kept this). A fact cannot
+    # have been observed after it was received: merging orders by the earlier of the two, so
+    # a producer's clock running ahead never undoes a later choice (talent_pool/merge.py).
+    received_at: datetime | None = None
+
+
+def shift(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, saturating at the ends of the calendar instead of raising
+    OverflowError: stored dates may be extreme (9999-12-31), and deciding on them must not
+    crash."""
+    try:
+        return moment + delta
+    except OverflowError:
+        end = datetime.max if delta > timedelta(0) else datetime.min
+        return end.replace(tzinfo=moment.tzinfo)
 
 
 class SentRecord(StateModel):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, is_dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,6 +38,7 @@ from ..models.events import (
     ConsentChanged,
     ProfileFields,
     ProfileUpdated,
+    max_ahead,
     normalize_email,
 )
 from ..models.state import ConsentState, FieldValue, Profile
@@ -59,7 +60,6 @@ COLUMNS = (
     *CONSENT_COLUMNS,
     "consent_evidence",
 )
-FUTURE_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def parse_row(
         )
     except ValidationError as exc:
         return Rejection(line, _summary(exc))
-    if fact.observed_at > now + FUTURE_SKEW:
+    if fact.observed_at > now + max_ahead():
         return Rejection(line, "observed_at: is in the future")
     data = fact.fields.model_dump(mode="json", exclude_unset=True)
     data = {k: v for k, v in data.items() if v is not None}
@@ -317,6 +317,7 @@ class PoolImporter:
         before = profile.model_dump(mode="json")
         before_values = {k: v.value for k, v in profile.fields.items()}
         history: list[tuple[str, ConsentState]] = []
+        received_at = self.now()
         for row in sorted(group, key=lambda r: r.line):
             merge_fields(
                 profile,
@@ -331,8 +332,9 @@ class PoolImporter:
                     source=self.source,
                     observed_at=row.observed_at,
                     evidence=row.evidence or f"bulk import, line {row.line}",
+                    received_at=received_at,
                 )
-                merge_consent(profile, purpose, state)
+                merge_consent(profile, purpose, state, now=received_at)
                 history.append((purpose, state))
         changed = {
             k: v for k, v in profile.fields.items() if before_values.get(k, object()) != v.value

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..models.state import ConsentState, FieldValue, Profile
@@ -76,18 +76,46 @@ def merge_fields(
 
 
 _STATUS_RANK = {"granted": 0, "withdrawn": 1}
+_JUST_BEFORE = timedelta(microseconds=1)
 
 
-def _consent_key(c: ConsentState) -> tuple[datetime, int, str, str]:
-    # Same observed_at: a withdrawal holds over a grant.
-    return (c.observed_at, _STATUS_RANK[c.status], c.source, c.evidence or "")
+def consent_effective_at(state: ConsentState) -> datetime:
+    """When a consent fact counts as having happened: its observed_at, but never later than
+    when the system received it. A producer whose clock runs ahead (within the skew ingest
+    allows) cannot place its fact after a choice the candidate made after it arrived."""
+    if state.received_at is not None and state.received_at < state.observed_at:
+        return state.received_at
+    return state.observed_at
 
 
-def merge_consent(profile: Profile, purpose: str, incoming: ConsentState) -> bool:
-    """Apply one consent fact; True when the current state for the purpose changed."""
+def _consent_key(
+    c: ConsentState, at: datetime | None = None
+) -> tuple[datetime, int, datetime, str, str]:
+    # Same moment: a withdrawal holds over a grant.
+    return (
+        at or consent_effective_at(c),
+        _STATUS_RANK[c.status],
+        c.observed_at,
+        c.source,
+        c.evidence or "",
+    )
+
+
+def merge_consent(
+    profile: Profile, purpose: str, incoming: ConsentState, now: datetime | None = None
+) -> bool:
+    """Apply one consent fact; True when the current state for the purpose changed.
+
+    ``now`` is when ``incoming`` is received. What is stored was received before it, so a
+    stored state dated after ``now`` (recorded before dates were bounded at ingest, without
+    ``received_at``) counts as just before it: the fact being received now is the newer."""
     current = profile.consent.get(purpose)
-    if current is not None and _consent_key(incoming) <= _consent_key(current):
-        return False
+    if current is not None:
+        current_at = consent_effective_at(current)
+        if now is not None and current_at > now:
+            current_at = now - _JUST_BEFORE
+        if _consent_key(incoming) <= _consent_key(current, current_at):
+            return False
     profile.consent[purpose] = incoming
     return current is None or current.status != incoming.status or current != incoming
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..models.state import Profile
+from ..models.state import Profile, shift
 from .merge import MergePolicy
 
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
@@ -105,7 +105,7 @@ def stale_fields(
         fv = profile.fields.get(name)
         if fv is None:
             continue
-        since = fv.observed_at + window
+        since = shift(fv.observed_at, window)  # saturates on extreme stored dates
         if since <= now:
             stale[name] = StaleField(name, fv.observed_at, fv.source, since, window)
     return stale
@@ -121,7 +121,7 @@ def freshness_problem(
     window = freshness.get(name)
     if window is None:
         return None
-    since = fv.observed_at + window
+    since = shift(fv.observed_at, window)
     if since <= now:
         return StaleField(name, fv.observed_at, fv.source, since, window)
     return None

@@ -172,15 +172,19 @@ class TalentPoolService:
         return result
 
     def apply_consent(self, fact: ConsentChanged, source: str) -> IngestResult:
+        received_at = self.now()
         state = ConsentState(
             status=fact.status.value,
             source=source,
             observed_at=fact.observed_at,
             evidence=fact.evidence,
+            received_at=received_at,
         )
 
         def mutate(profile: Profile) -> Mutation:
-            merge_consent(profile, fact.purpose.value, state)
+            # Ordered by observed_at, but never later than received: a producer's fact
+            # observed before the candidate's own withdrawal was received never undoes it.
+            merge_consent(profile, fact.purpose.value, state, now=received_at)
             return {}, [(fact.purpose.value, state)]
 
         result = self._apply(fact.candidate, mutate)
