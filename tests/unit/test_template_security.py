@@ -239,5 +239,34 @@ def test_the_alarm_topic_takes_an_optional_email_subscription():
     assert template()["Parameters"]["AlarmEmail"]["Default"] == ""
 
 
+def test_the_local_stack_invokes_the_functions_behind_the_aliases():
+    """The local stack (one version of each function) maps an alias to its function: every
+    rule target, queue mapping and route of the template still reaches a function, and the
+    resources moto cannot create (alarms, CodeDeploy, the subscription) are left out."""
+    from devstack.plan import FUNCTION_TYPE, build_plan
+    from devstack.template import (
+        load_template,
+        parameter_values,
+        prepare_for_translation,
+        translate,
+    )
+
+    raw = load_template(ROOT / "template.yaml")
+    prepared, _ = prepare_for_translation(raw, ROOT)
+    plan = build_plan(translate(prepared, "eu-west-1", parameter_values(raw, {})))
+    assert plan.warnings == []
+    rules = [e for f in functions().values() for e in f["Properties"]["Events"].values()]
+    kinds = [e["Type"] for e in rules]
+    assert len(plan.mirrors) == kinds.count("EventBridgeRule") + kinds.count("Schedule")
+    assert len(plan.queue_sources) == kinds.count("SQS")
+    assert len(plan.routes) == kinds.count("HttpApi")
+    targets = [m.function_id for m in plan.mirrors] + [q.function_id for q in plan.queue_sources]
+    targets += [r.function_id for r in plan.routes]
+    assert {plan.resource_types[t] for t in targets} == {FUNCTION_TYPE}
+    kept = {plan.resource_types[lid] for lid in plan.cfn_template["Resources"]}
+    assert not kept & {"AWS::CloudWatch::Alarm", "AWS::CodeDeploy::DeploymentGroup"}
+    assert "AWS::Logs::LogGroup" in kept and "CodeDeployServiceRole" in plan.dropped
+
+
 def test_this_file_reads_the_real_template():
     assert Path(ROOT / "template.yaml").is_file() and len(functions()) >= 11
