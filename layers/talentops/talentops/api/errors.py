@@ -21,6 +21,7 @@ from ..errors import (
     UnknownCandidateError,
     UnknownSlotError,
 )
+from ..models.validation import location, message
 from ..observability import logger
 
 
@@ -91,9 +92,9 @@ def error_payload(status: int, code: str, message: str) -> dict[str, Any]:
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors()[:5]:
-        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
-        where = ".".join(loc) or "request"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+        # Where and what, never the value: validation.py drops what came from the input.
+        where = location(error.get("loc", ()), skip=("body", "query", "path")) or "request"
+        parts.append(f"{where}: {message(error)}")
     return "; ".join(parts) or "the request is not valid"
 
 

@@ -6,12 +6,19 @@ screens each request first: a body larger than its route allows is 413, a body t
 UTF-8 text is 400 (Powertools would fail decoding it), a body of a media type its route does
 not take is 415, and none of them is ever parsed. Routes declare their rules on their router
 (`ScreenedRouter.body_rules`); every other route gets `DEFAULT_BODY_RULE`.
+
+A body that Powertools would parse as JSON (Content-Type application/json, or none) is also
+bounded in shape before it is parsed: nesting deeper than `MAX_JSON_DEPTH` (the parser
+recurses, and a few kilobytes of brackets exhaust the stack) and a number longer than
+`MAX_NUMBER_DIGITS` digits (Python refuses to convert an integer of more than 4,300 digits)
+are 400, found by one linear scan with strings skipped.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +33,15 @@ class BodyRule:
 
 
 DEFAULT_BODY_RULE = BodyRule(max_bytes=64 * 1024)
+MAX_JSON_DEPTH = 32
+MAX_NUMBER_DIGITS = 64
+# In the scan of a JSON body: a string (escapes included; an unterminated one runs to the
+# end), skipped whole so that its brackets and digits do not count; a bracket; a run of more
+# digits than a number may have. Possessive, and a run of digits only from its start: each
+# character is read once.
+_JSON_TOKENS = re.compile(
+    r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?|[\[\]{}]|(?<![0-9])[0-9]{' + str(MAX_NUMBER_DIGITS + 1) + ",}"
+)
 
 
 class ScreenedRouter(APIGatewayHttpRouter):
@@ -92,6 +108,10 @@ def screen(event: Mapping[str, Any], rules: Mapping[tuple[str, str], BodyRule]) 
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return Refusal(400, "malformed_body", "the body is not UTF-8 text")
+    if size > 0 and media_type(event) in (None, "application/json"):
+        refusal = json_shape(raw.decode("utf-8"))
+        if refusal is not None:
+            return refusal
     if rule.media_types is not None and size > 0:
         found = media_type(event)
         if found not in rule.media_types:
@@ -101,4 +121,24 @@ def screen(event: Mapping[str, Any], rules: Mapping[tuple[str, str], BodyRule]) 
                 "unsupported_media_type",
                 f"the body must be {wanted} (Content-Type was {(found or 'missing')[:80]})",
             )
+    return None
+
+
+def json_shape(text: str) -> Refusal | None:
+    """A 400 for JSON nested deeper than MAX_JSON_DEPTH or with a number of more than
+    MAX_NUMBER_DIGITS digits; None otherwise (whether it is JSON at all is the parser's to
+    say). Linear: one pass over the text's strings, brackets and long digit runs."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        char = token.group()[0]
+        if char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                deep = f"the body nests deeper than {MAX_JSON_DEPTH} levels"
+                return Refusal(400, "malformed_body", deep)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char != '"':
+            long = f"a number in the body has more than {MAX_NUMBER_DIGITS} digits"
+            return Refusal(400, "malformed_body", long)
     return None

@@ -113,6 +113,7 @@ def _json_error(description: str) -> OpenAPIResponse:
     }
 
 
+MAX_FORM_FIELDS = 20
 _BAD_TOKEN = "The token is malformed, altered, expired or not an unsubscribe link's"  # noqa: S105
 _GONE = "Nothing is held for this link any more (the candidate was erased)"
 
@@ -174,21 +175,27 @@ def _refusal(exc: Exception, *, html: bool) -> Response[str]:
 
 
 def _form() -> dict[str, list[str]]:
-    """The fields of a urlencoded or multipart form body."""
+    """The fields of a urlencoded or multipart form body (read only once the token has been
+    verified; more than MAX_FORM_FIELDS is a 400)."""
     event = router.current_event
     ctype = _header("content-type").lower()
     body = event.decoded_body or ""
     if ctype.startswith("multipart/form-data"):
         raw = f"Content-Type: {_header('content-type')}\r\n\r\n".encode() + body.encode()
         fields: dict[str, list[str]] = {}
-        for part in message_from_bytes(raw).walk():
+        for count, part in enumerate(message_from_bytes(raw).walk()):
+            if count > MAX_FORM_FIELDS:
+                raise ApiError(400, "invalid_request", "the form has too many fields")
             name = part.get_param("name", header="content-disposition")
             if name and not part.is_multipart():
                 payload = part.get_payload(decode=True)
                 text = payload.decode(errors="replace") if isinstance(payload, bytes) else ""
                 fields.setdefault(str(name), []).append(text)
         return fields
-    return parse_qs(body, keep_blank_values=True, max_num_fields=20)
+    try:
+        return parse_qs(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as exc:  # more fields than max_num_fields
+        raise ApiError(400, "invalid_request", "the form has too many fields") from exc
 
 
 def _changes_view(changes: list[Change]) -> list[dict[str, str]]:
@@ -261,6 +268,10 @@ def get_preferences(token: Token) -> Response[str]:
 def post_preferences(token: Token) -> Response[str]:
     ctype = _header("content-type").lower()
     is_json = ctype.startswith("application/json")
+    try:
+        _service().claims(token)  # a token that is not ours is refused before the body is read
+    except TokenError as exc:
+        return _refusal(exc, html=not is_json and not _wants_json())
     if is_json:
         try:
             update = PreferencesUpdate.model_validate_json(router.current_event.decoded_body or "")
@@ -360,6 +371,10 @@ def get_unsubscribe(token: Token) -> Response[str]:
 def post_unsubscribe(token: Token) -> Response[str]:
     """RFC 8058 one-click: withdraw at once, answer 200, never redirect."""
     html = not _wants_json()
+    try:
+        _service().claims(token)  # a token that is not ours is refused before the body is read
+    except TokenError as exc:
+        return _refusal(exc, html=html)
     fields = _form()
     if fields.get("List-Unsubscribe", [""])[-1] != "One-Click":
         raise ApiError(400, "invalid_request", "expected the body List-Unsubscribe=One-Click")

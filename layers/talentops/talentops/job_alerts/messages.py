@@ -18,7 +18,8 @@ from pydantic import (
 
 from ..delivery.decide import TriggerFact
 from ..errors import InvalidEventError
-from ..models.events import JobInfo, _summary
+from ..models.events import JobInfo
+from ..models.validation import summary
 from ..observability import logger
 
 JOB_OPENED = "Job Opened"
@@ -64,7 +65,7 @@ def parse_batch(body: str | bytes) -> AlertBatch:
     try:
         return AlertBatch.model_validate_json(body)
     except ValidationError as exc:
-        reason = _summary(exc)
+        reason = summary(exc)
         logger.warning("job alert message refused", reason=reason)
         raise InvalidEventError("job alert message", reason) from exc
 

@@ -29,9 +29,9 @@ from ..models.events import (
     CandidateProfileChanged,
     CandidateRef,
     EventEnvelope,
-    _summary,
     parse_event,
 )
+from ..models.validation import summary
 from ..observability import logger, metrics
 
 PROFILE_CHANGED = "Candidate Profile Changed"
@@ -64,7 +64,7 @@ def parse_inbound(event: Any) -> ProfileChange | CandidateBehaviour | None:
     try:
         envelope = EventEnvelope.model_validate(event)
     except ValidationError as exc:
-        raise InvalidEventError("?", "not an EventBridge event: " + _summary(exc)) from exc
+        raise InvalidEventError("?", "not an EventBridge event: " + summary(exc)) from exc
     if envelope.detail_type == PROFILE_CHANGED and envelope.source == OWN_SOURCE:
         return _profile_change(envelope)
     try:
@@ -93,7 +93,7 @@ def _profile_change(envelope: EventEnvelope) -> ProfileChange:
     try:
         changed = CandidateProfileChanged.model_validate(envelope.detail)
     except ValidationError as exc:
-        raise InvalidEventError(PROFILE_CHANGED, _summary(exc)) from exc
+        raise InvalidEventError(PROFILE_CHANGED, summary(exc)) from exc
     if not _CANDIDATE_ID.match(changed.candidate_id):
         raise InvalidEventError(PROFILE_CHANGED, "candidate_id: not a candidate id")
     at = envelope.time if envelope.time is not None and envelope.time.tzinfo else now()

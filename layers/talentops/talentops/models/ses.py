@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from ..errors import InvalidEventError
-from .events import _summary
+from .validation import summary
 
 Short = Annotated[str, StringConstraints(max_length=256)]
 Address = Annotated[str, StringConstraints(max_length=1024)]
@@ -105,7 +105,7 @@ def parse_ses_event(event: Any) -> SesEvent:
     try:
         return SesEvent.model_validate(event)
     except ValidationError as exc:
-        raise InvalidEventError("SES event", _summary(exc)) from exc
+        raise InvalidEventError("SES event", summary(exc)) from exc
 
 
 def parse_ses_detail(detail: Any) -> SesEventDetail:
@@ -116,4 +116,4 @@ def parse_ses_detail(detail: Any) -> SesEventDetail:
     try:
         return SesEventDetail.model_validate(detail)
     except ValidationError as exc:
-        raise InvalidEventError("SES event", _summary(exc)) from exc
+        raise InvalidEventError("SES event", summary(exc)) from exc
