@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,10 +60,11 @@ class TimerScheduler:
     target_arn: str
     role_arn: str
     dead_letter_arn: str | None = None
+    scheduler_client: Any = field(default=None, repr=False, compare=False)  # tests: a fake
 
     @property
     def scheduler(self) -> Any:
-        return client("scheduler")
+        return self.scheduler_client or client("scheduler")
 
     def schedule(
         self, name: str, at: datetime, payload: Mapping[str, Any], *, now: datetime
