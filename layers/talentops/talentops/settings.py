@@ -26,6 +26,9 @@ class Settings(BaseModel):
     postal_address: str = "1 Example Street, Dublin, Ireland"
     careers_site_url: str = "https://careers.example.com"
     api_base_url: str = "http://127.0.0.1:3000"
+    # Origins besides the careers site's and the API's that emails may link to, comma
+    # separated (docs/contract.md, "Emails"); empty: those two only.
+    link_origins: str = ""
     unsubscribe_mailto: str | None = None
     ses_configuration_set: str | None = None
     templates_dir: str = ""

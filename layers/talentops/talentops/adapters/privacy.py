@@ -2,8 +2,9 @@
 and retention (the talent-pool repository reads and writes single items; this one sees a
 candidate, or the whole pool, at once).
 
-Product code never Scans, except :meth:`PrivacyRepository.scan_profiles`, which only the
-daily retention sweeper calls (see docs/privacy.md for why a Scan and not an index).
+Product code never Scans, except :meth:`PrivacyRepository.scan_profiles_page`, which only
+the retention sweeper calls, page by page from its saved cursor (see docs/privacy.md for why
+a Scan and not an index).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from ..errors import StorageError
 from .aws import client
-from .dynamo import batch_write, from_item, query_all
+from .dynamo import batch_write, from_item, query_all, to_item
 from .talent_pool import MATCH_ATTRIBUTES, PROFILE_SK, alias_pk, cand_pk
 
 Key = tuple[str, str]
@@ -77,9 +78,17 @@ class PrivacyRepository:
             ids.add(alias["candidate_id"]["S"])
         return ids
 
-    def scan_profiles(self, attributes: Iterable[str], page_size: int = 500) -> Iterator[dict]:
-        """Every profile item, with only ``attributes`` (retention sweeper only)."""
-        names = {f"#a{i}": name for i, name in enumerate(dict.fromkeys(["pk", *attributes]))}
+    def scan_profiles_page(
+        self,
+        attributes: Iterable[str],
+        start: dict[str, str] | None = None,
+        page_size: int = 500,
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One page of profile items (``pk`` and ``sk`` included, with ``attributes``),
+        starting after the key ``start`` ({"pk", "sk"} of an item, or a page's end), and the
+        key to continue from (None: the pool is done). Retention sweeper only: its cursor."""
+        wanted = dict.fromkeys(["pk", "sk", *attributes])
+        names = {f"#a{i}": name for i, name in enumerate(wanted)}
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "FilterExpression": "sk = :p",
@@ -88,16 +97,50 @@ class PrivacyRepository:
             "ExpressionAttributeNames": names,
             "Limit": page_size,
         }
-        while True:
-            try:
-                resp = self.ddb.scan(**kwargs)
-            except ClientError as exc:
-                raise StorageError("scanning profiles failed") from exc
-            for item in resp.get("Items", []):
-                yield from_item(item)
-            if "LastEvaluatedKey" not in resp:
-                return
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        if start:
+            kwargs["ExclusiveStartKey"] = {"pk": {"S": start["pk"]}, "sk": {"S": start["sk"]}}
+        try:
+            resp = self.ddb.scan(**kwargs)
+        except ClientError as exc:
+            raise StorageError("scanning profiles failed") from exc
+        last = resp.get("LastEvaluatedKey")
+        after = {"pk": last["pk"]["S"], "sk": last["sk"]["S"]} if last else None
+        return [from_item(item) for item in resp.get("Items", [])], after
+
+    def sweep_state(self, name: str) -> dict[str, Any] | None:
+        """The stored state of a sweep over the pool (its cursor, lease and counts)."""
+        try:
+            item = self.ddb.get_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"SWEEP#{name}"}, "sk": {"S": "STATE"}},
+                ConsistentRead=True,
+            ).get("Item")
+        except ClientError as exc:
+            raise StorageError("reading a sweep's state failed") from exc
+        if not item:
+            return None
+        return {k: v for k, v in from_item(item).items() if k not in ("pk", "sk")}
+
+    def save_sweep_state(self, name: str, state: dict[str, Any], expected_seq: int) -> bool:
+        """Write a sweep's state if nobody did since it was read (``seq`` moves on by one);
+        False when another invocation did."""
+        condition = "attribute_not_exists(pk)" if expected_seq == 0 else "seq = :s"
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": to_item(
+                {"pk": f"SWEEP#{name}", "sk": "STATE", **state, "seq": expected_seq + 1}
+            ),
+            "ConditionExpression": condition,
+        }
+        if expected_seq:
+            kwargs["ExpressionAttributeValues"] = {":s": {"N": str(expected_seq)}}
+        try:
+            self.ddb.put_item(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StorageError("saving a sweep's state failed") from exc
+        return True
 
     # -- writes ----------------------------------------------------------------------------
 

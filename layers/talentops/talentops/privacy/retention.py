@@ -18,15 +18,20 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import MAXYEAR, UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
 
 from ..adapters.privacy import PrivacyRepository
 from ..adapters.talent_pool import TalentPoolRepository
 from ..consent.policy import ConsentPolicy
-from ..models.events import CandidateRef
-from ..models.state import Profile
+from ..models.countries import country_code
+from ..models.events import CandidateRef, max_ahead
+from ..models.state import Profile, shift
 from ..observability import logger, metrics
 from .erasure import ErasureService
 from .screening import PRIVACY_SOURCE
@@ -43,9 +48,12 @@ SYSTEM_SOURCES = frozenset({"talent.personalization", PRIVACY_SOURCE})
 
 
 def add_months(moment: datetime, months: int) -> datetime:
-    """Calendar months, clamping the day (31 Aug + 6 months = 28/29 Feb)."""
+    """Calendar months, clamping the day (31 Aug + 6 months = 28/29 Feb); past the end of the
+    calendar (a stored 9999-12-31), the end of the calendar."""
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
+    if year > MAXYEAR:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
 
@@ -76,7 +84,12 @@ class RetentionPolicy:
         }
         if unknown:
             raise ValueError(f"unknown retention policy keys: {sorted(unknown)}")
-        countries = {str(k).upper(): _months(v) for k, v in raw.get("countries", {}).items()}
+        countries: dict[str, int | None] = {}
+        for key, value in raw.get("countries", {}).items():
+            code = country_code(key)
+            if code is None:
+                raise ValueError(f"retention countries: not an ISO 3166-1 alpha-2 code: {key!r}")
+            countries[code] = _months(value)
         return cls(
             countries=countries,
             default_months=_months(raw.get("default_months", DEFAULT_MONTHS)),
@@ -84,12 +97,23 @@ class RetentionPolicy:
             candidate_sources=frozenset(raw.get("candidate_sources", DEFAULT_CANDIDATE_SOURCES)),
         )
 
-    def months_for(self, country: str | None) -> int | None:
-        if country and country.upper() in self.countries:
-            return self.countries[country.upper()]
+    def months_for(self, country: object) -> int | None:
+        code = country_code(country)  # a stored value that is no country: the default
+        if code is not None and code in self.countries:
+            return self.countries[code]
         return self.default_months
 
-    def last_interaction(self, profile: Profile) -> datetime | None:
+    def last_interaction(self, profile: Profile, now: datetime | None = None) -> datetime | None:
+        """The latest real interaction. With ``now``, dates beyond the clock skew ingest
+        allows are ignored: a behaviour dated 2076 (stored before dates were bounded) must
+        not keep a candidate from erasure."""
+        moments = self._moments(profile)
+        if now is not None:
+            latest = shift(now, max_ahead())
+            moments = [m for m in moments if m <= latest]
+        return max(moments) if moments else None
+
+    def _moments(self, profile: Profile) -> list[datetime]:
         moments: list[datetime] = []
         if profile.created_at is not None:
             moments.append(profile.created_at)
@@ -105,11 +129,11 @@ class RetentionPolicy:
         for fv in profile.fields.values():
             if fv.source in self.candidate_sources:
                 moments.append(fv.observed_at)
-        return max(moments) if moments else None
+        return [_aware(m) for m in moments]
 
-    def expires_at(self, profile: Profile) -> datetime | None:
+    def expires_at(self, profile: Profile, now: datetime | None = None) -> datetime | None:
         months = self.months_for(profile.value("country"))
-        last = self.last_interaction(profile)
+        last = self.last_interaction(profile, now)
         if months is None or last is None:
             return None
         return add_months(last, months)
@@ -130,12 +154,16 @@ def _kind(kind: str) -> str:
     return kind.split(":", 1)[0]
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _parse(value: object) -> datetime | None:
     if isinstance(value, datetime):
-        return value
+        return _aware(value)
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value)
+            return _aware(datetime.fromisoformat(value))
         except ValueError:
             return None
     return None
@@ -151,9 +179,25 @@ def repermission_trigger(purpose: str) -> str:
 
 @dataclass
 class SweepReport:
+    """What one invocation did. ``status``: ``done`` (the pass over the pool finished),
+    ``paused`` (stopped near the invocation's deadline; the next run goes on from the saved
+    cursor), ``idle`` (today's pass finished already), ``busy`` (another invocation holds
+    the sweep's lease)."""
+
     scanned: int = 0
     erased: list[str] = field(default_factory=list)
     repermission_asked: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (candidate id, reason)
+    status: str = "done"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "scanned": self.scanned,
+            "erased": len(self.erased),
+            "repermission_asked": len(self.repermission_asked),
+            "failed": len(self.failed),
+        }
 
 
 PROFILE_ATTRIBUTES = (
@@ -165,10 +209,38 @@ PROFILE_ATTRIBUTES = (
     "suppressed",
     "version",
 )
+SWEEP_NAME = "retention"
+SWEEP_COUNTS = ("scanned", "erased", "failed", "repermission_asked")
+PAGE_SIZE = 500
+# Stop this long before the invocation's deadline (one candidate's erasure and the state
+# write fit in it many times over); the next run continues from the cursor.
+DEFAULT_MARGIN_MS = 20_000
+_CANDIDATE_ID = re.compile(r"^c_[A-Za-z0-9]{6,40}$")
+
+
+def _safe_id(value: object) -> str:
+    """A candidate id for logs and reports, or "?" (a damaged item's value is not logged)."""
+    return value if isinstance(value, str) and _CANDIDATE_ID.match(value) else "?"
+
+
+def _reason(exc: Exception) -> str:
+    """Why a candidate could not be decided: the error's kind and, for a validation error,
+    where (never the values: they may be personal data)."""
+    if isinstance(exc, ValidationError):
+        where = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+        return f"ValidationError at {', '.join(where[:3])}"
+    return type(exc).__name__
 
 
 @dataclass
 class RetentionSweeper:
+    """The sweep is resumable: its cursor (the key to scan on from), lease and counts live
+    in one state item (``SWEEP#retention``). An invocation continues a pass in progress, or
+    starts one when none has started yet on the current UTC day; it stops ``margin_ms``
+    before its deadline and saves the cursor, and the next scheduled run (hourly) goes on
+    from there. A candidate whose data cannot be decided is recorded as failed (reason,
+    metric) and the sweep goes on. See docs/privacy.md."""
+
     repo: TalentPoolRepository
     privacy: PrivacyRepository
     erasure: ErasureService
@@ -176,42 +248,133 @@ class RetentionSweeper:
     consent: ConsentPolicy
     ask: Callable[[Profile, str, datetime], bool]  # send the re-permission message
     now: Callable[[], datetime]
+    margin_ms: int = DEFAULT_MARGIN_MS
+    page_size: int = PAGE_SIZE
 
-    def sweep(self) -> SweepReport:
-        report = SweepReport()
+    def sweep(
+        self, remaining_ms: Callable[[], int] | None = None, *, restart: bool = False
+    ) -> SweepReport:
+        """Run the sweep until the pool is done or ``remaining_ms()`` (the invocation's time
+        left) falls under the margin. ``restart``: begin a new pass even if today's is done."""
+        remaining = remaining_ms or (lambda: 900_000)
+        report = SweepReport(status="running")
         now = self.now()
-        for item in self.privacy.scan_profiles(PROFILE_ATTRIBUTES):
-            if "candidate_id" not in item:
-                continue
-            report.scanned += 1
+        stored = self.privacy.sweep_state(SWEEP_NAME) or {}
+        seq = int(stored.get("seq", 0))
+        lease = _parse(stored.get("lease_until"))
+        if lease is not None and lease > now:
+            report.status = "busy"
+            logger.info("retention sweep busy elsewhere")
+            return report
+        state = {k: v for k, v in stored.items() if k != "seq"}
+        if restart or state.get("status") != "running":
+            started = _parse(state.get("started_at"))
+            if not restart and started is not None and started.date() >= now.date():
+                report.status = "idle"  # today's pass is done
+                return report
+            state = {"status": "running", "started_at": now.isoformat(), "cursor": None}
+        base = {name: int(state.get(name) or 0) for name in SWEEP_COUNTS}
+        state["lease_until"] = shift(now, timedelta(milliseconds=remaining())).isoformat()
+        if not self.privacy.save_sweep_state(SWEEP_NAME, state, seq):
+            report.status = "busy"
+            return report
+        seq += 1
+        cursor = state.get("cursor")
+        while report.status == "running":
+            items, after = self.privacy.scan_profiles_page(
+                PROFILE_ATTRIBUTES, cursor, self.page_size
+            )
+            for item in items:
+                if remaining() < self.margin_ms:
+                    report.status = "paused"
+                    break
+                if "candidate_id" in item:
+                    self._decide(item, now, report)
+                cursor = {"pk": str(item["pk"]), "sk": str(item["sk"])}
+            else:
+                cursor = after
+                if cursor is None:
+                    report.status = "done"
+                elif remaining() < self.margin_ms:
+                    report.status = "paused"
+                else:  # a page done: its progress is saved, the lease kept
+                    seq = self._save(state, base, cursor, report, seq, holding=True)
+                    if seq < 0:
+                        report.status = "busy"  # the lease ran out; another run took over
+        if report.status != "busy":
+            self._save(state, base, cursor, report, seq, holding=False)
+        self._announce(report, state)
+        return report
+
+    def _save(
+        self,
+        state: dict[str, Any],
+        base: Mapping[str, int],
+        cursor: dict[str, str] | None,
+        report: SweepReport,
+        seq: int,
+        *,
+        holding: bool,
+    ) -> int:
+        """Save the cursor and the pass's counts so far (``holding``: keep the lease); the
+        new seq, or -1 when another invocation wrote the state meanwhile."""
+        totals = report.summary()
+        for name in SWEEP_COUNTS:
+            state[name] = base[name] + int(totals[name])
+        state["cursor"] = cursor
+        state["status"] = "running" if cursor is not None else "done"
+        if cursor is None:
+            state["finished_at"] = self.now().isoformat()
+        if not holding:
+            state["lease_until"] = None  # the next run may go on at once
+        return seq + 1 if self.privacy.save_sweep_state(SWEEP_NAME, state, seq) else -1
+
+    def _decide(self, item: dict[str, Any], now: datetime, report: SweepReport) -> None:
+        """One candidate: erase past the limit, else ask for re-permission where due. Any
+        error is this candidate's alone: recorded as failed, and the sweep goes on."""
+        candidate_id = _safe_id(item.get("candidate_id"))
+        report.scanned += 1
+        try:
             profile = Profile.model_validate(item)
-            due = self.retention.expires_at(profile)
+            due = self.retention.expires_at(profile, now)
             if due is not None and now >= due:
                 # Read again before erasing: an interaction may have landed since the scan.
                 fresh = self.repo.get_profile(profile.candidate_id)
-                due = self.retention.expires_at(fresh) if fresh else None
+                due = self.retention.expires_at(fresh, now) if fresh else None
                 if fresh is not None and due is not None and now >= due:
                     self.erasure.erase(profile.candidate_id, reason="retention")
                     report.erased.append(profile.candidate_id)
-                continue
+                return
             if self.consent.regime(profile.value("country")) != "opt_in" or profile.suppressed:
-                continue
+                return
             for purpose, state in sorted(profile.consent.items()):
                 if self.consent.needs_repermission(state, now) and self.ask(
                     profile, purpose, state.observed_at
                 ):
                     report.repermission_asked.append((profile.candidate_id, purpose))
+        except Exception as exc:  # one bad record never stops the sweep
+            reason = _reason(exc)
+            report.failed.append((candidate_id, reason))
+            logger.warning(
+                "retention: candidate not decided", candidate_id=candidate_id, reason=reason
+            )
+
+    @staticmethod
+    def _announce(report: SweepReport, state: dict[str, Any]) -> None:
         metrics.add_metric(name="RetentionErased", unit="Count", value=len(report.erased))
         metrics.add_metric(
             name="RepermissionAsked", unit="Count", value=len(report.repermission_asked)
         )
+        metrics.add_metric(name="RetentionFailed", unit="Count", value=len(report.failed))
         logger.info(
-            "retention sweep done",
+            "retention sweep ran",
+            status=report.status,
             scanned=report.scanned,
             erased=len(report.erased),
             repermission_asked=len(report.repermission_asked),
+            failed=len(report.failed),
+            pass_started_at=state.get("started_at"),
         )
-        return report
 
 
 def repermission_asker(delivery: object) -> Callable[[Profile, str, datetime], bool]:
