@@ -145,10 +145,12 @@ def test_a_known_visitors_behaviour_is_the_candidates_event():
         request, candidate_id="c_abcdef123456", anonymous_id=None, now=NOW
     )
     assert detail_type == "Candidate Job Viewed" and isinstance(detail, JobBehaviour)
+    # The job travels on as its id (issue 11): a title or URL in the body never reaches
+    # the bus, so no email can show it.
     assert detail.model_dump(mode="json", exclude_none=True) == {
         "candidate": {"id": "c_abcdef123456"},
         "observed_at": "2026-11-26T12:00:00Z",
-        "job": {"id": "j", "title": "T"},
+        "job": {"id": "j"},
     }
     page = TRACK.validate_python({"type": "page_viewed", "url": "https://x.example/"})
     detail_type, detail = behaviour_event(
@@ -158,7 +160,9 @@ def test_a_known_visitors_behaviour_is_the_candidates_event():
 
 
 def test_an_anonymous_visitors_behaviour_names_the_visitor_never_a_candidate():
-    request = TRACK.validate_python({"type": "application_started", "job": {"id": "j"}})
+    request = TRACK.validate_python(
+        {"type": "application_started", "job": {"id": "j", "url": "https://evil.example/"}}
+    )
     detail_type, detail = behaviour_event(
         request, candidate_id=None, anonymous_id="visitor-1234", now=NOW
     )
@@ -166,6 +170,7 @@ def test_an_anonymous_visitors_behaviour_names_the_visitor_never_a_candidate():
     assert isinstance(detail, VisitorBehaviour)
     assert "candidate" not in detail.model_dump()
     assert detail.visitor.anonymous_id == "visitor-1234"
+    assert detail.job is not None and detail.job.model_dump(exclude_none=True) == {"id": "j"}
 
 
 def test_generated_anonymous_ids_are_valid_and_distinct():

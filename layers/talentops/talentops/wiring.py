@@ -22,6 +22,7 @@ from .content.slots import ContentService
 from .delivery.budget import ContactPolicy
 from .delivery.context import Brand
 from .delivery.decide import FrequencyCap
+from .delivery.links import parse_origins
 from .delivery.service import DeliveryService
 from .listings.service import ListingsService
 from .settings import Settings, get_settings
@@ -58,6 +59,7 @@ def brand(settings: Settings) -> Brand:
         careers_site_url=settings.careers_site_url,
         api_base_url=settings.api_base_url,
         unsubscribe_mailto=settings.unsubscribe_mailto,
+        link_origins=parse_origins(settings.link_origins),
     )
 
 

@@ -94,6 +94,15 @@ class Variant(BaseModel):
     text: str
 
 
+# Candidate events about a job: they carry the job as the careers site (or whoever sent them)
+# described it. A message about a job shows the job the listings hold, which a journey looks
+# up at send time (journeys/runtime.py); a catalogue trigger would show the event's own
+# title and URL, so none may name these.
+JOB_BEHAVIOURS = frozenset(
+    {"Candidate Job Viewed", "Candidate Application Started", "Candidate Application Submitted"}
+)
+
+
 class MessageSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
@@ -114,6 +123,12 @@ class MessageSpec(BaseModel):
             raise ValueError("the last variant must have no rules (it is the fallback)")
         if self.variants[-1].requires_fresh:
             raise ValueError("the last variant must not require fresh fields (it is the fallback)")
+        for trigger in self.triggers:
+            if trigger in JOB_BEHAVIOURS:
+                raise ValueError(
+                    f"trigger {trigger!r}: a message about a job is sent by a journey, which "
+                    "shows the job as the listings hold it, not as the event describes it"
+                )
         return self
 
     def fresh_fields(self, context: Mapping[str, Any]) -> list[str]:

@@ -1,6 +1,9 @@
 """One email from one decision: links with signed tokens, render context, render, MIME.
 
-Shared by triggered messages (DeliveryService) and batched ones (the job-alert worker).
+Shared by triggered messages (DeliveryService), journeys, batched ones (the job-alert
+worker) and campaigns: the one place an email is made, so the one place its links are held
+to the allowed origins (delivery/links.py). A message with a link outside them is not sent:
+RenderError, which its caller records as suppressed ``render_error``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ def compose_email(
     payload: Callable[[Links], Mapping[str, Any]],
 ) -> bytes:
     """Render ``variant`` for ``profile`` and build the raw MIME. ``page_url`` is the subject's
-    own page (event or job); ``payload`` gives the subject's context from the links."""
+    own page (event or job; dropped when not on an allowed origin); ``payload`` gives the
+    subject's context from the links. RenderError when the template fails or the message
+    would link outside the allowed origins."""
     assert decision.message_id and decision.candidate_id and profile.email
     now = decision.decided_at
     links = build_links(
@@ -54,6 +59,7 @@ def compose_email(
         variant=variant.name,
     )
     rendered = render_variant(catalogue, variant, context)
+    brand.link_rule.check(rendered.html, rendered.text, rendered.subject)
     domain = brand.sender_address.rpartition("@")[2]
     return build_mime(
         OutgoingEmail(

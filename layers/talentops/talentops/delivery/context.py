@@ -1,15 +1,21 @@
-"""The render context of a message: candidate, subject (event or job), links, brand."""
+"""The render context of a message: candidate, subject (event or job), links, brand.
+
+A subject's own page (an event's or a job's ``url``) is used only when links.py's rule
+allows it (the careers site, the API, ``LINK_ORIGINS``); otherwise it is dropped and the
+email links to the careers site's list of events or jobs. Only careers-site links carry the
+candidate's link token."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from ..tokens import TokenSigner
+from .links import LinkRule, with_query
 
 PURPOSE_LABELS = {
     "events": "events and meetups",
@@ -28,10 +34,13 @@ class Brand:
     careers_site_url: str
     api_base_url: str
     unsubscribe_mailto: str | None = None
+    # Origins besides the careers site's and the API's that emails may link to
+    # (LINK_ORIGINS, e.g. the events platform's pages): "https://host[:port]" each.
+    link_origins: tuple[str, ...] = field(default=())
 
-
-def with_query(url: str, **params: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+    @cached_property
+    def link_rule(self) -> LinkRule:
+        return LinkRule.of(self.careers_site_url, self.api_base_url, self.link_origins)
 
 
 def format_when(starts_at: datetime, timezone: str | None) -> str:
@@ -80,8 +89,9 @@ def build_links(
         ttl=ttl,
     )
     careers = brand.careers_site_url.rstrip("/")
-    event = event_url or f"{careers}/events"
-    if event.startswith(careers):
+    rule = brand.link_rule
+    event = event_url if event_url and rule.allows(event_url) else f"{careers}/events"
+    if rule.on_careers_site(event):
         event = with_query(event, t=link_token)
     api = brand.api_base_url.rstrip("/")
     return Links(
@@ -115,6 +125,7 @@ def render_context(
         "message": {"purpose": purpose, "template": template, "variant": variant},
         "purpose_label": PURPOSE_LABELS.get(purpose, purpose),
     }
+    rule = brand.link_rule
     event = payload.get("event")
     if event is not None:
         starts_at = event["starts_at"]
@@ -122,12 +133,31 @@ def render_context(
             "id": event["id"],
             "name": event["name"],
             "city": event.get("city"),
-            "url": event.get("url"),
+            "url": _allowed(rule, event.get("url")),
             "starts_at": starts_at,
             "when": format_when(starts_at, candidate.get("timezone")),
         }
     if "job" in payload:
-        context["job"] = dict(payload["job"])
+        context["job"] = job_block(rule, payload["job"], links)
     if "jobs" in payload:  # the job nurture: open jobs that fit the candidate now
-        context["jobs"] = dict(payload["jobs"])
+        jobs = dict(payload["jobs"])
+        if "similar" in jobs:
+            jobs["similar"] = [job_block(rule, j, links) for j in jobs["similar"] or ()]
+        context["jobs"] = jobs
     return context
+
+
+def _allowed(rule: LinkRule, url: Any) -> str | None:
+    return url if isinstance(url, str) and rule.allows(url) else None
+
+
+def job_block(rule: LinkRule, job: Mapping[str, Any], links: Links) -> dict[str, Any]:
+    """A job as a message shows it: its ``url`` only when allowed; its ``link`` (the page
+    the button opens) the careers site's job list when its own page is not allowed."""
+    block = dict(job)
+    if "url" in block:
+        block["url"] = _allowed(rule, block["url"])
+    if "link" in block:
+        link = _allowed(rule, block["link"])
+        block["link"] = link if link and (block.get("url") or "url" not in job) else links.jobs
+    return block

@@ -36,6 +36,7 @@ from ..delivery.decide import TriggerFact, behaviour_kind, decision_id
 from ..delivery.service import DeliveryService, behaviour_of
 from ..errors import ConcurrencyError
 from ..job_alerts.matching import fits
+from ..listings.service import job_block
 from ..models.events import CandidateRef
 from ..models.state import Decision, Profile
 from ..observability import count_journey, logger
@@ -63,6 +64,7 @@ from .model import Journey, WaitForStep
 MAX_ATTEMPTS = 4
 SIMILAR_JOBS = 3
 JOB_LISTINGS_READ = 100
+UNKNOWN_JOB = "the job is not among the listings (no Job Opened stored it): nothing to show"
 
 
 def journey_decision_id(dedupe_key: str) -> str:
@@ -281,9 +283,15 @@ class JourneyRuntime:
                 )
                 return None
             context: dict[str, Any] = render_payload(effect.payload)
-            viewed = context.get("job")
-            if isinstance(viewed, Mapping):
-                context["jobs"] = {"similar": self._similar_jobs(profile, viewed)}
+            if isinstance(context.get("job"), Mapping) and not self._known_job(profile, context):
+                return self.delivery.record_suppressed(
+                    template=effect.template,
+                    decision_id=journey_decision_id(effect.dedupe_key),
+                    trigger=effect.trigger,
+                    candidate_id=profile.candidate_id,
+                    reason="unknown_job",
+                    reasons=[f"journey {effect.journey} step {effect.step}", UNKNOWN_JOB],
+                )
             return self.delivery.send_planned(
                 template=effect.template,
                 decision_id=journey_decision_id(effect.dedupe_key),
@@ -391,23 +399,31 @@ class JourneyRuntime:
                 return found
         return None
 
-    def _similar_jobs(self, profile: Profile, viewed: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Open jobs that fit the candidate now (the job alerts' rule), not the one viewed."""
+    def _known_job(self, profile: Profile, context: dict[str, Any]) -> bool:
+        """The job a send is about, as the listings hold it (the jobs `Job Opened` stored),
+        in place of whatever the event that started the journey said about it (a tracking
+        call's title or URL is never shown); and ``jobs.similar``, the open jobs that fit the
+        candidate now (the job alerts' rule), not that one. False when the listings do not
+        know the job. One Query of the newest jobs; a GetItem only when the job is older."""
+        job_id = str(context["job"].get("id") or "")
+        recent = self.listings.recent_jobs(JOB_LISTINGS_READ)
+        listed = next((j for j in recent if j.get("id") == job_id), None)
+        if listed is None and job_id:
+            listed = self.listings.get_job(job_id)
+        if listed is None:
+            return False
+        context["job"] = job_block(listed)
         found = []
-        for job in self.listings.recent_jobs(JOB_LISTINGS_READ):
-            if job.get("id") == viewed.get("id") or not job.get("role_family"):
+        for job in recent:
+            if job.get("id") == job_id or not job.get("role_family"):
                 continue
             if not fits(job, profile, self.job_band)[0]:
                 continue
-            found.append(
-                {
-                    name: job.get(name)
-                    for name in ("id", "title", "city", "country", "remote", "seniority", "url")
-                }
-            )
+            found.append(job_block(job))
             if len(found) == SIMILAR_JOBS:
                 break
-        return found
+        context["jobs"] = {"similar": found}
+        return True
 
 
 def _listened(journey: Any) -> set[str]:

@@ -5,6 +5,11 @@ candidate) and the event is a candidate event, `Candidate Job Viewed` and so on,
 by `candidate.id`. Without one, the event is a `Visitor ...` event that names the visitor's
 anonymous id (the body's, or a new one that the answer returns). Requests: one profile read
 (with a token), one PutEvents.
+
+A job travels on as its id only: whoever holds a link token may put any title or URL in
+the body, and what a message says about a job comes from the listings (the jobs `Job
+Opened` stored), never from a tracking call. The body's other job fields are accepted and
+dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from ..models.careers import (
     VisitorBehaviour,
     VisitorRef,
 )
-from ..models.events import CandidateRef, ContractModel, JobBehaviour
+from ..models.events import CandidateRef, ContractModel, JobBehaviour, JobRef
 from ..observability import logger
 from ..tokens import TokenSigner
 
@@ -49,20 +54,27 @@ def behaviour_event(
     anonymous_id: str | None,
     now: datetime,
 ) -> tuple[str, ContractModel]:
-    """The event a tracked behaviour becomes (pure)."""
+    """The event a tracked behaviour becomes (pure); its job reduced to the job's id."""
     known_type, visitor_type = TRACK_DETAIL_TYPES[request.type]
+    job = job_id_only(request.job)
     if candidate_id is None:
         assert anonymous_id is not None
         return visitor_type, VisitorBehaviour(
             visitor=VisitorRef(anonymous_id=anonymous_id),
             observed_at=now,
-            job=request.job,
+            job=job,
             url=request.url,
         )
     candidate = CandidateRef(id=candidate_id)
     if isinstance(request, TrackPageViewed):
         return known_type, PageBehaviour(candidate=candidate, observed_at=now, url=request.url)
-    return known_type, JobBehaviour(candidate=candidate, observed_at=now, job=request.job)
+    assert job is not None
+    return known_type, JobBehaviour(candidate=candidate, observed_at=now, job=job)
+
+
+def job_id_only(job: JobRef | None) -> JobRef | None:
+    """The job a tracking call names, as its id: nothing else of the body travels on."""
+    return None if job is None else JobRef(id=job.id)
 
 
 @dataclass

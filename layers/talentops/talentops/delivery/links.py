@@ -1,0 +1,204 @@
+"""Where an email may link: the careers site's origin, the API's own origin (unsubscribe,
+preferences) and the origins of ``LINK_ORIGINS``. Nothing else is ever rendered.
+
+Two layers, both here:
+
+- ``LinkRule.allows`` decides one URL. A link is absolute ``http(s)`` on an allowed origin
+  (scheme, host and port compared, never by prefix), printable ASCII only (no whitespace,
+  control characters, backslashes or unicode lookalikes) and without userinfo
+  (``https://careers.example.com@evil.example`` is evil.example's). The render context
+  drops a subject's page URL (an event's, a job's) that it refuses, and the email links to
+  the careers site's list instead.
+- ``LinkRule.check`` is the gate after rendering: every URL attribute of the HTML part
+  (``href``, ``src``, ...), every ``url(...)`` in its styles, every URL in its text, in the
+  text part and in the subject must be allowed; otherwise the message is not sent
+  (``RenderError``: suppressed ``render_error``, the reason naming the rule, not the URL).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
+
+from ..errors import RenderError
+
+Origin = tuple[str, str, int]
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+RULE = (
+    "every link must be on the careers site's origin, the API's origin or an origin of LINK_ORIGINS"
+)
+
+# Printable ASCII without space: a URL with whitespace, control or non-ASCII characters is
+# refused whole (browsers strip or fold such characters, so what is checked would not be
+# what is followed).
+_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
+# URLs in running text, as mail clients would make links of them: anything with a scheme
+# and "//", "www." hosts, and the schemes that need no "//".
+_TEXT_URL = re.compile(
+    r"(?i)(?:\b[a-z][a-z0-9+.\-]*://|\bwww\.|\b(?:javascript|vbscript|data|file):(?=\S))"
+    r"[^\s<>\"'`]*"
+)
+_CSS_URL = re.compile(r"(?i)url\(\s*(['\"]?)(.*?)\1\s*\)")
+# Attributes whose value a client may fetch or follow.
+URL_ATTRIBUTES = frozenset(
+    {
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "background",
+        "poster",
+        "cite",
+        "longdesc",
+        "lowsrc",
+        "dynsrc",
+        "xlink:href",
+        "data",
+        "manifest",
+        "ping",
+        "srcset",
+    }
+)
+
+
+def origin_of(url: str) -> Origin | None:
+    """The origin of an absolute http(s) URL that may be compared; None for anything else
+    (relative, protocol-relative, another scheme, userinfo, a bad port, unsafe
+    characters)."""
+    if not _PRINTABLE.match(url) or "\\" in url:
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.netloc or "@" in parts.netloc:
+        return None
+    host = parts.hostname
+    if not host:
+        return None
+    return parts.scheme, host, port if port is not None else DEFAULT_PORTS[parts.scheme]
+
+
+def parse_origins(value: str | Iterable[str]) -> tuple[str, ...]:
+    """``LINK_ORIGINS`` (comma or space separated) as a tuple of origins; ValueError naming
+    the entry that is not an origin (``https://host[:port]``, no path, query or userinfo)."""
+    items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
+    out = []
+    for item in items:
+        parts = urlsplit(item)
+        if origin_of(item) is None or parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(f"{item!r} is not an origin (scheme://host[:port])")
+        out.append(item.rstrip("/"))
+    return tuple(out)
+
+
+def with_query(url: str, **params: str) -> str:
+    """``url`` with ``params`` added to its query (before any fragment)."""
+    parts = urlsplit(url)
+    query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
+    return urlunsplit(SplitResult(parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class LinkRule:
+    """The origins an email may link to; the first is the careers site's."""
+
+    origins: frozenset[Origin]
+    careers: Origin | None
+
+    @classmethod
+    def of(cls, careers_site_url: str, api_base_url: str, extra: Iterable[str] = ()) -> LinkRule:
+        careers = origin_of(careers_site_url)
+        found = {o for o in (origin_of(u) for u in (careers_site_url, api_base_url, *extra)) if o}
+        return cls(frozenset(found), careers)
+
+    def allows(self, url: str | None) -> bool:
+        return bool(url) and origin_of(str(url)) in self.origins
+
+    def on_careers_site(self, url: str) -> bool:
+        """Whether ``url`` is on the careers site's own origin (its links carry the link
+        token; other allowed origins never see it)."""
+        return self.careers is not None and origin_of(url) == self.careers
+
+    def refused(self, html: str, text: str, subject: str = "") -> list[str]:
+        """Which parts hold a link that is not allowed (names of parts, never the URLs)."""
+        parts = []
+        collector = _UrlCollector()
+        collector.feed(html)
+        collector.close()
+        if any(not (self.allows(u) or _in_document(u)) for u in collector.urls):
+            parts.append("html")
+        if any(not self.allows(_absolute(u)) for u in _text_urls(text)):
+            parts.append("text")
+        if any(not self.allows(_absolute(u)) for u in _text_urls(subject)):
+            parts.append("subject")
+        return parts
+
+    def check(self, html: str, text: str, subject: str = "") -> None:
+        """RenderError when any part links outside the allowed origins."""
+        parts = self.refused(html, text, subject)
+        if parts:
+            raise RenderError(f"link outside the allowed origins in the {'/'.join(parts)}: {RULE}")
+
+
+def _text_urls(text: str) -> Iterator[str]:
+    for match in _TEXT_URL.finditer(text):
+        yield match.group(0)
+
+
+def _in_document(url: str) -> bool:
+    """A fragment of the message itself (``#top``): it leads nowhere else."""
+    return url.startswith("#") and bool(_PRINTABLE.match(url))
+
+
+def _absolute(url: str) -> str:
+    """A "www." host in text is followed as http://www...."""
+    return f"http://{url}" if url[:4].lower() == "www." else url
+
+
+class _UrlCollector(HTMLParser):
+    """Every URL a client may follow or fetch in an HTML document: URL attributes (entities
+    decoded), ``url(...)`` in style attributes and ``<style>``, the target of a meta
+    refresh, and URLs in the text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_style = tag == "style"
+        values = dict(attrs)
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in URL_ATTRIBUTES:
+                if name in ("srcset", "ping"):
+                    self.urls += [
+                        c.split()[0] for c in value.replace(",", " , ").split(",") if c.split()
+                    ]
+                else:
+                    self.urls.append(value.strip())
+            elif name == "style":
+                self.urls += [m.group(2) for m in _CSS_URL.finditer(value)]
+        if tag == "meta" and (values.get("http-equiv") or "").lower() == "refresh":
+            _, _, target = (values.get("content") or "").partition("=")
+            self.urls.append(target.strip())
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        self._in_style = False
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.urls += [m.group(2) for m in _CSS_URL.finditer(data)]
+        self.urls += [_absolute(u) for u in _text_urls(data)]
