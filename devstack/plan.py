@@ -27,8 +27,18 @@ HTTP_API_TYPE = "AWS::ApiGatewayV2::Api"
 LAYER_TYPE = "AWS::Lambda::LayerVersion"
 ROLE_TYPE = "AWS::IAM::Role"
 
-# Resources that only make sense to the Lambda / API Gateway machinery the stack replaces.
-_DROPPED_PREFIXES = ("AWS::Lambda::", "AWS::ApiGatewayV2::", "AWS::ApiGateway::")
+# Resources that only make sense to the Lambda / API Gateway machinery the stack replaces,
+# and the operations around it that mean nothing locally (no CloudWatch metrics, no
+# CodeDeploy): alarms, their notification plumbing and traffic shifting, left out quietly.
+_DROPPED_PREFIXES = (
+    "AWS::Lambda::",
+    "AWS::ApiGatewayV2::",
+    "AWS::ApiGateway::",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CodeDeploy::",
+    "AWS::SNS::Subscription",
+    "AWS::SNS::TopicPolicy",
+)
 _SERVICE_ROLE_PRINCIPALS = {
     "lambda.amazonaws.com",
     "scheduler.amazonaws.com",
