@@ -298,6 +298,17 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class InvocationKilled(BaseException):
+    """The invocation ends here, as a Lambda timeout ends it (devstack/faults.py): a
+    BaseException, so that no ``except Exception`` of the application catches it and nothing
+    it would do on failure runs."""
+
+
+class InvocationTimeoutError(Exception):
+    """What the invoker sees of a killed invocation: a failed one (retries, DLQ, SQS
+    redelivery apply as they do to a Lambda timeout)."""
+
+
 class FunctionRuntime:
     """One function: invocations are serialized, payloads go through JSON as in Lambda."""
 
@@ -313,6 +324,9 @@ class FunctionRuntime:
             started = time.monotonic()
             try:
                 return self._handler(payload, context)
+            except InvocationKilled as exc:
+                log.warning("invocation killed", function=self.spec.logical_id, fault=str(exc))
+                raise InvocationTimeoutError(f"Task timed out ({exc})") from None
             finally:
                 elapsed = time.monotonic() - started
                 if elapsed > self.spec.timeout_seconds:

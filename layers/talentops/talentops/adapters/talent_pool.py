@@ -31,6 +31,7 @@ import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -44,6 +45,7 @@ from .dynamo import batch_write, cancellation_codes, from_item, query_all, to_it
 PROFILE_SK = "PROFILE"
 INDEX_ROLE_CITY = "by_role_city"
 INDEX_ROLE = "by_role"
+INDEX_LEASE = "by_lease"  # sparse: unresolved send claims (lease_shard, lease_until)
 MATCH_ATTRIBUTES = ("match_city", "match_role", "match_level")
 TRANSACTION_LIMIT = 100  # items per TransactWriteItems
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
@@ -106,6 +108,17 @@ class Claim:
     sent: SentRecord | None
     expected_version: int
     alert_seq: int
+    lease: dict[str, Any] | None = None  # a send's lease and message (delivery.leases)
+
+
+@dataclass
+class OpenClaim:
+    """A claimed send not yet recorded sent or failed: its decision, lease and message."""
+
+    decision: Decision
+    lease_until: datetime | None
+    raw: bytes | None
+    accepted: str | None  # SES's message id, when its Send event was recorded
 
 
 @dataclass
@@ -460,6 +473,7 @@ class TalentPoolRepository:
         sent: SentRecord | None,
         behaviour: tuple[str, dict[str, Any]] | None,
         send_seq: int | None = None,
+        lease: dict[str, Any] | None = None,
     ) -> None:
         """The durable dedupe: put the decision if this fact was never decided for this
         candidate, and note the send and the behaviour on the profile, in one request.
@@ -473,7 +487,10 @@ class TalentPoolRepository:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item({"pk": pk, "sk": f"DECISION#{decision.decision_id}", **record}),
+                    "Item": {
+                        **to_item({"pk": pk, "sk": f"DECISION#{decision.decision_id}", **record}),
+                        **(lease or {}),
+                    },
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
@@ -687,13 +704,16 @@ class TalentPoolRepository:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(
-                        {
-                            "pk": pk,
-                            "sk": f"DECISION#{decision.decision_id}",
-                            **decision.model_dump(mode="json"),
-                        }
-                    ),
+                    "Item": {
+                        **to_item(
+                            {
+                                "pk": pk,
+                                "sk": f"DECISION#{decision.decision_id}",
+                                **decision.model_dump(mode="json"),
+                            }
+                        ),
+                        **(claim.lease or {}),
+                    },
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
@@ -793,6 +813,85 @@ class TalentPoolRepository:
             for d in decisions
         ]
         self._batch_write(requests)
+
+    # -- leases (delivery.leases) ---------------------------------------------------------
+
+    def open_claim(self, candidate_id: str, decision_id: str) -> OpenClaim | None:
+        """The claim of a send still unresolved (status decided), else None."""
+        resp = self.ddb.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": cand_pk(candidate_id)}, "sk": {"S": f"DECISION#{decision_id}"}},
+            ConsistentRead=True,
+        )
+        item = resp.get("Item")
+        return _open_claim(item) if item else None
+
+    def expired_claims(self, now: datetime, shards: int, limit: int) -> list[OpenClaim]:
+        """Claims whose lease ran out before ``now``, from the sparse by_lease index (only
+        unresolved claims carry its keys), at most ``limit``."""
+        found: list[OpenClaim] = []
+        for shard in range(shards):
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": INDEX_LEASE,
+                "KeyConditionExpression": "lease_shard = :s AND lease_until < :now",
+                "ExpressionAttributeValues": {
+                    ":s": {"S": f"L#{shard}"},
+                    ":now": {"S": now.isoformat()},
+                },
+            }
+            for key in query_all(self.ddb, "reading expired claims", **kwargs):
+                if len(found) >= limit:
+                    return found
+                pk, sk = (k if isinstance(k, str) else k["S"] for k in (key["pk"], key["sk"]))
+                claim = self.open_claim(pk.removeprefix("CAND#"), sk.removeprefix("DECISION#"))
+                if claim is not None:
+                    found.append(claim)
+        return found
+
+    def take_over(self, claim: OpenClaim, until: datetime) -> bool:
+        """Extend an expired lease to ``until`` if it is still the one read (one resolver
+        wins); False when another resolved or took it meanwhile."""
+        decision = claim.decision
+        assert claim.lease_until is not None
+        try:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key={
+                    "pk": {"S": cand_pk(str(decision.candidate_id))},
+                    "sk": {"S": f"DECISION#{decision.decision_id}"},
+                },
+                UpdateExpression="SET lease_until = :new",
+                ConditionExpression="lease_until = :old AND #st = :open",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={
+                    ":new": {"S": until.isoformat()},
+                    ":old": {"S": claim.lease_until.isoformat()},
+                    ":open": {"S": "decided"},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StorageError("taking over a claim failed") from exc
+        return True
+
+    def record_accepted(self, candidate_id: str, decision_id: str, message_id: str) -> bool:
+        """SES's Send event for a claim still open: what a resolver reads as accepted."""
+        try:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": cand_pk(candidate_id)}, "sk": {"S": f"DECISION#{decision_id}"}},
+                UpdateExpression="SET ses_accepted = :m",
+                ConditionExpression="#st = :open",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={":m": {"S": message_id}, ":open": {"S": "decided"}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False  # recorded by its sender already, or no such claim
+            raise StorageError("recording an accepted send failed") from exc
+        return True
 
     def fail_decisions(self, decisions: Sequence[Decision]) -> None:
         """Record claimed sends that SES refused for good (status failed) and give their room
@@ -1015,6 +1114,21 @@ def encode_key(key: dict[str, Any] | None) -> str | None:
 
 def decode_key(text: str | None) -> dict[str, Any] | None:
     return json.loads(text) if text else None
+
+
+def _open_claim(item: dict[str, Any]) -> OpenClaim | None:
+    if item.get("status", {}).get("S") != "decided" or "lease_until" not in item:
+        return None
+    raw = item.get("raw", {}).get("B")
+    data = from_item({k: v for k, v in item.items() if k not in ("raw",)})
+    until = datetime.fromisoformat(str(data.pop("lease_until")))
+    accepted = data.pop("ses_accepted", None)
+    return OpenClaim(
+        decision=Decision.model_validate(_strip_keys(data)),
+        lease_until=until,
+        raw=bytes(raw) if raw is not None else None,
+        accepted=str(accepted) if accepted else None,
+    )
 
 
 def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:

@@ -63,6 +63,7 @@ from ..content.catalogue import Catalogue, MessageSpec
 from ..delivery.budget import ContactPolicy
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
+from ..delivery.leases import lease_attributes
 from ..delivery.service import announcement, undeliverable
 from ..errors import (
     ConcurrencyError,
@@ -445,7 +446,8 @@ class CampaignWorker:
                 logger.warning("render failed", template=decision.template, error=str(exc))
                 decision = decision.render_failed(exc)
         sent = decision.send_trace()
-        claim = Claim(decision, sent, profile.version, loaded.alert_seq)
+        lease = lease_attributes(decision.decision_id, self.now(), raw) if raw else None
+        claim = Claim(decision, sent, profile.version, loaded.alert_seq, lease)
         return _Planned(claim, profile.email, raw)
 
     def _schedule(
@@ -514,15 +516,16 @@ class CampaignWorker:
             logger.exception("campaign page stopped", error_type=type(exc).__name__)
             stop = PageIncompleteError(f"send stopped: {type(exc).__name__}")
             stop.__cause__ = exc
-        finally:
-            done = {d.decision_id for d in [*sent, *failed]}
-            unsent = [
-                p.claim.decision for p in sends[index:] if p.claim.decision.decision_id not in done
-            ]
-            if pending:
-                self.pool.complete_decisions(pending)
-            if unsent:
-                self.pool.release_claims(unsent)
+        # Not a ``finally``: a worker killed outright (its timeout) records and releases
+        # nothing; its claims' leases run out and are resolved (delivery.leases).
+        done = {d.decision_id for d in [*sent, *failed]}
+        unsent = [
+            p.claim.decision for p in sends[index:] if p.claim.decision.decision_id not in done
+        ]
+        if pending:
+            self.pool.complete_decisions(pending)
+        if unsent:
+            self.pool.release_claims(unsent)
         return sent, failed, unsent, stop
 
     def _send_one(self, plan: _Planned, seconds_left: Callable[[], float]) -> None:

@@ -32,6 +32,7 @@ from .budget import ContactPolicy
 from .compose import compose_email
 from .context import Brand
 from .decide import FrequencyCap, Outcome, TriggerFact, behaviour_kind, decide
+from .leases import LeaseResolver, lease_attributes
 
 MAX_DECIDE_ROUNDS = 4
 
@@ -234,6 +235,9 @@ class DeliveryService:
                 sent=sent,
                 behaviour=behaviour,
                 send_seq=profile.alert_seq if profile is not None else None,
+                lease=lease_attributes(decision.decision_id, self.now(), raw)
+                if raw is not None
+                else None,
             )
         except DuplicateError:
             return self._duplicate(fact, decision)
@@ -257,6 +261,7 @@ class DeliveryService:
                 raise
             else:
                 decision = decision.model_copy(update={"status": "sent"})
+                self.repo.complete_decisions([decision])  # the lease and the message go
         self._publish(decision)
         count(decision.outcome, decision.reason)
         logger.info(
@@ -286,8 +291,26 @@ class DeliveryService:
             payload=lambda links: fact.payload,
         )
 
+    def resolver(self) -> LeaseResolver:
+        return LeaseResolver(
+            repo=self.repo,
+            sender=self.sender,
+            publisher=self.publisher,
+            policy=self.policy,
+            sender_address=self.brand.sender_address,
+            now=self.now,
+        )
+
     def _duplicate(self, fact: TriggerFact, decision: Decision) -> Decision:
         assert decision.candidate_id is not None
+        claim = self.repo.open_claim(decision.candidate_id, decision.decision_id)
+        if claim is not None:
+            # Claimed, never recorded sent: its sender died, or still runs (its lease).
+            resolved = self.resolver().resolve(claim)
+            if resolved is not None:
+                return resolved
+            logger.info("claim in flight", decision_id=decision.decision_id)
+            return claim.decision
         existing = self.repo.get_decision(decision.candidate_id, decision.decision_id)
         if existing is not None and existing.trigger.get("event_id") == fact.event_id:
             # EventBridge redelivered the same envelope: re-announce what was decided.

@@ -32,6 +32,7 @@ from ..delivery.budget import ContactPolicy, Priority
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
 from ..delivery.decide import FrequencyCap, decide
+from ..delivery.leases import lease_attributes
 from ..delivery.service import announcement, undeliverable
 from ..errors import ConcurrencyError, DeliveryError, RenderError, SendRefusedError
 from ..models.state import Decision, Profile
@@ -224,7 +225,8 @@ class JobAlertWorker:
                     logger.warning("render failed", template=self.template, error=str(exc))
                     decision = decision.render_failed(exc)
             sent = decision.send_trace()
-            claim = Claim(decision, sent, profile.version, loaded.alert_seq)
+            lease = lease_attributes(decision.decision_id, now, raw) if raw else None
+            claim = Claim(decision, sent, profile.version, loaded.alert_seq, lease)
             plans.append(_Planned(claim, profile.email, raw))
         return plans
 

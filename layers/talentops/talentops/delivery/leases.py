@@ -1,0 +1,189 @@
+"""A claim is a lease: no message lost, none sent twice (docs/decisions.md, 2026-12-04).
+
+Every send is claimed before SES is called (the decision record, the durable dedupe). The
+claim of a send holds a lease, ``lease_until``: the latest moment its sender can still be
+alive (the function's longest run, 15 minutes, plus a margin for SES's send event to come
+back), and it keeps the message as composed (``raw``, compressed) so that whoever resolves it
+sends exactly that. The send carries the decision id (SES tag ``decision_id`` and header
+``X-TalentOps-Decision``). A sender that finishes completes the claim (status sent or
+failed; the lease and the message are dropped). A claim whose lease ran out unresolved is
+resolved here, by the next delivery of the same fact or by the reconciler
+(functions/send_reconciler, every five minutes, off the sparse ``by_lease`` index):
+
+1. take the claim over (a conditional write on the lease read: one resolver wins);
+2. did SES accept it? The configuration set's ``Send`` event for the decision id, recorded
+   on the claim by the feedback function (``ses_accepted_at``), or, on the local stack, the
+   emulator's sent mail by header (``ACCEPTANCE_LOOKUPS``). Then it is recorded sent;
+3. else the hard stops are asked again (the candidate erased, the address suppressed, the
+   purpose withdrawn: recorded suppressed, the budget room given back), and the message is
+   sent, then recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.utils import getaddresses
+from typing import Any
+
+from ..adapters.bus import EventPublisher
+from ..adapters.ses import SesSender
+from ..adapters.talent_pool import OpenClaim, TalentPoolRepository
+from ..consent.policy import ConsentPolicy
+from ..errors import DeliveryError, SendRefusedError
+from ..models.state import Decision
+from ..observability import count, logger
+
+# The longest a sender runs (Lambda's limit) and the time SES's Send event may take back.
+LEASE = timedelta(minutes=15)
+MARGIN = timedelta(minutes=5)
+LEASE_SHARDS = 8  # partitions of the by_lease index (no hot key under a campaign)
+
+# The local stack registers a lookup of its emulator's sent mail here (decision id -> SES
+# message id, or None); nothing is registered in AWS, where the Send event is the record.
+ACCEPTANCE_LOOKUPS: list[Callable[[str], str | None]] = []
+
+
+def lease_shard(decision_id: str) -> str:
+    digest = hashlib.sha256(decision_id.encode()).digest()
+    return f"L#{digest[0] % LEASE_SHARDS}"
+
+
+def lease_until(now: datetime) -> datetime:
+    return now + LEASE + MARGIN
+
+
+def lease_attributes(decision_id: str, now: datetime, raw: bytes) -> dict[str, Any]:
+    """What a send's claim carries beside the decision (DynamoDB form)."""
+    return {
+        "lease_until": {"S": lease_until(now).isoformat()},
+        "lease_shard": {"S": lease_shard(decision_id)},
+        "raw": {"B": zlib.compress(raw, 6)},
+    }
+
+
+def unpack(raw: bytes) -> bytes:
+    return zlib.decompress(raw)
+
+
+def recipient(raw: bytes) -> str | None:
+    parsed = message_from_bytes(raw)
+    found = [address for _, address in getaddresses(parsed.get_all("To", [])) if address]
+    return found[0] if found else None
+
+
+def _looked_up(decision_id: str) -> str | None:
+    for lookup in ACCEPTANCE_LOOKUPS:
+        found = lookup(decision_id)
+        if found:
+            return found
+    return None
+
+
+@dataclass
+class LeaseResolver:
+    repo: TalentPoolRepository
+    sender: SesSender
+    publisher: EventPublisher
+    policy: ConsentPolicy
+    sender_address: str
+    now: Callable[[], datetime]
+
+    def resolve(self, claim: OpenClaim) -> Decision | None:
+        """Resolve one claim whose lease ran out; None when it was not to resolve (resolved
+        meanwhile, its lease still running, or another resolver took it)."""
+        now = self.now()
+        if claim.lease_until is None or claim.lease_until > now:
+            return None
+        if not self.repo.take_over(claim, lease_until(now)):
+            return None
+        decision = claim.decision
+        accepted = claim.accepted or _looked_up(decision.decision_id)
+        if accepted:
+            sent = decision.model_copy(update={"status": "sent"})
+            self.repo.complete_decisions([sent])
+            self._announce(sent, "accepted by SES before its sender died")
+            return sent
+        profile = self.repo.get_profile(str(decision.candidate_id))
+        stop = None
+        if profile is None:
+            stop = "unknown_candidate"
+        elif profile.suppressed:
+            stop = "suppressed_address"
+        else:
+            verdict = self.policy.evaluate(profile, decision.purpose, now)
+            if not verdict.allowed:
+                stop = verdict.reason or "no_consent"
+        if stop is not None:
+            held = decision.suppressed(stop, [*decision.reasons, f"resolving its claim: {stop}"])
+            self.repo.fail_decisions([held])
+            self._announce(held, "hard stop when resolving")
+            return held
+        raw = unpack(claim.raw) if claim.raw else None
+        to = recipient(raw) if raw else None
+        if raw is None or to is None:
+            held = decision.suppressed("render_error", [*decision.reasons, "no message kept"])
+            self.repo.fail_decisions([held])
+            self._announce(held, "no message kept")
+            return held
+        try:
+            self.sender.send_raw(
+                sender=self.sender_address,
+                to=to,
+                raw=raw,
+                decision_id=decision.decision_id,
+                candidate_id=decision.candidate_id,
+            )
+        except SendRefusedError as exc:
+            from .service import undeliverable
+
+            failed = undeliverable(decision, exc.ses_code)
+            self.repo.fail_decisions([failed])
+            self._announce(failed, "refused")
+            return failed
+        except DeliveryError:
+            logger.warning("claim resolution: send failed, the lease runs again")
+            return None
+        sent = decision.model_copy(update={"status": "sent"})
+        self.repo.complete_decisions([sent])
+        self._announce(sent, "sent by the resolver")
+        return sent
+
+    def sweep(self, limit: int = 500) -> dict[str, int]:
+        """Resolve the claims whose lease ran out (the reconciler's run)."""
+        tally = {"found": 0, "sent": 0, "accepted": 0, "other": 0}
+        for claim in self.repo.expired_claims(self.now(), LEASE_SHARDS, limit):
+            tally["found"] += 1
+            before = claim.accepted or None
+            resolved = self.resolve(claim)
+            if resolved is None:
+                continue
+            if resolved.status == "sent":
+                tally["accepted" if before else "sent"] += 1
+            else:
+                tally["other"] += 1
+        logger.info(
+            "claims reconciled",
+            found=tally["found"],
+            sent=tally["sent"],
+            accepted=tally["accepted"],
+            other=tally["other"],
+        )
+        return tally
+
+    def _announce(self, decision: Decision, how: str) -> None:
+        from .service import announcement
+
+        self.publisher.publish([announcement(decision)])
+        count(decision.outcome, decision.reason)
+        logger.info(
+            "claim resolved",
+            how=how,
+            outcome=decision.outcome,
+            reason=decision.reason,
+            decision_id=decision.decision_id,
+        )

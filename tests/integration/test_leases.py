@@ -1,0 +1,99 @@
+"""A claim is a lease (issue 11, item 5), under moto: a sender killed between the claim and
+the record leaves a claim that its redelivery sees in flight, and that the send reconciler
+resolves once its lease has run out: sent once, or recorded as accepted when SES took it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from talentops import wiring
+from talentops.adapters.ses import SesSender
+from talentops.clock import SYSTEM_CLOCK
+from talentops.delivery import leases
+from talentops.models.events import CandidateRef
+from tests.conftest import load_handler
+from tests.support.events import EVENT, consent, envelope, profile
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+class Killed(BaseException):
+    """A Lambda timeout: nothing of the application's failure handling runs."""
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", T0)
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
+
+    def move(moment: datetime) -> None:
+        SYSTEM_CLOCK.fixed = moment
+
+    return move
+
+
+def _registered(address: str) -> dict[str, Any]:
+    return envelope(
+        "Candidate Event Registered",
+        {"candidate": {"email": address}, "observed_at": "2026-11-30T11:00:00Z", "event": EVENT},
+        source="talent.events-platform",
+        event_id="registered-1",
+    )
+
+
+def _seed(handlers: Any, context: Any, address: str) -> str:
+    ingest = handlers["ingest_profile"].handler
+    ingest(profile(address, first_name="Jo", country="DE", city="Berlin"), context)
+    ingest(consent(address, "granted", purpose="events"), context)
+    found = wiring.repository().resolve(CandidateRef(email=address))
+    assert found is not None
+    return found.candidate_id
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_sender_killed_around_the_send_is_resolved_once_past_its_lease(
+    aws: Any, handlers: Any, context: Any, clock: Any, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    address = f"{when}@example.org"
+    candidate = _seed(handlers, context, address)
+    original = SesSender.send_raw
+    state = {"kill": True}
+
+    def dies(self: SesSender, **kwargs: Any) -> str:
+        if state["kill"]:
+            state["kill"] = False
+            if when == "after":
+                original(self, **kwargs)
+            raise Killed()
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(SesSender, "send_raw", dies)
+    with pytest.raises(Killed):
+        handlers["journeys"].handler(_registered(address), context)
+    sent_before = 1 if when == "after" else 0
+    assert len(aws.sent_emails()) == sent_before
+    # Lambda's retry: the claim is in flight (its lease runs): neither sent nor given up.
+    handlers["journeys"].handler(_registered(address), context)
+    assert len(aws.sent_emails()) == sent_before
+    [claim] = [d for d in wiring.repository().decisions(candidate) if d.outcome == "send"]
+    assert claim.status == "decided"
+
+    reconciler = load_handler("send_reconciler")
+    clock(T0 + timedelta(minutes=10))
+    assert reconciler.handler({}, context)["found"] == 0  # the lease still runs
+    if when == "after":
+        # In AWS the configuration set's Send event says SES took it (ses_feedback).
+        message_id = aws.sent_emails()[0].id
+        monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [lambda d: message_id])
+    clock(T0 + timedelta(minutes=21))
+    tally = reconciler.handler({}, context)
+    assert tally["found"] == 1
+    assert len(aws.sent_emails()) == 1  # exactly one, either way
+    [done] = [d for d in wiring.repository().decisions(candidate) if d.outcome == "send"]
+    assert done.status == "sent"
+    assert reconciler.handler({}, context)["found"] == 0  # resolved: off the index
+    announced = [e for e in aws.drain() if e["detail-type"] == "Message Sent"]
+    assert len(announced) == 1
