@@ -178,8 +178,10 @@ class PreferenceService:
                 status=ConsentStatus(change.status),
                 evidence=evidence[:1000],
             )
-            # At once, through the same merge as ingest: the next trigger must see it.
-            self.talent_pool.apply_consent(fact, PREFERENCE_SOURCE)
+            # At once, through the same merge as ingest: the next trigger must see it. It is
+            # received when the candidate asked: a producer's fact observed before that never
+            # undoes it (talent_pool/merge.py).
+            self.talent_pool.apply_consent(fact, PREFERENCE_SOURCE, received_at=now)
             try:
                 self.facts.publish(PREFERENCE_SOURCE, "Candidate Consent Changed", fact)
             except Exception:  # the change holds; the bus copy is for the systems around

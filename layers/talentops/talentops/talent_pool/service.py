@@ -171,8 +171,12 @@ class TalentPoolService:
         )
         return result
 
-    def apply_consent(self, fact: ConsentChanged, source: str) -> IngestResult:
-        received_at = self.now()
+    def apply_consent(
+        self, fact: ConsentChanged, source: str, received_at: datetime | None = None
+    ) -> IngestResult:
+        """``received_at``: when the system received the fact (default now). The preference
+        centre passes the moment of the candidate's request, which is also its observed_at."""
+        received_at = received_at or self.now()
         state = ConsentState(
             status=fact.status.value,
             source=source,
