@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from scripts import create_token_key
+from talentops import wiring
 from talentops.clock import SYSTEM_CLOCK
-from tests.conftest import REGION, TABLE, TIMER_GROUP, load_handler
-from tests.support.events import envelope, profile
+from tests.conftest import REGION, TABLE, TIMER_GROUP, TOKEN_PARAM, load_handler
+from tests.support.events import EVENT, envelope, profile
 from tests.support.job_alerts import sqs_event
 from tests.support.privacy import (
     api_call,
@@ -430,3 +432,36 @@ def test_erasure_deletes_the_candidates_campaign_deferral_timers(
     # Nothing in Scheduler names the erased candidate; the other candidate still waits.
     assert [s["Name"] for s in left if kiri in json.dumps(s, default=str)] == []
     assert [s["Name"] for s in left] == [named[tane][0]["Name"]]
+
+
+# -- token key rotation ------------------------------------------------------------------------
+
+
+def test_links_sent_before_a_rotation_keep_working_until_the_previous_key_is_retired(
+    aws, handlers, context, fns
+):
+    """The key set in SSM as the functions read it (adapters/secrets.py), rotated and
+    retired with scripts/create_token_key.py, through the preference centre route."""
+
+    def preferences(token: str) -> int:
+        response = api_call(fns["api"], context, "GET", "/preferences", query={"token": token})
+        return int(response["statusCode"])
+
+    def link_of(mail) -> str:
+        return token_of(str(mail["List-Unsubscribe"]).split(",")[0].strip("<> "))
+
+    seed(handlers, context, "rota@example.org", country="FR")
+    attend(handlers, context, "rota@example.org")
+    before = link_of(mails(aws)[-1])
+    assert before.split(".")[:2] == ["v2", "k0"]  # the bare key of conftest is the key k0
+    ssm = aws.client("ssm")
+    assert "previous k0" in create_token_key.run(ssm, TOKEN_PARAM, rotate=True)
+    wiring.reset()  # a new execution environment (or five minutes later): the new key set
+    attend(handlers, context, "rota@example.org", event={**EVENT, "id": "evt-rota-2"})
+    assert len(mails(aws)) == 2
+    after = link_of(mails(aws)[-1])
+    assert after.split(".")[:2] == ["v2", "k1"]
+    assert (preferences(before), preferences(after)) == (200, 200)
+    create_token_key.run(ssm, TOKEN_PARAM, retire=True)
+    wiring.reset()
+    assert (preferences(before), preferences(after)) == (401, 200)
