@@ -84,10 +84,25 @@ def test_a_sender_killed_around_the_send_is_resolved_once_past_its_lease(
     reconciler = load_handler("send_reconciler")
     clock(T0 + timedelta(minutes=10))
     assert reconciler.handler({}, context)["found"] == 0  # the lease still runs
+    monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])  # AWS: only the Send event tells
     if when == "after":
-        # In AWS the configuration set's Send event says SES took it (ses_feedback).
-        message_id = aws.sent_emails()[0].id
-        monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [lambda d: message_id])
+        # The configuration set's Send event for the message, tagged with its decision id.
+        send_event = envelope(
+            "Email Sent",
+            {
+                "eventType": "Send",
+                "mail": {
+                    "messageId": aws.sent_emails()[0].id,
+                    "timestamp": "2026-11-30T12:00:01Z",
+                    "destination": [address],
+                    "tags": {"decision_id": [claim.decision_id], "candidate_id": [candidate]},
+                },
+                "send": {},
+            },
+            source="aws.ses",
+        )
+        result = load_handler("ses_feedback").handler(send_event, context)
+        assert result["kind"] == "send"
     clock(T0 + timedelta(minutes=21))
     tally = reconciler.handler({}, context)
     assert tally["found"] == 1

@@ -84,8 +84,14 @@ class FeedbackService:
     suppression: SuppressionRepository
     privacy: PrivacyRepository
     now: Callable[[], datetime]
+    # Where SES's Send events are recorded: the talent pool (a claim's acceptance); built
+    # from the environment when not given.
+    sends: Any = None
 
     def handle(self, detail: Mapping[str, Any] | SesEventDetail) -> FeedbackResult:
+        record = parse_ses_detail(detail)
+        if record.kind == "Send":
+            return self._accepted(record)
         feedback = parse_ses_event(detail)
         if feedback.kind == "ignore":
             logger.info("ses feedback ignored", reason=feedback.reason)
@@ -110,3 +116,22 @@ class FeedbackService:
             candidate_ids=result.profiles,
         )
         return result
+
+    def _accepted(self, record: SesEventDetail) -> FeedbackResult:
+        """SES accepted a message: noted on its claim while the claim is open, so that a
+        claim whose sender died before recording the send is recorded sent, not sent again
+        (delivery/leases.py). A send recorded by its sender already changes nothing."""
+        mail = record.mail
+        decision_id = mail.tag("decision_id") if mail else None
+        candidate_id = mail.tag("candidate_id") if mail else None
+        if mail is None or not decision_id or not candidate_id:
+            logger.info("ses send event without a decision id: ignored")
+            return FeedbackResult("ignore")
+        sends = self.sends
+        if sends is None:
+            from ..wiring import repository
+
+            sends = repository()
+        noted = sends.record_accepted(candidate_id, decision_id, mail.message_id or "accepted")
+        logger.info("ses send event", decision_id=decision_id, noted_on_open_claim=noted)
+        return FeedbackResult("send")
