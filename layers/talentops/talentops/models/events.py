@@ -438,9 +438,8 @@ def parse_event(event: dict[str, Any]) -> tuple[EventEnvelope, ContractModel]:
 
 
 def _summary(exc: Any) -> str:
-    """Where and what, never the offending value (it may be personal data)."""
-    parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "detail"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
+    """Where and what, never the offending value (it may be personal data): an unknown key
+    or a discriminator's tag came from the input too (validation.py)."""
+    from .validation import summary
+
+    return summary(exc)
