@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
+from html import unescape
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 from ..errors import RenderError
@@ -37,11 +37,11 @@ RULE = (
 # what is followed).
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
 # URLs in running text, as mail clients would make links of them: anything with a scheme
-# and "//", "www." hosts, and the schemes that need no "//".
-_TEXT_URL = re.compile(
-    r"(?i)(?:\b[a-z][a-z0-9+.\-]*://|\bwww\.|\b(?:javascript|vbscript|data|file):(?=\S))"
-    r"[^\s<>\"'`]*"
-)
+# and "//" (found from its "://", the scheme read backwards), "www." hosts, and the schemes
+# that need no "//". Literal searches, so that a long text costs one pass per marker.
+_SCHEME_BEFORE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]{0,31}$")
+_URL_REST = re.compile(r"[^\s<>\"'`]*")
+_BARE_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 _CSS_URL = re.compile(r"(?i)url\(\s*(['\"]?)(.*?)\1\s*\)")
 # Attributes whose value a client may fetch or follow.
 URL_ATTRIBUTES = frozenset(
@@ -128,10 +128,7 @@ class LinkRule:
     def refused(self, html: str, text: str, subject: str = "") -> list[str]:
         """Which parts hold a link that is not allowed (names of parts, never the URLs)."""
         parts = []
-        collector = _UrlCollector()
-        collector.feed(html)
-        collector.close()
-        if any(not (self.allows(u) or _in_document(u)) for u in collector.urls):
+        if any(not (self.allows(u) or _in_document(u)) for u in html_urls(html)):
             parts.append("html")
         if any(not self.allows(_absolute(u)) for u in _text_urls(text)):
             parts.append("text")
@@ -147,8 +144,22 @@ class LinkRule:
 
 
 def _text_urls(text: str) -> Iterator[str]:
-    for match in _TEXT_URL.finditer(text):
-        yield match.group(0)
+    lowered = text.lower()
+    for marker in ("://", "www.", *_BARE_SCHEMES):
+        at = lowered.find(marker)
+        while at != -1:
+            rest = at + len(marker)
+            end = _URL_REST.match(text, rest).end()  # type: ignore[union-attr]
+            if marker == "://":
+                scheme = _SCHEME_BEFORE.search(text, max(0, at - 32), at)
+                yield text[scheme.start() if scheme else at : end]
+            elif (
+                (at == 0 or not text[at - 1].isalnum())
+                and (end > rest or marker == "www.")
+                and not lowered.endswith("//", 0, at)  # inside a URL found from its "://"
+            ):
+                yield text[at:end]
+            at = lowered.find(marker, max(end, at + 1))
 
 
 def _in_document(url: str) -> bool:
@@ -161,44 +172,32 @@ def _absolute(url: str) -> str:
     return f"http://{url}" if url[:4].lower() == "www." else url
 
 
-class _UrlCollector(HTMLParser):
-    """Every URL a client may follow or fetch in an HTML document: URL attributes (entities
-    decoded), ``url(...)`` in style attributes and ``<style>``, the target of a meta
-    refresh, and URLs in the text."""
+# The HTML part, read the way a client reads it: every start tag (those inside Outlook's
+# conditional comments too), its attributes quoted or not, entities decoded.
+_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9:-]*)(\s[^>]*)?/?>")
+_ATTR = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_MARKUP = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.urls: list[str] = []
-        self._in_style = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._in_style = tag == "style"
-        values = dict(attrs)
-        for name, value in attrs:
-            if value is None:
-                continue
-            if name in URL_ATTRIBUTES:
-                if name in ("srcset", "ping"):
-                    self.urls += [
-                        c.split()[0] for c in value.replace(",", " , ").split(",") if c.split()
-                    ]
-                else:
-                    self.urls.append(value.strip())
-            elif name == "style":
-                self.urls += [m.group(2) for m in _CSS_URL.finditer(value)]
-        if tag == "meta" and (values.get("http-equiv") or "").lower() == "refresh":
-            _, _, target = (values.get("content") or "").partition("=")
-            self.urls.append(target.strip())
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        self._in_style = False
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "style":
-            self._in_style = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_style:
-            self.urls += [m.group(2) for m in _CSS_URL.finditer(data)]
-        self.urls += [_absolute(u) for u in _text_urls(data)]
+def html_urls(html: str) -> list[str]:
+    """Every URL a client may follow or fetch in an HTML document: URL attributes,
+    ``url(...)`` anywhere (styles), the target of a meta refresh, and URLs in the text."""
+    urls: list[str] = []
+    for match in _TAG.finditer(html):
+        tag = match.group(1).lower()
+        attrs = {}
+        for attr in _ATTR.finditer(match.group(2) or ""):
+            value = next((v for v in attr.group(2, 3, 4) if v is not None), None)
+            if value is not None:
+                attrs[attr.group(1).lower()] = unescape(value)
+        for name, value in attrs.items():
+            if name in ("srcset", "ping"):
+                urls += [c.split()[0] for c in value.split(",") if c.split()]
+            elif name in URL_ATTRIBUTES:
+                urls.append(value.strip())
+        if tag == "meta" and attrs.get("http-equiv", "").lower() == "refresh":
+            urls.append(attrs.get("content", "").partition("=")[2].strip())
+    if "url(" in html.lower():
+        urls += [unescape(m.group(2)) for m in _CSS_URL.finditer(html)]
+    urls += [_absolute(u) for u in _text_urls(unescape(_MARKUP.sub(" ", html)))]
+    return urls
