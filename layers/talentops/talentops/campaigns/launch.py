@@ -64,7 +64,7 @@ from ..delivery.budget import ContactPolicy
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
 from ..delivery.leases import lease_attributes
-from ..delivery.service import announcement, undeliverable
+from ..delivery.service import announcement, undecidable, undeliverable
 from ..errors import (
     ConcurrencyError,
     DeliveryError,
@@ -76,7 +76,7 @@ from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
 from .model import Campaign
-from .preview import RecipientDecision, decide_recipient
+from .preview import RecipientDecision, campaign_fact, decide_recipient
 
 MESSAGE_SIZE = 100  # candidate ids a page message (one BatchGetItem)
 PAGE_SIZE = 1000  # profiles a Scan page of the fan-out
@@ -310,14 +310,17 @@ class CampaignWorker:
         )
         counts.left_segment = left_segment
         report.duplicates = len(duplicates)
+        undecided = 0
         for claim in planned:
             decision = claim.claim.decision
-            if decision.outcome != "send":
+            if decision.status == "failed":
+                undecided += 1  # could not be decided: counted failed
+            elif decision.outcome != "send":
                 counts.suppressed[decision.reason or "unknown"] = (
                     counts.suppressed.get(decision.reason or "unknown", 0) + 1
                 )
         sent, failed, unsent, stop = self._send(planned, seconds_left)
-        counts.sent, counts.failed = len(sent), len(failed)
+        counts.sent, counts.failed = len(sent), len(failed) + undecided
         suppressed = [p.claim.decision for p in planned if p.claim.decision.outcome != "send"]
         if stop is None:
             # The message is done: what is counted once per message (a failed delivery
@@ -396,14 +399,17 @@ class CampaignWorker:
                 waiting: list[_Deferred] = []
                 for candidate_id in todo:
                     current = loaded[candidate_id]
-                    recipient = self._decide(message, subject, current.profile, now)
-                    if recipient is None:
-                        left_segment += 1  # the profile changed since the fan-out read it
-                        continue
-                    if recipient.action == "defer":
-                        waiting.append(_Deferred(current.profile, recipient))
-                        continue
-                    plans.append(self._plan(current, recipient, signer))
+                    try:
+                        recipient = self._decide(message, subject, current.profile, now)
+                        if recipient is None:
+                            left_segment += 1  # the profile changed since the fan-out read it
+                            continue
+                        if recipient.action == "defer":
+                            waiting.append(_Deferred(current.profile, recipient))
+                            continue
+                        plans.append(self._plan(current, recipient, signer))
+                    except Exception as exc:  # one candidate's data: failed, the rest go on
+                        plans.append(self._undecidable(subject, current, now, exc))
                 # Timers before claims: a failure here leaves nothing claimed.
                 self._schedule(message, waiting, now)
                 deferred += waiting
@@ -423,6 +429,29 @@ class CampaignWorker:
             if planned:
                 self.pool.release_claims([p.claim.decision for p in planned])
             raise
+
+    @staticmethod
+    def _undecidable(
+        subject: _Subject, loaded: LoadedProfile, now: datetime, exc: Exception
+    ) -> _Planned:
+        candidate_id = loaded.profile.candidate_id
+        logger.warning(
+            "a candidate could not be decided",
+            candidate_id=candidate_id,
+            error_type=type(exc).__name__,
+        )
+        fact = campaign_fact(
+            subject.campaign, subject.record.campaign_id, candidate_id, subject.record.created_at
+        )
+        failed = undecidable(
+            fact,
+            subject.campaign.content.template,
+            subject.spec.purpose,
+            candidate_id=candidate_id,
+            now=now,
+            exc=exc,
+        )
+        return _Planned(Claim(failed, None, loaded.profile.version, loaded.alert_seq), None, None)
 
     def _plan(
         self, loaded: LoadedProfile, recipient: RecipientDecision, signer: TokenSigner

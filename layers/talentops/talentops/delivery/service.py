@@ -31,7 +31,7 @@ from ..tokens import TokenSigner
 from .budget import ContactPolicy
 from .compose import compose_email
 from .context import Brand
-from .decide import FrequencyCap, Outcome, TriggerFact, behaviour_kind, decide
+from .decide import FrequencyCap, Outcome, TriggerFact, behaviour_kind, decide, decision_id
 from .leases import LeaseResolver, lease_attributes
 
 MAX_DECIDE_ROUNDS = 4
@@ -333,6 +333,32 @@ class DeliveryService:
 
     def _publish(self, decision: Decision) -> None:
         self.publisher.publish([announcement(decision)])
+
+
+def undecidable(
+    fact: TriggerFact,
+    template: str,
+    purpose: str,
+    *,
+    candidate_id: str,
+    now: datetime,
+    exc: Exception,
+) -> Decision:
+    """A candidate whose data could not be decided or rendered (an exception in one record of
+    a batch): recorded ``failed``, reason ``decision_error``, with the kind of error (never its
+    message, which may carry the data); the rest of the batch goes on."""
+    return Decision(
+        decision_id=decision_id(fact, template, candidate_id),
+        candidate_id=candidate_id,
+        trigger=fact.trigger,
+        template=template,
+        purpose=purpose,
+        decided_at=now,
+        outcome="suppress",
+        reason="decision_error",
+        status="failed",
+        reasons=[f"this candidate could not be decided: {type(exc).__name__}"],
+    )
 
 
 def undeliverable(decision: Decision, ses_code: str) -> Decision:

@@ -27,13 +27,13 @@ from ..adapters.bus import EventPublisher
 from ..adapters.ses import SesSender
 from ..adapters.talent_pool import Claim, LoadedProfile, TalentPoolRepository
 from ..consent.policy import ConsentPolicy
-from ..content.catalogue import Catalogue, Variant
+from ..content.catalogue import Catalogue, MessageSpec, Variant
 from ..delivery.budget import ContactPolicy, Priority
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
 from ..delivery.decide import FrequencyCap, decide
 from ..delivery.leases import lease_attributes
-from ..delivery.service import announcement, undeliverable
+from ..delivery.service import announcement, undecidable, undeliverable
 from ..errors import ConcurrencyError, DeliveryError, RenderError, SendRefusedError
 from ..models.state import Decision, Profile
 from ..observability import count, logger
@@ -197,38 +197,70 @@ class JobAlertWorker:
         now = self.now()
         plans: list[_Planned] = []
         for loaded in profiles:
-            profile = loaded.profile
-            ok, why = fits(batch.job, profile, self.alerts.seniority_band)
-            if not ok:
-                # The index lags the profile (or the profile changed since the page was
-                # read): not part of the matching pool any more.
-                report.no_longer_fit += 1
-                logger.debug("no longer fits", candidate_id=profile.candidate_id, why=why)
-                continue
-            outcome = decide(
-                fact=batch.fact(profile.candidate_id),
-                profile=profile,
-                template=self.template,
-                spec=spec,
-                policy=self.policy,
-                now=now,
-                caps={spec.purpose: self.cap},
-                freshness=self.freshness,
-            )
-            decision, raw = outcome.decision, None
-            if outcome.variant is not None and self.contact is not None:
-                decision = self._within_budget(decision, profile, now)
-            if outcome.variant is not None and decision.outcome == "send":
-                try:
-                    raw = self._compose(batch.job, decision, outcome.variant, profile, signer)
-                except RenderError as exc:
-                    logger.warning("render failed", template=self.template, error=str(exc))
-                    decision = decision.render_failed(exc)
-            sent = decision.send_trace()
-            lease = lease_attributes(decision.decision_id, now, raw) if raw else None
-            claim = Claim(decision, sent, profile.version, loaded.alert_seq, lease)
-            plans.append(_Planned(claim, profile.email, raw))
+            try:
+                plan = self._plan_one(batch, loaded, spec, now=now, signer=signer, report=report)
+            except Exception as exc:  # one candidate's data: recorded failed, the rest go on
+                candidate_id = loaded.profile.candidate_id
+                logger.warning(
+                    "a candidate could not be decided",
+                    candidate_id=candidate_id,
+                    error_type=type(exc).__name__,
+                )
+                failed = undecidable(
+                    batch.fact(candidate_id),
+                    self.template,
+                    spec.purpose,
+                    candidate_id=candidate_id,
+                    now=now,
+                    exc=exc,
+                )
+                claim = Claim(failed, None, loaded.profile.version, loaded.alert_seq)
+                plan = _Planned(claim, None, None)
+            if plan is not None:
+                plans.append(plan)
         return plans
+
+    def _plan_one(
+        self,
+        batch: AlertBatch,
+        loaded: LoadedProfile,
+        spec: MessageSpec,
+        *,
+        now: datetime,
+        signer: TokenSigner,
+        report: BatchReport,
+    ) -> _Planned | None:
+        profile = loaded.profile
+        ok, why = fits(batch.job, profile, self.alerts.seniority_band)
+        if not ok:
+            # The index lags the profile (or the profile changed since the page was
+            # read): not part of the matching pool any more.
+            report.no_longer_fit += 1
+            logger.debug("no longer fits", candidate_id=profile.candidate_id, why=why)
+            return None
+        outcome = decide(
+            fact=batch.fact(profile.candidate_id),
+            profile=profile,
+            template=self.template,
+            spec=spec,
+            policy=self.policy,
+            now=now,
+            caps={spec.purpose: self.cap},
+            freshness=self.freshness,
+        )
+        decision, raw = outcome.decision, None
+        if outcome.variant is not None and self.contact is not None:
+            decision = self._within_budget(decision, profile, now)
+        if outcome.variant is not None and decision.outcome == "send":
+            try:
+                raw = self._compose(batch.job, decision, outcome.variant, profile, signer)
+            except RenderError as exc:
+                logger.warning("render failed", template=self.template, error=str(exc))
+                decision = decision.render_failed(exc)
+        sent = decision.send_trace()
+        lease = lease_attributes(decision.decision_id, now, raw) if raw else None
+        claim = Claim(decision, sent, profile.version, loaded.alert_seq, lease)
+        return _Planned(claim, profile.email, raw)
 
     def _within_budget(self, decision: Decision, profile: Profile, now: datetime) -> Decision:
         assert self.contact is not None
