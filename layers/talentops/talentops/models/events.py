@@ -430,7 +430,8 @@ def parse_event(event: dict[str, Any]) -> tuple[EventEnvelope, ContractModel]:
         raise InvalidEventError("?", "not an EventBridge event: " + _summary(exc)) from exc
     model = INBOUND_EVENTS.get(envelope.detail_type)
     if model is None:
-        raise InvalidEventError(envelope.detail_type, "unknown detail-type")
+        # Not one of ours: not quoted either (the DLQ keeps the event itself).
+        raise InvalidEventError("?", "unknown detail-type")
     try:
         return envelope, model.model_validate(envelope.detail)
     except ValidationError as exc:
