@@ -1,11 +1,14 @@
 """Every five minutes: claimed sends whose lease ran out without a recorded send (their
 sender died between the claim and the record) are resolved: recorded sent when SES accepted
-them (its Send event on the claim), else sent (talentops.delivery.leases)."""
+them (its Send event on the claim), else sent (talentops.delivery.leases). A campaign's
+counters take the recipients so resolved."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talentops.campaigns.launch import count_resolved
+from talentops.campaigns.wiring import campaign_repository
 from talentops.observability import logger, metrics
 from talentops.wiring import delivery_service
 
@@ -13,4 +16,5 @@ from talentops.wiring import delivery_service
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    return delivery_service().resolver().sweep()
+    observers = [count_resolved(campaign_repository())]
+    return delivery_service().resolver(observers).sweep()

@@ -14,7 +14,7 @@ from talentops.adapters.ses import SesSender
 from talentops.clock import SYSTEM_CLOCK
 from talentops.delivery import leases
 from talentops.models.events import CandidateRef
-from tests.conftest import load_handler
+from tests.conftest import TABLE, load_handler
 from tests.support.events import EVENT, consent, envelope, profile
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -112,3 +112,75 @@ def test_a_sender_killed_around_the_send_is_resolved_once_past_its_lease(
     assert reconciler.handler({}, context)["found"] == 0  # resolved: off the index
     announced = [e for e in aws.drain() if e["detail-type"] == "Message Sent"]
     assert len(announced) == 1
+
+
+def test_a_campaign_worker_killed_mid_page_strands_nobody(
+    aws: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed on its second send: the first recipient got the mail (not yet recorded), the
+    rest are claimed and unsent. A redelivery while the leases run sends nothing; past them
+    the reconciler records the first (SES took it: found by header, as the Send event tells
+    in AWS) and sends the rest once; the campaign's counters take all three."""
+    from devstack.faults import sent_with_decision
+    from talentops.campaigns import wiring as campaign_wiring
+    from talentops.campaigns.launch import CampaignMessage
+    from tests.integration.test_batch_isolation import _person
+    from tests.support.apigw import json_body
+    from tests.support.job_alerts import put_profiles
+    from tests.support.privacy import api_call
+
+    monkeypatch.setenv(
+        "CAMPAIGN_QUEUE_URL", aws.client("sqs").create_queue(QueueName="c")["QueueUrl"]
+    )
+    monkeypatch.setenv("CAMPAIGN_QUEUE_ARN", "arn:aws:sqs:eu-west-1:123456789012:c")
+    monkeypatch.setenv("CAMPAIGN_SCHEDULE_GROUP", "campaign-timers-test")
+    monkeypatch.setenv("CAMPAIGN_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/scheduler")
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", now)
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
+    monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [sent_with_decision])
+    campaign_wiring.reset()
+    put_profiles(aws.client("dynamodb"), TABLE, [_person(n) for n in ("ann", "bob", "cid")])
+    definition = {
+        "name": "Killed",
+        "purpose": "marketing",
+        "segment": [{"field": "candidate.role_family", "op": "eq", "value": "data"}],
+        "content": {"template": "spring_hiring"},
+    }
+    api = load_handler("api")
+    response = api_call(api, context, "POST", "/admin/campaigns", body=definition, iam=True)
+    campaign_id = str(json_body(response)["campaign_id"])
+    page = CampaignMessage(
+        kind="page", campaign_id=campaign_id, candidates=["c_ann0000", "c_bob0000", "c_cid0000"]
+    )
+    original = SesSender.send_raw
+    calls = {"n": 0}
+
+    def dies_on_the_second(self: SesSender, **kwargs: Any) -> str:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise Killed()
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(SesSender, "send_raw", dies_on_the_second)
+    with pytest.raises(Killed):
+        campaign_wiring.campaign_worker().page(page, lambda: 900.0)
+    assert len(aws.sent_emails()) == 1
+    # SQS delivers the page again while the leases run: all in flight, nothing sent.
+    again = campaign_wiring.campaign_worker().page(page, lambda: 900.0)
+    assert again.sent == 0 and again.duplicates == 3 and len(aws.sent_emails()) == 1
+
+    SYSTEM_CLOCK.fixed = now + timedelta(minutes=21)
+    tally = load_handler("send_reconciler").handler({}, context)
+    assert tally["found"] == 3 and tally["other"] == 0
+    assert sorted(m.destinations[0] for m in aws.sent_emails()) == [
+        "ann@example.org",
+        "bob@example.org",
+        "cid@example.org",
+    ]
+    status = api_call(api, context, "GET", f"/admin/campaigns/{campaign_id}", iam=True)
+    assert json_body(status)["counts"]["sent"] == 3
+    # A later delivery of the page finds everything recorded: nothing more.
+    assert campaign_wiring.campaign_worker().page(page, lambda: 900.0).sent == 0
+    assert len(aws.sent_emails()) == 3
+    campaign_wiring.reset()

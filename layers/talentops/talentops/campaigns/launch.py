@@ -63,7 +63,7 @@ from ..content.catalogue import Catalogue, MessageSpec
 from ..delivery.budget import ContactPolicy
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
-from ..delivery.leases import lease_attributes
+from ..delivery.leases import LeaseResolver, lease_attributes
 from ..delivery.service import announcement, undecidable, undeliverable
 from ..errors import (
     ConcurrencyError,
@@ -76,7 +76,7 @@ from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
 from .model import Campaign
-from .preview import RecipientDecision, campaign_fact, decide_recipient
+from .preview import CAMPAIGN_TRIGGER, RecipientDecision, campaign_fact, decide_recipient
 
 MESSAGE_SIZE = 100  # candidate ids a page message (one BatchGetItem)
 PAGE_SIZE = 1000  # profiles a Scan page of the fan-out
@@ -310,6 +310,7 @@ class CampaignWorker:
         )
         counts.left_segment = left_segment
         report.duplicates = len(duplicates)
+        self._resolve_open(duplicates)
         undecided = 0
         for claim in planned:
             decision = claim.claim.decision
@@ -359,6 +360,31 @@ class CampaignWorker:
             report.status = "incomplete"
             raise stop
         return report
+
+    def _resolve_open(self, duplicates: Sequence[Claim]) -> None:
+        """Recipients claimed by an earlier delivery that died before recording them: each
+        resolved once its lease ran out (counted and announced by the resolver), else left
+        in flight."""
+        if not duplicates:
+            return
+        existing = self.pool.get_decisions(
+            [(str(c.decision.candidate_id), c.decision.decision_id) for c in duplicates]
+        )
+        resolver = LeaseResolver(
+            repo=self.pool,
+            sender=self.sender,
+            publisher=self.publisher,
+            policy=self.consent,
+            sender_address=self.brand.sender_address,
+            now=self.now,
+            observers=[count_resolved(self.campaigns)],
+        )
+        for decision in existing.values():
+            if decision.status != "decided" or decision.outcome != "send":
+                continue
+            claim = self.pool.open_claim(str(decision.candidate_id), decision.decision_id)
+            if claim is not None and resolver.resolve(claim) is None:
+                logger.info("claim in flight", decision_id=decision.decision_id)
 
     def _decide(
         self, message: CampaignMessage, subject: _Subject, profile: Profile, now: datetime
@@ -592,6 +618,25 @@ class CampaignWorker:
         entries = [announcement(d) for d in decisions]
         if entries:
             self.publisher.publish(entries)
+
+
+def count_resolved(campaigns: CampaignRepository) -> Callable[[Decision], None]:
+    """Counts a campaign recipient whose claim was resolved after its worker died (the
+    worker never counted it): sent, failed or suppressed by reason."""
+
+    def observe(decision: Decision) -> None:
+        if decision.trigger.get("detail_type") != CAMPAIGN_TRIGGER:
+            return
+        counts = CampaignCounts()
+        if decision.status == "sent":
+            counts.sent = 1
+        elif decision.status == "failed":
+            counts.failed = 1
+        else:
+            counts.suppressed = {decision.reason or "unknown": 1}
+        campaigns.add_counts(decision.trigger["event_id"], counts)
+
+    return observe
 
 
 def parse_message(body: str | bytes | Mapping[str, Any]) -> CampaignMessage:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -92,6 +92,8 @@ class LeaseResolver:
     policy: ConsentPolicy
     sender_address: str
     now: Callable[[], datetime]
+    # Told of every claim resolved (e.g. a campaign's counters).
+    observers: Sequence[Callable[[Decision], None]] = ()
 
     def resolve(self, claim: OpenClaim) -> Decision | None:
         """Resolve one claim whose lease ran out; None when it was not to resolve (resolved
@@ -179,6 +181,8 @@ class LeaseResolver:
         from .service import announcement
 
         self.publisher.publish([announcement(decision)])
+        for observer in self.observers:
+            observer(decision)
         count(decision.outcome, decision.reason)
         logger.info(
             "claim resolved",

@@ -291,7 +291,7 @@ class DeliveryService:
             payload=lambda links: fact.payload,
         )
 
-    def resolver(self) -> LeaseResolver:
+    def resolver(self, observers: Sequence[Callable[[Decision], None]] = ()) -> LeaseResolver:
         return LeaseResolver(
             repo=self.repo,
             sender=self.sender,
@@ -299,6 +299,7 @@ class DeliveryService:
             policy=self.policy,
             sender_address=self.brand.sender_address,
             now=self.now,
+            observers=observers,
         )
 
     def _duplicate(self, fact: TriggerFact, decision: Decision) -> Decision:

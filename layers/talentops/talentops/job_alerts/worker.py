@@ -32,7 +32,7 @@ from ..delivery.budget import ContactPolicy, Priority
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
 from ..delivery.decide import FrequencyCap, decide
-from ..delivery.leases import lease_attributes
+from ..delivery.leases import LeaseResolver, lease_attributes
 from ..delivery.service import announcement, undecidable, undeliverable
 from ..errors import ConcurrencyError, DeliveryError, RenderError, SendRefusedError
 from ..models.state import Decision, Profile
@@ -310,6 +310,11 @@ class JobAlertWorker:
         out = []
         for claim in claims:
             before = existing.get(claim.decision.decision_id)
+            if before is not None and before.status == "decided" and before.outcome == "send":
+                # Claimed, never recorded: resolved once its lease ran out (announced by
+                # the resolver), else in flight; never announced as sent from here.
+                self._resolve(str(before.candidate_id), before.decision_id)
+                continue
             if before is not None and before.trigger.get("event_id") == batch.event_id:
                 out.append(before)
                 continue
@@ -319,6 +324,21 @@ class JobAlertWorker:
                 )
             )
         return out
+
+    def _resolve(self, candidate_id: str, decision_id: str) -> None:
+        claim = self.repo.open_claim(candidate_id, decision_id)
+        if claim is None:
+            return
+        resolver = LeaseResolver(
+            repo=self.repo,
+            sender=self.sender,
+            publisher=self.publisher,
+            policy=self.policy,
+            sender_address=self.brand.sender_address,
+            now=self.now,
+        )
+        if resolver.resolve(claim) is None:
+            logger.info("claim in flight", decision_id=decision_id)
 
     def _publish(self, decisions: Sequence[Decision]) -> None:
         entries = [announcement(d) for d in decisions]
