@@ -1028,6 +1028,7 @@ def test_a_withdrawal_before_the_reminder_suppresses_it_and_the_journey_goes_on(
 ) -> None:
     candidate = _seed(handlers, context, "optout@example.org")
     _candidate_event(handlers, context, REGISTERED, "optout@example.org", T0, event=EVENT)
+    clock(T0 + timedelta(hours=1))  # a fact is received once observed (never ahead: issue 11)
     handlers["ingest_profile"].handler(
         consent("optout@example.org", "withdrawn", observed_at=_iso(T0 + timedelta(hours=1))),
         context,
