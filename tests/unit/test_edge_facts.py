@@ -345,3 +345,17 @@ def test_extreme_dates_do_not_raise_in_retention_or_freshness():
     window = {"country": timedelta(days=365)}
     assert stale_fields(profile, window, now) == {}
     assert freshness_problem(profile, "country", window, now) is None
+
+
+def test_campaign_segments_name_countries_by_iso_code():
+    from talentops.campaigns.model import CampaignError, validate_campaign
+
+    base = {"name": "Spring", "purpose": "marketing", "content": {"template": "spring_hiring"}}
+    campaign = validate_campaign(
+        {**base, "segment": [{"field": "country", "op": "in", "value": ["UK", "DE", "EL"]}]}
+    )
+    assert campaign.segment[0].value == ["GB", "DE", "GR"]  # what profiles store
+    profile = _stored("GB")
+    assert campaign.in_segment(profile, datetime.now(UTC))[0]
+    with pytest.raises(CampaignError, match=r"segment\[0\]\.value: .*'EU'"):
+        validate_campaign({**base, "segment": [{"field": "country", "op": "eq", "value": "EU"}]})

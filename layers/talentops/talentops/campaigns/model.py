@@ -27,6 +27,7 @@ from ..content.catalogue import MessageSpec, Rule, rule_holds
 from ..delivery.decide import candidate_view
 from ..journeys.fields import field_problem, known_fields, unknown_name
 from ..journeys.source import Problem, Source, SourceError, format_path, read_source
+from ..models.countries import country_code
 from ..models.state import Profile
 
 CampaignPurpose = Literal["marketing", "events", "job_alerts"]
@@ -75,12 +76,15 @@ class Campaign(BaseModel):
         if not isinstance(value, list | tuple):
             return value
         out = []
-        for item in value:
+        for given in value:
+            item = given
             name = item.get("field") if isinstance(item, Mapping) else None
             if isinstance(name, str) and "." not in name:
-                out.append({**item, "field": f"candidate.{name}"})
-            else:
-                out.append(item)
+                item = {**item, "field": f"candidate.{name}"}
+            if _names_countries(item):
+                # Stored countries are ISO codes: UK and EL mean GB and GR here too.
+                item = {**item, "value": _country_values(item.get("value"), normalize=True)}
+            out.append(item)
         return out
 
     def fingerprint(self) -> str:
@@ -96,6 +100,26 @@ class Campaign(BaseModel):
         if failed:
             return False, [f"not in segment: {failed[0]} does not hold"]
         return True, [f"in segment: {', '.join(r.describe() for r in self.segment)}"]
+
+
+_COUNTRY_OPS = ("eq", "ne", "in", "not_in")
+
+
+def _names_countries(item: Any) -> bool:
+    return (
+        isinstance(item, Mapping)
+        and item.get("field") in ("country", "candidate.country")
+        and item.get("op") in _COUNTRY_OPS
+    )
+
+
+def _country_values(value: Any, *, normalize: bool) -> Any:
+    """A rule's country value(s) as ISO codes (``normalize``), or the ones that are no code."""
+    values = value if isinstance(value, list) else [value]
+    if normalize:
+        fixed = [country_code(v) or v for v in values]
+        return fixed if isinstance(value, list) else fixed[0]
+    return [v for v in values if country_code(v) is None]
 
 
 def segment_context(profile: Profile) -> dict[str, Any]:
@@ -132,6 +156,15 @@ def validate_campaign(
                 issue = field_problem(name, allowed)
                 if issue is not None:
                     problems.append(problem(("segment", index, "field"), issue))
+            if _names_countries(rule):
+                wrong = _country_values(rule.get("value"), normalize=False)  # type: ignore[union-attr]
+                if wrong:
+                    problems.append(
+                        problem(
+                            ("segment", index, "value"),
+                            f"not ISO 3166-1 alpha-2 country codes: {wrong[:5]!r}",
+                        )
+                    )
     try:
         campaign = Campaign.model_validate(dict(data))
     except ValidationError as exc:
