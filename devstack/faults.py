@@ -16,6 +16,21 @@ SES v2 `SendEmail` calls the v1 backend's `send_email` / `send_raw_email`). A th
 send is refused before moto records anything, so it never reaches the outbox; the caller
 sees the error over HTTP exactly as from AWS, and botocore's own retries (standard mode
 retries `Throttling`) count as sends too, as they would against SES.
+
+`POST /_local/faults {"ses_reject": N}`: the next N SES sends are refused for good, as SES
+refuses a message it will not carry: HTTP 400, error code `MessageRejected` (what the
+application's SES adapter treats as permanent: the decision is recorded `failed` and
+announced as suppressed `undeliverable`). Same hook as the throttle; nothing reaches the
+outbox. `GET` lists the decision ids of the refused sends (`rejected`: their
+`X-TalentOps-Decision` header), so a test can find what became of each.
+
+`POST /_local/faults {"ddb_throttle": N}`: the next N DynamoDB requests of the handlers fail
+as DynamoDB fails them when a table's capacity is exceeded: HTTP 400, error code
+`ProvisionedThroughputExceededException` (item operations) or `ThrottlingException` (the
+control plane). The hook is botocore's `before-send` event on the handlers' DynamoDB clients
+(registered by the same `_make_api_call` hook), so the fault is an HTTP answer that
+botocore's own retry policy sees and retries as in AWS: each attempt counts, and a call whose
+attempts are all throttled raises `ClientError` in the handler.
 """
 
 from __future__ import annotations
@@ -23,6 +38,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
+import uuid
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -38,10 +54,41 @@ SEND_METHODS = (
 )
 THROTTLING_CODE = "Throttling"
 THROTTLING_MESSAGE = "Maximum sending rate exceeded."
+REJECTED_CODE = "MessageRejected"
+REJECTED_MESSAGE = "Message rejected: the message cannot be delivered to this recipient."
+DDB_THROTTLED_CODE = "ProvisionedThroughputExceededException"
+DDB_THROTTLED_MESSAGE = (
+    "The level of configured provisioned throughput for the table was exceeded. "
+    "Consider increasing your provisioning level with the UpdateTable API."
+)
+DDB_CONTROL_THROTTLED_CODE = "ThrottlingException"
+DDB_CONTROL_THROTTLED_MESSAGE = "Rate of requests exceeds the allowed throughput."
+# DynamoDB's data plane: a throttle there is ProvisionedThroughputExceededException.
+DDB_ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+DECISION_HEADER = b"X-TalentOps-Decision:"
 MAX_COUNT = 1_000_000
 
 
-KNOWN = ("ses_throttle", "crash_before_send", "crash_after_send")
+KNOWN = (
+    "ses_throttle",
+    "ses_reject",
+    "ddb_throttle",
+    "crash_before_send",
+    "crash_after_send",
+)
 
 
 class Faults:
@@ -51,6 +98,7 @@ class Faults:
         self._lock = threading.Lock()
         self._remaining = dict.fromkeys(KNOWN, 0)
         self._injected = dict.fromkeys(KNOWN, 0)
+        self._rejected: list[str] = []
 
     def set(self, name: str, count: int) -> None:
         with self._lock:
@@ -71,9 +119,17 @@ class Faults:
     def take_ses_throttle(self) -> bool:
         return self.take("ses_throttle")
 
+    def note_rejected(self, decision_id: str) -> None:
+        with self._lock:
+            self._rejected.append(decision_id)
+
     def state(self) -> dict[str, Any]:
         with self._lock:
-            return {**self._remaining, "injected": dict(self._injected)}
+            return {
+                **self._remaining,
+                "injected": dict(self._injected),
+                "rejected": list(self._rejected),
+            }
 
     def update(self, body: bytes) -> str | None:
         """Applies a `POST /_local/faults` body; the problem when it is not valid."""
@@ -108,21 +164,44 @@ def handle(faults: Faults, method: str, body: bytes) -> HttpResponse:
     return HttpResponse.json(200, faults.state())
 
 
-def _throttling_class() -> type[Exception]:
+def _error_classes() -> tuple[type[Exception], type[Exception]]:
     from moto.core.exceptions import ServiceException
 
     class Throttling(ServiceException):
         code = THROTTLING_CODE
         message = THROTTLING_MESSAGE
 
-    return Throttling
+    class MessageRejected(ServiceException):
+        code = REJECTED_CODE
+        message = REJECTED_MESSAGE
+
+    return Throttling, MessageRejected
 
 
-def _wrap(original: Any, faults: Faults, error: type[Exception]) -> Any:
+def _decision_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The ``X-TalentOps-Decision`` header of a raw send's message ("" when none)."""
+    raw = kwargs.get("raw_data", args[2] if len(args) > 2 else None)
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "replace")
+    if not isinstance(raw, bytes):
+        return ""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    for line in head.splitlines():
+        if line[: len(DECISION_HEADER)].lower() == DECISION_HEADER.lower():
+            return line[len(DECISION_HEADER) :].strip().decode("ascii", "replace")
+    return ""
+
+
+def _wrap(
+    original: Any, faults: Faults, throttling: type[Exception], rejected: type[Exception]
+) -> Any:
     @functools.wraps(original)
     def send(self: Any, *args: Any, **kwargs: Any) -> Any:
         if faults.take_ses_throttle():
-            raise error()
+            raise throttling()
+        if faults.take("ses_reject"):
+            faults.note_rejected(_decision_of(args, kwargs))
+            raise rejected()
         return original(self, *args, **kwargs)
 
     send._devstack_original = original  # type: ignore[attr-defined]
@@ -137,7 +216,7 @@ def install(faults: Faults = FAULTS) -> Callable[[], None]:
     # moto warns that "Throttling" is not an error shape of SES v2's model; it serializes
     # the error all the same (the code in x-amzn-ErrorType, the message in the body).
     warnings.filterwarnings("ignore", message=r"Exception\(Throttling\)", category=UserWarning)
-    error = _throttling_class()
+    throttling, rejected = _error_classes()
     originals: dict[str, Any] = {}
     for name in SEND_METHODS:
         current = getattr(SESBackend, name, None)
@@ -145,7 +224,7 @@ def install(faults: Faults = FAULTS) -> Callable[[], None]:
             continue
         original = getattr(current, "_devstack_original", current)
         originals[name] = original
-        setattr(SESBackend, name, _wrap(original, faults, error))
+        setattr(SESBackend, name, _wrap(original, faults, throttling, rejected))
 
     undo_crashes = _install_crashes(faults)
     _register_acceptance_lookup()
@@ -171,9 +250,15 @@ def _install_crashes(faults: Faults) -> Callable[[], None]:
     current = BaseClient._make_api_call
     original = getattr(current, "_devstack_original", current)
 
+    throttle = functools.partial(_ddb_throttled, faults)
+
     @functools.wraps(original)
     def call(self: Any, operation_name: str, api_params: Any) -> Any:
         service = self.meta.service_model.service_name
+        if service == "dynamodb" and not getattr(self, "_devstack_ddb_faults", False):
+            # Once per client: every HTTP attempt of its calls asks for a throttle first.
+            self.meta.events.register_first("before-send.dynamodb", throttle)
+            self._devstack_ddb_faults = True
         if (service, operation_name) not in SEND_OPERATIONS:
             return original(self, operation_name, api_params)
         if faults.take("crash_before_send"):
@@ -190,6 +275,42 @@ def _install_crashes(faults: Faults) -> Callable[[], None]:
         BaseClient._make_api_call = original  # type: ignore[method-assign]
 
     return uninstall
+
+
+class _Body:
+    """The raw body of a response botocore reads (``stream()``)."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def stream(self, **_: Any) -> Any:
+        yield self._data
+
+
+def _ddb_throttled(faults: Faults, request: Any, **kwargs: Any) -> Any:
+    """``before-send.dynamodb``: DynamoDB's throttling answer instead of sending, when the
+    fault is due (None sends the request as usual)."""
+    if not faults.take("ddb_throttle"):
+        return None
+    from botocore.awsrequest import AWSResponse
+
+    target = request.headers.get("X-Amz-Target") or ""
+    if isinstance(target, bytes):
+        target = target.decode("ascii", "replace")
+    operation = str(target).rsplit(".", 1)[-1]
+    if operation in DDB_ITEM_OPERATIONS:
+        code, message = DDB_THROTTLED_CODE, DDB_THROTTLED_MESSAGE
+    else:
+        code, message = DDB_CONTROL_THROTTLED_CODE, DDB_CONTROL_THROTTLED_MESSAGE
+    body = json.dumps(
+        {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}
+    ).encode()
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "Content-Length": str(len(body)),
+        "x-amzn-RequestId": uuid.uuid4().hex.upper(),
+    }
+    return AWSResponse(request.url, 400, headers, _Body(body))
 
 
 def sent_with_decision(decision_id: str) -> str | None:

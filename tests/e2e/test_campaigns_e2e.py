@@ -446,10 +446,8 @@ def test_local_faults_throttle_ses_sends_as_ses_does(stack: LocalStack) -> None:
     # boto3's standard retries go through a throttle as they would against SES.
     stack.post("/_local/faults", json={"ses_throttle": 2})
     send(sesv2, 3)
-    assert stack.get("/_local/faults").json() == {
-        "ses_throttle": 0,
-        "injected": {"ses_throttle": before + 4},
-    }
+    state = stack.get("/_local/faults").json()
+    assert (state["ses_throttle"], state["injected"]["ses_throttle"]) == (0, before + 4)
     # 0 clears what remains.
     stack.post("/_local/faults", json={"ses_throttle": 50})
     assert stack.post("/_local/faults", json={"ses_throttle": 0}).json()["ses_throttle"] == 0
