@@ -97,6 +97,10 @@ deploy: build ## sam deploy to ENV (dev or prod; see samconfig.toml)
 token-key: $(SAM_VENV)/.installed ## token signing keys in SSM for ENV: create (once), ROTATE=1 (new current key), RETIRE=1 (drop the previous)
 	ENV=$(ENV) ROTATE=$(ROTATE) RETIRE=$(RETIRE) $(SAM_VENV)/bin/python scripts/create_token_key.py
 
+.PHONY: fuzz
+fuzz: $(BIN)/.installed ## the fuzz suite at length: 50,000 new examples into every handler (FUZZ_EXAMPLES)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50000} $(BIN)/python -m pytest -q -n auto --dist load tests/fuzz
+
 .PHONY: campaign
 campaign: $(BIN)/.installed ## campaigns over the admin API: make campaign ARGS="create FILE | preview ID | launch ID --wait | status ID"
 	@test -n "$(ARGS)" || { $(BIN)/python scripts/campaign.py --help; exit 2; }
