@@ -176,6 +176,11 @@ def _absolute(url: str) -> str:
 # conditional comments too), its attributes quoted or not, entities decoded.
 _TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9:-]*)(\s[^>]*)?/?>")
 _ATTR = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_NAMES = "|".join(sorted((re.escape(n) for n in URL_ATTRIBUTES), key=len, reverse=True))
+_FOLLOWED = re.compile(rf"(?<![\w:-])(?:{_NAMES}|http-equiv)\s*=")  # on lower case
+# Entities that only ever stand for spacing or markup characters; any other is decoded
+# before the text is searched for URLs.
+_DECODES = re.compile(r"&(?!(?:nbsp|zwnj|zwj|shy|middot|amp|lt|gt|quot|#847|#160|#39|#34);)")
 _MARKUP = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
 
 
@@ -184,9 +189,12 @@ def html_urls(html: str) -> list[str]:
     ``url(...)`` anywhere (styles), the target of a meta refresh, and URLs in the text."""
     urls: list[str] = []
     for match in _TAG.finditer(html):
+        low = (match.group(2) or "").lower()
+        if not _FOLLOWED.search(low):
+            continue  # no attribute a client follows (most tags: styling only)
         tag = match.group(1).lower()
         attrs = {}
-        for attr in _ATTR.finditer(match.group(2) or ""):
+        for attr in _ATTR.finditer(match.group(2)):
             value = next((v for v in attr.group(2, 3, 4) if v is not None), None)
             if value is not None:
                 attrs[attr.group(1).lower()] = unescape(value)
@@ -199,5 +207,8 @@ def html_urls(html: str) -> list[str]:
             urls.append(attrs.get("content", "").partition("=")[2].strip())
     if "url(" in html.lower():
         urls += [unescape(m.group(2)) for m in _CSS_URL.finditer(html)]
-    urls += [_absolute(u) for u in _text_urls(unescape(_MARKUP.sub(" ", html)))]
+    text = _MARKUP.sub(" ", html)
+    if _DECODES.search(text):  # an entity that may spell part of a URL (&#58; is ":")
+        text = unescape(text)
+    urls += [_absolute(u) for u in _text_urls(text)]
     return urls
