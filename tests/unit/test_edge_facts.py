@@ -359,3 +359,20 @@ def test_campaign_segments_name_countries_by_iso_code():
     assert campaign.in_segment(profile, datetime.now(UTC))[0]
     with pytest.raises(CampaignError, match=r"segment\[0\]\.value: .*'EU'"):
         validate_campaign({**base, "segment": [{"field": "country", "op": "eq", "value": "EU"}]})
+
+
+@pytest.mark.parametrize("send_at", ["9999-12-31T23:59:59Z", "1970-01-01T00:00:00Z"])
+def test_a_campaign_send_at_out_of_range_is_refused_with_the_path(now, send_at):
+    from talentops.campaigns.model import CampaignError, validate_campaign
+
+    campaign = {
+        "name": "Spring",
+        "purpose": "marketing",
+        "segment": [{"field": "country", "op": "eq", "value": "DE"}],
+        "content": {"template": "spring_hiring"},
+        "send_at": send_at,
+    }
+    with pytest.raises(CampaignError, match="send_at"):
+        validate_campaign(campaign)
+    campaign["send_at"] = "2027-03-01T09:00:00+01:00"
+    assert validate_campaign(campaign).send_at is not None

@@ -21,13 +21,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..content.catalogue import MessageSpec, Rule, rule_holds
 from ..delivery.decide import candidate_view
 from ..journeys.fields import field_problem, known_fields, unknown_name
 from ..journeys.source import Problem, Source, SourceError, format_path, read_source
 from ..models.countries import country_code
+from ..models.events import EventStart
 from ..models.state import Profile
 
 CampaignPurpose = Literal["marketing", "events", "job_alerts"]
@@ -62,7 +63,8 @@ class Campaign(BaseModel):
     purpose: CampaignPurpose
     segment: tuple[Rule, ...] = Field(min_length=1)
     content: CampaignContent
-    send_at: AwareDatetime | None = None
+    # Bounded like an event's start: from 2000-01-01 to 731 days ahead of the clock.
+    send_at: EventStart | None = None
 
     @field_validator("name")
     @classmethod
