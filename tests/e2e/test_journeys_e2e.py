@@ -190,9 +190,13 @@ def test_job_nurture_exits_on_application_and_waits_for_the_morning(stack: Local
         "url": f"https://careers.example.com/jobs/job-{RUN}-1",
     }
     other = {**job, "id": f"job-{RUN}-2", "title": f"Analytics Engineer {RUN}", "remote": True}
-    stack.put_event(
-        "Job Opened", {"observed_at": start.isoformat(), "job": other}, source="talent.ats"
-    )
+    # Both open before the candidates exist (no job alert); the nurture shows jobs the
+    # listings hold, so the job viewed is one of them (issue 11).
+    for opened in (job, other):
+        stack.put_event(
+            "Job Opened", {"observed_at": start.isoformat(), "job": opened}, source="talent.ats"
+        )
+    _settle(stack)
     tokyo, applicant = _address("tokyo"), _address("applicant")
     for address in (tokyo, applicant):
         _seed(
