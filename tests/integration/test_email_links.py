@@ -3,8 +3,8 @@ token, `POST /track` with a job the listings do not know and a hostile title and
 `Candidate Job Viewed` it puts on the bus into the journeys function, and the job nurture's
 timer three days later. Nothing with the hostile title or URL is ever sent; the nurture's
 message is suppressed `unknown_job` and announced. A job the listings do know is shown as
-they hold it, whatever the tracking call said; an event page off the allowed origins is
-replaced by the careers site's."""
+they hold it, whatever the tracking call said; an event page and a job page off the allowed
+origins are replaced by the careers site's lists."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from talentops.tokens import TokenSigner
 from tests.conftest import BUS, REGION, Aws, FakeContext, load_handler
 from tests.support.apigw import http_event, json_body
 from tests.support.events import EVENT, behaviour, consent, profile
+from tests.support.job_alerts import JobAlertRig, consent_fact, job_opened, profile_fact
 from tests.support.timers import fire_due
 
 KEY = b"0123456789abcdef0123456789abcdef"  # the `aws` fixture's SSM token key
@@ -258,3 +259,46 @@ def test_an_event_page_off_the_allowed_origins_is_replaced_by_the_careers_sites(
     urls = _assert_links_allowed(confirmation)
     assert any(u.startswith("https://careers.example.com/events?t=") for u in urls)
     assert "evil.example" not in str(confirmation)
+
+
+@pytest.fixture
+def rig(aws: Aws, context: FakeContext, monkeypatch: pytest.MonkeyPatch) -> Iterator[JobAlertRig]:
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="job-alerts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    monkeypatch.setenv("JOB_ALERT_QUEUE_URL", url)
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
+    from talentops.job_alerts import wiring as alert_wiring
+
+    alert_wiring.reset()
+    handlers = {n: load_handler(n) for n in ("ingest_profile", "job_fanout", "job_alert_worker")}
+    yield JobAlertRig(aws, handlers, context, url, arn)
+    alert_wiring.reset()
+
+
+def test_a_job_alert_for_a_job_page_off_the_allowed_origins_links_to_the_careers_site(
+    rig: JobAlertRig,
+) -> None:
+    observed = "2026-10-01T09:00:00Z"
+    rig.ingest(
+        profile_fact(
+            email_address="ada@example.org",
+            observed_at=observed,
+            first_name="Ada",
+            country="DE",
+            role_family="data",
+            seniority="mid",
+            city="Berlin",
+        )
+    )
+    rig.ingest(consent_fact("ada@example.org", status="granted", observed_at=observed))
+    rig.open_job(job_opened({"url": "https://careers.example.com@evil.example/apply"}))
+    rig.drain()
+    [alert] = rig.mails_to("ada@example.org")
+    assert isinstance(alert, EmailMessage)
+    urls = _assert_links_allowed(alert)
+    assert "evil.example" not in str(alert)
+    assert any(u.startswith("https://careers.example.com/jobs?t=") for u in urls)
