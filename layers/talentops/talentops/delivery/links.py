@@ -106,7 +106,7 @@ def with_query(url: str, **params: str) -> str:
 
 @dataclass(frozen=True)
 class LinkRule:
-    """The origins an email may link to; the first is the careers site's."""
+    """The origins an email may link to, and which of them is the careers site's."""
 
     origins: frozenset[Origin]
     careers: Origin | None
