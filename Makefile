@@ -101,6 +101,11 @@ token-key: $(SAM_VENV)/.installed ## token signing keys in SSM for ENV: create (
 fuzz: $(BIN)/.installed ## the fuzz suite at length: 50,000 new examples into every handler (FUZZ_EXAMPLES)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50000} $(BIN)/python -m pytest -q -n auto --dist load tests/fuzz
 
+.PHONY: chaos
+chaos: $(BIN)/.installed ## the chaos soak at length: 5,000 mixed events under random faults (CHAOS_EVENTS, CHAOS_SEED)
+	CHAOS_EVENTS=$${CHAOS_EVENTS:-5000} CHAOS_REPORT=$${CHAOS_REPORT:-out/chaos.json} \
+		$(BIN)/python -m pytest -q -s -p no:xdist tests/chaos/test_soak.py
+
 .PHONY: campaign
 campaign: $(BIN)/.installed ## campaigns over the admin API: make campaign ARGS="create FILE | preview ID | launch ID --wait | status ID"
 	@test -n "$(ARGS)" || { $(BIN)/python scripts/campaign.py --help; exit 2; }
