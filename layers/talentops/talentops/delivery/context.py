@@ -8,7 +8,7 @@ candidate's link token."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -36,7 +36,7 @@ class Brand:
     unsubscribe_mailto: str | None = None
     # Origins besides the careers site's and the API's that emails may link to
     # (LINK_ORIGINS, e.g. the events platform's pages): "https://host[:port]" each.
-    link_origins: tuple[str, ...] = field(default=())
+    link_origins: tuple[str, ...] = ()
 
     @cached_property
     def link_rule(self) -> LinkRule:
