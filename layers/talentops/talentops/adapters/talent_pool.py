@@ -37,7 +37,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import ConcurrencyError, DuplicateError, StorageError
-from ..models.events import SENIORITY_LEVELS, CandidateRef
+from ..models.events import SENIORITY_LEVELS, CandidateRef, normalize_email
 from ..models.state import ConsentState, Decision, Profile, SentRecord
 from .aws import client
 from .dynamo import batch_write, cancellation_codes, from_item, query_all, to_item, to_value
@@ -318,7 +318,7 @@ class TalentPoolRepository:
         removes = []
         if email:
             sets.append("email_norm = :e")
-            values[":e"] = {"S": email.strip().lower()}
+            values[":e"] = {"S": normalize_email(email)}  # the form lookups use
         else:
             removes.append("email_norm")
         keys = match_attributes(profile)
