@@ -184,3 +184,40 @@ def test_a_campaign_worker_killed_mid_page_strands_nobody(
     assert campaign_wiring.campaign_worker().page(page, lambda: 900.0).sent == 0
     assert len(aws.sent_emails()) == 3
     campaign_wiring.reset()
+
+
+def test_a_read_timeout_keeps_the_claim_for_its_lease_instead_of_sending_again(
+    aws: Any, handlers: Any, context: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SES may have taken a message whose answer timed out: the claim is not released (a
+    retry would send a second one); the lease resolves it. Here SES did not take it (no Send
+    event): the reconciler sends it, once."""
+    from botocore.exceptions import ReadTimeoutError
+
+    from talentops.adapters import ses as ses_adapter
+    from talentops.errors import DeliveryError
+
+    address = "timeout@example.org"
+    candidate = _seed(handlers, context, address)
+    real = aws.client("sesv2")
+
+    class TimesOutOnce:
+        calls = 0
+
+        def send_email(self, **kwargs: Any) -> Any:
+            TimesOutOnce.calls += 1
+            if TimesOutOnce.calls == 1:
+                raise ReadTimeoutError(endpoint_url="https://email.eu-west-1.amazonaws.com")
+            return real.send_email(**kwargs)
+
+    monkeypatch.setattr(ses_adapter, "client", lambda service: TimesOutOnce())
+    monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
+    with pytest.raises(DeliveryError):
+        handlers["journeys"].handler(_registered(address), context)
+    handlers["journeys"].handler(_registered(address), context)  # Lambda's retry
+    assert TimesOutOnce.calls == 1 and aws.sent_emails() == []  # in flight, not resent
+    [claim] = [d for d in wiring.repository().decisions(candidate) if d.outcome == "send"]
+    assert claim.status == "decided"
+    clock(T0 + timedelta(minutes=21))
+    assert load_handler("send_reconciler").handler({}, context)["found"] == 1
+    assert len(aws.sent_emails()) == 1 and TimesOutOnce.calls == 2

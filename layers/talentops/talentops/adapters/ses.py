@@ -10,6 +10,8 @@ What SES answers, sorted three ways (docs/operations.md, "Sending"):
   configuration set missing): nothing is wrong with this recipient, so the message is tried
   again later (and after its retries parks in a DLQ, to be driven again once the account is
   mended). An unknown code counts here too: a recipient is never given up on a guess.
+  ``ambiguous`` marks an error after which SES may have taken the message (a read timeout):
+  its claim is kept, for the lease to resolve from SES's Send event, never released.
 
 The client makes one attempt per call (adapters.aws): the callers' own
 policy (Lambda's and SQS's redelivery, the campaign worker's backoff) decides on retries,
@@ -26,7 +28,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
 from ..errors import DeliveryError, SendRefusedError
 from .aws import client
@@ -144,8 +151,12 @@ class SesSender:
             error.account_level = kind == "account"  # type: ignore[attr-defined]
             raise error from exc
         except BotoCoreError as exc:
-            # The network or a timeout: SES may or may not have taken the message.
             error = DeliveryError(f"SES send failed: {type(exc).__name__}")
             error.retryable = True  # type: ignore[attr-defined]
+            # Past the connection (a read timeout, a dropped answer) SES may have taken the
+            # message: its claim must stay for the lease to resolve, never be released.
+            error.ambiguous = not isinstance(  # type: ignore[attr-defined]
+                exc, (EndpointConnectionError, ConnectTimeoutError)
+            )
             raise error from exc
         return str(resp.get("MessageId", ""))

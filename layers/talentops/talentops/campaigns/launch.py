@@ -539,6 +539,7 @@ class CampaignWorker:
         pending: list[Decision] = []
         unsent: list[Decision] = []
         stop: PageIncompleteError | None = None
+        kept: set[str] = set()  # claims left to their lease (SES may have the message)
         index = 0
         try:
             for index, plan in enumerate(sends):  # noqa: B007 (read after the loop)
@@ -557,6 +558,8 @@ class CampaignWorker:
                     failed.append(undeliverable(decision, exc.ses_code))
                     self.pool.fail_decisions([failed[-1]])
                 except DeliveryError as exc:
+                    if getattr(exc, "ambiguous", False):
+                        kept.add(decision.decision_id)  # SES may have it: the lease resolves
                     stop = PageIncompleteError(f"send stopped: {exc}")
                     break
                 else:
@@ -573,7 +576,7 @@ class CampaignWorker:
             stop.__cause__ = exc
         # Not a ``finally``: a worker killed outright (its timeout) records and releases
         # nothing; its claims' leases run out and are resolved (delivery.leases).
-        done = {d.decision_id for d in [*sent, *failed]}
+        done = {d.decision_id for d in [*sent, *failed]} | kept
         unsent = [
             p.claim.decision for p in sends[index:] if p.claim.decision.decision_id not in done
         ]

@@ -168,7 +168,7 @@ class LeaseResolver:
                 tally["accepted" if before else "sent"] += 1
             else:
                 tally["other"] += 1
-        logger.info(
+        (logger.info if tally["found"] else logger.debug)(
             "claims reconciled",
             found=tally["found"],
             sent=tally["sent"],

@@ -255,9 +255,11 @@ class DeliveryService:
                 # Refused for good: recorded, announced, and the caller goes on.
                 decision = undeliverable(decision, exc.ses_code)
                 self.repo.fail_decisions([decision])
-            except DeliveryError:
-                # Undo the claim so that Lambda's retry can send; then let it retry.
-                self.repo.release_decision(decision)
+            except DeliveryError as exc:
+                # Undo the claim so that Lambda's retry can send; then let it retry. Unless
+                # SES may have taken it: then the claim stays and its lease resolves it.
+                if not getattr(exc, "ambiguous", False):
+                    self.repo.release_decision(decision)
                 raise
             else:
                 decision = decision.model_copy(update={"status": "sent"})

@@ -137,6 +137,7 @@ class JobAlertWorker:
         completed: list[Decision] = []
         refused: list[Decision] = []
         failed: list[Decision] = []
+        kept: list[Decision] = []
         for plan in planned:
             decision = plan.claim.decision
             if decision.outcome != "send":
@@ -158,9 +159,12 @@ class JobAlertWorker:
                 )
                 refused.append(undeliverable(decision, exc.ses_code))
                 continue
-            except DeliveryError:
+            except DeliveryError as exc:
                 logger.warning("job alert send failed", decision_id=decision.decision_id)
-                failed.append(decision)
+                if getattr(exc, "ambiguous", False):
+                    kept.append(decision)  # SES may have taken it: its lease resolves it
+                else:
+                    failed.append(decision)
                 continue
             completed.append(decision.model_copy(update={"status": "sent"}))
         if completed:
@@ -169,7 +173,7 @@ class JobAlertWorker:
             self.repo.fail_decisions(refused)
         if failed:
             self.repo.release_claims(failed)
-        return outcomes + completed + refused, failed
+        return outcomes + completed + refused, failed + kept
 
     @staticmethod
     def _tally(
