@@ -45,20 +45,16 @@ def endpoint() -> Iterator[str]:
 @pytest.fixture
 def faults() -> Iterator[fault_injection.Faults]:
     """Fresh faults installed in this process (moto's SES backend, botocore), undone after."""
-    try:
-        from talentops.delivery import leases
+    from talentops.delivery import leases
 
-        lookups_before = list(leases.ACCEPTANCE_LOOKUPS)
-    except ImportError:  # pragma: no cover - the layer is on the test path
-        leases, lookups_before = None, []
+    lookups_before = list(leases.ACCEPTANCE_LOOKUPS)
     state = fault_injection.Faults()
     uninstall = fault_injection.install(state)
     try:
         yield state
     finally:
         uninstall()
-        if leases is not None:
-            leases.ACCEPTANCE_LOOKUPS[:] = lookups_before
+        leases.ACCEPTANCE_LOOKUPS[:] = lookups_before
 
 
 def _client(endpoint: str, service: str, attempts: int = 3) -> Any:

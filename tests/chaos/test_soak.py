@@ -31,6 +31,7 @@ At the end, past every lease and a reconciler run, it checks:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -253,6 +254,11 @@ class Soak:
         # Every kind of fault at least once, in an order of the seed's; then at random.
         self.fault_cycle = rng.sample(FAULT_KINDS, len(FAULT_KINDS))
         self.rounds = 0
+        self.base = datetime.now(UTC)  # the stack's clock at the start of a burst
+        # read at the end (the soak fixture), checked by the tests
+        self.rejected: list[str] = []
+        self.outbox: list[dict[str, Any]] = []
+        self.decided: dict[str, list[dict[str, Any]]] = {}
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -566,7 +572,7 @@ class Soak:
         self.put(entries)
         self.settle()
         for c in self.candidates:
-            c.candidate_id = self.stack.wait_for(lambda c=c: self._candidate_id(c), timeout=60)
+            c.candidate_id = self.stack.wait_for(functools.partial(self._candidate_id, c), 60)
         self.figures.candidates = len(self.candidates)
 
     def _candidate_id(self, c: Candidate) -> str:
@@ -776,7 +782,17 @@ def test_every_sent_decision_has_one_email_and_every_email_a_decision(soak: Soak
         by_decision[_header(mail)].append(mail)
     soak.figures.emails = len(soak.outbox)
     erased = {c.email: c for c in soak.candidates if c.erased_at is not None}
-    problems: list[str] = []
+    erased_sent = Counter(
+        d["decision_id"]
+        for c in erased.values()
+        for d in c.decisions_at_erasure
+        if d["kind"] == "message" and d["status"] == "sent"
+    )
+    problems: list[str] = [
+        f"erased candidate's sent decision {decision_id} has {len(by_decision.get(decision_id, []))} emails"
+        for decision_id in erased_sent
+        if len(by_decision.get(decision_id, [])) != 1
+    ]
     sent_ids: set[str] = set()
     all_ids: set[str] = set()
     for email, decisions in soak.decided.items():
@@ -798,10 +814,12 @@ def test_every_sent_decision_has_one_email_and_every_email_a_decision(soak: Soak
             continue
         for mail in mails:
             to = mail["to"][0] if mail["to"] else ""
-            if to in erased:
+            if to in erased:  # their decisions are gone: those they had before the erasure
                 sent_at = datetime.fromisoformat(mail["sent_at"])
                 if sent_at > erased[to].erased_at:  # type: ignore[operator]
                     problems.append(f"an email to an erased candidate after the erasure ({to})")
+                elif decision_id not in erased_sent:
+                    problems.append(f"email {mail['message_id']} to erased {to}: no sent decision")
                 continue
             problems.append(
                 f"email {mail['message_id']} (decision {decision_id!r}) has no sent decision"
