@@ -163,3 +163,50 @@ def test_a_campaign_candidate_that_cannot_be_decided_fails_alone(
     )
     assert json_body(status)["counts"]["failed"] == 1
     campaign_wiring.reset()
+
+
+def test_a_campaign_send_refused_for_good_fails_alone_and_is_announced(
+    aws: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SES refusing one recipient's message (MessageRejected) fails that recipient alone:
+    recorded failed, announced as suppressed undeliverable, counted failed; the page goes on
+    and is done (not delivered again)."""
+    from tests.integration.test_send_refusals import refuse
+
+    sqs = aws.client("sqs")
+    monkeypatch.setenv("CAMPAIGN_QUEUE_URL", sqs.create_queue(QueueName="campaigns")["QueueUrl"])
+    monkeypatch.setenv("CAMPAIGN_QUEUE_ARN", "arn:aws:sqs:eu-west-1:123456789012:campaigns")
+    monkeypatch.setenv("CAMPAIGN_SCHEDULE_GROUP", "campaign-timers-test")
+    monkeypatch.setenv("CAMPAIGN_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/scheduler")
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", NOW)
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
+    from talentops.campaigns import wiring as campaign_wiring
+
+    campaign_wiring.reset()
+    put_profiles(aws.client("dynamodb"), TABLE, [_person(n) for n in ("ann", "bob", "cid")])
+    definition = {
+        "name": "Refusal",
+        "purpose": "marketing",
+        "segment": [{"field": "candidate.role_family", "op": "eq", "value": "data"}],
+        "content": {"template": "spring_hiring"},
+    }
+    api = load_handler("api")
+    response = api_call(api, context, "POST", "/admin/campaigns", body=definition, iam=True)
+    campaign_id = str(json_body(response)["campaign_id"])
+    refuse(monkeypatch, aws, {"bob@example.org"}, "MessageRejected")
+    aws.drain()
+    page = CampaignMessage(
+        kind="page", campaign_id=campaign_id, candidates=["c_ann0000", "c_bob0000", "c_cid0000"]
+    )
+    report = campaign_wiring.campaign_worker().page(page, lambda: 900.0)
+    assert (report.status, report.sent, report.failed) == ("done", 2, 1)
+    [decision] = wiring.repository().decisions("c_bob0000")
+    assert (decision.status, decision.reason) == ("failed", "undeliverable")
+    assert "SES refused the send: MessageRejected" in decision.reasons
+    bob = wiring.repository().get_profile("c_bob0000")
+    assert bob is not None and bob.recent == {}  # the budget room given back
+    suppressed = [e["detail"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"]
+    assert [s["reason"] for s in suppressed] == ["undeliverable"]
+    status = api_call(api, context, "GET", f"/admin/campaigns/{campaign_id}", iam=True)
+    assert json_body(status)["counts"]["failed"] == 1
+    campaign_wiring.reset()
