@@ -339,7 +339,7 @@ def test_the_single_message_path_keeps_its_request_count(rig, aws, handlers):
         "dynamodb.TransactWriteItems": 1,
         "sesv2.SendEmail": 1,
         # The send recorded (its claim's lease and message dropped): a claim is a lease.
-        "dynamodb.BatchWriteItem": 1,
+        "dynamodb.UpdateItem": 1,
         "events.PutEvents": 1,
     }
 

@@ -221,3 +221,21 @@ def test_a_read_timeout_keeps_the_claim_for_its_lease_instead_of_sending_again(
     clock(T0 + timedelta(minutes=21))
     assert load_handler("send_reconciler").handler({}, context)["found"] == 1
     assert len(aws.sent_emails()) == 1 and TimesOutOnce.calls == 2
+
+
+def test_recording_a_send_of_a_candidate_erased_meanwhile_writes_nothing(aws: Any) -> None:
+    from talentops.models.state import Decision
+
+    repo = wiring.repository()
+    decision = Decision(
+        decision_id="e" * 32,
+        candidate_id="c_gone",
+        trigger={"detail_type": "Candidate Event Attended", "event_id": "x"},
+        template="event_attended_followup",
+        purpose="events",
+        outcome="send",
+        status="sent",
+        decided_at=T0,
+    )
+    repo.complete_decision(decision)  # the claim is gone with the partition
+    assert repo.decisions("c_gone") == []

@@ -876,6 +876,29 @@ class TalentPoolRepository:
             raise StorageError("taking over a claim failed") from exc
         return True
 
+    def complete_decision(self, decision: Decision) -> None:
+        """Record one claimed send's outcome (status ``sent``): the lease, the message kept
+        for it and the index keys go. Conditional on the claim existing, so that a
+        candidate erased meanwhile stays erased."""
+        try:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key={
+                    "pk": {"S": cand_pk(str(decision.candidate_id))},
+                    "sk": {"S": f"DECISION#{decision.decision_id}"},
+                },
+                UpdateExpression=(
+                    "SET #st = :st REMOVE lease_until, lease_shard, #raw, ses_accepted"
+                ),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#st": "status", "#raw": "raw"},
+                ExpressionAttributeValues={":st": {"S": decision.status}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return  # erased meanwhile
+            raise StorageError("recording a send failed") from exc
+
     def record_accepted(self, candidate_id: str, decision_id: str, message_id: str) -> bool:
         """SES's Send event for a claim still open: what a resolver reads as accepted."""
         try:

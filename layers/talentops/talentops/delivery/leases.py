@@ -107,7 +107,7 @@ class LeaseResolver:
         accepted = claim.accepted or _looked_up(decision.decision_id)
         if accepted:
             sent = decision.model_copy(update={"status": "sent"})
-            self.repo.complete_decisions([sent])
+            self.repo.complete_decision(sent)
             self._announce(sent, "accepted by SES before its sender died")
             return sent
         profile = self.repo.get_profile(str(decision.candidate_id))
@@ -151,7 +151,7 @@ class LeaseResolver:
             logger.warning("claim resolution: send failed, the lease runs again")
             return None
         sent = decision.model_copy(update={"status": "sent"})
-        self.repo.complete_decisions([sent])
+        self.repo.complete_decision(sent)
         self._announce(sent, "sent by the resolver")
         return sent
 

@@ -263,7 +263,7 @@ class DeliveryService:
                 raise
             else:
                 decision = decision.model_copy(update={"status": "sent"})
-                self.repo.complete_decisions([decision])  # the lease and the message go
+                self.repo.complete_decision(decision)  # the lease and the message go
         self._publish(decision)
         count(decision.outcome, decision.reason)
         logger.info(
