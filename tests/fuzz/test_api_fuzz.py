@@ -211,8 +211,9 @@ def _request(
         headers["authorization"] = f"Bearer {token}" if token_in == "bearer" else token
     if ctype is not None:
         headers["content-type"] = ctype
-    event = http_event(method, path, headers=headers, query=query or None)
+    event = http_event(method, path, headers=headers)
     if query:
+        event["queryStringParameters"] = query
         # HTTP carries bytes: a lone surrogate arrives as the replacement character.
         event["rawQueryString"] = "token=" + quote(token or "", safe="", errors="replace")
     if body is not None:
