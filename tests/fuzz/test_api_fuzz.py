@@ -25,7 +25,10 @@ from tests.fuzz.conftest import fuzz_settings
 from tests.fuzz.strategies import ODD_TEXT, envelope
 from tests.support.apigw import http_event
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:No application metrics to publish"),
+    pytest.mark.filterwarnings("ignore:Received multipart/form-data without base64"),
+]
 KEY = b"0123456789abcdef0123456789abcdef"  # the aws fixture's token key
 ADDRESS = "ada@example.org"
 
