@@ -194,7 +194,7 @@ def test_job_alerts_reach_who_fits_now_once_within_the_cap(stack: LocalStack) ->
     [mail] = stack.wait_for(lambda: _mails_to(stack, "fit"))
     assert "Data Engineer" in mail["subject"] and CITY in mail["subject"]
     assert mail["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert f"/jobs/{job_id}?t=v1." in mail["text"]
+    assert f"/jobs/{job_id}?t=v2." in mail["text"]
     # The same Job Opened again, as the ATS resends it (a new envelope id).
     _job(stack, job_id)
     time.sleep(3)

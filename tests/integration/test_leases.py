@@ -239,3 +239,36 @@ def test_recording_a_send_of_a_candidate_erased_meanwhile_writes_nothing(aws: An
     )
     repo.complete_decision(decision)  # the claim is gone with the partition
     assert repo.decisions("c_gone") == []
+
+
+def test_a_batch_completion_keeps_an_erased_candidate_erased_and_records_the_rest(
+    aws: Any, handlers: Any, context: Any, clock: Any
+) -> None:
+    """Campaign and job-alert workers record their sends in batches: a candidate erased
+    between the claim and that write must not come back, and the others are recorded."""
+    from talentops.models.state import Decision
+
+    kept = _seed(handlers, context, "kept@example.org")
+    repo = wiring.repository()
+
+    def claim(candidate_id: str, n: str) -> Decision:
+        return Decision(
+            decision_id=n * 32,
+            candidate_id=candidate_id,
+            trigger={"detail_type": "Campaign", "event_id": "cmp"},
+            template="event_attended_followup",
+            purpose="events",
+            outcome="send",
+            status="decided",
+            decided_at=T0,
+        )
+
+    live = claim(kept, "a")
+    repo.record_decision(live, sent=None, behaviour=None)
+    gone = claim("c_gone", "b")  # its partition was erased after the claim
+    repo.complete_decisions(
+        [live.model_copy(update={"status": "sent"}), gone.model_copy(update={"status": "sent"})]
+    )
+    assert repo.decisions("c_gone") == []
+    [recorded] = repo.decisions(kept)
+    assert recorded.decision_id == live.decision_id and recorded.status == "sent"

@@ -797,22 +797,22 @@ class TalentPoolRepository:
         return result
 
     def complete_decisions(self, decisions: Sequence[Decision]) -> None:
-        """Record the outcome of claimed sends (status sent or failed), 25 a request."""
-        requests = [
-            {
-                "PutRequest": {
-                    "Item": to_item(
-                        {
-                            "pk": cand_pk(str(d.candidate_id)),
-                            "sk": f"DECISION#{d.decision_id}",
-                            **d.model_dump(mode="json"),
-                        }
-                    )
-                }
-            }
-            for d in decisions
-        ]
-        self._batch_write(requests)
+        """Record the outcome of claimed sends (status sent or failed), up to 100 a
+        transaction. Each write is conditional on its claim, as ``complete_decision`` is, so
+        that a candidate erased between the claim and this write stays erased; a transaction
+        that one erasure cancels is redone item by item."""
+        items = [_completion(self.table, d) for d in decisions]
+        for start in range(0, len(items), TRANSACTION_LIMIT):
+            chunk = decisions[start : start + TRANSACTION_LIMIT]
+            try:
+                self.ddb.transact_write_items(
+                    TransactItems=items[start : start + TRANSACTION_LIMIT]
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise StorageError("recording sends failed") from exc
+                for decision in chunk:
+                    self.complete_decision(decision)
 
     # -- leases (delivery.leases) ---------------------------------------------------------
 
@@ -881,19 +881,7 @@ class TalentPoolRepository:
         for it and the index keys go. Conditional on the claim existing, so that a
         candidate erased meanwhile stays erased."""
         try:
-            self.ddb.update_item(
-                TableName=self.table,
-                Key={
-                    "pk": {"S": cand_pk(str(decision.candidate_id))},
-                    "sk": {"S": f"DECISION#{decision.decision_id}"},
-                },
-                UpdateExpression=(
-                    "SET #st = :st REMOVE lease_until, lease_shard, #raw, ses_accepted"
-                ),
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#st": "status", "#raw": "raw"},
-                ExpressionAttributeValues={":st": {"S": decision.status}},
-            )
+            self.ddb.update_item(**_completion(self.table, decision)["Update"])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return  # erased meanwhile
@@ -1128,6 +1116,37 @@ class TalentPoolRepository:
             if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
                 raise ConcurrencyError("a merged profile changed during the merge") from exc
             raise StorageError("finishing a merge failed") from exc
+
+
+_LEASE_FIELDS = ("lease_until", "lease_shard", "raw", "ses_accepted")
+
+
+def _completion(table: str, decision: Decision) -> dict[str, Any]:
+    """The conditional write that records a claimed send's outcome: every field of the
+    decision set, the lease, the message kept for it and the index keys removed."""
+    fields = {
+        k: v
+        for k, v in to_item(decision.model_dump(mode="json")).items()
+        if k not in ("pk", "sk", *_LEASE_FIELDS)
+    }
+    names = {f"#f{i}": k for i, k in enumerate(fields)}
+    names.update({f"#l{i}": k for i, k in enumerate(_LEASE_FIELDS)})
+    values = {f":v{i}": v for i, v in enumerate(fields.values())}
+    sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+    removes = ", ".join(f"#l{i}" for i in range(len(_LEASE_FIELDS)))
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {
+                "pk": {"S": cand_pk(str(decision.candidate_id))},
+                "sk": {"S": f"DECISION#{decision.decision_id}"},
+            },
+            "UpdateExpression": f"SET {sets} REMOVE {removes}",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
 
 
 def encode_key(key: dict[str, Any] | None) -> str | None:
