@@ -65,6 +65,8 @@ def test_the_codes_sort_into_refused_retryable_and_account() -> None:
     assert classify("InvalidParameterValue", "Local address contains control", "") == "refused"
     assert classify("MessageRejected", "Address blacklisted.", "noreply@x.example") == "refused"
     assert classify("BadRequestException", "Illegal address", "") == "refused"
+    # ... but the same code for a mistake of our own request fails no recipient.
+    assert classify("BadRequestException", "Invalid message tag value", "") == "account"
     # Our own sender not verified is the account's problem, not the recipient's.
     assert (
         classify(

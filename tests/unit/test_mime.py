@@ -52,3 +52,10 @@ def test_crlf_never_reaches_a_header():
 def test_non_ascii_subject_is_encoded_and_decodes():
     msg = email.message_from_bytes(_mail(subject="Schön, dass Sie da waren"), policy=policy.default)
     assert str(msg["Subject"]) == "Schön, dass Sie da waren"
+
+
+def test_the_decision_header_carries_only_what_an_ses_tag_value_may_hold() -> None:
+    from talentops.adapters.ses import with_decision_header
+
+    raw = with_decision_header(b"Subject: x\r\n\r\nbody", "cmp_1.a@b\r\nBcc: x")
+    assert raw.startswith(b"X-TalentOps-Decision: cmp_1abBccx\r\nSubject: x")

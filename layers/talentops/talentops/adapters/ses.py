@@ -65,6 +65,9 @@ REFUSED = frozenset(
         "BadRequestException",
     }
 )
+# SES v2 answers BadRequestException both for an address it cannot take and for a mistake of
+# ours (a tag, a parameter): only the first is the recipient's, so only it fails the recipient.
+_ABOUT_THE_ADDRESS = re.compile(r"address|recipient|domain|mailbox|local part", re.IGNORECASE)
 # The account or its set-up: never the recipient's fault (retryable, see above).
 ACCOUNT_LEVEL = frozenset(
     {
@@ -81,7 +84,8 @@ ACCOUNT_LEVEL = frozenset(
         "AccessDenied",
     }
 )
-_TAG_VALUE = re.compile(r"[^A-Za-z0-9_\-.@]")
+# What SES accepts in a message tag value (and so in the header that carries the same id).
+_TAG_VALUE = re.compile(r"[^A-Za-z0-9_\-]")
 
 
 def classify(code: str, message: str, sender: str) -> str:
@@ -89,6 +93,8 @@ def classify(code: str, message: str, sender: str) -> str:
     if code in REFUSED:
         if code == "MessageRejected" and sender and sender.lower() in message.lower():
             return "account"  # our own sender identity is not verified
+        if code == "BadRequestException" and not _ABOUT_THE_ADDRESS.search(message):
+            return "account"  # our request, not the recipient: never give up on them
         return "refused"
     if code in RETRYABLE:
         return "retryable"
