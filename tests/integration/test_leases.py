@@ -272,3 +272,58 @@ def test_a_batch_completion_keeps_an_erased_candidate_erased_and_records_the_res
     assert repo.decisions("c_gone") == []
     [recorded] = repo.decisions(kept)
     assert recorded.decision_id == live.decision_id and recorded.status == "sent"
+
+
+def test_a_claim_whose_candidate_changed_address_is_not_sent_to_the_old_one(
+    aws: Any, handlers: Any, context: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = "moving@example.org"
+    candidate = _seed(handlers, context, address)
+    monkeypatch.setattr(
+        SesSender, "send_raw", lambda self, **kwargs: (_ for _ in ()).throw(Killed())
+    )
+    with pytest.raises(Killed):
+        handlers["journeys"].handler(_registered(address), context)
+    monkeypatch.undo()
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", T0)
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
+    monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
+    changed = envelope(
+        "Candidate Profile Updated",
+        {
+            "candidate": {"id": candidate},
+            "observed_at": "2026-11-30T11:59:00Z",
+            "fields": {"email": "moved@example.org"},
+        },
+        source="talent.crm",
+    )
+    handlers["ingest_profile"].handler(changed, context)
+    clock(T0 + timedelta(minutes=21))
+    assert load_handler("send_reconciler").handler({}, context)["found"] == 1
+    assert aws.sent_emails() == []  # never to the address the candidate left
+    [held] = [d for d in wiring.repository().decisions(candidate) if d.template]
+    assert held.reason == "stale_profile"
+
+
+def test_the_reconciler_says_nothing_about_a_candidate_erased_under_its_claim(
+    aws: Any, handlers: Any, context: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = "leaving@example.org"
+    candidate = _seed(handlers, context, address)
+    service = wiring.delivery_service()
+    monkeypatch.setattr(
+        SesSender, "send_raw", lambda self, **kwargs: (_ for _ in ()).throw(Killed())
+    )
+    with pytest.raises(Killed):
+        handlers["journeys"].handler(_registered(address), context)
+    monkeypatch.undo()
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", T0 + timedelta(minutes=21))
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
+    monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
+    [open_claim] = service.repo.expired_claims(T0 + timedelta(minutes=21), shards=8, limit=10)
+    # Erased after the index read: the profile is gone when the resolver looks.
+    monkeypatch.setattr(service.repo, "get_profile", lambda *a, **k: None)
+    aws.drain()
+    assert service.resolver().resolve(open_claim) is None
+    assert aws.sent_emails() == []
+    assert [e for e in aws.drain() if e["detail"].get("candidate_id") == candidate] == []

@@ -35,6 +35,7 @@ from ..adapters.ses import SesSender
 from ..adapters.talent_pool import OpenClaim, TalentPoolRepository
 from ..consent.policy import ConsentPolicy
 from ..errors import DeliveryError, SendRefusedError
+from ..models.events import normalize_email
 from ..models.state import Decision
 from ..observability import count, logger
 
@@ -111,22 +112,24 @@ class LeaseResolver:
             self._announce(sent, "accepted by SES before its sender died")
             return sent
         profile = self.repo.get_profile(str(decision.candidate_id))
-        stop = None
         if profile is None:
-            stop = "unknown_candidate"
-        elif profile.suppressed:
+            return None  # erased meanwhile: nothing to send, nothing to announce about them
+        raw = unpack(claim.raw) if claim.raw else None
+        to = recipient(raw) if raw else None
+        stop = None
+        if profile.suppressed:
             stop = "suppressed_address"
         else:
             verdict = self.policy.evaluate(profile, decision.purpose, now)
             if not verdict.allowed:
                 stop = verdict.reason or "no_consent"
+            elif to is not None and normalize_email(to) != normalize_email(profile.email or ""):
+                stop = "stale_profile"  # the address changed since the claim: not the old one
         if stop is not None:
             held = decision.suppressed(stop, [*decision.reasons, f"resolving its claim: {stop}"])
             self.repo.fail_decisions([held])
             self._announce(held, "hard stop when resolving")
             return held
-        raw = unpack(claim.raw) if claim.raw else None
-        to = recipient(raw) if raw else None
         if raw is None or to is None:
             held = decision.suppressed("render_error", [*decision.reasons, "no message kept"])
             self.repo.fail_decisions([held])
