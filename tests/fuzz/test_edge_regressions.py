@@ -52,8 +52,10 @@ def _error(answer: dict) -> dict:
     ["[" * 3_000 + "]" * 3_000, '{"a":' * 40 + "1" + "}" * 40],
     ids=["6 KB of brackets", "40 nested objects"],
 )
-def test_deep_json_on_track_is_400_not_a_recursion_error(aws, functions, context, body):
-    event = http_event("POST", "/track", headers={"content-type": "application/json"}, body=body)
+@pytest.mark.parametrize("label", ["application/json", "text/plain", None])
+def test_deep_json_on_track_is_400_not_a_recursion_error(aws, functions, context, body, label):
+    headers = {"content-type": label} if label else {}
+    event = http_event("POST", "/track", headers=headers, body=body)
     answer = functions["api"].handler(event, context)
     assert answer["statusCode"] == 400
     assert _error(answer)["code"] == "malformed_body"

@@ -46,11 +46,11 @@ def test_transactional_needs_no_marketing_consent():
 
 
 def test_policy_is_configuration():
-    policy = ConsentPolicy.from_json(
-        '{"opt_in_countries": ["US"], "unknown_country_opt_in": false}'
-    )
+    policy = ConsentPolicy.from_json('{"opt_in_countries": ["US"], "unknown_country_opt_in": true}')
     assert not policy.evaluate(_profile("US"), "events").allowed
     assert policy.evaluate(_profile("DE"), "events").allowed
-    assert policy.evaluate(_profile(None), "events").allowed
+    assert not policy.evaluate(_profile(None), "events").allowed  # unknown fails closed
+    with pytest.raises(ValueError, match="unknown_country_opt_in must be true"):
+        ConsentPolicy.from_json('{"unknown_country_opt_in": false}')
     with pytest.raises(ValueError, match="unknown consent policy keys"):
         ConsentPolicy.from_json('{"opt_out": []}')

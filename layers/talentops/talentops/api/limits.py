@@ -32,6 +32,7 @@ class BodyRule:
     media_types: tuple[str, ...] | None = None  # None: whatever the route's parser takes
 
 
+FORM_MEDIA_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 DEFAULT_BODY_RULE = BodyRule(max_bytes=64 * 1024)
 MAX_JSON_DEPTH = 32
 MAX_NUMBER_DIGITS = 64
@@ -108,7 +109,8 @@ def screen(event: Mapping[str, Any], rules: Mapping[tuple[str, str], BodyRule]) 
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return Refusal(400, "malformed_body", "the body is not UTF-8 text")
-    if size > 0 and media_type(event) in (None, "application/json"):
+    # Any body a parser may read as JSON (whatever its label), forms aside.
+    if size > 0 and media_type(event) not in FORM_MEDIA_TYPES:
         refusal = json_shape(raw.decode("utf-8"))
         if refusal is not None:
             return refusal

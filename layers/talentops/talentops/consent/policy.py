@@ -58,9 +58,9 @@ class ConsentVerdict:
 @dataclass(frozen=True)
 class ConsentPolicy:
     """Which candidates need an explicit grant (opt-in) and which may be mailed unless they
-    withdrew (opt-out). A candidate whose country is unknown is treated as opt-in unless the
-    configuration says otherwise: when in doubt, do not send. A stored country that is not
-    an ISO 3166-1 alpha-2 code counts as unknown.
+    withdrew (opt-out). A candidate whose country is unknown is always treated as opt-in
+    (no configuration can turn that off): when in doubt, do not send. A stored country that
+    is not an ISO 3166-1 alpha-2 code counts as unknown.
 
     A grant lapses ``max_age_days`` after it was observed (None: never). Where a grant is
     needed (opt-in), a lapsed grant counts as no grant (reason ``consent_expired``); where it
@@ -69,7 +69,6 @@ class ConsentPolicy:
     """
 
     opt_in_countries: frozenset[str] = DEFAULT_OPT_IN_COUNTRIES
-    unknown_country_opt_in: bool = True
     max_age_days: int | None = DEFAULT_MAX_AGE_DAYS
     repermission_days: int = DEFAULT_REPERMISSION_DAYS
 
@@ -86,6 +85,10 @@ class ConsentPolicy:
         }
         if unknown:
             raise ValueError(f"unknown consent policy keys: {sorted(unknown)}")
+        if raw.get("unknown_country_opt_in", True) is not True:
+            raise ValueError(
+                "unknown_country_opt_in must be true: a candidate of unknown country needs a grant"
+            )
         countries = raw.get("opt_in_countries", sorted(DEFAULT_OPT_IN_COUNTRIES))
         if countries == "default":
             countries = sorted(DEFAULT_OPT_IN_COUNTRIES)
@@ -101,7 +104,6 @@ class ConsentPolicy:
             raise ValueError(f"opt_in_countries: not ISO 3166-1 alpha-2 codes: {invalid}")
         return cls(
             opt_in_countries=frozenset(code for code in codes.values() if code),
-            unknown_country_opt_in=bool(raw.get("unknown_country_opt_in", True)),
             max_age_days=None if max_age is None else int(max_age),
             repermission_days=repermission,
         )
@@ -130,7 +132,7 @@ class ConsentPolicy:
         aliases UK and EL are GB and GR."""
         code = country_code(country)
         if code is None:
-            return "opt_in" if self.unknown_country_opt_in else "opt_out"
+            return "opt_in"  # unknown fails closed, whatever the configuration
         return "opt_in" if code in self.opt_in_countries else "opt_out"
 
     def evaluate(
