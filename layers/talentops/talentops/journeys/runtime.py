@@ -36,7 +36,7 @@ from ..delivery.decide import TriggerFact, behaviour_kind, decision_id
 from ..delivery.service import DeliveryService, behaviour_of
 from ..errors import ConcurrencyError
 from ..job_alerts.matching import fits
-from ..listings.service import job_block
+from ..listings.service import listed_job_fields
 from ..models.events import CandidateRef
 from ..models.state import Decision, Profile
 from ..observability import count_journey, logger
@@ -412,14 +412,14 @@ class JourneyRuntime:
             listed = self.listings.get_job(job_id)
         if listed is None:
             return False
-        context["job"] = job_block(listed)
+        context["job"] = listed_job_fields(listed)
         found = []
         for job in recent:
             if job.get("id") == job_id or not job.get("role_family"):
                 continue
             if not fits(job, profile, self.job_band)[0]:
                 continue
-            found.append(job_block(job))
+            found.append(listed_job_fields(job))
             if len(found) == SIMILAR_JOBS:
                 break
         context["jobs"] = {"similar": found}

@@ -2,7 +2,7 @@
 `Attended`, `No-Show`): each names its event, and the newest message's view of an event
 wins (ordering by `observed_at`, never by arrival).
 
-And what a message shows of a job: the job as the listings hold it (``job_block``), the
+And what a message shows of a job: the job as the listings hold it (``listed_job_fields``), the
 jobs that `Job Opened` stored. A behaviour event (a job view on the careers site, an
 application) names a job by its id; its title or URL never reaches an email."""
 
@@ -30,7 +30,7 @@ class ListingsService:
         return stored
 
 
-def job_block(listed: Mapping[str, Any]) -> dict[str, Any]:
+def listed_job_fields(listed: Mapping[str, Any]) -> dict[str, Any]:
     """A stored job (a listings item, which also carries keys and fan-out progress) as a
     message's ``job`` or an entry of ``jobs.similar``: the contract's job fields only."""
     return {name: listed.get(name) for name in JOB_FIELDS}
