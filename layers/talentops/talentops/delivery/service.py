@@ -72,20 +72,25 @@ class DeliveryService:
             def attempt(
                 current: Profile | None, _round: int, template: str = template, spec: Any = spec
             ) -> Decision:
-                outcome = decide(
-                    fact=fact,
-                    profile=current,
-                    template=template,
-                    spec=spec,
-                    policy=self.policy,
-                    now=self.now(),
-                    caps=self.caps,
-                )
+                outcome = self._decide(fact, current, template, spec)
                 return self._carry_out(fact, outcome, current, behaviour_of(fact))
 
             decision, profile = self._on_fresh_reads(profile, attempt)
             decisions.append(decision)
         return decisions
+
+    def _decide(
+        self, fact: TriggerFact, profile: Profile | None, template: str, spec: Any
+    ) -> Outcome:
+        return decide(
+            fact=fact,
+            profile=profile,
+            template=template,
+            spec=spec,
+            policy=self.policy,
+            now=self.now(),
+            caps=self.caps,
+        )
 
     def _on_fresh_reads(
         self,
@@ -129,15 +134,7 @@ class DeliveryService:
 
         def attempt(current: Profile | None, round_: int) -> Decision:
             fact = _planned_fact(trigger, current, observed_at, payload)
-            outcome = decide(
-                fact=fact,
-                profile=current,
-                template=template,
-                spec=spec,
-                policy=self.policy,
-                now=self.now(),
-                caps=self.caps,
-            )
+            outcome = self._decide(fact, current, template, spec)
             decision = outcome.decision.model_copy(
                 update={
                     "decision_id": decision_id,
