@@ -298,7 +298,7 @@ class JobRef(ContractModel):
 
     id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     title: SingleLine | None = None
-    role_family: str | None = None
+    role_family: SingleLine | None = None
     seniority: Seniority | None = None
     city: SingleLine | None = None
     country: CountryCode | None = None
