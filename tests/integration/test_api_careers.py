@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from talentops.adapters.listings import ListingsRepository
+from talentops.clock import SYSTEM_CLOCK
 from talentops.models.events import JobInfo
 from talentops.tokens import TokenSigner
 from tests.conftest import BUS, REGION, TABLE, load_handler
@@ -121,8 +122,12 @@ def decision_items(candidate_id: str) -> list[dict[str, Any]]:
 
 
 def test_the_token_of_a_sent_email_gets_the_candidates_variant_not_the_anonymous_one(
-    aws, handlers, context, api
+    aws, handlers, context, api, monkeypatch
 ):
+    # The registration is for EVENT (3 December 2026): decide it the evening it was made,
+    # not on whatever day the test runs (a day after the start the journey no longer confirms).
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", datetime(2026, 12, 3, 20, 1, tzinfo=UTC))
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
     seed(
         handlers,
         context,
