@@ -519,6 +519,40 @@ def test_bad_track_input_is_a_4xx_with_an_error_body_and_no_event(
     assert site_events() == []
 
 
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        # A body validation would refuse, with a token that is not ours in the header...
+        ({"type": "job_clicked"}, {"Authorization": "Bearer v2.k0.forged.sig"}),
+        ('{"type": "job_viewed", ', {"Authorization": "Bearer v2.k0.forged.sig"}),
+        # ... or in the body, or a token that is not even text.
+        ({"type": "job_clicked", "token": "v2.k0.forged.sig"}, None),
+        ({"type": "job_viewed", "job": {"id": "j"}, "token": 12345}, None),
+        ({"type": "job_viewed", "job": {"id": "j"}, "token": "välid"}, None),
+    ],
+)
+def test_a_token_that_is_not_ours_is_401_before_the_body_is_validated(
+    aws, api, context, site_events, body, headers
+):
+    got, answer = post_track(
+        api, context, body, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    assert (got, answer["error"]["code"]) == (401, "invalid_token")
+    assert site_events() == []
+
+
+def test_with_a_valid_token_a_bad_body_is_still_a_400(aws, handlers, context, api, site_events):
+    cid = seed(handlers, context, "v@example.org", country="US")
+    got, answer = post_track(
+        api,
+        context,
+        {"type": "job_clicked", "job": {"id": "j"}},
+        headers={"Authorization": f"Bearer {link_token(cid)}"},
+    )
+    assert (got, answer["error"]["code"]) == (400, "invalid_request")
+    assert site_events() == []
+
+
 def test_conflicting_header_and_body_tokens_are_refused(aws, handlers, context, api, site_events):
     a = seed(handlers, context, "a@example.org", country="US")
     b = seed(handlers, context, "b@example.org", country="US")

@@ -7,7 +7,9 @@ a candidate id. Without a token the visitor is anonymous.
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
@@ -15,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from ..errors import TokenError
 from ..models.careers import ContentBlockResponse, TrackAccepted, TrackRequest
 from .errors import ApiError, error_docs
-from .limits import BodyRule, ScreenedRouter
+from .limits import BodyRule, Refusal, ScreenedRouter
 
 router = ScreenedRouter()
 
@@ -23,14 +25,9 @@ TAG = "careers site"
 OPTIONAL_TOKEN: list[dict[str, list[str]]] = [{}, {"linkToken": []}]
 TRACK_MAX_BYTES = 8 * 1024
 SLOT_EXAMPLES = ["hero", "jobs", "events"]
-router.body_rules[("POST", "/track")] = BodyRule(
-    max_bytes=TRACK_MAX_BYTES, media_types=(content_types.APPLICATION_JSON,)
-)
 
 
-def bearer_token() -> str | None:
-    """The token of `Authorization: Bearer <token>`; None without the header."""
-    value = router.current_event.headers.get("authorization")
+def _bearer(value: str | None) -> str | None:
     if value is None:
         return None
     scheme, _, token = value.strip().partition(" ")
@@ -38,6 +35,48 @@ def bearer_token() -> str | None:
     if scheme.lower() != "bearer" or not token:
         raise TokenError("the Authorization header must be: Bearer <token>")
     return token
+
+
+def bearer_token() -> str | None:
+    """The token of `Authorization: Bearer <token>`; None without the header."""
+    return _bearer(router.current_event.headers.get("authorization"))
+
+
+def _track_tokens(event: Mapping[str, Any], raw: bytes) -> Refusal | None:
+    """`POST /track`'s tokens, checked before its body is validated: a token that is not
+    ours (in the header, or as the body's `token` when the body is a JSON object) is a 401
+    even when the rest of the body is wrong, so that a caller without a valid token learns
+    nothing about what the route accepts. Whether the token's candidate exists is the
+    route's to say, after validation."""
+    from ..clock import now
+    from ..wiring import signer
+
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    tokens: list[object] = []
+    try:
+        tokens.append(_bearer(headers.get("authorization")))
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None  # malformed JSON: validation's 400 says so
+        if isinstance(parsed, dict) and "token" in parsed:
+            tokens.append(parsed["token"])
+        for token in tokens:
+            if token is None:
+                continue
+            if not isinstance(token, str):
+                raise TokenError("malformed token")
+            signer().verify(token, now=now(), scope="link")
+    except TokenError as exc:
+        return Refusal(401, exc.code, str(exc))
+    return None
+
+
+router.body_rules[("POST", "/track")] = BodyRule(
+    max_bytes=TRACK_MAX_BYTES,
+    media_types=(content_types.APPLICATION_JSON,),
+    before_validation=_track_tokens,
+)
 
 
 def _request_id() -> str:

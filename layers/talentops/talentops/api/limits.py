@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +27,20 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 
 @dataclass(frozen=True)
+class Refusal:
+    status: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class BodyRule:
     max_bytes: int
     media_types: tuple[str, ...] | None = None  # None: whatever the route's parser takes
+    # A check that runs once the body is screened and before it is validated: a route whose
+    # token decides whether the caller may speak at all answers 401 to a token that is not
+    # ours, whatever else is wrong with the request.
+    before_validation: Callable[[Mapping[str, Any], bytes], Refusal | None] | None = None
 
 
 FORM_MEDIA_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -51,13 +62,6 @@ class ScreenedRouter(APIGatewayHttpRouter):
     def __init__(self) -> None:
         super().__init__()
         self.body_rules: dict[tuple[str, str], BodyRule] = {}
-
-
-@dataclass(frozen=True)
-class Refusal:
-    status: int
-    code: str
-    message: str
 
 
 def _header(event: Mapping[str, Any], name: str) -> str | None:
@@ -123,6 +127,8 @@ def screen(event: Mapping[str, Any], rules: Mapping[tuple[str, str], BodyRule]) 
                 "unsupported_media_type",
                 f"the body must be {wanted} (Content-Type was {(found or 'missing')[:80]})",
             )
+    if rule.before_validation is not None:
+        return rule.before_validation(event, raw)
     return None
 
 
