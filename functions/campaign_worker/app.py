@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talentops.campaigns.launch import parse_message
 from talentops.campaigns.wiring import campaign_worker
+from talentops.invocation import bounded
 from talentops.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -35,6 +36,7 @@ def record_handler(
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@bounded
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

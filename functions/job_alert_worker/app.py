@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talentops.invocation import bounded
 from talentops.job_alerts.messages import parse_batch
 from talentops.job_alerts.wiring import alert_worker
 from talentops.observability import logger, metrics
@@ -28,6 +29,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@bounded
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
+from talentops.invocation import bounded
 from talentops.observability import logger, metrics
 from talentops.wiring import journey_runtime
 
@@ -42,6 +43,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@bounded
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talentops.invocation import bounded
 from talentops.journeys.inbound import ProfileChange, parse_inbound
 from talentops.observability import logger, metrics
 from talentops.wiring import journey_runtime
@@ -17,6 +18,7 @@ from talentops.wiring import journey_runtime
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@bounded
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     inbound = parse_inbound(event)
     if inbound is None:

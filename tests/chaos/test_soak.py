@@ -63,7 +63,7 @@ REPORT = os.environ.get("CHAOS_REPORT", "")
 BUS = "talent-events"
 RUN = uuid.uuid4().hex[:6]
 SIGNER = SigV4Auth(Credentials("AKIDCHAOSSOAK", "local-secret"), "execute-api", "eu-west-1")
-PAST_THE_LEASE = 21 * 60  # the lease (15 minutes) and its 5-minute margin, and a minute
+PAST_THE_LEASE = 21 * 60  # the longest lease (15 minutes) and its 5-minute margin, and a minute
 DECISION_HEADER = "X-TalentOps-Decision"
 # The contact budget the stack runs with: template.yaml's ContactPolicy is empty, so the
 # defaults of talentops.delivery.budget (ContactBudget / DEFAULT_CEILINGS) apply. Purposes map

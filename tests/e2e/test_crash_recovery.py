@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 RUN = uuid.uuid4().hex[:8]
-PAST_THE_LEASE = 21 * 60  # the lease: 15 minutes and a 5-minute margin
+PAST_THE_LEASE = 21 * 60  # the longest lease: 15 minutes and a 5-minute margin
 
 
 def _mails_to(stack: LocalStack, address: str) -> list[dict[str, Any]]:

@@ -80,9 +80,14 @@ def test_a_sender_killed_around_the_send_is_resolved_once_past_its_lease(
     assert len(aws.sent_emails()) == sent_before
     [claim] = [d for d in wiring.repository().decisions(candidate) if d.outcome == "send"]
     assert claim.status == "decided"
+    # The lease runs to the invocation's deadline (the context's 30 s) plus SES's margin.
+    held = wiring.repository().open_claim(candidate, claim.decision_id)
+    assert held is not None and held.lease_until is not None
+    assert T0 + timedelta(seconds=29) + leases.MARGIN < held.lease_until
+    assert held.lease_until <= T0 + timedelta(seconds=30) + leases.MARGIN
 
     reconciler = load_handler("send_reconciler")
-    clock(T0 + timedelta(minutes=10))
+    clock(held.lease_until - timedelta(seconds=1))
     assert reconciler.handler({}, context)["found"] == 0  # the lease still runs
     monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])  # AWS: only the Send event tells
     if when == "after":
@@ -103,7 +108,7 @@ def test_a_sender_killed_around_the_send_is_resolved_once_past_its_lease(
         )
         result = load_handler("ses_feedback").handler(send_event, context)
         assert result["kind"] == "send"
-    clock(T0 + timedelta(minutes=21))
+    clock(held.lease_until + timedelta(seconds=1))
     tally = reconciler.handler({}, context)
     assert tally["found"] == 1
     assert len(aws.sent_emails()) == 1  # exactly one, either way

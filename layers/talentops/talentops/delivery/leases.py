@@ -2,9 +2,10 @@
 
 Every send is claimed before SES is called (the decision record, the durable dedupe). The
 claim of a send holds a lease, ``lease_until``: the latest moment its sender can still be
-alive (the function's longest run, 15 minutes, plus a margin for SES's send event to come
-back), and it keeps the message as composed (``raw``, compressed) so that whoever resolves it
-sends exactly that. The send carries the decision id (SES tag ``decision_id`` and header
+alive (the invocation's deadline, from Lambda's context; the function's longest run, 15
+minutes, outside an invocation), plus a margin for SES's send event to come back, and it
+keeps the message as composed (``raw``, compressed) so that whoever resolves it sends
+exactly that. The send carries the decision id (SES tag ``decision_id`` and header
 ``X-TalentOps-Decision``). A sender that finishes completes the claim (status sent or
 failed; the lease and the message are dropped). A claim whose lease ran out unresolved is
 resolved here, by the next delivery of the same fact or by the reconciler
@@ -35,11 +36,13 @@ from ..adapters.ses import SesSender
 from ..adapters.talent_pool import OpenClaim, TalentPoolRepository
 from ..consent.policy import ConsentPolicy
 from ..errors import DeliveryError, SendRefusedError
+from ..invocation import remaining
 from ..models.events import normalize_email
 from ..models.state import Decision
 from ..observability import count, logger
 
-# The longest a sender runs (Lambda's limit) and the time SES's Send event may take back.
+# The longest a sender runs (Lambda's limit: the lease when the invocation's deadline is not
+# known) and the time SES's Send event may take back.
 LEASE = timedelta(minutes=15)
 MARGIN = timedelta(minutes=5)
 LEASE_SHARDS = 8  # partitions of the by_lease index (no hot key under a campaign)
@@ -55,7 +58,12 @@ def lease_shard(decision_id: str) -> str:
 
 
 def lease_until(now: datetime) -> datetime:
-    return now + LEASE + MARGIN
+    """The claim's lease: until the running invocation's deadline (at most Lambda's limit),
+    plus the margin for SES's Send event; `now` is the system's clock, the deadline is
+    counted on the process's own."""
+    left = remaining()
+    alive = LEASE if left is None else min(left, LEASE)
+    return now + alive + MARGIN
 
 
 def lease_attributes(decision_id: str, now: datetime, raw: bytes) -> dict[str, Any]:
