@@ -23,7 +23,7 @@ OPENAPI_INFO: dict[str, Any] = {
     "description": (
         "Careers-site content and tracking, the preference centre, unsubscribe and "
         'operations. Errors are `{"error": {"code", "message"}}`. '
-        "See CONTRACT.md section 3 and docs/careers-api.md."
+        "See docs/contract.md and docs/careers-api.md."
     ),
     "security_schemes": {
         # The t= of an email link, as `Authorization: Bearer <token>` (scope "link").
@@ -61,7 +61,10 @@ class TalentOpsResolver(APIGatewayHttpResolver):
                         operation.responses.pop(422, None)
         components = schema.components.schemas if schema.components else None
         if components is not None:
-            for unused in ("HTTPValidationError", "ValidationError"):
+            # Powertools' own validation-error models: no route answers with them (every
+            # refusal is ErrorBody), and a document that keeps one of them without the other
+            # refers to a schema it does not hold.
+            for unused in ("HTTPValidationError", "ResponseValidationError", "ValidationError"):
                 components.pop(unused, None)
         return schema
 
@@ -74,7 +77,7 @@ def build_app() -> TalentOpsResolver:
         app.include_router(router)
         app.body_rules.update(getattr(router, "body_rules", {}))
     app.configure_openapi(**OPENAPI_INFO)
-    # Swagger UI with its assets inlined: it works offline (DESIGN.md).
+    # Swagger UI with its assets inlined: it works offline (docs/careers-api.md).
     app.enable_swagger(path=DOCS_PATH)
     return app
 
