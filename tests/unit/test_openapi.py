@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from scripts.export_openapi import TARGET, document
 
@@ -44,7 +45,5 @@ def test_the_document_passes_a_standard_openapi_validator():
 def test_every_reference_in_the_document_resolves():
     text = document()
     schemas = json.loads(text)["components"]["schemas"]
-    import re
-
     for name in set(re.findall(r'"#/components/schemas/([^"]+)"', text)):
         assert name in schemas, f"#/components/schemas/{name} is referred to but not defined"
