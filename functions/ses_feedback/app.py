@@ -1,6 +1,7 @@
 """SES bounce and complaint events (configuration set -> EventBridge default bus) into the
 suppression list; soft bounces are ignored. SES Send events note the acceptance on the
-message's open claim (its decision_id and candidate_id tags). An event that does not fit the
+message's open claim (its decision_id and candidate_id tags); Delivery, Open and Click
+events become Message Delivered / Opened / Clicked on the bus. An event that does not fit the
 SES record model (models/ses.py) raises InvalidEventError, so Lambda retries it and then
 parks it in the DLQ with its reason."""
 

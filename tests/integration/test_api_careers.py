@@ -339,6 +339,8 @@ def test_a_known_candidates_block_is_recorded_as_a_decision_with_reasons_once_a_
     assert record["template"] == "hero" and record["variant"] == "known"
     assert record["outcome"] == "show" and record["views"] == 3
     assert record["trigger"]["detail_type"] == "Content Requested"
+    # Attributed to the email whose link carried the token (issue 13).
+    assert record["trigger"]["message_id"] == "m_test"
     assert (
         record["reasons"][0]
         == "not no_show: behaviours.event_no_show.at within_days 30 does not hold"
@@ -436,6 +438,8 @@ def test_a_job_view_with_a_token_is_the_candidates_event_on_the_bus(
     assert event["detail"]["candidate"] == {"id": cid}
     # The job travels on as its id only (issue 11): emails show jobs from the listings.
     assert event["detail"]["job"] == {"id": "j-1"}
+    # Attributed to the email whose link carried the token (issue 13).
+    assert event["detail"]["message_id"] == "m_test"
     # The contract's model of the event accepts it.
     from talentops.models.events import parse_event
 
@@ -454,6 +458,7 @@ def test_the_token_may_come_as_a_bearer_header(aws, handlers, context, api, site
     [event] = site_events()
     assert event["detail"]["candidate"] == {"id": cid}
     assert event["detail"]["url"] == "https://careers.example.com/"
+    assert event["detail"]["message_id"] == "m_test"
 
 
 def test_without_a_token_the_event_names_an_anonymous_visitor(aws, api, context, site_events):

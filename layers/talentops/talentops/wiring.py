@@ -24,6 +24,7 @@ from .delivery.context import Brand
 from .delivery.decide import FrequencyCap
 from .delivery.links import parse_origins
 from .delivery.service import DeliveryService
+from .engagement.service import EngagementService
 from .listings.service import ListingsService
 from .settings import Settings, get_settings
 from .talent_pool.service import TalentPoolService
@@ -177,6 +178,13 @@ def tracking_service() -> TrackingService:
     )
 
 
+@lru_cache(maxsize=1)
+def engagement_service() -> EngagementService:
+    return EngagementService(
+        get_decision=repository().get_decision, publish=publisher().publish, now=now
+    )
+
+
 def reset() -> None:
     """Forget every cached service (tests that change the environment)."""
     from .adapters.aws import reset_clients
@@ -193,6 +201,7 @@ def reset() -> None:
         listings_service,
         content_service,
         tracking_service,
+        engagement_service,
         _gs,
     ):
         cached.cache_clear()

@@ -197,12 +197,17 @@ def content_decision(
     selection: Selection[SlotVariant],
     now: datetime,
     request_id: str,
+    message_id: str | None = None,
 ) -> Decision:
+    trigger = {"detail_type": CONTENT_TRIGGER, "event_id": request_id}
+    if message_id:
+        # The email whose link brought the candidate here (the link token's message).
+        trigger["message_id"] = message_id
     return Decision(
         decision_id=content_decision_id(candidate_id, slot, selection.variant.name, now),
         kind="content",
         candidate_id=candidate_id,
-        trigger={"detail_type": CONTENT_TRIGGER, "event_id": request_id},
+        trigger=trigger,
         template=slot,
         purpose=CONTENT_PURPOSE,
         outcome="show",
@@ -241,16 +246,17 @@ class ContentService:
     listing_ttl: float = 30.0
     _cache: dict[str, _Cached] = field(default_factory=dict)
 
-    def candidate_for(self, token: str | None) -> Profile | None:
-        """The candidate a link token names (None without a token); TokenError when the
-        token is bad, expired, of another scope, or its candidate is gone."""
+    def candidate_for(self, token: str | None) -> tuple[Profile | None, str | None]:
+        """The candidate a link token names and the message whose link carried it (None,
+        None without a token); TokenError when the token is bad, expired, of another scope,
+        or its candidate is gone."""
         if token is None:
-            return None
+            return None, None
         claims = self.signer().verify(token, now=self.now(), scope="link")
         profile = self.repo.get_profile(claims.candidate_id, consistent=False)
         if profile is None:
             raise TokenError("the token's candidate is not known")
-        return profile
+        return profile, claims.message_id
 
     def _listing(self, kind: str) -> list[dict[str, Any]]:
         cached = self._cache.get(kind)
@@ -265,7 +271,7 @@ class ContentService:
 
     def block(self, slot: str, token: str | None, *, request_id: str) -> ContentBlock:
         spec = self.catalogue.slot(slot)  # UnknownSlotError first: it needs no secret
-        profile = self.candidate_for(token)
+        profile, via_message = self.candidate_for(token)
         now = self.now()
         listings = self._listing(spec.data) if spec.data != "none" else []
         context = slot_context(
@@ -281,6 +287,7 @@ class ContentService:
                 selection=selection,
                 now=now,
                 request_id=request_id,
+                message_id=via_message,
             )
             expires = int((now + DECISION_RETENTION).timestamp())
             try:

@@ -22,6 +22,7 @@ from .events import (
     JobRef,
     ObservedAt,
     Url,
+    ViaMessage,
 )
 
 SITE_SOURCE = "talent.careers-site"
@@ -95,6 +96,7 @@ class TrackAccepted(ApiModel):
 
 class PageBehaviour(CandidateDetail):
     url: Url
+    message_id: ViaMessage | None = None
 
 
 class VisitorRef(ContractModel):

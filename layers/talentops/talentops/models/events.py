@@ -332,8 +332,13 @@ class EventBehaviour(CandidateDetail):
     event: EventInfo
 
 
+# The email whose link brought the candidate (the link token's message), set by /track.
+ViaMessage = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
 class JobBehaviour(CandidateDetail):
     job: JobRef
+    message_id: ViaMessage | None = None
 
 
 class JobOpened(ContractModel):
@@ -365,6 +370,24 @@ class MessageSuppressed(ContractModel):
     reason: str
     trigger: Trigger
     template: str | None = None  # extension: which message was held back
+
+
+class MessageEngagement(ContractModel):
+    """`detail` of `Message Delivered` / `Message Opened`: what SES saw happen to a sent
+    message, tied to the decision that sent it."""
+
+    message_id: str
+    candidate_id: str
+    template: str
+    variant: str | None
+    at: datetime
+    decision_id: str  # extension: the decision record (GET /admin/candidates/{id}/decisions)
+
+
+class MessageClicked(MessageEngagement):
+    """`detail` of `Message Clicked`: `url` is the link as sent, without its token."""
+
+    url: str
 
 
 class ChangedField(ContractModel):
@@ -399,6 +422,9 @@ INBOUND_EVENTS: dict[str, type[ContractModel]] = {
 OUTBOUND_EVENTS: dict[str, type[ContractModel]] = {
     "Message Sent": MessageSent,
     "Message Suppressed": MessageSuppressed,
+    "Message Delivered": MessageEngagement,
+    "Message Opened": MessageEngagement,
+    "Message Clicked": MessageClicked,
     "Candidate Profile Changed": CandidateProfileChanged,
     "Candidate Erased": CandidateErased,
 }

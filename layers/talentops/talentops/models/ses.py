@@ -4,7 +4,8 @@ EventBridge (the default bus, source ``aws.ses``) with the record as ``detail``.
 Only what the system reads is modelled; SES adds fields over time, so unknown keys are
 ignored, but every field that is read has its type and a bound. The feedback path reads
 ``Bounce`` and ``Complaint`` (docs/privacy.md); ``Send`` carries the message's tags (the
-decision id travels as one) for the reconciliation of a send. The SNS shape of the same
+decision id travels as one) for the reconciliation of a send; ``Delivery``, ``Open`` and
+``Click`` become the engagement facts (engagement/service.py). The SNS shape of the same
 record (``notificationType`` instead of ``eventType``) parses too.
 
 A record that does not fit is an :class:`InvalidEventError` naming where and what, never the
@@ -52,6 +53,19 @@ class SesComplaint(SesModel):
     )
 
 
+class SesDelivery(SesModel):
+    timestamp: datetime | None = None
+
+
+class SesOpen(SesModel):
+    timestamp: datetime | None = None
+
+
+class SesClick(SesModel):
+    timestamp: datetime | None = None
+    link: Annotated[str, StringConstraints(max_length=4096)] | None = None
+
+
 class SesHeader(SesModel):
     name: Short
     value: Annotated[str, StringConstraints(max_length=4096)]
@@ -83,6 +97,9 @@ class SesEventDetail(SesModel):
     bounce: SesBounce | None = None
     complaint: SesComplaint | None = None
     send: dict[str, Any] | None = None
+    delivery: SesDelivery | None = None
+    open: SesOpen | None = None
+    click: SesClick | None = None
 
     @property
     def kind(self) -> str:

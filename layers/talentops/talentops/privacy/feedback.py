@@ -1,4 +1,5 @@
-"""SES feedback: hard bounces and complaints put the address on the suppression list.
+"""SES feedback: hard bounces and complaints put the address on the suppression list;
+Delivery, Open and Click events become engagement facts (engagement/service.py).
 
 SES publishes the events of the configuration set to EventBridge (the default bus; source
 ``aws.ses``, detail-types ``Email Bounced`` and ``Email Complaint Received``), with the SES
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..adapters.privacy import PrivacyRepository
 from ..adapters.suppression import SuppressionRepository
+from ..engagement.service import ENGAGEMENT_FACTS
 from ..models.events import normalize_email
 from ..models.ses import (
     SesBounce,
@@ -87,11 +89,16 @@ class FeedbackService:
     # Where SES's Send events are recorded: the talent pool (a claim's acceptance); built
     # from the environment when not given.
     sends: Any = None
+    # What turns Delivery / Open / Click into engagement facts (engagement/service.py);
+    # built from the environment when not given.
+    engagement: Any = None
 
     def handle(self, detail: Mapping[str, Any] | SesEventDetail) -> FeedbackResult:
         record = parse_ses_detail(detail)
         if record.kind == "Send":
             return self._accepted(record)
+        if record.kind in ENGAGEMENT_FACTS:
+            return self._engaged(record)
         feedback = parse_ses_event(detail)
         if feedback.kind == "ignore":
             logger.info("ses feedback ignored", reason=feedback.reason)
@@ -116,6 +123,15 @@ class FeedbackService:
             candidate_ids=result.profiles,
         )
         return result
+
+    def _engaged(self, record: SesEventDetail) -> FeedbackResult:
+        engagement = self.engagement
+        if engagement is None:
+            from ..wiring import engagement_service
+
+            engagement = engagement_service()
+        found = engagement.handle(record)
+        return FeedbackResult("orphan" if found.orphan else record.kind.lower())
 
     def _accepted(self, record: SesEventDetail) -> FeedbackResult:
         """SES accepted a message: noted on its claim while the claim is open, so that a

@@ -53,8 +53,10 @@ def behaviour_event(
     candidate_id: str | None,
     anonymous_id: str | None,
     now: datetime,
+    message_id: str | None = None,
 ) -> tuple[str, ContractModel]:
-    """The event a tracked behaviour becomes (pure); its job reduced to the job's id."""
+    """The event a tracked behaviour becomes (pure); its job reduced to the job's id, and,
+    for a candidate, the email whose link brought them (`message_id`, from the token)."""
     known_type, visitor_type = TRACK_DETAIL_TYPES[request.type]
     job = job_id_only(request.job)
     if candidate_id is None:
@@ -67,9 +69,13 @@ def behaviour_event(
         )
     candidate = CandidateRef(id=candidate_id)
     if isinstance(request, TrackPageViewed):
-        return known_type, PageBehaviour(candidate=candidate, observed_at=now, url=request.url)
+        return known_type, PageBehaviour(
+            candidate=candidate, observed_at=now, url=request.url, message_id=message_id
+        )
     assert job is not None
-    return known_type, JobBehaviour(candidate=candidate, observed_at=now, job=job)
+    return known_type, JobBehaviour(
+        candidate=candidate, observed_at=now, job=job, message_id=message_id
+    )
 
 
 def job_id_only(job: JobRef | None) -> JobRef | None:
@@ -92,15 +98,21 @@ class TrackingService:
         now = self.now()
         candidate_id = None
         anonymous_id = None
+        message_id = None
         if token is not None:
             claims = self.signer().verify(token, now=now, scope="link")
             if self.repo.get_profile(claims.candidate_id, consistent=False) is None:
                 raise TokenError("the token's candidate is not known")
             candidate_id = claims.candidate_id
+            message_id = claims.message_id
         else:
             anonymous_id = request.anonymous_id or new_anonymous_id()
         detail_type, detail = behaviour_event(
-            request, candidate_id=candidate_id, anonymous_id=anonymous_id, now=now
+            request,
+            candidate_id=candidate_id,
+            anonymous_id=anonymous_id,
+            now=now,
+            message_id=message_id,
         )
         event_id = self.publisher.publish(detail_type, detail)
         logger.info("behaviour tracked", detail_type=detail_type, event_id=event_id)

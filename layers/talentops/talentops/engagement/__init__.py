@@ -1,0 +1,1 @@
+"""What follows a send: SES's delivery, open and click events as facts on the bus."""
