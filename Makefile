@@ -60,10 +60,11 @@ test-browser: $(BIN)/.installed ## pages in headless Chromium (Debian's) against
 
 # checkov: zero unsuppressed findings; each suppression is justified in the template
 # (Metadata: checkov: skip: id/comment). Offline: no platform calls, no downloads.
-lint: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, sam validate --lint, checkov
+lint: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, metric definitions, sam validate --lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python scripts/check_metrics.py
 	AWS_ACCESS_KEY_ID=lint AWS_SECRET_ACCESS_KEY=lint $(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
 	BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false $(CHECKOV) --quiet --compact \
 		--skip-download --framework cloudformation -f template.yaml

@@ -1,0 +1,109 @@
+"""The event lake's record: one row per fact the system receives or announces.
+
+Every fact on the bus becomes one flat row with the columns below (on AWS a bus rule sends
+the facts to Firehose, which writes them to S3 by day for Athena; on the local stack the same
+rows go to JSON Lines files by day, read with DuckDB). The row is built here, from a fixed
+list of fields: a candidate appears by id only, never by address or name, so nothing a
+producer adds to a fact (an email, a first name) reaches the lake. A fact that names its
+candidate only by email or ref is recorded without a candidate id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ..engagement.service import without_token
+from ..models.careers import CAREERS_SITE_EVENTS
+from ..models.events import INBOUND_EVENTS, OUTBOUND_EVENTS
+
+# column -> SQL type (DuckDB's names; the Glue table declares the same with Hive's).
+COLUMNS: dict[str, str] = {
+    "id": "VARCHAR",
+    "detail_type": "VARCHAR",
+    "source": "VARCHAR",
+    "occurred_at": "TIMESTAMP",  # the fact's own time (observed_at, or at)
+    "day": "VARCHAR",
+    "candidate_id": "VARCHAR",
+    "message_id": "VARCHAR",
+    "template": "VARCHAR",
+    "variant": "VARCHAR",
+    "purpose": "VARCHAR",
+    "reason": "VARCHAR",
+    "status": "VARCHAR",
+    "trigger_type": "VARCHAR",
+    "job_id": "VARCHAR",
+    "url": "VARCHAR",
+    "country": "VARCHAR",
+    "seniority": "VARCHAR",
+    "role_family": "VARCHAR",
+}
+# What a report may break a metric down by: the fact's own columns, and the candidate's
+# country, seniority and role family (their latest `Candidate Profile Changed` values).
+FACT_BREAKDOWNS = ("template", "variant", "purpose", "reason", "trigger_type")
+CANDIDATE_BREAKDOWNS = ("country", "seniority", "role_family")
+BREAKDOWN_COLUMNS = frozenset(FACT_BREAKDOWNS + CANDIDATE_BREAKDOWNS)
+# What a definition's `where` may test (equality).
+FILTER_COLUMNS = frozenset((*FACT_BREAKDOWNS, "status", "source", "job_id"))
+KNOWN_FACTS = (
+    frozenset(INBOUND_EVENTS) | frozenset(OUTBOUND_EVENTS) | frozenset(CAREERS_SITE_EVENTS)
+)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def lake_record(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The lake's row for an EventBridge event (pure); None for what is not a fact."""
+    detail = event.get("detail")
+    detail_type = event.get("detail-type")
+    if not isinstance(detail, Mapping) or not isinstance(detail_type, str):
+        return None
+    candidate = detail.get("candidate")
+    candidate_id = _text(detail.get("candidate_id")) or (
+        _text(candidate.get("id")) if isinstance(candidate, Mapping) else None
+    )
+    at = _when(detail.get("at")) or _when(detail.get("observed_at")) or _when(event.get("time"))
+    if at is None:
+        return None
+    trigger = detail.get("trigger")
+    job = detail.get("job")
+    changed = detail.get("changed") if isinstance(detail.get("changed"), Mapping) else {}
+
+    def changed_value(field: str) -> str | None:
+        entry = changed.get(field) if isinstance(changed, Mapping) else None
+        return _text(entry.get("value")) if isinstance(entry, Mapping) else None
+
+    return {
+        "id": _text(event.get("id")),
+        "detail_type": detail_type,
+        "source": _text(event.get("source")),
+        "occurred_at": at.replace(tzinfo=None).isoformat(sep=" "),
+        "day": at.date().isoformat(),
+        "candidate_id": candidate_id,
+        "message_id": _text(detail.get("message_id")),
+        "template": _text(detail.get("template")),
+        "variant": _text(detail.get("variant")),
+        "purpose": _text(detail.get("purpose")),
+        "reason": _text(detail.get("reason")),
+        "status": _text(detail.get("status")),
+        "trigger_type": _text(trigger.get("detail_type")) if isinstance(trigger, Mapping) else None,
+        "job_id": _text(job.get("id")) if isinstance(job, Mapping) else None,
+        # A page's address without a link token it may carry.
+        "url": without_token(url) if (url := _text(detail.get("url"))) else None,
+        "country": changed_value("country"),
+        "seniority": changed_value("seniority"),
+        "role_family": changed_value("role_family"),
+    }
