@@ -1,4 +1,4 @@
-"""Journeys over time on the local stack, driven by its clock (CONTRACT.md section 4) and
+"""Journeys over time on the local stack, driven by its clock (docs/contract.md, "The local stack") and
 nothing else: PutEvents on the bus, POST /_local/clock, GET /_local/outbox.
 
 - The event journey: the confirmation at once; the reminder at 09:00 the day before in each

@@ -15,7 +15,7 @@ from tests.support.cfn import ROOT, template
 
 FUNCTION = "AWS::Serverless::Function"
 ALARM = "AWS::CloudWatch::Alarm"
-# Routes of the contract that must be IAM-only (CONTRACT.md section 3 and docs/contract.md):
+# Routes of the contract that must be IAM-only (docs/contract.md, docs/openapi.json):
 # the test also fails if the template stops declaring them, so it cannot pass vacuously.
 KNOWN_ADMIN_ROUTES = {
     ("GET", "/admin/candidates"),
