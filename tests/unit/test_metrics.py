@@ -16,7 +16,7 @@ import sqlglot
 
 from talentops.journeys.source import SourceError
 from talentops.metrics.definitions import load_metrics, parse_metrics
-from talentops.metrics.lake import COLUMNS, lake_record
+from talentops.metrics.lake import COLUMNS, candidate_of, lake_record
 from talentops.metrics.local import append_facts, duckdb_runner
 from talentops.metrics.queries import athena_sql, metric_sql
 from talentops.metrics.report import Z95, metric_report, wilson
@@ -280,19 +280,22 @@ def test_the_lake_holds_ids_never_addresses_names_or_tokens() -> None:
         candidate={"email": "ada@example.org"},
         fields={"first_name": "Ada", "last_name": "Lovelace", "country": "GB"},
     )
-    row = lake_record(event)
+    assert candidate_of(event) is None  # named by email only: recorded without a key
+    row = lake_record(event, None)
     assert row is not None and set(row) == set(COLUMNS)
     assert "ada" not in str(row).lower() and "lovelace" not in str(row).lower()
-    assert row["candidate_id"] is None  # named by email only: recorded without an id
-    page = lake_record(
-        fact(
-            "Candidate Page Viewed",
-            T0,
-            candidate={"id": "c1"},
-            url="https://careers.example.com/?t=v2.k0.secret.sig&utm_source=email",
-        )
+    assert row["candidate_key"] is None
+    viewed = fact(
+        "Candidate Page Viewed",
+        T0,
+        candidate={"id": "c1"},
+        url="https://careers.example.com/?t=v2.k0.secret.sig&utm_source=email",
     )
-    assert page is not None and page["url"] == "https://careers.example.com/?utm_source=email"
+    assert candidate_of(viewed) == "c1"
+    page = lake_record(viewed, "k_pseudonym")
+    assert page is not None and page["candidate_key"] == "k_pseudonym"
+    assert "c1" not in page.values()
+    assert page["url"] == "https://careers.example.com/?utm_source=email"
 
 
 BAD = """\
@@ -343,3 +346,57 @@ def test_make_lint_fails_on_a_bad_definition_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "metrics.yaml:7: metrics[0].end.fact: unknown fact 'Message Glanced'" in result.stderr
+
+
+class FakeKeys:
+    def __init__(self) -> None:
+        self.keys = {"c_known": "k_known"}
+        self.profiles = {"c_known", "c_new"}
+        self.reads = 0
+
+    def existing(self, candidate_ids: Any) -> dict[str, str]:
+        self.reads += 1
+        return {c: self.keys[c] for c in candidate_ids if c in self.keys}
+
+    def create(self, candidate_id: str) -> str | None:
+        if candidate_id not in self.profiles:
+            return None
+        return self.keys.setdefault(candidate_id, f"k_{candidate_id}")
+
+
+def test_the_firehose_transform_answers_each_record_and_reads_keys_once_a_batch() -> None:
+    import base64
+    import json
+
+    from talentops.metrics.transform import LakeTransform
+
+    def record(n: int, payload: Any) -> dict[str, Any]:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        return {"recordId": f"r{n}", "data": base64.b64encode(data).decode()}
+
+    keys = FakeKeys()
+    answer = LakeTransform(keys).handle(
+        {
+            "records": [
+                record(0, sent("m1", "c_known", T0)),
+                record(1, sent("m2", "c_new", T0)),
+                record(2, sent("m3", "c_erased", T0)),
+                record(3, b"\xff not json"),
+                record(4, {"detail-type": "x"}),  # no detail: not a fact
+            ]
+        }
+    )
+    results = [(r["recordId"], r["result"]) for r in answer["records"]]
+    assert results == [
+        ("r0", "Ok"),
+        ("r1", "Ok"),
+        ("r2", "Ok"),
+        ("r3", "Dropped"),
+        ("r4", "Dropped"),
+    ]
+    rows = [json.loads(base64.b64decode(r["data"])) for r in answer["records"][:3]]
+    assert [r["candidate_key"] for r in rows] == ["k_known", "k_c_new", None]
+    assert all(
+        r["metadata"]["partitionKeys"] == {"day": "2026-11-02"} for r in answer["records"][:3]
+    )
+    assert keys.reads == 1

@@ -255,7 +255,7 @@ def test_the_local_stack_invokes_the_functions_behind_the_aliases():
     prepared, _ = prepare_for_translation(raw, ROOT)
     plan = build_plan(translate(prepared, "eu-west-1", parameter_values(raw, {})))
     assert plan.warnings == []
-    rules = [e for f in functions().values() for e in f["Properties"]["Events"].values()]
+    rules = [e for f in functions().values() for e in f["Properties"].get("Events", {}).values()]
     kinds = [e["Type"] for e in rules]
     assert len(plan.mirrors) == kinds.count("EventBridgeRule") + kinds.count("Schedule")
     assert len(plan.queue_sources) == kinds.count("SQS")

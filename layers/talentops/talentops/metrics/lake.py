@@ -1,11 +1,13 @@
 """The event lake's record: one row per fact the system receives or announces.
 
 Every fact on the bus becomes one flat row with the columns below (on AWS a bus rule sends
-the facts to Firehose, which writes them to S3 by day for Athena; on the local stack the same
-rows go to JSON Lines files by day, read with DuckDB). The row is built here, from a fixed
-list of fields: a candidate appears by id only, never by address or name, so nothing a
-producer adds to a fact (an email, a first name) reaches the lake. A fact that names its
-candidate only by email or ref is recorded without a candidate id.
+the facts to Firehose, whose transform, functions/lake_transform, builds the rows that land
+in S3 by day for Athena; on the local stack the same transform writes JSON Lines files by
+day, read with DuckDB). The row is built here, from a fixed list of fields: a candidate
+appears only by their lake key (adapters/lake_keys.py: a pseudonym that erasure deletes),
+never by id, address or name, so nothing a producer adds to a fact (an email, a first name)
+reaches the lake. A fact that names its candidate only by email or ref is recorded without
+a key.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ COLUMNS: dict[str, str] = {
     "source": "VARCHAR",
     "occurred_at": "TIMESTAMP",  # the fact's own time (observed_at, or at)
     "day": "VARCHAR",
-    "candidate_id": "VARCHAR",
+    "candidate_key": "VARCHAR",  # the candidate's lake key (a pseudonym), never the id
     "message_id": "VARCHAR",
     "template": "VARCHAR",
     "variant": "VARCHAR",
@@ -65,16 +67,24 @@ def _when(value: Any) -> datetime | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def lake_record(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The lake's row for an EventBridge event (pure); None for what is not a fact."""
+def candidate_of(event: Mapping[str, Any]) -> str | None:
+    """The candidate id a fact names (`candidate_id`, or `candidate.id`); None otherwise."""
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        return None
+    candidate = detail.get("candidate")
+    return _text(detail.get("candidate_id")) or (
+        _text(candidate.get("id")) if isinstance(candidate, Mapping) else None
+    )
+
+
+def lake_record(event: Mapping[str, Any], candidate_key: str | None) -> dict[str, Any] | None:
+    """The lake's row for an EventBridge event (pure), naming its candidate by
+    `candidate_key`; None for what is not a fact."""
     detail = event.get("detail")
     detail_type = event.get("detail-type")
     if not isinstance(detail, Mapping) or not isinstance(detail_type, str):
         return None
-    candidate = detail.get("candidate")
-    candidate_id = _text(detail.get("candidate_id")) or (
-        _text(candidate.get("id")) if isinstance(candidate, Mapping) else None
-    )
     at = _when(detail.get("at")) or _when(detail.get("observed_at")) or _when(event.get("time"))
     if at is None:
         return None
@@ -92,7 +102,7 @@ def lake_record(event: Mapping[str, Any]) -> dict[str, Any] | None:
         "source": _text(event.get("source")),
         "occurred_at": at.replace(tzinfo=None).isoformat(sep=" "),
         "day": at.date().isoformat(),
-        "candidate_id": candidate_id,
+        "candidate_key": candidate_key,
         "message_id": _text(detail.get("message_id")),
         "template": _text(detail.get("template")),
         "variant": _text(detail.get("variant")),

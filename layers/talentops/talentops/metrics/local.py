@@ -5,26 +5,22 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .lake import COLUMNS, lake_record
+from .lake import COLUMNS, candidate_of, lake_record
 from .queries import TABLE
 
 _lock = threading.Lock()
 
 
-def append_facts(folder: Path, events: Iterable[Mapping[str, Any]]) -> int:
-    """Append each event's lake row to `folder/day=YYYY-MM-DD/facts.jsonl`; returns how many
-    rows were written (what is not a fact is skipped)."""
+def append_rows(folder: Path, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Append lake rows to `folder/day=YYYY-MM-DD/facts.jsonl`; returns how many."""
     written = 0
     by_day: dict[str, list[str]] = {}
-    for event in events:
-        row = lake_record(event)
-        if row is None:
-            continue
-        by_day.setdefault(row["day"], []).append(json.dumps(row, separators=(",", ":")))
+    for row in rows:
+        by_day.setdefault(str(row["day"]), []).append(json.dumps(row, separators=(",", ":")))
         written += 1
     with _lock:
         for day, lines in by_day.items():
@@ -33,6 +29,22 @@ def append_facts(folder: Path, events: Iterable[Mapping[str, Any]]) -> int:
             with target.open("a", encoding="utf-8") as out:
                 out.write("\n".join(lines) + "\n")
     return written
+
+
+def append_facts(
+    folder: Path,
+    events: Iterable[Mapping[str, Any]],
+    key_of: Callable[[str], str | None] = lambda candidate_id: candidate_id,
+) -> int:
+    """Append each event's lake row (what is not a fact is skipped); `key_of` gives a
+    candidate's lake key (the id itself by default, for tests)."""
+    rows = []
+    for event in events:
+        candidate = candidate_of(event)
+        row = lake_record(event, key_of(candidate) if candidate else None)
+        if row is not None:
+            rows.append(row)
+    return append_rows(folder, rows)
 
 
 def duckdb_runner(folder: Path) -> Any:

@@ -43,9 +43,9 @@ def _attributes() -> str:
         for c in CANDIDATE_BREAKDOWNS
     )
     return (
-        f"SELECT candidate_id, {picks} FROM {TABLE} "
-        "WHERE detail_type = 'Candidate Profile Changed' AND candidate_id IS NOT NULL "
-        "GROUP BY candidate_id"
+        f"SELECT candidate_key, {picks} FROM {TABLE} "
+        "WHERE detail_type = 'Candidate Profile Changed' AND candidate_key IS NOT NULL "
+        "GROUP BY candidate_key"
     )
 
 
@@ -73,7 +73,7 @@ def metric_sql(
     if definition.kind == "count":
         return (
             f"WITH {attrs}, starts AS (SELECT {select_keys}s.id FROM {TABLE} s "
-            f"LEFT JOIN attrs a ON a.candidate_id = s.candidate_id "
+            f"LEFT JOIN attrs a ON a.candidate_key = s.candidate_key "
             f"WHERE {_matches('s', definition.start)} AND {in_range}) "
             f"SELECT {outer_keys}COUNT(*) AS numerator, "
             f"SUM(COUNT(*)) OVER () AS denominator FROM starts{by}"
@@ -82,7 +82,7 @@ def metric_sql(
     tie = (
         "e.message_id = st.message_id"
         if definition.match == "message"
-        else "e.candidate_id = st.candidate_id"
+        else "e.candidate_key = st.candidate_key"
     )
     hit = (
         f"LEFT JOIN {TABLE} e ON {_matches('e', definition.end)} AND {tie} "
@@ -93,8 +93,8 @@ def metric_sql(
     first_keys = "".join(f"{expr}, " for expr, _ in _keys(group_by, "s"))
     if definition.kind == "rate":
         return (
-            f"WITH {attrs}, starts AS (SELECT {select_keys}s.id, s.candidate_id, s.message_id, "
-            f"s.occurred_at FROM {TABLE} s LEFT JOIN attrs a ON a.candidate_id = s.candidate_id "
+            f"WITH {attrs}, starts AS (SELECT {select_keys}s.id, s.candidate_key, s.message_id, "
+            f"s.occurred_at FROM {TABLE} s LEFT JOIN attrs a ON a.candidate_key = s.candidate_key "
             f"WHERE {_matches('s', definition.start)} AND {in_range}), "
             f"tied AS (SELECT {st_keys}st.id, MAX(CASE WHEN e.id IS NULL THEN 0 ELSE 1 END) "
             f"AS hit FROM starts st {hit} GROUP BY {st_keys}st.id) "
@@ -102,14 +102,14 @@ def metric_sql(
         )
     if definition.kind == "duration":
         return (
-            f"WITH {attrs}, firsts AS (SELECT {select_keys}s.candidate_id, "
+            f"WITH {attrs}, firsts AS (SELECT {select_keys}s.candidate_key, "
             f"MIN(s.occurred_at) AS occurred_at "
-            f"FROM {TABLE} s LEFT JOIN attrs a ON a.candidate_id = s.candidate_id "
+            f"FROM {TABLE} s LEFT JOIN attrs a ON a.candidate_key = s.candidate_key "
             f"WHERE {_matches('s', definition.start)} AND {in_range} "
-            f"AND s.candidate_id IS NOT NULL GROUP BY {first_keys}s.candidate_id), "
-            f"ended AS (SELECT {st_keys}st.candidate_id, st.occurred_at, "
+            f"AND s.candidate_key IS NOT NULL GROUP BY {first_keys}s.candidate_key), "
+            f"ended AS (SELECT {st_keys}st.candidate_key, st.occurred_at, "
             f"MIN(e.occurred_at) AS ended_at "
-            f"FROM firsts st {hit} GROUP BY {st_keys}st.candidate_id, st.occurred_at) "
+            f"FROM firsts st {hit} GROUP BY {st_keys}st.candidate_key, st.occurred_at) "
             f"SELECT {outer_keys}COUNT(ended_at) AS numerator, COUNT(*) AS denominator, "
             f"APPROX_QUANTILE(DATE_DIFF('second', occurred_at, ended_at), 0.5) / 86400.0 "
             f"AS median_days "
@@ -122,10 +122,10 @@ def metric_sql(
         f" AND s.template = {_quote(templates)}" if templates is not None else ""
     )
     return (
-        f"WITH {attrs}, starts AS (SELECT {select_keys}s.id, s.candidate_id, s.message_id, "
+        f"WITH {attrs}, starts AS (SELECT {select_keys}s.id, s.candidate_key, s.message_id, "
         f"s.occurred_at, "
         f"CASE WHEN s.detail_type = 'Message Suppressed' THEN 'held_out' ELSE 'sent' END "
-        f"AS arm FROM {TABLE} s LEFT JOIN attrs a ON a.candidate_id = s.candidate_id "
+        f"AS arm FROM {TABLE} s LEFT JOIN attrs a ON a.candidate_key = s.candidate_key "
         f"WHERE (({_matches('s', definition.start)}) OR ({held})) AND {in_range}), "
         f"tied AS (SELECT {st_keys}st.arm, st.id, "
         f"MAX(CASE WHEN e.id IS NULL THEN 0 ELSE 1 END) AS hit FROM starts st {hit} "
