@@ -46,6 +46,11 @@ class Settings(BaseModel):
     # How far ahead of the receiving clock a fact's observed_at may be (producers' clock
     # skew); later ones are refused at the edge (docs/contract.md, "Dates").
     fact_max_ahead_seconds: int = Field(default=300, ge=0, le=86400)
+    # The event lake that reports read (docs/metrics.md): on AWS an Athena workgroup and the
+    # Glue database of the facts table; on the local stack a folder of JSON Lines (DuckDB).
+    lake_workgroup: str = ""
+    lake_database: str = ""
+    lake_dir: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

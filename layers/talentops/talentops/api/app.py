@@ -88,6 +88,7 @@ def _routers() -> list[Router]:
     from .admin import router as admin
     from .campaigns import router as campaigns
     from .careers import router as careers
+    from .metrics import router as metrics
     from .preferences import router as preferences
 
-    return [careers, preferences, admin, campaigns]
+    return [careers, preferences, admin, campaigns, metrics]
