@@ -102,6 +102,10 @@ token-key: $(SAM_VENV)/.installed ## token signing keys in SSM for ENV: create (
 fuzz: $(BIN)/.installed ## the fuzz suite at length: 50,000 new examples into every handler (FUZZ_EXAMPLES)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50000} $(BIN)/python -m pytest -q -n auto --dist load tests/fuzz
 
+.PHONY: report
+report: $(BIN)/.installed ## the HTML report over the local event lake: out/report.html (LAKE_DIR, FROM, TO)
+	$(BIN)/python scripts/report.py $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+
 .PHONY: chaos
 chaos: $(BIN)/.installed ## the chaos soak at length: 5,000 mixed events under random faults (CHAOS_EVENTS, CHAOS_SEED)
 	CHAOS_EVENTS=$${CHAOS_EVENTS:-5000} CHAOS_REPORT=$${CHAOS_REPORT:-out/chaos.json} \

@@ -133,7 +133,8 @@ def page(
 
     def only_this_machine(route: Any) -> None:
         host = urlsplit(route.request.url).hostname or ""
-        if route.request.url.startswith(("data:", "blob:", "about:")) or host in LOCAL_HOSTS:
+        local = route.request.url.startswith(("data:", "blob:", "about:", "file:"))
+        if local or host in LOCAL_HOSTS:
             route.continue_()
         else:
             page_log.blocked.append(route.request.url)

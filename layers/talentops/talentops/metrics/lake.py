@@ -41,9 +41,10 @@ COLUMNS: dict[str, str] = {
     "seniority": "VARCHAR",
     "role_family": "VARCHAR",
 }
-# What a report may break a metric down by: the fact's own columns, and the candidate's
-# country, seniority and role family (their latest `Candidate Profile Changed` values).
-FACT_BREAKDOWNS = ("template", "variant", "purpose", "reason", "trigger_type")
+# What a report may break a metric down by: the fact's own columns (`day`: the start fact's
+# day), and the candidate's country, seniority and role family (their latest `Candidate
+# Profile Changed` values).
+FACT_BREAKDOWNS = ("template", "variant", "purpose", "reason", "trigger_type", "day")
 CANDIDATE_BREAKDOWNS = ("country", "seniority", "role_family")
 BREAKDOWN_COLUMNS = frozenset(FACT_BREAKDOWNS + CANDIDATE_BREAKDOWNS)
 # What a definition's `where` may test (equality).
