@@ -60,10 +60,11 @@ test-browser: $(BIN)/.installed ## pages in headless Chromium (Debian's) against
 
 # checkov: zero unsuppressed findings; each suppression is justified in the template
 # (Metadata: checkov: skip: id/comment). Offline: no platform calls, no downloads.
-lint: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, metric definitions, sam validate --lint, checkov
+lint: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, content and metric definitions, sam validate --lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python scripts/check_content.py
 	$(BIN)/python scripts/check_metrics.py
 	AWS_ACCESS_KEY_ID=lint AWS_SECRET_ACCESS_KEY=lint $(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
 	BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false $(CHECKOV) --quiet --compact \
@@ -86,8 +87,9 @@ demo: $(BIN)/.installed ## play the event story on the local stack; table on std
 bench: $(BIN)/.installed ## benchmarks: bench/results.json and docs/performance.md
 	$(BIN)/python -m bench
 
-schemas: $(BIN)/.installed ## export the contract's JSON Schemas to schemas/
+schemas: $(BIN)/.installed ## export the contract's JSON Schemas to schemas/, the content files' to schemas/content/
 	$(BIN)/python scripts/export_schemas.py
+	$(BIN)/python scripts/export_content_schemas.py
 
 openapi: $(BIN)/.installed ## export the HTTP API's OpenAPI document to docs/openapi.json
 	$(BIN)/python scripts/export_openapi.py
@@ -101,6 +103,10 @@ token-key: $(SAM_VENV)/.installed ## token signing keys in SSM for ENV: create (
 .PHONY: fuzz
 fuzz: $(BIN)/.installed ## the fuzz suite at length: 50,000 new examples into every handler (FUZZ_EXAMPLES)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50000} $(BIN)/python -m pytest -q -n auto --dist load tests/fuzz
+
+.PHONY: check-content
+check-content: $(BIN)/.installed ## the content before it ships: catalogue, journeys, policies, metrics, every variant rendered, journey events routed (CONTENT=dir)
+	$(BIN)/python scripts/check_content.py $(CONTENT)
 
 .PHONY: report
 report: $(BIN)/.installed ## the HTML report over the local event lake: out/report.html (LAKE_DIR, FROM, TO)
