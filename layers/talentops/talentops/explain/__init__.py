@@ -1,0 +1,1 @@
+"""Why (not): explanations of what would reach a candidate, from the functions that decide."""
