@@ -35,7 +35,7 @@ METRICS_FILE = "metrics.yaml"
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class FactRef(Model):
