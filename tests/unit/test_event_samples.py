@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 import jsonschema
 import pytest
@@ -40,7 +41,7 @@ from talentops.models.events import INBOUND_EVENTS, OUTBOUND_EVENTS, parse_event
 from talentops.models.ses import parse_ses_event
 from talentops.privacy.feedback import parse_ses_event as feedback_of
 from talentops.tokens import TokenSigner
-from tests.conftest import load_handler
+from tests.conftest import TABLE, TIMER_GROUP, load_handler
 from tests.support.cfn import ROOT, template
 
 EVENTS = ROOT / "events"
@@ -53,8 +54,12 @@ MANUAL = {"schedule/retention-sweeper-restart.json": "RetentionSweeperFunction"}
 TOKEN_PLACEHOLDER = "REPLACE_WITH_THE_TOKEN_OF_AN_EMAIL_LINK"
 SAMPLE_CANDIDATE = "c_4f1e2d3c4b5a69788796"
 SAMPLE_CAMPAIGN = "cmp_d40b2e2c7909f090"
-SES_DETAIL_TYPES = {"Bounce": "Email Bounced", "Complaint": "Email Complaint Received"}
-SES_DETAIL_TYPES["Send"] = "Email Sent"
+# SES record eventType -> the detail-type EventBridge gives it.
+SES_DETAIL_TYPES = {
+    "Bounce": "Email Bounced",
+    "Complaint": "Email Complaint Received",
+    "Send": "Email Sent",
+}
 
 
 # -- the samples and the template ---------------------------------------------------------
@@ -125,23 +130,23 @@ def queue_of(props: dict[str, Any]) -> str:
     return str(props["Queue"]["Fn::GetAtt"][0])
 
 
-def sqs_targets(batch: dict[str, Any]) -> set[str]:
-    """The functions whose SQS event source reads the queue the records came from (a stack's
-    queue is named <stack>-<LogicalId>-<suffix>)."""
+def sqs_events(batch: dict[str, Any]) -> set[tuple[str, str]]:
+    """(function, event) of the SQS event sources that read the queue the records came from
+    (a stack's queue is named <stack>-<LogicalId>-<suffix>)."""
     names = {r["eventSourceARN"].rsplit(":", 1)[1] for r in batch["Records"]}
     return {
-        function
-        for function, _, props in triggers("SQS")
-        if names and all(f"-{queue_of(props)}-" in name for name in names)
+        (function, name)
+        for function, name, props in triggers("SQS")
+        if names and all(f"-{queue_of(props)}-" in queue for queue in names)
     }
 
 
-def schedule_targets(event: dict[str, Any]) -> set[str]:
-    """The functions whose Schedule event made this rule (SAM names it
+def schedule_events(event: dict[str, Any]) -> set[tuple[str, str]]:
+    """(function, event) of the Schedule event that made this rule (SAM names the rule
     <stack>-<Function><Event>-<suffix>)."""
     rules = [arn.rsplit("/", 1)[1] for arn in event.get("resources", [])]
     return {
-        function
+        (function, name)
         for function, name, _ in triggers("Schedule")
         if rules and all(f"-{function}{name}-" in rule for rule in rules)
     }
@@ -164,9 +169,9 @@ def targets(name: str) -> set[str]:
     if folder in ("bus", "ses"):
         return rule_targets(event)
     if folder == "sqs":
-        return sqs_targets(event)
+        return {function for function, _ in sqs_events(event)}
     if folder == "schedule":
-        return schedule_targets(event)
+        return {function for function, _ in schedule_events(event)}
     route = http_routes().get(str(event.get("routeKey")))
     return {route[0]} if route else set()
 
@@ -343,19 +348,13 @@ def test_the_campaign_samples_show_each_kind_of_message():
 # -- schedules ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", samples("schedule"))
-def test_schedule_sample_is_what_its_rule_delivers(name, monkeypatch):
+@pytest.mark.parametrize("name", [n for n in samples("schedule") if n not in MANUAL])
+def test_schedule_sample_is_what_its_rule_delivers(name):
     event = load(name)
-    [function] = targets(name)
-    if name in MANUAL:
-        return  # checked with the handler below
     EventBridgeModel.model_validate(event)
     assert (event["source"], event["detail-type"]) == ("aws.events", "Scheduled Event")
-    [props] = [
-        p
-        for f, n, p in triggers("Schedule")
-        if f == function and f"{f}{n}" in event["resources"][0]
-    ]
+    [(function, rule)] = schedule_events(event)
+    [props] = [p for f, n, p in triggers("Schedule") if (f, n) == (function, rule)]
     if "Input" in props:  # a rule with an Input delivers it instead of the envelope
         assert event == json.loads(props["Input"])
 
@@ -382,13 +381,14 @@ def test_the_retention_sweeper_reads_its_samples(name, restart, monkeypatch, con
 
 
 @cache
-def resolver_routes() -> list[tuple[str, Any]]:
+def resolver_routes() -> list[tuple[str, str, re.Pattern[str]]]:
+    """(method, path, compiled rule) of every route of the resolver."""
     from talentops.api.app import build_app
 
     app = build_app()
     routes = [*app._static_routes, *app._dynamic_routes]
     assert routes, "Powertools keeps its routes elsewhere now: update this test"
-    return [(str(r.method).upper(), r.rule) for r in routes]
+    return [(str(r.method).upper(), str(r.path), r.rule) for r in routes]
 
 
 @pytest.mark.parametrize("name", samples("http"))
@@ -399,21 +399,19 @@ def test_http_sample_is_a_payload_v2_event_of_a_route(name):
     assert parsed.requestContext.routeKey == parsed.routeKey
     assert parsed.requestContext.http.method == method
     assert parsed.requestContext.http.path == parsed.rawPath
-    assert parsed.rawQueryString == "&".join(
-        f"{k}={v}" for k, v in (parsed.queryStringParameters or {}).items()
-    ).replace("@", "%40")
+    assert parsed.rawQueryString == urlencode(parsed.queryStringParameters or {})
     # The path is the route's with its parameters filled in.
-    filled = route
+    path = route
     for key, value in (parsed.pathParameters or {}).items():
-        filled = filled.replace("{" + key + "}", value)
-    assert filled == parsed.rawPath, "pathParameters do not fill the route"
+        path = path.replace("{" + key + "}", value)
+    assert path == parsed.rawPath, "pathParameters do not fill the route"
     function, props = http_routes()[parsed.routeKey]
     assert function == "ApiFunction"
     needs_iam = (props.get("Auth") or {}).get("Authorizer") == "AWS_IAM"
     iam = parsed.requestContext.authorizer.iam if parsed.requestContext.authorizer else None
     assert (iam is not None and iam.userArn is not None) == needs_iam
     # The resolver has a route for it.
-    assert any(m == method and rule.match(parsed.rawPath) for m, rule in resolver_routes()), (
+    assert any(m == method and rule.match(parsed.rawPath) for m, _, rule in resolver_routes()), (
         f"no route of build_app() takes {method} {parsed.rawPath}"
     )
     if parsed.body is not None:
@@ -461,18 +459,18 @@ def test_every_route_has_a_sample():
         if method in ("get", "put", "post", "delete", "patch")
     }
     declared = {(k.split(" ")[0], shape(k.split(" ", 1)[1])) for k in http_routes()}
-    served = {(m, shape(rule.pattern)) for m, rule in resolver_routes()}
+    served = {(m, shape(path)) for m, path, _ in resolver_routes()}
     assert documented <= declared, "docs/openapi.json has routes template.yaml does not declare"
-    assert len(served) == len(declared)
+    assert served == declared, "the resolver and template.yaml disagree about the routes"
     assert not declared - sampled, f"routes without an events/http sample: {declared - sampled}"
     assert not sampled - declared, f"samples of routes that do not exist: {sampled - declared}"
 
 
 def test_every_queue_and_schedule_trigger_has_a_sample():
-    for kind, folder in (("SQS", "sqs"), ("Schedule", "schedule")):
-        wanted = {function for function, _, _ in triggers(kind)}
-        have = set().union(*(targets(n) for n in samples(folder) if n not in MANUAL))
-        assert wanted <= have, f"{kind}-triggered functions without a sample: {wanted - have}"
+    for kind, folder, of in (("SQS", "sqs", sqs_events), ("Schedule", "schedule", schedule_events)):
+        wanted = {(function, name) for function, name, _ in triggers(kind)}
+        have = set().union(*(of(load(n)) for n in samples(folder) if n not in MANUAL))
+        assert wanted <= have, f"{kind} events without a sample: {sorted(wanted - have)}"
 
 
 def test_every_triggered_function_has_a_sample():
@@ -500,7 +498,7 @@ def test_the_readme_gives_the_command_of_every_sample():
     wanted = {
         (function, name)
         for name in [*all_valid_samples(), *sorted(INVALID)]
-        for function in (targets(name) if name not in INVALID else rule_targets(load(name)))
+        for function in targets(name)
     }
     assert not wanted - commands, f"events/README.md lacks: {sorted(wanted - commands)}"
     stale = {(f, n) for f, n in commands if not (EVENTS / n).exists() or (f, n) not in wanted}
@@ -542,7 +540,7 @@ def wired(aws, monkeypatch):
         if queue == "campaigns":
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
             monkeypatch.setenv("CAMPAIGN_QUEUE_ARN", arn["Attributes"]["QueueArn"])
-    monkeypatch.setenv("CAMPAIGN_SCHEDULE_GROUP", "talentops-timers")
+    monkeypatch.setenv("CAMPAIGN_SCHEDULE_GROUP", TIMER_GROUP)
     monkeypatch.setenv("CAMPAIGN_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/scheduler")
     for module in (campaigns, job_alerts):
         module.reset()
@@ -606,16 +604,89 @@ def test_the_malformed_sample_fails_where_it_is_dead_lettered(wired, context):
     assert handler_of("JourneysFunction").handler(event, context) == {"dropped": "malformed"}
 
 
+def grant(context: Any, *purposes: str) -> None:
+    """More grants for the seeded candidate (the consent sample with another purpose)."""
+    for purpose in purposes:
+        event = load("bus/candidate-consent-granted.json")
+        event["id"] += f"-{purpose}"
+        event["detail"]["purpose"] = purpose
+        handler_of("IngestProfileFunction").handler(event, context)
+
+
+def due_timer(aws: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The input of the one journey timer scheduled, as Scheduler delivers it; the clock
+    moves on to the time it fires."""
+    from talentops.clock import SYSTEM_CLOCK
+
+    scheduler = aws.client("scheduler")
+    [entry] = scheduler.list_schedules(GroupName=TIMER_GROUP)["Schedules"]
+    schedule = scheduler.get_schedule(GroupName=TIMER_GROUP, Name=entry["Name"])
+    at = re.fullmatch(r"at\((.+)\)", schedule["ScheduleExpression"])
+    assert at, schedule["ScheduleExpression"]
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", datetime.fromisoformat(at[1]).replace(tzinfo=UTC))
+    return str(schedule["Target"]["Input"])
+
+
+# What the seeded candidate (with marketing and job-alert grants) gets from each batch.
+SENDS = {
+    "sqs/job-alert-batch.json": 1,  # the first message names the candidate, the second not
+    "sqs/campaign-fanout.json": 0,  # the fan-out queues pages, it sends nothing
+    "sqs/campaign-page.json": 1,
+    "sqs/campaign-deferred.json": 1,
+    "sqs/journey-timer.json": 1,  # the nurture's wait ends: its nudge
+}
+
+
 @pytest.mark.parametrize("name", samples("sqs"))
-def test_sqs_sample_is_processed_without_a_failed_record(name, wired, context):
-    """Every record succeeds (a partial batch failure would name it): the worker found the
-    seeded candidate, and the campaign of the create sample."""
+def test_sqs_sample_is_processed_by_its_worker(name, wired, context, monkeypatch):
+    """The worker takes every record (no partial batch failure) and acts on it: the ids of
+    the sample are the seeded candidate's, the campaign is the create sample's (launched),
+    the timer is the one the job-viewed sample started (the clock at its time)."""
+    assert name in SENDS, f"say what {name} does to the seeded candidate"
     candidate_id = seed_candidate(context)
-    if targets(name) == {"CampaignWorkerFunction"}:
-        create_sample_campaign(context)
+    grant(context, "marketing", "job_alerts")
     [function] = targets(name)
-    result = handler_of(function).handler(filled(name, candidate_id), context)
-    assert result == {"batchItemFailures": []}
+    batch = filled(name, candidate_id)
+    if function == "CampaignWorkerFunction":
+        create_sample_campaign(context)
+        launched = handler_of("ApiFunction").handler(
+            load("http/admin-launch-campaign.json"), context
+        )
+        assert launched["statusCode"] == 202, launched
+    if function == "JourneyTimerFunction":
+        # The job is known (its Job Opened), the candidate viewed it: the nurture waits.
+        handler_of("JobFanoutFunction").handler(load("bus/job-opened.json"), context)
+        handler_of("JourneysFunction").handler(
+            filled("bus/candidate-job-viewed.json", candidate_id), context
+        )
+        timer_input = due_timer(wired, monkeypatch)
+        timer = json.loads(timer_input)
+        assert timer["candidate_id"] == candidate_id
+        # The sample's body is what Scheduler delivers: the same keys, written the same way.
+        [record] = batch["Records"]
+        sample = json.loads(record["body"])
+        assert set(sample) == set(timer)
+        assert record["body"] == json.dumps(sample, separators=(",", ":"), sort_keys=True)
+        record["body"] = timer_input
+        record["md5OfBody"] = hashlib.md5(timer_input.encode()).hexdigest()
+    worker = handler_of(function)
+    assert worker.handler(batch, context) == {"batchItemFailures": []}
+    assert len(wired.sent_emails()) == SENDS[name]
+    if function == "CampaignWorkerFunction":
+        status = handler_of("ApiFunction").handler(load("http/admin-campaign-status.json"), context)
+        shown = json.loads(status["body"])
+        assert shown["counts"]["sent"] == SENDS[name], shown["counts"]
+        if name == "sqs/campaign-fanout.json":  # the pool read, its page queued
+            assert shown["progress"]["fanout_done"] and shown["progress"]["messages"] == 1
+    if function == "JourneyTimerFunction":
+        from talentops.adapters.journeys import JourneyRepository
+
+        [instance] = [
+            i.data
+            for i in JourneyRepository(TABLE).instances(candidate_id)
+            if i.data["instance_id"] == timer["instance_id"]
+        ]
+        assert (instance["status"], instance["step"]) == ("completed", "nudge"), instance
 
 
 @pytest.mark.parametrize("name", samples("schedule"))
