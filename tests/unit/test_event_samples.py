@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.parser.models import (
 
 from scripts.export_schemas import slug
 from talentops.campaigns.launch import parse_message
+from talentops.engagement.service import ENGAGEMENT_FACTS
 from talentops.errors import InvalidEventError
 from talentops.job_alerts.messages import parse_batch
 from talentops.journeys.inbound import CandidateBehaviour, ProfileChange, parse_inbound
@@ -54,11 +55,15 @@ MANUAL = {"schedule/retention-sweeper-restart.json": "RetentionSweeperFunction"}
 TOKEN_PLACEHOLDER = "REPLACE_WITH_THE_TOKEN_OF_AN_EMAIL_LINK"
 SAMPLE_CANDIDATE = "c_4f1e2d3c4b5a69788796"
 SAMPLE_CAMPAIGN = "cmp_d40b2e2c7909f090"
+SAMPLE_DECISION = "9b2f6c1d0e4a7b8c5d3e2f1a0b9c8d7e"  # the SES samples' decision_id tag
 # SES record eventType -> the detail-type EventBridge gives it.
 SES_DETAIL_TYPES = {
     "Bounce": "Email Bounced",
     "Complaint": "Email Complaint Received",
     "Send": "Email Sent",
+    "Delivery": "Email Delivered",
+    "Open": "Email Opened",
+    "Click": "Email Clicked",
 }
 
 
@@ -271,8 +276,13 @@ def test_ses_sample_parses_as_ses_feedback_reads_it(name):
     assert SES_DETAIL_TYPES[kind] == parsed.detail_type
     assert targets(name) == {"SesFeedbackFunction"}
     assert parsed.detail.mail is not None and parsed.detail.mail.tag("decision_id")
-    if kind == "Send":
+    if kind == "Send" or kind in ENGAGEMENT_FACTS:
+        # tied to its send by the tags (the lease; the engagement fact's decision)
         assert parsed.detail.mail.tag("candidate_id")
+        if kind in ENGAGEMENT_FACTS:
+            assert getattr(parsed.detail, kind.lower()) is not None, "the record's own part"
+        if kind == "Click":
+            assert parsed.detail.click is not None and parsed.detail.click.link
         return
     feedback = feedback_of(parsed.detail)
     if "transient" in name:
@@ -524,9 +534,10 @@ def _fast_transactions():
 
 
 @pytest.fixture
-def wired(aws, monkeypatch):
-    """The `aws` account plus the job-alert and campaign queues, every wiring fresh, the
-    clock at the samples' time."""
+def wired(aws, monkeypatch, tmp_path):
+    """The `aws` account plus the job-alert and campaign queues and an empty event lake,
+    every wiring fresh, the clock at the samples' time."""
+    from talentops import wiring
     from talentops.campaigns import wiring as campaigns
     from talentops.clock import SYSTEM_CLOCK
     from talentops.job_alerts import wiring as job_alerts
@@ -542,7 +553,8 @@ def wired(aws, monkeypatch):
             monkeypatch.setenv("CAMPAIGN_QUEUE_ARN", arn["Attributes"]["QueueArn"])
     monkeypatch.setenv("CAMPAIGN_SCHEDULE_GROUP", TIMER_GROUP)
     monkeypatch.setenv("CAMPAIGN_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/scheduler")
-    for module in (campaigns, job_alerts):
+    monkeypatch.setenv("LAKE_DIR", str(tmp_path / "lake"))
+    for module in (wiring, campaigns, job_alerts):
         module.reset()
     yield aws
     for module in (campaigns, job_alerts):
@@ -588,13 +600,54 @@ def create_sample_campaign(context: Any) -> None:
     assert json.loads(created["body"])["campaign_id"] == SAMPLE_CAMPAIGN
 
 
-@pytest.mark.parametrize("name", [n for n in samples("bus") + samples("ses") if n not in INVALID])
+@pytest.mark.parametrize("name", [n for n in samples("bus") if n not in INVALID])
 def test_bus_sample_runs_through_each_function_that_takes_it(name, wired, context):
     candidate_id = seed_candidate(context)
     for function in sorted(targets(name)):
         result = handler_of(function).handler(filled(name, candidate_id), context)
         assert isinstance(result, dict), (function, result)
         assert "dropped" not in result, (function, result)
+
+
+# What SesFeedbackFunction makes of each SES sample about a message it sent.
+SES_OUTCOMES = {
+    "ses/email-bounced.json": ("bounce", None),
+    "ses/email-bounced-transient.json": ("ignore", None),
+    "ses/email-complaint-received.json": ("complaint", None),
+    "ses/email-sent.json": ("send", None),
+    "ses/email-delivered.json": ("delivery", "Message Delivered"),
+    "ses/email-opened.json": ("open", "Message Opened"),
+    "ses/email-clicked.json": ("click", "Message Clicked"),
+}
+
+
+@pytest.mark.parametrize("name", samples("ses"))
+def test_ses_sample_runs_through_ses_feedback(name, wired, context):
+    """About a message the system sent (the attended sample's follow-up): its tags name that
+    send's decision, as SES repeats the send's tags."""
+    from talentops import wiring
+
+    assert name in SES_OUTCOMES, f"say what SesFeedbackFunction makes of {name}"
+    candidate_id = seed_candidate(context)
+    handler_of("JourneysFunction").handler(load("bus/candidate-event-attended.json"), context)
+    [sent] = [d for d in wiring.repository().decisions(candidate_id) if d.outcome == "send"]
+    wired.drain()
+    event = json.loads(
+        json.dumps(filled(name, candidate_id)).replace(SAMPLE_DECISION, sent.decision_id)
+    )
+    result = handler_of("SesFeedbackFunction").handler(event, context)
+    kind, fact = SES_OUTCOMES[name]
+    assert result["kind"] == kind, result
+    if kind in ("bounce", "complaint"):
+        assert result["profiles"] == 1, result
+    published = [e for e in wired.drain() if e["detail-type"] in ENGAGEMENT_FACTS.values()]
+    if fact is None:
+        assert not published
+    else:
+        [engaged] = published
+        assert engaged["detail-type"] == fact
+        assert engaged["detail"]["decision_id"] == sent.decision_id
+        assert "t=" not in json.dumps(engaged["detail"])  # the link token stays in the email
 
 
 def test_the_malformed_sample_fails_where_it_is_dead_lettered(wired, context):
