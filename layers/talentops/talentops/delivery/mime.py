@@ -9,16 +9,18 @@ stays correct:
   stays inert: whatever a value holds, it cannot start a header of its own). A subject or a
   sender name that is not plain printable ASCII, holds ``=?`` or a word too long to fold is
   written as RFC 2047 encoded words (UTF-8, base64, at most 75 characters each, folded
-  between words, split only between characters), so that it decodes to exactly what was
-  given; a plain one is folded at spaces. ``List-Unsubscribe`` stays plain ASCII however
-  long the signed URL is (no encoded words, no folding inside a URL).
-- Bodies: quoted-printable (``binascii.b2a_qp``: lines of at most 76 characters, ``=`` and
-  every byte outside printable ASCII encoded, trailing spaces protected, a lone ``.`` line
-  encoded), so the message is 7-bit and no line is longer than 998 octets. A body holding a
-  CR (which ``b2a_qp`` would pass through bare) is base64 instead. Either way the part
-  decodes to the rendered text, byte for byte.
-- The boundary starts with ``=_``, which neither quoted-printable (``=`` is followed by two
-  hex digits or a line break) nor base64 can produce, so it needs no search of the bodies.
+  between words), so that it decodes to exactly what was given; a plain one is folded at
+  spaces. ``List-Unsubscribe`` stays plain ASCII however long the signed URL is (no encoded
+  words, no folding inside a URL).
+- Bodies: a part that is printable ASCII (tab and LF allowed) in lines of at most 998
+  octets is written as it is (``7bit``: nothing to encode, and a reader sees the text);
+  any other (non-ASCII, a CR, a control character, a longer line) is base64 in lines of
+  76 (``binascii``, in C). Quoted-printable was measured too: ``binascii.b2a_qp`` costs
+  about 8 us a KB (an HTML part of 11 KB: 80-100 us, close to a bare render of the
+  message), base64 under 1 us a KB. Either way the message is 7-bit, no line is longer than
+  998 octets, and the part decodes to the rendered text, character for character.
+- The boundary is ``=_`` and 24 random hex digits: base64 never holds ``_``, and a 7bit
+  part is written only when it does not hold the boundary.
 - Lines end in LF, as the message did when ``email.generator`` wrote it; SES takes either.
 
 tests/unit/test_mime_catalogue.py parses every message the catalogue can produce with the
