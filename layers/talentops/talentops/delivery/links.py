@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from html import unescape
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
@@ -65,6 +66,7 @@ URL_ATTRIBUTES = frozenset(
 )
 
 
+@lru_cache(maxsize=1024)  # a message's links repeat, and the site's pages across messages
 def origin_of(url: str) -> Origin | None:
     """The origin of an absolute http(s) URL that may be compared; None for anything else
     (relative, protocol-relative, another scheme, userinfo, a bad port, unsafe
@@ -99,9 +101,26 @@ def parse_origins(value: str | Iterable[str]) -> tuple[str, ...]:
 
 def with_query(url: str, **params: str) -> str:
     """``url`` with ``params`` added to its query (before any fragment)."""
+    base, query, fragment = _split_for_query(url)
+    if all(_UNRESERVED.fullmatch(f"{k}{v}") for k, v in params.items()):
+        added = "&".join(f"{k}={v}" for k, v in params.items())  # what urlencode gives
+    else:
+        added = urlencode(params)
+    query = f"{query}&{added}" if query else added
+    return f"{base}?{query}{fragment}" if query else f"{base}{fragment}"
+
+
+# What urlencode (quote_plus) leaves as it is: a signed token, a parameter's name.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+@lru_cache(maxsize=256)  # the site's own pages: a handful, with a token added to each
+def _split_for_query(url: str) -> tuple[str, str, str]:
+    """``url`` as urlunsplit writes it without query and fragment, its query, and "#"
+    with its fragment (or ""): urlunsplit appends "?query" and "#fragment" to the rest."""
     parts = urlsplit(url)
-    query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
-    return urlunsplit(SplitResult(parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    base = urlunsplit(SplitResult(parts.scheme, parts.netloc, parts.path, "", ""))
+    return base, parts.query, f"#{parts.fragment}" if parts.fragment else ""
 
 
 @dataclass(frozen=True)
