@@ -390,6 +390,7 @@ def test_a_body_decodes_to_what_was_given(body: str) -> None:
         "=?utf-8?b?SGk=?=",
         "tab\tand\x0bvertical\x0cfeed and \x01 control",
         "🚀" * 60,
+        '"\\' * 400,
     ],
 )
 def test_a_subject_decodes_to_what_was_given_in_lines_under_998(subject: str) -> None:

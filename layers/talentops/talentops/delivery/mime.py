@@ -41,6 +41,7 @@ _FOLD_AT = 78
 # An encoded word is at most 75 characters: "=?utf-8?b?" + base64 of <= 45 octets + "?=".
 _WORD_OCTETS = 45
 _LONGEST_PLAIN_WORD = 900
+_LINE_LIMIT = 998
 # What a 7bit body may hold: tab, LF and printable ASCII (no CR, NUL or other controls).
 _SEVEN_BIT = b"\t\n" + bytes(range(0x20, 0x7F))
 
@@ -107,7 +108,9 @@ def _mailbox(name: str, display: str, address: str) -> str:
     if not display:
         return f"{name}: {address}"
     if _plain(display) and len(display) <= _LONGEST_PLAIN_WORD:
-        return f"{name}: {formataddr((display, address))}"
+        line = f"{name}: {formataddr((display, address))}"
+        if len(line) <= _LINE_LIMIT:  # quoting may double it
+            return line
     words: list[str] = []
     group = ""
     for word in display.split(" "):
@@ -135,7 +138,7 @@ def _body(text: str, boundary: str) -> tuple[str, str]:
     if (
         data.isascii()
         and not data.translate(None, _SEVEN_BIT)
-        and (len(data) <= 998 or max(map(len, data.split(b"\n"))) <= 998)
+        and (len(data) <= _LINE_LIMIT or max(map(len, data.split(b"\n"))) <= _LINE_LIMIT)
         and boundary.encode("ascii") not in data
     ):
         return "7bit", text
@@ -175,7 +178,7 @@ def build_mime(mail: OutgoingEmail) -> bytes:
         if mail.unsubscribe_mailto:
             targets.append(f"<mailto:{_clean(mail.unsubscribe_mailto)}?subject=unsubscribe>")
         # One line while it fits (a URL is never folded); else one target a line.
-        fits = len("List-Unsubscribe: ") + sum(len(t) + 2 for t in targets) <= 998
+        fits = len("List-Unsubscribe: ") + sum(len(t) + 2 for t in targets) <= _LINE_LIMIT
         sep = ", " if fits else ",\n "
         headers.append("List-Unsubscribe: " + sep.join(targets))
         headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
@@ -190,4 +193,4 @@ def build_mime(mail: OutgoingEmail) -> bytes:
             f"{body}\n"
         )
     out.append(f"--{boundary}--\n")
-    return "".join(out).encode("utf-8", "surrogateescape")
+    return "".join(out).encode("utf-8", "replace")  # ASCII but for a To it was given
