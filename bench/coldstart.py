@@ -27,9 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,18 @@ from .common import (
 )
 
 GOAL_RATIO = 1.5
+# Environment a typical event's setup gives its function (queues, schedule groups), passed on
+# to the children as template.yaml would give it to the function.
+SETUP_ENV = (
+    "JOB_ALERT_QUEUE_URL",
+    "TIMER_GROUP",
+    "TIMER_QUEUE_ARN",
+    "SCHEDULER_ROLE_ARN",
+    "CAMPAIGN_QUEUE_URL",
+    "CAMPAIGN_QUEUE_ARN",
+    "CAMPAIGN_SCHEDULE_GROUP",
+    "CAMPAIGN_SCHEDULER_ROLE_ARN",
+)
 RUNS = 15
 WARMUPS = 1
 IMPORTTIME_RUNS = 3
@@ -118,8 +131,337 @@ def _worker_event(h: Any) -> dict[str, Any]:
     return _sqs_event(messages, arn)
 
 
+# -- the other functions' typical events ---------------------------------------------------
+
+SCHEDULE_GROUP = "bench-coldstart-timers"
+FUTURE_EVENT_DAYS = 6  # the registered event starts this many days ahead: a reminder is due
+
+
+def _timer_env() -> None:
+    """A timer queue and schedule group, as template.yaml gives journeys and journey_timer."""
+    import boto3
+
+    from .common import REGION
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="bench-coldstart-timers")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    if not any(
+        g["Name"] == SCHEDULE_GROUP for g in scheduler.list_schedule_groups()["ScheduleGroups"]
+    ):
+        scheduler.create_schedule_group(Name=SCHEDULE_GROUP)
+    os.environ["TIMER_GROUP"] = SCHEDULE_GROUP
+    os.environ["TIMER_QUEUE_ARN"] = arn
+    os.environ["SCHEDULER_ROLE_ARN"] = f"arn:aws:iam::123456789012:role/{SCHEDULE_GROUP}"
+    from talentops import wiring
+
+    wiring.reset()
+
+
+def _future_event() -> dict[str, Any]:
+    from .fixtures import EVENT
+
+    starts = datetime.now(UTC).replace(hour=17, minute=30, second=0, microsecond=0)
+    return {
+        **EVENT,
+        "id": "evt-coldstart",
+        "starts_at": (starts + timedelta(days=FUTURE_EVENT_DAYS)).isoformat(),
+    }
+
+
+def _sqs_record(body: str, arn: str) -> dict[str, Any]:
+    from .common import REGION
+
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": "r",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": REGION,
+    }
+
+
+# Zones whose offsets cover every hour: one of them is always in its working day.
+DAYTIME_ZONES = (
+    "Pacific/Auckland",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Europe/Dublin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Pacific/Honolulu",
+)
+
+
+def _daytime_zone() -> str:
+    """A timezone where it is now between 10:00 and 16:00: a send decided now is outside
+    quiet hours whenever the bench runs."""
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    for name in DAYTIME_ZONES:
+        local = now.astimezone(ZoneInfo(name))
+        if 10 <= local.hour + local.minute / 60 < 16:
+            return name
+    raise AssertionError("no zone in its working day (DAYTIME_ZONES must cover every hour)")
+
+
+def _timer_event(h: Any) -> dict[str, Any]:
+    """Registered yesterday for an event that starts tomorrow: the reminder (09:00 local, the
+    day before) is due, and it is daytime where the candidate lives."""
+    from zoneinfo import ZoneInfo
+
+    import boto3
+
+    from talentops.clock import SYSTEM_CLOCK
+
+    from .account import load_handler, quietly
+    from .common import REGION
+    from .fixtures import EVENT, PERSONAS, Persona, behaviour_event
+
+    _timer_env()
+    zone = _daytime_zone()
+    local_now = datetime.now(UTC).astimezone(ZoneInfo(zone))
+    starts = (local_now + timedelta(days=1)).replace(hour=17, minute=30, second=0, microsecond=0)
+    registered_at = (local_now - timedelta(days=1)).astimezone(UTC)
+    persona = Persona("tim", {**PERSONAS[0].fields, "timezone": zone}, {"events": "granted"})
+    s = h.seed(persona)
+    event = {**EVENT, "id": "evt-coldstart", "starts_at": starts.astimezone(UTC).isoformat()}
+    registered = behaviour_event(
+        "Candidate Event Registered",
+        {"email": s.email},
+        observed_at=(registered_at - timedelta(minutes=5)).isoformat(),
+        event=event,
+    )
+    SYSTEM_CLOCK.fixed = registered_at
+    try:
+        quietly(load_handler("journeys").handler, registered, h.context)
+    finally:
+        SYSTEM_CLOCK.fixed = None
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    names = [x["Name"] for x in scheduler.list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"]]
+    if len(names) != 1:
+        raise AssertionError(f"journey_timer: expected one reminder timer, found {names}")
+    target = scheduler.get_schedule(Name=names[0], GroupName=SCHEDULE_GROUP)["Target"]
+    scheduler.delete_schedule(Name=names[0], GroupName=SCHEDULE_GROUP)
+    return {"Records": [_sqs_record(target["Input"], target["Arn"])]}
+
+
+def _timer_ok(result: dict[str, Any]) -> bool:
+    return result.get("batchItemFailures") == []
+
+
+def _record_event_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS, behaviour_event
+
+    s = h.seed(PERSONAS[2])
+    return behaviour_event("Candidate Event Registered", {"email": s.email}, event=_future_event())
+
+
+def _erasure_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS, envelope
+
+    s = h.seed(PERSONAS[2])
+    _timer_env()  # erasure deletes the candidate's timers in the timers' group
+    return envelope(
+        "Candidate Erasure Requested",
+        {
+            "candidate": {"email": s.email},
+            "observed_at": datetime.now(UTC).isoformat(),
+            "request_id": "dsar-coldstart",
+        },
+        source="talent.privacy",
+    )
+
+
+def _bounce_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS, envelope
+
+    s = h.seed(PERSONAS[2])
+    detail = {
+        "eventType": "Bounce",
+        "mail": {
+            "timestamp": "2026-11-26T10:00:00.000Z",
+            "source": "careers@talent.example.com",
+            "messageId": "0102018f-coldstart",
+            "destination": [s.email],
+            "tags": {"ses:configuration-set": ["talentops-bench"]},
+        },
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": s.email, "status": "5.1.1"}],
+            "timestamp": "2026-11-26T10:00:01.000Z",
+        },
+    }
+    return envelope("Email Bounced", detail, source="aws.ses")
+
+
+def _sweep_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS
+
+    for persona in PERSONAS:
+        h.seed(persona)
+    _timer_env()
+    return {}  # the hourly EventBridge schedule's input
+
+
+def _reconcile_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS
+
+    h.seed(PERSONAS[0])
+    return {}  # the five-minute schedule's input: no lease has run out, the usual case
+
+
+def _content_event(h: Any) -> dict[str, Any]:
+    from talentops.tokens import TokenSigner
+    from tests.support.apigw import http_event
+
+    from .common import TOKEN_KEY
+    from .fixtures import PERSONAS
+
+    s = h.seed(PERSONAS[0])
+    token = TokenSigner(TOKEN_KEY.encode()).issue(
+        candidate_id=s.candidate_id,
+        purpose="events",
+        message_id="m_coldstart",
+        scope="link",
+        now=datetime.now(UTC),
+        ttl=timedelta(days=30),
+    )
+    return http_event("GET", "/content/hero", headers={"Authorization": f"Bearer {token}"})
+
+
+def _content_ok(result: dict[str, Any]) -> bool:
+    if result.get("statusCode") != 200:
+        return False
+    return bool(json.loads(result["body"]).get("variant") not in (None, "anonymous"))
+
+
+CAMPAIGN_POOL = 20
+
+
+def _campaign_event(h: Any) -> dict[str, Any]:
+    """A page of the launch's fan-out: CAMPAIGN_POOL candidates, all in the segment."""
+    import boto3
+
+    from talentops.adapters.talent_pool import ProfileWrite, TalentPoolRepository
+    from talentops.campaigns import wiring as campaign_wiring
+    from talentops.models.state import ConsentState, FieldValue, Profile
+    from tests.support.apigw import http_event
+
+    from .account import load_handler, quietly
+    from .common import REGION, TABLE
+
+    _timer_env()
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="bench-coldstart-campaigns")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    os.environ.update(
+        {
+            "CAMPAIGN_QUEUE_URL": url,
+            "CAMPAIGN_QUEUE_ARN": arn,
+            "CAMPAIGN_SCHEDULE_GROUP": SCHEDULE_GROUP,
+            "CAMPAIGN_SCHEDULER_ROLE_ARN": f"arn:aws:iam::123456789012:role/{SCHEDULE_GROUP}",
+        }
+    )
+    campaign_wiring.reset()
+    at = datetime.now(UTC) - timedelta(days=5)
+    zone = _daytime_zone()
+    entries = []
+    for i in range(CAMPAIGN_POOL):
+        address = f"campaign.{i}@example.org"
+        p = Profile(candidate_id=f"c_cmp{i:07d}", created_at=at)
+        fields = {
+            "email": address,
+            "first_name": "Ada",
+            "country": "IE",
+            "city": "Dublin",
+            "role_family": "data",
+            "seniority": "mid",
+            "language": "en-IE",
+            "timezone": zone,
+        }
+        for name, value in fields.items():
+            p.fields[name] = FieldValue(value=value, source="talent.ats", observed_at=at)
+        state = ConsentState(status="granted", source="talent.careers-site", observed_at=at)
+        p.consent["marketing"] = state
+        entries.append(
+            ProfileWrite(
+                p, 0, new_aliases=[("email", address)], consent_history=[("marketing", state)]
+            )
+        )
+    if TalentPoolRepository(TABLE).save_profiles(entries):
+        raise RuntimeError("seeding the campaign pool failed")
+    api = load_handler("api").handler
+    iam = {
+        "iam": {
+            "accessKey": "AKIDEXAMPLE",
+            "accountId": "123456789012",
+            "callerId": "AIDAEXAMPLE",
+            "userArn": "arn:aws:iam::123456789012:user/ops",
+            "userId": "AIDAEXAMPLE",
+        }
+    }
+
+    def call(method: str, path: str, body: Any = None) -> dict[str, Any]:
+        event = http_event(method, path, body=body)
+        event["requestContext"]["authorizer"] = iam
+        response: dict[str, Any] = quietly(api, event, h.context)
+        if response["statusCode"] >= 300:
+            raise AssertionError(f"campaign_worker setup: {method} {path}: {response}")
+        return json.loads(response["body"])
+
+    created = call(
+        "POST",
+        "/admin/campaigns",
+        {
+            "name": "Cold start",
+            "purpose": "marketing",
+            "segment": [{"field": "candidate.role_family", "op": "eq", "value": "data"}],
+            "content": {"template": "spring_hiring"},
+        },
+    )
+    call("POST", f"/admin/campaigns/{created['campaign_id']}/launch")
+    worker = load_handler("campaign_worker").handler
+    for _ in range(5):  # the fan-out message(s) first; the first page is the typical event
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
+        if not messages:
+            break
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+        if json.loads(messages[0]["Body"]).get("kind") == "page":
+            return {"Records": [_sqs_record(messages[0]["Body"], arn)]}
+        quietly(worker, {"Records": [_sqs_record(messages[0]["Body"], arn)]}, h.context)
+    raise AssertionError("campaign_worker setup: the launch queued no page")
+
+
 # function -> (what the event is, how to make it in the emulated account, result check)
 TYPICAL: dict[str, tuple[str, Callable[[Any], dict[str, Any]], Callable[[Any], bool]]] = {
+    "api": (
+        "GET /content/hero with a candidate's link token: the candidate's variant",
+        _content_event,
+        _content_ok,
+    ),
+    "campaign_worker": (
+        f"one SQS record of a launch's fan-out: a page of {CAMPAIGN_POOL} candidates",
+        _campaign_event,
+        lambda r: r.get("batchItemFailures") == [],
+    ),
+    "candidate_erasure": (
+        "Candidate Erasure Requested for a known candidate (by email)",
+        _erasure_event,
+        lambda r: r.get("erased") is True,
+    ),
     "ingest_profile": (
         "Candidate Profile Updated for a known candidate (by email)",
         _ingest_event,
@@ -129,6 +471,11 @@ TYPICAL: dict[str, tuple[str, Callable[[Any], dict[str, Any]], Callable[[Any], b
         "Candidate Event Attended, candidate by email, consent granted: one email sent",
         _followup_event,
         _followup_ok,
+    ),
+    "journey_timer": (
+        "the reminder timer of a registration falls due: one SQS record, one email sent",
+        _timer_event,
+        _timer_ok,
     ),
     "job_fanout": (
         f"Job Opened that {JOB_POOL} candidates fit: one page, one queue message",
@@ -140,6 +487,36 @@ TYPICAL: dict[str, tuple[str, Callable[[Any], dict[str, Any]], Callable[[Any], b
         _worker_event,
         lambda r: r.get("batchItemFailures") == [],
     ),
+    "record_event": (
+        "Candidate Event Registered: the event stored for the careers site",
+        _record_event_event,
+        lambda r: r.get("stored") is True,
+    ),
+    "retention_sweeper": (
+        "the hourly schedule: a pass over a pool of 4 candidates",
+        _sweep_event,
+        lambda r: r.get("status") in ("done", "finished", "complete") or "scanned" in r,
+    ),
+    "send_reconciler": (
+        "the five-minute schedule: no lease has run out (the usual case)",
+        _reconcile_event,
+        lambda r: r.get("found") == 0,
+    ),
+    "ses_feedback": (
+        "a permanent bounce of a candidate's address",
+        _bounce_event,
+        lambda r: r.get("kind") == "bounce" or bool(r.get("addresses")),
+    ),
+}
+
+
+# What a typical event must have done, beyond its handler's result.
+MUST_CALL: dict[str, tuple[str, ...]] = {
+    "journeys": ("sesv2.send_email",),
+    "journey_timer": ("sesv2.send_email",),
+    "campaign_worker": ("sesv2.send_email",),
+    "job_alert_worker": ("sesv2.send_email",),
+    "candidate_erasure": ("events.put_events",),
 }
 
 
@@ -183,6 +560,10 @@ def record_specs(functions: list[str]) -> dict[str, dict[str, Any]]:
                 result = quietly(handler, event, h.context)
             if not check(result):
                 raise AssertionError(f"{function}: the typical event did not do its job: {result}")
+            calls = [f"{service}.{method}" for service, method, _ in trace]
+            for needed in MUST_CALL.get(function, ()):
+                if needed not in calls:
+                    raise AssertionError(f"{function}: the typical event made no {needed}: {calls}")
             stubs: dict[str, list[tuple[str, Any]]] = defaultdict(list)
             for service, method, response in trace:
                 stubs[service].append((method, _jsonable(response)))
@@ -191,21 +572,27 @@ def record_specs(functions: list[str]) -> dict[str, dict[str, Any]]:
                 "describe": describe,
                 "stubs": dict(stubs),
                 "services": sorted(stubs),
-                "calls": [f"{service}.{method}" for service, method, _ in trace],
+                "calls": calls,
                 "app": str(FUNCTIONS / function / "app.py"),
                 "sys_path": [str(LAYER)],
-                "env": {"JOB_ALERT_QUEUE_URL": os.environ.get("JOB_ALERT_QUEUE_URL", "")},
+                "env": {name: os.environ.get(name, "") for name in SETUP_ENV},
             }
     _reset_services()
     return specs
 
 
 def _reset_services() -> None:
-    try:
-        from talentops.job_alerts import wiring as job_wiring
-    except ImportError:
-        from talentops import wiring as job_wiring  # type: ignore[no-redef]
-    job_wiring.reset()
+    """Forget every cached service and client of every wiring module."""
+    import importlib
+
+    for name in ("job_alerts", "campaigns", "privacy"):
+        module = importlib.import_module(f"talentops.{name}.wiring")
+        reset = getattr(module, "reset", None)
+        if reset is not None:
+            reset()
+    from talentops import wiring
+
+    wiring.reset()
 
 
 # -- the children -------------------------------------------------------------------------
