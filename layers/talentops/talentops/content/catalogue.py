@@ -4,8 +4,9 @@ The catalogue is data that marketing ops own (templates/catalogue.yaml). Loading
 strictly and checks that every template it names exists, so a broken catalogue fails at load
 with a message that names the problem. Templates are compiled when first rendered (one
 message needs a handful of the catalogue's templates), so a cold start does not grow with the
-catalogue; `check_catalogue` compiles every one of them, as the tests do for the shipped
-templates, so a syntax error is found before a deploy, naming its line.
+catalogue; `check_catalogue` compiles every one of them (the unit tests run it on the shipped
+templates, and `make check-content` renders every variant), so a syntax error is found
+before a deploy, naming its file and line.
 """
 
 from __future__ import annotations
