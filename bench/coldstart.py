@@ -27,9 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,18 @@ from .common import (
 )
 
 GOAL_RATIO = 1.5
+# Environment a typical event's setup gives its function (queues, schedule groups), passed on
+# to the children as template.yaml would give it to the function.
+SETUP_ENV = (
+    "JOB_ALERT_QUEUE_URL",
+    "TIMER_GROUP",
+    "TIMER_QUEUE_ARN",
+    "SCHEDULER_ROLE_ARN",
+    "CAMPAIGN_QUEUE_URL",
+    "CAMPAIGN_QUEUE_ARN",
+    "CAMPAIGN_SCHEDULE_GROUP",
+    "CAMPAIGN_SCHEDULER_ROLE_ARN",
+)
 RUNS = 15
 WARMUPS = 1
 IMPORTTIME_RUNS = 3
@@ -118,8 +131,337 @@ def _worker_event(h: Any) -> dict[str, Any]:
     return _sqs_event(messages, arn)
 
 
+# -- the other functions' typical events ---------------------------------------------------
+
+SCHEDULE_GROUP = "bench-coldstart-timers"
+FUTURE_EVENT_DAYS = 6  # the registered event starts this many days ahead: a reminder is due
+
+
+def _timer_env() -> None:
+    """A timer queue and schedule group, as template.yaml gives journeys and journey_timer."""
+    import boto3
+
+    from .common import REGION
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="bench-coldstart-timers")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    if not any(
+        g["Name"] == SCHEDULE_GROUP for g in scheduler.list_schedule_groups()["ScheduleGroups"]
+    ):
+        scheduler.create_schedule_group(Name=SCHEDULE_GROUP)
+    os.environ["TIMER_GROUP"] = SCHEDULE_GROUP
+    os.environ["TIMER_QUEUE_ARN"] = arn
+    os.environ["SCHEDULER_ROLE_ARN"] = f"arn:aws:iam::123456789012:role/{SCHEDULE_GROUP}"
+    from talentops import wiring
+
+    wiring.reset()
+
+
+def _future_event() -> dict[str, Any]:
+    from .fixtures import EVENT
+
+    starts = datetime.now(UTC).replace(hour=17, minute=30, second=0, microsecond=0)
+    return {
+        **EVENT,
+        "id": "evt-coldstart",
+        "starts_at": (starts + timedelta(days=FUTURE_EVENT_DAYS)).isoformat(),
+    }
+
+
+def _sqs_record(body: str, arn: str) -> dict[str, Any]:
+    from .common import REGION
+
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": "r",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": REGION,
+    }
+
+
+# Zones whose offsets cover every hour: one of them is always in its working day.
+DAYTIME_ZONES = (
+    "Pacific/Auckland",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Europe/Dublin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Pacific/Honolulu",
+)
+
+
+def _daytime_zone() -> str:
+    """A timezone where it is now between 10:00 and 16:00: a send decided now is outside
+    quiet hours whenever the bench runs."""
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    for name in DAYTIME_ZONES:
+        local = now.astimezone(ZoneInfo(name))
+        if 10 <= local.hour + local.minute / 60 < 16:
+            return name
+    raise AssertionError("no zone in its working day (DAYTIME_ZONES must cover every hour)")
+
+
+def _timer_event(h: Any) -> dict[str, Any]:
+    """Registered yesterday for an event that starts tomorrow: the reminder (09:00 local, the
+    day before) is due, and it is daytime where the candidate lives."""
+    from zoneinfo import ZoneInfo
+
+    import boto3
+
+    from talentops.clock import SYSTEM_CLOCK
+
+    from .account import load_handler, quietly
+    from .common import REGION
+    from .fixtures import EVENT, PERSONAS, Persona, behaviour_event
+
+    _timer_env()
+    zone = _daytime_zone()
+    local_now = datetime.now(UTC).astimezone(ZoneInfo(zone))
+    starts = (local_now + timedelta(days=1)).replace(hour=17, minute=30, second=0, microsecond=0)
+    registered_at = (local_now - timedelta(days=1)).astimezone(UTC)
+    persona = Persona("tim", {**PERSONAS[0].fields, "timezone": zone}, {"events": "granted"})
+    s = h.seed(persona)
+    event = {**EVENT, "id": "evt-coldstart", "starts_at": starts.astimezone(UTC).isoformat()}
+    registered = behaviour_event(
+        "Candidate Event Registered",
+        {"email": s.email},
+        observed_at=(registered_at - timedelta(minutes=5)).isoformat(),
+        event=event,
+    )
+    SYSTEM_CLOCK.fixed = registered_at
+    try:
+        quietly(load_handler("journeys").handler, registered, h.context)
+    finally:
+        SYSTEM_CLOCK.fixed = None
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    names = [x["Name"] for x in scheduler.list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"]]
+    if len(names) != 1:
+        raise AssertionError(f"journey_timer: expected one reminder timer, found {names}")
+    target = scheduler.get_schedule(Name=names[0], GroupName=SCHEDULE_GROUP)["Target"]
+    scheduler.delete_schedule(Name=names[0], GroupName=SCHEDULE_GROUP)
+    return {"Records": [_sqs_record(target["Input"], target["Arn"])]}
+
+
+def _timer_ok(result: dict[str, Any]) -> bool:
+    return result.get("batchItemFailures") == []
+
+
+def _record_event_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS, behaviour_event
+
+    s = h.seed(PERSONAS[2])
+    return behaviour_event("Candidate Event Registered", {"email": s.email}, event=_future_event())
+
+
+def _erasure_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS, envelope
+
+    s = h.seed(PERSONAS[2])
+    _timer_env()  # erasure deletes the candidate's timers in the timers' group
+    return envelope(
+        "Candidate Erasure Requested",
+        {
+            "candidate": {"email": s.email},
+            "observed_at": datetime.now(UTC).isoformat(),
+            "request_id": "dsar-coldstart",
+        },
+        source="talent.privacy",
+    )
+
+
+def _bounce_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS, envelope
+
+    s = h.seed(PERSONAS[2])
+    detail = {
+        "eventType": "Bounce",
+        "mail": {
+            "timestamp": "2026-11-26T10:00:00.000Z",
+            "source": "careers@talent.example.com",
+            "messageId": "0102018f-coldstart",
+            "destination": [s.email],
+            "tags": {"ses:configuration-set": ["talentops-bench"]},
+        },
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": s.email, "status": "5.1.1"}],
+            "timestamp": "2026-11-26T10:00:01.000Z",
+        },
+    }
+    return envelope("Email Bounced", detail, source="aws.ses")
+
+
+def _sweep_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS
+
+    for persona in PERSONAS:
+        h.seed(persona)
+    _timer_env()
+    return {}  # the hourly EventBridge schedule's input
+
+
+def _reconcile_event(h: Any) -> dict[str, Any]:
+    from .fixtures import PERSONAS
+
+    h.seed(PERSONAS[0])
+    return {}  # the five-minute schedule's input: no lease has run out, the usual case
+
+
+def _content_event(h: Any) -> dict[str, Any]:
+    from talentops.tokens import TokenSigner
+    from tests.support.apigw import http_event
+
+    from .common import TOKEN_KEY
+    from .fixtures import PERSONAS
+
+    s = h.seed(PERSONAS[0])
+    token = TokenSigner(TOKEN_KEY.encode()).issue(
+        candidate_id=s.candidate_id,
+        purpose="events",
+        message_id="m_coldstart",
+        scope="link",
+        now=datetime.now(UTC),
+        ttl=timedelta(days=30),
+    )
+    return http_event("GET", "/content/hero", headers={"Authorization": f"Bearer {token}"})
+
+
+def _content_ok(result: dict[str, Any]) -> bool:
+    if result.get("statusCode") != 200:
+        return False
+    return bool(json.loads(result["body"]).get("variant") not in (None, "anonymous"))
+
+
+CAMPAIGN_POOL = 20
+
+
+def _campaign_event(h: Any) -> dict[str, Any]:
+    """A page of the launch's fan-out: CAMPAIGN_POOL candidates, all in the segment."""
+    import boto3
+
+    from talentops.adapters.talent_pool import ProfileWrite, TalentPoolRepository
+    from talentops.campaigns import wiring as campaign_wiring
+    from talentops.models.state import ConsentState, FieldValue, Profile
+    from tests.support.apigw import http_event
+
+    from .account import load_handler, quietly
+    from .common import REGION, TABLE
+
+    _timer_env()
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="bench-coldstart-campaigns")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    os.environ.update(
+        {
+            "CAMPAIGN_QUEUE_URL": url,
+            "CAMPAIGN_QUEUE_ARN": arn,
+            "CAMPAIGN_SCHEDULE_GROUP": SCHEDULE_GROUP,
+            "CAMPAIGN_SCHEDULER_ROLE_ARN": f"arn:aws:iam::123456789012:role/{SCHEDULE_GROUP}",
+        }
+    )
+    campaign_wiring.reset()
+    at = datetime.now(UTC) - timedelta(days=5)
+    zone = _daytime_zone()
+    entries = []
+    for i in range(CAMPAIGN_POOL):
+        address = f"campaign.{i}@example.org"
+        p = Profile(candidate_id=f"c_cmp{i:07d}", created_at=at)
+        fields = {
+            "email": address,
+            "first_name": "Ada",
+            "country": "IE",
+            "city": "Dublin",
+            "role_family": "data",
+            "seniority": "mid",
+            "language": "en-IE",
+            "timezone": zone,
+        }
+        for name, value in fields.items():
+            p.fields[name] = FieldValue(value=value, source="talent.ats", observed_at=at)
+        state = ConsentState(status="granted", source="talent.careers-site", observed_at=at)
+        p.consent["marketing"] = state
+        entries.append(
+            ProfileWrite(
+                p, 0, new_aliases=[("email", address)], consent_history=[("marketing", state)]
+            )
+        )
+    if TalentPoolRepository(TABLE).save_profiles(entries):
+        raise RuntimeError("seeding the campaign pool failed")
+    api = load_handler("api").handler
+    iam = {
+        "iam": {
+            "accessKey": "AKIDEXAMPLE",
+            "accountId": "123456789012",
+            "callerId": "AIDAEXAMPLE",
+            "userArn": "arn:aws:iam::123456789012:user/ops",
+            "userId": "AIDAEXAMPLE",
+        }
+    }
+
+    def call(method: str, path: str, body: Any = None) -> dict[str, Any]:
+        event = http_event(method, path, body=body)
+        event["requestContext"]["authorizer"] = iam
+        response: dict[str, Any] = quietly(api, event, h.context)
+        if response["statusCode"] >= 300:
+            raise AssertionError(f"campaign_worker setup: {method} {path}: {response}")
+        return json.loads(response["body"])
+
+    created = call(
+        "POST",
+        "/admin/campaigns",
+        {
+            "name": "Cold start",
+            "purpose": "marketing",
+            "segment": [{"field": "candidate.role_family", "op": "eq", "value": "data"}],
+            "content": {"template": "spring_hiring"},
+        },
+    )
+    call("POST", f"/admin/campaigns/{created['campaign_id']}/launch")
+    worker = load_handler("campaign_worker").handler
+    for _ in range(5):  # the fan-out message(s) first; the first page is the typical event
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
+        if not messages:
+            break
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+        if json.loads(messages[0]["Body"]).get("kind") == "page":
+            return {"Records": [_sqs_record(messages[0]["Body"], arn)]}
+        quietly(worker, {"Records": [_sqs_record(messages[0]["Body"], arn)]}, h.context)
+    raise AssertionError("campaign_worker setup: the launch queued no page")
+
+
 # function -> (what the event is, how to make it in the emulated account, result check)
 TYPICAL: dict[str, tuple[str, Callable[[Any], dict[str, Any]], Callable[[Any], bool]]] = {
+    "api": (
+        "GET /content/hero with a candidate's link token: the candidate's variant",
+        _content_event,
+        _content_ok,
+    ),
+    "campaign_worker": (
+        f"one SQS record of a launch's fan-out: a page of {CAMPAIGN_POOL} candidates",
+        _campaign_event,
+        lambda r: r.get("batchItemFailures") == [],
+    ),
+    "candidate_erasure": (
+        "Candidate Erasure Requested for a known candidate (by email)",
+        _erasure_event,
+        lambda r: r.get("erased") is True,
+    ),
     "ingest_profile": (
         "Candidate Profile Updated for a known candidate (by email)",
         _ingest_event,
@@ -129,6 +471,11 @@ TYPICAL: dict[str, tuple[str, Callable[[Any], dict[str, Any]], Callable[[Any], b
         "Candidate Event Attended, candidate by email, consent granted: one email sent",
         _followup_event,
         _followup_ok,
+    ),
+    "journey_timer": (
+        "the reminder timer of a registration falls due: one SQS record, one email sent",
+        _timer_event,
+        _timer_ok,
     ),
     "job_fanout": (
         f"Job Opened that {JOB_POOL} candidates fit: one page, one queue message",
@@ -140,6 +487,36 @@ TYPICAL: dict[str, tuple[str, Callable[[Any], dict[str, Any]], Callable[[Any], b
         _worker_event,
         lambda r: r.get("batchItemFailures") == [],
     ),
+    "record_event": (
+        "Candidate Event Registered: the event stored for the careers site",
+        _record_event_event,
+        lambda r: r.get("stored") is True,
+    ),
+    "retention_sweeper": (
+        "the hourly schedule: a pass over a pool of 4 candidates",
+        _sweep_event,
+        lambda r: r.get("status") in ("done", "finished", "complete") or "scanned" in r,
+    ),
+    "send_reconciler": (
+        "the five-minute schedule: no lease has run out (the usual case)",
+        _reconcile_event,
+        lambda r: r.get("found") == 0,
+    ),
+    "ses_feedback": (
+        "a permanent bounce of a candidate's address",
+        _bounce_event,
+        lambda r: r.get("kind") == "bounce" or bool(r.get("addresses")),
+    ),
+}
+
+
+# What a typical event must have done, beyond its handler's result.
+MUST_CALL: dict[str, tuple[str, ...]] = {
+    "journeys": ("sesv2.send_email",),
+    "journey_timer": ("sesv2.send_email",),
+    "campaign_worker": ("sesv2.send_email",),
+    "job_alert_worker": ("sesv2.send_email",),
+    "candidate_erasure": ("events.put_events",),
 }
 
 
@@ -183,6 +560,10 @@ def record_specs(functions: list[str]) -> dict[str, dict[str, Any]]:
                 result = quietly(handler, event, h.context)
             if not check(result):
                 raise AssertionError(f"{function}: the typical event did not do its job: {result}")
+            calls = [f"{service}.{method}" for service, method, _ in trace]
+            for needed in MUST_CALL.get(function, ()):
+                if needed not in calls:
+                    raise AssertionError(f"{function}: the typical event made no {needed}: {calls}")
             stubs: dict[str, list[tuple[str, Any]]] = defaultdict(list)
             for service, method, response in trace:
                 stubs[service].append((method, _jsonable(response)))
@@ -191,21 +572,27 @@ def record_specs(functions: list[str]) -> dict[str, dict[str, Any]]:
                 "describe": describe,
                 "stubs": dict(stubs),
                 "services": sorted(stubs),
-                "calls": [f"{service}.{method}" for service, method, _ in trace],
+                "calls": calls,
                 "app": str(FUNCTIONS / function / "app.py"),
                 "sys_path": [str(LAYER)],
-                "env": {"JOB_ALERT_QUEUE_URL": os.environ.get("JOB_ALERT_QUEUE_URL", "")},
+                "env": {name: os.environ.get(name, "") for name in SETUP_ENV},
             }
     _reset_services()
     return specs
 
 
 def _reset_services() -> None:
-    try:
-        from talentops.job_alerts import wiring as job_wiring
-    except ImportError:
-        from talentops import wiring as job_wiring  # type: ignore[no-redef]
-    job_wiring.reset()
+    """Forget every cached service and client of every wiring module."""
+    import importlib
+
+    for name in ("job_alerts", "campaigns", "privacy"):
+        module = importlib.import_module(f"talentops.{name}.wiring")
+        reset = getattr(module, "reset", None)
+        if reset is not None:
+            reset()
+    from talentops import wiring
+
+    wiring.reset()
 
 
 # -- the children -------------------------------------------------------------------------
@@ -368,23 +755,83 @@ def measure_function(
 # -- in-process figures for the breakdown -------------------------------------------------------
 
 
-def first_call_costs(repeats: int = 5) -> dict[str, float]:
+def _copy_templates(root: Path, extra_variants: int = 0) -> Path:
+    """The shipped templates in a new directory (a new Jinja2 environment: nothing compiled
+    yet), plus a message of ``extra_variants`` variants (no trigger; each variant its own
+    HTML and text template), so that the catalogue grows while the work of a message does
+    not."""
+    import yaml
+
+    shutil.copytree(TEMPLATES, root)
+    if extra_variants:
+        source = "event_attended_followup"
+        html = (root / "email" / source / "default.html").read_text(encoding="utf-8")
+        text = (root / "email" / source / "default.txt").read_text(encoding="utf-8")
+        (root / "email" / "growth").mkdir()
+        variants = []
+        for i in range(extra_variants):
+            tag = f"v{i:04d}"
+            (root / "email" / "growth" / f"{tag}.html").write_text(
+                html.replace("Thanks", f"Thanks ({tag})"), encoding="utf-8"
+            )
+            (root / "email" / "growth" / f"{tag}.txt").write_text(
+                text.replace("Thank", f"Thank ({tag})"), encoding="utf-8"
+            )
+            variant: dict[str, Any] = {
+                "name": tag,
+                "subject": f"Thanks for coming to {{{{ event.name }}}} ({tag})",
+                "html": f"email/growth/{tag}.html",
+                "text": f"email/growth/{tag}.txt",
+            }
+            if i < extra_variants - 1:
+                variant["rules"] = [
+                    {"field": "candidate.role_family", "op": "eq", "value": f"family_{i:04d}"}
+                ]
+            variants.append(variant)
+        path = root / "catalogue.yaml"
+        catalogue = yaml.safe_load(path.read_text(encoding="utf-8"))
+        catalogue["messages"]["bench_catalogue_growth"] = {
+            "purpose": "events",
+            "description": "generated by bench/coldstart.py: the catalogue grows",
+            "variants": variants,
+        }
+        path.write_text(yaml.safe_dump(catalogue, sort_keys=False), encoding="utf-8")
+    return root
+
+
+GROWTH_VARIANTS = 1000
+GROWTH_GOAL = 1.2  # "flat", as bench/scale.py reads it
+
+
+def first_call_costs(repeats: int = 5) -> dict[str, Any]:
     """Main costs of a first call that imports do not show, measured in this process."""
     import boto3
     from botocore.config import Config
 
-    from talentops.content.catalogue import Catalogue
+    from talentops.content.catalogue import Catalogue, check_catalogue
 
-    out: dict[str, float] = {}
-    loads = []
-    for _ in range(repeats):
-        with tempfile.TemporaryDirectory(prefix="bench-templates-") as tmp:
-            root = Path(tmp) / "templates"
-            shutil.copytree(TEMPLATES, root)
-            t0 = time.process_time_ns()
-            Catalogue.load(root)  # a new directory: a new environment, every template compiled
-            loads.append((time.process_time_ns() - t0) / 1e6)
-    out["catalogue_load_ms"] = median(loads)
+    out: dict[str, Any] = {}
+    loads: dict[str, list[float]] = defaultdict(list)
+    with tempfile.TemporaryDirectory(prefix="bench-templates-") as tmp:
+        roots = {n: _copy_templates(Path(tmp) / f"n{n}", n) for n in (0, 100, GROWTH_VARIANTS)}
+        for i in range(repeats):
+            for n, root in roots.items():
+                t0 = time.process_time_ns()
+                Catalogue.load(root)  # what a cold start does: validate, check files exist
+                loads[f"load_{n}"].append((time.process_time_ns() - t0) / 1e6)
+            if i == 0:  # compiling every template: what loading did before; once (cached)
+                for n, root in roots.items():
+                    t0 = time.process_time_ns()
+                    check_catalogue(root)
+                    loads[f"compile_all_{n}"].append((time.process_time_ns() - t0) / 1e6)
+    out["catalogue_load_ms"] = median(loads["load_0"])
+    out["catalogue_compile_all_ms"] = median(loads["compile_all_0"])
+    out["catalogue_load_by_extra_variants_ms"] = {
+        n: median(loads[f"load_{n}"]) for n in (0, 100, GROWTH_VARIANTS)
+    }
+    out["catalogue_compile_all_by_extra_variants_ms"] = {
+        n: median(loads[f"compile_all_{n}"]) for n in (0, 100, GROWTH_VARIANTS)
+    }
     services = ("dynamodb", "sesv2", "events", "ssm")
     config = Config(retries={"mode": "standard", "max_attempts": 3})
     per_client: list[float] = []
@@ -402,6 +849,45 @@ def first_call_costs(repeats: int = 5) -> dict[str, float]:
     out["four_clients_one_session_each_ms"] = median(per_client)
     out["four_clients_one_shared_session_ms"] = median(shared)
     return out
+
+
+def catalogue_growth(
+    spec: dict[str, Any], workdir: Path, env: dict[str, str], runs: int
+) -> dict[str, Any]:
+    """The journeys function's cold start (its typical event) with the shipped catalogue and
+    with the same catalogue plus GROWTH_VARIANTS variants of another message, interleaved in
+    fresh processes: the work of the message is the same, only the catalogue grows."""
+    shipped = _copy_templates(workdir / "templates-shipped")
+    grown = _copy_templates(workdir / "templates-grown", GROWTH_VARIANTS)
+    path = workdir / "growth.real.json"
+    path.write_text(json.dumps({**spec, "mode": "real"}), encoding="utf-8")
+    out_path = workdir / "growth.out.json"
+    envs = {
+        "shipped": {**env, "TEMPLATES_DIR": str(shipped)},
+        "grown": {**env, "TEMPLATES_DIR": str(grown)},
+    }
+    for e in envs.values():  # bytecode, and each environment's first run
+        _spawn(path, out_path, e)
+    wall: dict[str, list[float]] = {"shipped": [], "grown": []}
+    cpu: dict[str, list[float]] = {"shipped": [], "grown": []}
+    for i in range(runs):
+        for name in ("shipped", "grown") if i % 2 == 0 else ("grown", "shipped"):
+            ms, out, _ = _spawn(path, out_path, envs[name])
+            if not _followup_ok(out["result"]):
+                raise AssertionError(f"catalogue growth ({name}): {out['result']}")
+            wall[name].append(_to_handler_done(ms, out))
+            cpu[name].append(out["cpu_ms"])
+    ratio = median(wall["grown"]) / median(wall["shipped"])
+    return {
+        "function": "journeys",
+        "extra_variants": GROWTH_VARIANTS,
+        "shipped_ms": spread(wall["shipped"]),
+        "grown_ms": spread(wall["grown"]),
+        "ratio": ratio,
+        "cpu_ratio": median(cpu["grown"]) / median(cpu["shipped"]),
+        "goal_ratio": GROWTH_GOAL,
+        "met": ratio <= GROWTH_GOAL,
+    }
 
 
 # -- layer size ---------------------------------------------------------------------------------
@@ -529,6 +1015,7 @@ def run(*, runs: int = RUNS, only: list[str] | None = None) -> dict[str, Any]:
     }
     specs = record_specs(measured)
     results = []
+    growth: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as tmp:
         workdir = Path(tmp)
         env = _child_env(workdir / "pycache")
@@ -537,11 +1024,17 @@ def run(*, runs: int = RUNS, only: list[str] | None = None) -> dict[str, Any]:
                 results.append(measure_function(function, specs[function], workdir, env, runs))
             except Exception as exc:  # one function's failure must not hide the others
                 skipped[function] = f"failed: {type(exc).__name__}: {str(exc)[-600:]}"
+        if "journeys" in specs:
+            try:
+                growth = catalogue_growth(specs["journeys"], workdir, env, runs)
+            except Exception as exc:
+                growth = {"failed": f"{type(exc).__name__}: {str(exc)[-600:]}"}
     return {
         "functions": results,
         "not_measured": skipped,
         "runs": runs,
         "python": sys.version.split()[0],
+        "catalogue_growth": growth,
         "first_call_costs": first_call_costs(),
         "layer": layer_size(),
     }

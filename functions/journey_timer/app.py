@@ -15,6 +15,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
+# The journeys' code is imported at init, the way Lambda runs a module's top level; the
+# runtime itself (catalogue, journeys, clients) is built when the first event needs it.
+import talentops.journeys.runtime  # noqa: F401
 from talentops.invocation import bounded
 from talentops.observability import logger, metrics
 from talentops.wiring import journey_runtime

@@ -10,6 +10,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# The journeys' code is imported at init, the way Lambda runs a module's top level; the
+# runtime itself (catalogue, journeys, clients) is built when the first event needs it.
+import talentops.journeys.runtime  # noqa: F401
 from talentops.invocation import bounded
 from talentops.journeys.inbound import ProfileChange, parse_inbound
 from talentops.observability import logger, metrics

@@ -7,16 +7,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talentops.campaigns.launch import count_resolved
-from talentops.campaigns.wiring import campaign_repository
 from talentops.invocation import bounded
 from talentops.observability import logger, metrics
-from talentops.wiring import delivery_service
+from talentops.wiring import lease_resolver
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 @bounded
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    observers = [count_resolved(campaign_repository())]
-    return delivery_service().resolver(observers).sweep()
+    return lease_resolver().sweep()

@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from talentops.content.catalogue import Catalogue, load_catalogue, select_variant
+from talentops.content.catalogue import (
+    Catalogue,
+    check_catalogue,
+    load_catalogue,
+    select_variant,
+)
 from talentops.content.render import render_variant
 from talentops.errors import CatalogueError, RenderError
 
@@ -76,10 +81,22 @@ def test_missing_template_is_refused_at_load(tmp_path):
         Catalogue.load(root)
 
 
-def test_syntax_error_names_the_line(tmp_path):
+def test_syntax_error_fails_the_check_naming_the_line(tmp_path):
     root = _write(tmp_path, MINIMAL, {"a.html": "ok\n{% if %}", "a.txt": "x"})
-    with pytest.raises(CatalogueError, match="line 2"):
-        Catalogue.load(root)
+    with pytest.raises(CatalogueError, match="a.html line 2"):
+        check_catalogue(root)
+
+
+def test_templates_compile_when_first_used_and_a_syntax_error_is_a_render_error(tmp_path):
+    root = _write(tmp_path, MINIMAL, {"a.html": "ok\n{% if %}", "a.txt": "x"})
+    cat = Catalogue.load(root)  # compiles nothing: a cold start does not grow with the catalogue
+    with pytest.raises(RenderError, match="a.html line 2"):
+        render_variant(cat, cat.message("hello").variants[1], {"candidate": {"first_name": "A"}})
+
+
+def test_the_shipped_catalogue_compiles_every_template():
+    catalogue = check_catalogue(ROOT / "templates")
+    assert sum(1 for _ in catalogue.template_names()) > 50
 
 
 def test_fallback_must_come_last(tmp_path):

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from talentops.content.catalogue import Catalogue, Rule, SlotSpec, rule_holds, select_variant
+from talentops.content.catalogue import (
+    Catalogue,
+    Rule,
+    SlotSpec,
+    check_catalogue,
+    rule_holds,
+    select_variant,
+)
 from talentops.content.slots import (
     candidate_fields,
     choose_slot_variant,
@@ -130,11 +137,11 @@ def test_a_slot_naming_a_missing_template_fails_at_load(tmp_path, templates_dir)
         Catalogue.load(tmp_path / "t")
 
 
-def test_a_slot_template_with_a_syntax_error_fails_at_load(tmp_path, templates_dir):
+def test_a_slot_template_with_a_syntax_error_fails_the_check(tmp_path, templates_dir):
     shutil.copytree(templates_dir, tmp_path / "t")
     (tmp_path / "t" / "slots" / "jobs" / "known.html").write_text("{% if %}")
     with pytest.raises(CatalogueError, match=r"slots\.jobs\.known"):
-        Catalogue.load(tmp_path / "t")
+        check_catalogue(tmp_path / "t")
 
 
 def test_a_catalogue_without_slots_still_loads(tmp_path, templates_dir):

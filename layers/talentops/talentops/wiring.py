@@ -3,55 +3,59 @@ here runs at import time)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .adapters.bus import EventPublisher
-from .adapters.content_decisions import ContentDecisionRepository
-from .adapters.listings import ListingsRepository
-from .adapters.secrets import token_keys
-from .adapters.ses import SesSender
-from .adapters.site_events import SiteEventPublisher
-from .adapters.talent_pool import TalentPoolRepository
-from .clock import now
-from .consent.policy import ConsentPolicy
-from .content.catalogue import load_catalogue
-from .content.slots import ContentService
-from .delivery.budget import ContactPolicy
-from .delivery.context import Brand
-from .delivery.decide import FrequencyCap
-from .delivery.links import parse_origins
-from .delivery.service import DeliveryService
-from .engagement.service import EngagementService
-from .listings.service import ListingsService
 from .settings import Settings, get_settings
-from .talent_pool.service import TalentPoolService
-from .tokens import TokenSigner
-from .tracking.service import TrackingService
 
 if TYPE_CHECKING:
+    from .adapters.bus import EventPublisher
+    from .adapters.listings import ListingsRepository
     from .adapters.scheduler import TimerScheduler
+    from .adapters.talent_pool import TalentPoolRepository
+    from .content.slots import ContentService
+    from .delivery.budget import ContactPolicy
+    from .delivery.context import Brand
+    from .delivery.leases import LeaseResolver
+    from .delivery.service import DeliveryService
+    from .engagement.service import EngagementService
     from .journeys.runtime import JourneyRuntime
+    from .listings.service import ListingsService
+    from .talent_pool.service import TalentPoolService
+    from .tokens import TokenSigner
+    from .tracking.service import TrackingService
+
+# Every service's modules are imported where the service is built, not here: a function
+# imports what it uses (the ingest function never loads the catalogue, Jinja2 or the
+# journeys), which is most of a cold start beyond boto3's own.
 
 
 @lru_cache(maxsize=1)
 def repository() -> TalentPoolRepository:
+    from .adapters.talent_pool import TalentPoolRepository
+
     return TalentPoolRepository(get_settings().table_name)
 
 
 @lru_cache(maxsize=1)
 def publisher() -> EventPublisher:
+    from .adapters.bus import EventPublisher
+
     return EventPublisher(get_settings().event_bus_name)
 
 
 def signer() -> TokenSigner:
     # The key set is cached by Powertools Parameters (5 minutes), so rotation takes effect.
+    from .adapters.secrets import token_keys
+    from .tokens import TokenSigner
+
     return TokenSigner(token_keys(get_settings().token_key_parameter))
 
 
 def brand(settings: Settings) -> Brand:
+    from .delivery.context import Brand
+    from .delivery.links import parse_origins
+
     return Brand(
         company_name=settings.company_name,
         sender_name=settings.sender_name,
@@ -67,7 +71,9 @@ def brand(settings: Settings) -> Brand:
 @lru_cache(maxsize=1)
 def talent_pool_service() -> TalentPoolService:
     from .adapters.suppression import SuppressionRepository
+    from .clock import now
     from .privacy.screening import AddressScreen
+    from .talent_pool.service import TalentPoolService
 
     return TalentPoolService(
         repo=repository(),
@@ -80,6 +86,15 @@ def talent_pool_service() -> TalentPoolService:
 
 @lru_cache(maxsize=1)
 def delivery_service() -> DeliveryService:
+    from datetime import timedelta
+
+    from .adapters.ses import SesSender
+    from .clock import now
+    from .consent.policy import ConsentPolicy
+    from .content.catalogue import load_catalogue
+    from .delivery.decide import FrequencyCap
+    from .delivery.service import DeliveryService
+
     settings = get_settings()
     return DeliveryService(
         repo=repository(),
@@ -95,9 +110,33 @@ def delivery_service() -> DeliveryService:
     )
 
 
+def lease_resolver() -> LeaseResolver:
+    """The send reconciler's resolver, with a campaign's counts taking what it resolves:
+    built from the clients alone (no catalogue, no templates: it sends stored messages)."""
+    from .adapters.campaigns import CampaignRepository
+    from .adapters.ses import SesSender
+    from .campaigns.counting import count_resolved
+    from .clock import now
+    from .consent.policy import ConsentPolicy
+    from .delivery.leases import LeaseResolver
+
+    settings = get_settings()
+    return LeaseResolver(
+        repo=repository(),
+        sender=SesSender(settings.ses_configuration_set),
+        publisher=publisher(),
+        policy=ConsentPolicy.from_json(settings.consent_policy),
+        sender_address=settings.sender_address,
+        now=now,
+        observers=[count_resolved(CampaignRepository(settings.table_name))],
+    )
+
+
 @lru_cache(maxsize=1)
 def contact_policy() -> ContactPolicy:
     """Quiet hours and the contact budget shared by journeys and campaigns."""
+    from .delivery.budget import ContactPolicy
+
     return ContactPolicy.from_config(get_settings().contact_policy)
 
 
@@ -117,7 +156,10 @@ def timer_scheduler() -> TimerScheduler:
 def journey_runtime() -> JourneyRuntime:
     """The journeys of templates/journeys, validated against the catalogue at load: a
     journey file with a problem stops the function from starting, saying where."""
+    from pathlib import Path
+
     from .adapters.journeys import JourneyRepository
+    from .clock import now
     from .journeys.loader import JourneyRegistry, load_journeys, messages_of
     from .journeys.runtime import JourneyRuntime
     from .talent_pool.policy import default_policy
@@ -142,16 +184,25 @@ def journey_runtime() -> JourneyRuntime:
 
 @lru_cache(maxsize=1)
 def listings() -> ListingsRepository:
+    from .adapters.listings import ListingsRepository
+
     return ListingsRepository(get_settings().table_name)
 
 
 @lru_cache(maxsize=1)
 def listings_service() -> ListingsService:
+    from .listings.service import ListingsService
+
     return ListingsService(repo=listings())
 
 
 @lru_cache(maxsize=1)
 def content_service() -> ContentService:
+    from .adapters.content_decisions import ContentDecisionRepository
+    from .clock import now
+    from .content.catalogue import load_catalogue
+    from .content.slots import ContentService
+
     settings = get_settings()
     return ContentService(
         repo=repository(),
@@ -170,6 +221,10 @@ def content_service() -> ContentService:
 
 @lru_cache(maxsize=1)
 def tracking_service() -> TrackingService:
+    from .adapters.site_events import SiteEventPublisher
+    from .clock import now
+    from .tracking.service import TrackingService
+
     return TrackingService(
         repo=repository(),
         publisher=SiteEventPublisher(get_settings().event_bus_name),
@@ -180,6 +235,9 @@ def tracking_service() -> TrackingService:
 
 @lru_cache(maxsize=1)
 def engagement_service() -> EngagementService:
+    from .clock import now
+    from .engagement.service import EngagementService
+
     return EngagementService(
         get_decision=repository().get_decision, publish=publisher().publish, now=now
     )

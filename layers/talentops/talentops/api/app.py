@@ -5,12 +5,12 @@ Routers register here; each lives in its own module of this package.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -25,12 +25,17 @@ OPENAPI_INFO: dict[str, Any] = {
         'operations. Errors are `{"error": {"code", "message"}}`. '
         "See docs/contract.md and docs/careers-api.md."
     ),
-    "security_schemes": {
-        # The t= of an email link, as `Authorization: Bearer <token>` (scope "link").
-        "linkToken": HTTPBearer(description="The t= token of an email link (scope link)."),
-    },
 }
 DOCS_PATH = "/docs"
+
+
+def _security_schemes() -> dict[str, Any]:
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return {
+        # The t= of an email link, as `Authorization: Bearer <token>` (scope "link").
+        "linkToken": HTTPBearer(description="The t= token of an email link (scope link)."),
+    }
 
 
 class TalentOpsResolver(APIGatewayHttpResolver):
@@ -39,14 +44,35 @@ class TalentOpsResolver(APIGatewayHttpResolver):
     def __init__(self) -> None:
         super().__init__(enable_validation=True)
         self.body_rules: dict[tuple[str, str], BodyRule] = {}
+        self._documented = False
+        self._documenting = threading.Lock()
+
+    def document(self) -> None:
+        """The OpenAPI description and the Swagger UI at DOCS_PATH, set up when first asked
+        for (GET /docs, `make openapi`): Powertools' OpenAPI models take longer to import
+        than the rest of a content request's cold start, and no other request needs them."""
+        with self._documenting:
+            if self._documented:
+                return
+            self._documented = True
+            self.configure_openapi(**OPENAPI_INFO, security_schemes=_security_schemes())
+            # Swagger UI with its assets inlined: it works offline (docs/careers-api.md).
+            self.enable_swagger(path=DOCS_PATH)
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         refusal = screen(event, self.body_rules)
         if refusal is not None:
             return error_payload(refusal.status, refusal.code, refusal.message)
+        if not self._documented and str(event.get("rawPath") or "").rstrip("/").endswith(DOCS_PATH):
+            self.document()
         return super().resolve(event, context)
 
+    def get_openapi_json_schema(self, *args: Any, **kwargs: Any) -> str:
+        self.document()
+        return super().get_openapi_json_schema(*args, **kwargs)
+
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        self.document()
         # Powertools documents a 422 for every validated route, but a request that fails
         # validation is answered 400 with the error body (errors.py), which routes document.
         schema = super().get_openapi_schema(*args, **kwargs)
@@ -76,10 +102,7 @@ def build_app() -> TalentOpsResolver:
     for router in _routers():
         app.include_router(router)
         app.body_rules.update(getattr(router, "body_rules", {}))
-    app.configure_openapi(**OPENAPI_INFO)
-    # Swagger UI with its assets inlined: it works offline (docs/careers-api.md).
-    app.enable_swagger(path=DOCS_PATH)
-    return app
+    return app  # documented when first asked for (TalentOpsResolver.document)
 
 
 def _routers() -> list[Router]:

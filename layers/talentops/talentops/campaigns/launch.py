@@ -75,8 +75,9 @@ from ..errors import (
 from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
+from .counting import count_resolved
 from .model import Campaign
-from .preview import CAMPAIGN_TRIGGER, RecipientDecision, campaign_fact, decide_recipient
+from .preview import RecipientDecision, campaign_fact, decide_recipient
 
 MESSAGE_SIZE = 100  # candidate ids a page message (one BatchGetItem)
 PAGE_SIZE = 1000  # profiles a Scan page of the fan-out
@@ -621,25 +622,6 @@ class CampaignWorker:
         entries = [announcement(d) for d in decisions]
         if entries:
             self.publisher.publish(entries)
-
-
-def count_resolved(campaigns: CampaignRepository) -> Callable[[Decision], None]:
-    """Counts a campaign recipient whose claim was resolved after its worker died (the
-    worker never counted it): sent, failed or suppressed by reason."""
-
-    def observe(decision: Decision) -> None:
-        if decision.trigger.get("detail_type") != CAMPAIGN_TRIGGER:
-            return
-        counts = CampaignCounts()
-        if decision.status == "sent":
-            counts.sent = 1
-        elif decision.status == "failed":
-            counts.failed = 1
-        else:
-            counts.suppressed = {decision.reason or "unknown": 1}
-        campaigns.add_counts(decision.trigger["event_id"], counts)
-
-    return observe
 
 
 def parse_message(body: str | bytes | Mapping[str, Any]) -> CampaignMessage:

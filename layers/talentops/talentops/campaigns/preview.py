@@ -25,9 +25,8 @@ from ..content.catalogue import MessageSpec, Variant
 from ..delivery.budget import ContactPolicy, Priority
 from ..delivery.decide import TriggerFact, decide
 from ..models.state import Decision, Profile
+from .counting import CAMPAIGN_TRIGGER
 from .model import Campaign, restricted_spec
-
-CAMPAIGN_TRIGGER = "Campaign Launched"
 
 
 def campaign_fact(

@@ -61,6 +61,10 @@ def render_variant(
         subject = single_line(_subject_template(root, variant.subject).render(context))
         html = env.get_template(variant.html).render(context)
         text = env.get_template(variant.text).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        # Templates compile when first used; `check_catalogue` finds this before a deploy.
+        where = f"{exc.filename or 'subject'} line {exc.lineno}"
+        raise RenderError(f"TemplateSyntaxError: {where}: {exc.message or ''}"[:300]) from exc
     except jinja2.TemplateError as exc:
         # The message names the template problem (an undefined name, a sandbox refusal),
         # never the candidate's values.
@@ -71,7 +75,8 @@ def render_variant(
 
 
 def compile_catalogue(catalogue: Catalogue) -> None:
-    """Compile every template the catalogue names, so that a broken one fails at load."""
+    """Compile every template the catalogue names (content.catalogue.check_catalogue), so
+    that a broken one fails the build, naming its line; loading compiles none of them."""
     root = str(catalogue.root)
     env = environment(root)
     for name, spec in catalogue.messages.items():

@@ -73,7 +73,9 @@ TrackType = Literal["job_viewed", "application_started", "page_viewed"]
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, hide_input_in_errors=True, defer_build=True
+    )
 
 
 class ContentBlockResponse(ApiModel):

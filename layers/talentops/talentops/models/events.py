@@ -230,8 +230,14 @@ EventStart = Annotated[
 
 
 class ContractModel(BaseModel):
+    # defer_build: a model's validator is built when first used, not at import (a function
+    # validates a few of the contract's models; building them all cost every cold start).
     model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        hide_input_in_errors=True,
+        defer_build=True,
     )
 
 

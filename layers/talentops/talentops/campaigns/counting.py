@@ -1,0 +1,31 @@
+"""Counting what the lease reconciler resolved for a campaign (its own module, so that the
+send_reconciler function imports it without the launch's sending machinery)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..adapters.campaigns import CampaignCounts, CampaignRepository
+from ..models.state import Decision
+
+# The trigger of a campaign's decisions (campaigns.preview decides them).
+CAMPAIGN_TRIGGER = "Campaign Launched"
+
+
+def count_resolved(campaigns: CampaignRepository) -> Callable[[Decision], None]:
+    """Counts a campaign recipient whose claim was resolved after its worker died (the
+    worker never counted it): sent, failed or suppressed by reason."""
+
+    def observe(decision: Decision) -> None:
+        if decision.trigger.get("detail_type") != CAMPAIGN_TRIGGER:
+            return
+        counts = CampaignCounts()
+        if decision.status == "sent":
+            counts.sent = 1
+        elif decision.status == "failed":
+            counts.failed = 1
+        else:
+            counts.suppressed = {decision.reason or "unknown": 1}
+        campaigns.add_counts(decision.trigger["event_id"], counts)
+
+    return observe
