@@ -328,7 +328,7 @@ def _import(stack: _Stack) -> dict[str, Any]:
     ]
     cpu_before = stack.cpu_seconds()
     t0 = time.perf_counter()
-    done = subprocess.run(  # noqa: S603 - our own script
+    done = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False
     )
     seconds = time.perf_counter() - t0
