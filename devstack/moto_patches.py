@@ -30,11 +30,14 @@ projects those items, so the answer is the one it gave before.
 
 5. SQS and EventBridge: every SendMessage computed all of a queue's attributes (three passes
 over its messages for the approximate counts) to read one flag, every received message did
-so again for its retention period, and every rule target re-built jsonpath parsers (a
-parser generator run) for the eight paths of an event. An UpdateItem parsed its expression
-and deep-copied the tree for each validation; the tree of an expression is now parsed once
-and each validation gets a fresh copy of it from its pickled form. The same values,
-computed once.
+so again for its retention period, every ReceiveMessage read the clock twice per message of
+the queue (a backlog of thousands after an import), and every rule target re-built jsonpath
+parsers (a parser generator run) for the eight paths of an event. An UpdateItem parsed its
+expression and deep-copied the tree for each validation; the tree of an expression is now
+parsed once and each validation gets a fresh copy of it from its pickled form; the
+validation's count of clauses (recounted for every nested node of the tree: quadratic in the
+clauses) counts each node once, and its traversals stop rebuilding their dispatch tables at
+every node. The same values and errors, computed once.
 
 6. One lock (`LOCK`) around every request moto serves and every read of its backends the
 stack makes itself (schedules, outbox, faults). moto's backends are plain dicts and lists,
@@ -78,6 +81,7 @@ def install() -> Any:
         _install_sqs_attributes(),
         _install_jsonpath_cache(),
         _install_update_expression_cache(),
+        _install_cheaper_validation(),
         _install_lock(),
     ]
 
@@ -113,7 +117,11 @@ def _install_touched_transactions() -> Any:
                         continue
                     range_key = DynamoType(key[table.range_key_attr])
                 current = table.get_item(hash_key, range_key)
-                snapshot.append((table, hash_key, range_key, copy.deepcopy(current)))
+                # Put and Delete replace or remove the item object, which stays as it was;
+                # only Update changes it in place: that one is copied.
+                kind = next(iter(entry))
+                before = copy.deepcopy(current) if kind == "Update" else current
+                snapshot.append((table, hash_key, range_key, before))
                 tables[id(table)] = table
             for table in tables.values():
                 table.__deepcopy__ = lambda memo, t=table: t  # moto's backup: no copy
@@ -398,10 +406,11 @@ _COUNTS = (
 
 
 def _install_sqs_attributes() -> Any:
-    from moto.core.utils import unix_time
+    from moto.core.utils import unix_time, unix_time_millis
     from moto.sqs.models import Queue, SQSBackend
 
     original_attributes = Queue.attributes
+    original_messages = Queue.messages
     original_send = SQSBackend.send_message
     original_valid = SQSBackend.is_message_valid_based_on_retention_period
     if getattr(original_send, "_cheap", False):
@@ -427,17 +436,25 @@ def _install_sqs_attributes() -> Any:
         finally:
             _CHEAP.active = previous
 
+    def messages(self: Any) -> list[Any]:
+        # moto's own test (visible and not delayed), with one clock reading for the whole
+        # queue instead of two per message: a queue with a backlog is read at every receive.
+        now = unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
     def is_valid(self: Any, queue_name: str, message: Any) -> bool:
         retention = int(self.get_queue(queue_name).message_retention_period)
         return bool(retention + message.sent_timestamp / 1000 > unix_time())
 
     send_message._cheap = True  # type: ignore[attr-defined]
     Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+    Queue.messages = property(messages)  # type: ignore[assignment,method-assign]
     SQSBackend.send_message = send_message  # type: ignore[method-assign]
     SQSBackend.is_message_valid_based_on_retention_period = is_valid  # type: ignore[method-assign]
 
     def uninstall() -> None:
         Queue.attributes = original_attributes  # type: ignore[method-assign]
+        Queue.messages = original_messages  # type: ignore[method-assign]
         SQSBackend.send_message = original_send  # type: ignore[method-assign]
         SQSBackend.is_message_valid_based_on_retention_period = original_valid  # type: ignore[method-assign]
 
@@ -503,6 +520,103 @@ def _install_update_expression_cache() -> Any:
     def uninstall() -> None:
         UpdateExpressionParser.make = original_make  # type: ignore[method-assign]
         validators.deepcopy = original_copy  # type: ignore[attr-defined]
+
+    return uninstall
+
+
+def _clause_count(node: Any, kind: type, memo: dict[tuple[int, type], int], walk: Any) -> int:
+    """``len(node.find_clauses([kind]))``, each subtree counted once."""
+    key = (id(node), kind)
+    found = memo.get(key)
+    if found is None:
+        found = 0
+        for child in node.children or []:
+            if type(child) is kind:
+                found += 1
+            elif isinstance(child, walk):
+                found += _clause_count(child, kind, memo, walk)
+        memo[key] = found
+    return found
+
+
+def _install_cheaper_validation() -> Any:
+    from moto.core import responses as core_responses
+    from moto.dynamodb.exceptions import TooManyClauses
+    from moto.dynamodb.parsing import ast_nodes as nodes_module
+    from moto.dynamodb.parsing import validators
+
+    ast_nodes: Any = nodes_module
+    traverser = ast_nodes.DepthFirstTraverser
+    original_nodes = traverser.nodes_to_be_processed
+    original_process = traverser.process
+    original_count = validators.ActionCountValidator.traverse
+    original_names = core_responses.method_names_from_class
+    if getattr(original_nodes, "_cached", False):
+        return lambda: None
+    walk = (ast_nodes.Expression, ast_nodes.UpdateExpressionFunction)
+    kinds = (
+        (ast_nodes.UpdateExpressionAddClause, "ADD"),
+        (ast_nodes.UpdateExpressionRemoveClause, "REMOVE"),
+        (ast_nodes.UpdateExpressionSetClause, "SET"),
+    )
+
+    def processing_map(self: Any) -> dict[Any, Any]:
+        found = self.__dict__.get("_devstack_map")
+        if found is None:
+            found = self._processing_map()
+            self.__dict__["_devstack_map"] = found
+        return found  # type: ignore[no-any-return]
+
+    def nodes_to_be_processed(self: Any) -> tuple[Any, ...]:
+        found = self.__dict__.get("_devstack_nodes")
+        if found is None:
+            found = tuple(processing_map(self))
+            self.__dict__["_devstack_nodes"] = found
+        return found  # type: ignore[no-any-return]
+
+    def process(self: Any, node: Any) -> Any:
+        for class_key, processor in processing_map(self).items():
+            if isinstance(node, class_key):
+                return processor(node)
+        return None
+
+    def count_actions(self: Any, node: Any) -> Any:
+        # The order moto checks in: children before their parent (depth first), and in a
+        # node ADD, then REMOVE, then SET.
+        memo: dict[tuple[int, type], int] = {}
+
+        def visit(current: Any) -> None:
+            if not isinstance(current, ast_nodes.Node):
+                return
+            for child in current.children or []:
+                visit(child)
+            if isinstance(current, ast_nodes.UpdateExpression):
+                for kind, name in kinds:
+                    if _clause_count(current, kind, memo, walk) > 1:
+                        raise TooManyClauses(name)
+
+        visit(node)
+        return node
+
+    names_cache: dict[type, list[str]] = {}
+
+    def method_names_from_class(clazz: Any) -> list[str]:
+        found = names_cache.get(clazz)
+        if found is None:
+            found = names_cache[clazz] = original_names(clazz)
+        return list(found)
+
+    nodes_to_be_processed._cached = True  # type: ignore[attr-defined]
+    traverser.nodes_to_be_processed = nodes_to_be_processed  # type: ignore[method-assign]
+    traverser.process = process  # type: ignore[method-assign]
+    validators.ActionCountValidator.traverse = count_actions  # type: ignore[method-assign]
+    core_responses.method_names_from_class = method_names_from_class
+
+    def uninstall() -> None:
+        traverser.nodes_to_be_processed = original_nodes  # type: ignore[method-assign]
+        traverser.process = original_process  # type: ignore[method-assign]
+        validators.ActionCountValidator.traverse = original_count  # type: ignore[method-assign]
+        core_responses.method_names_from_class = original_names
 
     return uninstall
 
