@@ -62,6 +62,10 @@ def start_moto(config: LocalConfig) -> ThreadedMotoServer:
     install()
     server = ThreadedMotoServer(ip_address=config.host, port=config.aws_port, verbose=False)
     server.start()
+    if config.in_process:
+        from . import inprocess
+
+        inprocess.install(config.aws_url)  # the stack's own calls skip the socket
     return server
 
 

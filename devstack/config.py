@@ -45,6 +45,9 @@ class LocalConfig:
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     poll_wait_seconds: int = 1
     schedule_tick_seconds: float = 1.0
+    # The stack's own AWS calls go to moto in this process, without HTTP (devstack/inprocess.py);
+    # LOCAL_AWS_IN_PROCESS=0 sends them over the socket like any other client's.
+    in_process: bool = True
 
     @property
     def aws_url(self) -> str:
@@ -73,4 +76,6 @@ class LocalConfig:
             api_port=int(env.get("LOCAL_API_PORT") or 3000),
             stack_name=env.get("LOCAL_STACK_NAME") or "local",
             parameter_overrides={str(k): str(v) for k, v in overrides.items()},
+            in_process=(env.get("LOCAL_AWS_IN_PROCESS") or "1").strip().lower()
+            not in ("0", "false", "no", "off"),
         )

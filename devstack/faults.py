@@ -45,6 +45,7 @@ from typing import Any
 
 from .functions import InvocationKilled
 from .httpapi import HttpResponse
+from .moto_patches import LOCK
 
 SEND_METHODS = (
     "send_email",
@@ -319,15 +320,20 @@ def sent_with_decision(decision_id: str) -> str | None:
     from moto.ses.models import ses_backends
 
     needle = f"X-TalentOps-Decision: {decision_id}"
-    for regions in list(ses_backends.values()):
-        for backend in list(regions.values()):
-            for message in list(getattr(backend, "sent_messages", [])):
-                raw = getattr(message, "raw_data", None)
-                if raw is None:
-                    continue
-                text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-                if needle in text.split("\r\n\r\n", 1)[0] or needle in text.split("\n\n", 1)[0]:
-                    return str(message.id)
+    with LOCK:  # a snapshot: other threads write moto's backends
+        sent = [
+            message
+            for regions in list(ses_backends.values())
+            for backend in list(regions.values())
+            for message in list(getattr(backend, "sent_messages", []))
+        ]
+    for message in sent:
+        raw = getattr(message, "raw_data", None)
+        if raw is None:
+            continue
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        if needle in text.split("\r\n\r\n", 1)[0] or needle in text.split("\n\n", 1)[0]:
+            return str(message.id)
     return None
 
 

@@ -20,6 +20,31 @@ without the wrappers.
 of every attribute value (about 10 ms a profile item). DynamoDB's wire format is the JSON
 moto already holds; it is answered as such (bytes base64-encoded, as DynamoDB sends them).
 
+4. Queries: moto answers a Query by sorting every item of the table and filtering them by
+the partition key (an index by comparing each item's attribute), so a candidate's read costs
+O(table) and slows down as the pool grows. A Query of a table's partition now reads that
+partition; a Query of a global secondary index reads the items an index of the index's
+partition attribute names (kept up to date by every write path: put, update, delete,
+transactions and their rollback). moto's own query code still filters, sorts, pages and
+projects those items, so the answer is the one it gave before.
+
+5. SQS and EventBridge: every SendMessage computed all of a queue's attributes (three passes
+over its messages for the approximate counts) to read one flag, every received message did
+so again for its retention period, every ReceiveMessage read the clock twice per message of
+the queue (a backlog of thousands after an import), and every rule target re-built jsonpath
+parsers (a parser generator run) for the eight paths of an event. An UpdateItem parsed its
+expression and deep-copied the tree for each validation; the tree of an expression is now
+parsed once and each validation gets a fresh copy of it from its pickled form; the
+validation's count of clauses (recounted for every nested node of the tree: quadratic in the
+clauses) counts each node once, and its traversals stop rebuilding their dispatch tables at
+every node. The same values and errors, computed once.
+
+6. One lock (`LOCK`) around every request moto serves and every read of its backends the
+stack makes itself (schedules, outbox, faults). moto's backends are plain dicts and lists,
+not safe for threads: a Query iterating a table while another request wrote it raised
+`RuntimeError: dictionary changed size during iteration`. A long poll (ReceiveMessage with
+WaitTimeSeconds) lets go of the lock while it waits.
+
 Installed by the local stack before it serves, and by the job-alert, identity, import and
 campaign tests.
 """
@@ -27,22 +52,51 @@ campaign tests.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+import functools
 import json
+import pickle
 import threading
+from collections.abc import Callable
 from typing import Any
 
-_LOCK = threading.RLock()
+# The one lock of moto's state in this process (6. above). Reentrant: a request's handling may
+# reach code that takes it again (fault hooks in SES, the stack's own backend reads).
+LOCK = threading.RLock()
+_LOCK = LOCK
 
 
 def install() -> Any:
     """Patch moto; returns a function that undoes the patch."""
     from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend.transact_write_items, "_touched_items_only", False):
+        return lambda: None
+    undo = [
+        _install_touched_transactions(),
+        _install_fast_size(),
+        _install_plain_json(),
+        _install_partition_query(),
+        _install_sqs_attributes(),
+        _install_jsonpath_cache(),
+        _install_update_expression_cache(),
+        _install_cheaper_validation(),
+        _install_lock(),
+    ]
+
+    def uninstall() -> None:
+        for step in reversed(undo):
+            step()
+
+    return uninstall
+
+
+def _install_touched_transactions() -> Any:
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     original = DynamoDBBackend.transact_write_items
-    if getattr(original, "_touched_items_only", False):
-        return lambda: None
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         with _LOCK:
@@ -63,7 +117,11 @@ def install() -> Any:
                         continue
                     range_key = DynamoType(key[table.range_key_attr])
                 current = table.get_item(hash_key, range_key)
-                snapshot.append((table, hash_key, range_key, copy.deepcopy(current)))
+                # Put and Delete replace or remove the item object, which stays as it was;
+                # only Update changes it in place: that one is copied.
+                kind = next(iter(entry))
+                before = copy.deepcopy(current) if kind == "Update" else current
+                snapshot.append((table, hash_key, range_key, before))
                 tables[id(table)] = table
             for table in tables.values():
                 table.__deepcopy__ = lambda memo, t=table: t  # moto's backup: no copy
@@ -77,6 +135,7 @@ def install() -> Any:
                         table.items[hash_key][range_key] = before
                     else:
                         table.items[hash_key] = before
+                    _reindex(table, hash_key, range_key)
                 raise
             finally:
                 for table in tables.values():
@@ -84,13 +143,9 @@ def install() -> Any:
 
     transact_write_items._touched_items_only = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    undo_size = _install_fast_size()
-    undo_json = _install_plain_json()
 
     def uninstall() -> None:
         DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
-        undo_size()
-        undo_json()
 
     return uninstall
 
@@ -157,5 +212,460 @@ def _install_plain_json() -> Any:
 
     def uninstall() -> None:
         DynamoResult.execute_result = original  # type: ignore[method-assign]
+
+    return uninstall
+
+
+# -- 4. queries of a partition, and of an index by its partition attribute ---------------------
+
+
+class _Restriction(threading.local):
+    table: Any = None
+    items: list[Any] | None = None
+
+
+_RESTRICT = _Restriction()
+
+
+class _GsiIndex:
+    """Item keys by the value of one attribute (a global secondary index's partition key)."""
+
+    def __init__(self, table: Any, attribute: str):
+        self.attribute = attribute
+        self.by_value: dict[Any, dict[tuple[Any, Any], None]] = {}
+        self.by_key: dict[tuple[Any, Any], Any] = {}
+        for item in _every_item(table):
+            self.update((item.hash_key, item.range_key), item)
+
+    def update(self, key: tuple[Any, Any], item: Any) -> None:
+        old = self.by_key.pop(key, None)
+        if old is not None:
+            keys = self.by_value.get(old)
+            if keys is not None:
+                keys.pop(key, None)
+                if not keys:
+                    del self.by_value[old]
+        value = item.attrs.get(self.attribute) if item is not None else None
+        if value is None or value.type not in ("S", "N", "B"):
+            return
+        self.by_key[key] = value
+        self.by_value.setdefault(value, {})[key] = None
+
+
+def _every_item(table: Any) -> list[Any]:
+    if table.range_key_attr:
+        return [item for partition in table.items.values() for item in partition.values()]
+    return list(table.items.values())
+
+
+def _indexes(table: Any) -> dict[str, _GsiIndex]:
+    """The table's index structures, built on first use (attribute name -> index)."""
+    found = table.__dict__.get("_devstack_gsi")
+    if found is None:
+        found = {}
+        for index in getattr(table, "global_indexes", None) or []:
+            hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            if len(hashes) == 1 and hashes[0] not in found:
+                found[hashes[0]] = _GsiIndex(table, hashes[0])
+        table.__dict__["_devstack_gsi"] = found
+    return found  # type: ignore[no-any-return]
+
+
+def _reindex(table: Any, hash_key: Any, range_key: Any) -> None:
+    indexes = table.__dict__.get("_devstack_gsi")
+    if not indexes:
+        return
+    partition = table.items.get(hash_key)
+    if table.range_key_attr:
+        item = partition.get(range_key) if isinstance(partition, dict) else None
+    else:
+        item = partition
+    for index in indexes.values():
+        index.update((hash_key, range_key if table.range_key_attr else None), item)
+
+
+def _sort_like_moto(items: list[Any]) -> list[Any]:
+    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _query_candidates(table: Any, hash_key: Any, index_name: Any, conditions: Any) -> Any:
+    """The items a Query can answer with (sorted as moto sorts a table), or None: every item."""
+    if not index_name:
+        if hash_key is None:
+            return None
+        partition = table.items.get(hash_key)  # .get: items is a defaultdict
+        if partition is None:
+            return []
+        found = list(partition.values()) if table.range_key_attr else [partition]
+        return _sort_like_moto(found)
+    if not conditions or len(conditions) != 1:
+        return None
+    attribute, value = conditions[0]
+    index = _indexes(table).get(attribute)
+    if index is None or getattr(value, "type", None) not in ("S", "N", "B"):
+        return None
+    found = []
+    for key_hash, key_range in index.by_value.get(value, {}):
+        partition = table.items.get(key_hash)
+        item = partition.get(key_range) if table.range_key_attr and partition else partition
+        if item is not None:
+            found.append(item)
+    return _sort_like_moto(found)
+
+
+def _install_partition_query() -> Any:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    originals: dict[str, Any] = {
+        "query": Table.query,
+        "all_items": Table.all_items,
+        "put_item": Table.put_item,
+        "delete_item": Table.delete_item,
+        "update_item": DynamoDBBackend.update_item,
+    }
+    if getattr(originals["query"], "_partition", False):
+        return lambda: None
+
+    def all_items(self: Any) -> list[Any]:
+        if _RESTRICT.table is self and _RESTRICT.items is not None:
+            return list(_RESTRICT.items)
+        return originals["all_items"](self)  # type: ignore[no-any-return]
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name")
+        if index_name is None and len(args) >= 7:
+            index_name = args[6]
+        restricted = _query_candidates(
+            self, hash_key, index_name, kwargs.get("hash_key_conditions")
+        )
+        if restricted is None:
+            return originals["query"](self, hash_key, *args, **kwargs)
+        previous = (_RESTRICT.table, _RESTRICT.items)
+        _RESTRICT.table, _RESTRICT.items = self, restricted
+        try:
+            return originals["query"](self, hash_key, *args, **kwargs)
+        finally:
+            _RESTRICT.table, _RESTRICT.items = previous
+
+    def put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        item = originals["put_item"](self, item_attrs, *args, **kwargs)
+        _reindex(self, item.hash_key, item.range_key)
+        return item
+
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        item = originals["delete_item"](self, hash_key, range_key)
+        _reindex(self, hash_key, range_key)
+        return item
+
+    def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kw: Any) -> Any:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        try:
+            return originals["update_item"](self, table_name, key, *args, **kw)
+        finally:
+            table = self.tables.get(table_name)
+            if table is not None and table.hash_key_attr in key:
+                range_key = (
+                    DynamoType(key[table.range_key_attr])
+                    if table.range_key_attr and table.range_key_attr in key
+                    else None
+                )
+                _reindex(table, DynamoType(key[table.hash_key_attr]), range_key)
+
+    query._partition = True  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign,assignment]
+    Table.all_items = all_items  # type: ignore[method-assign,assignment]
+    Table.put_item = put_item  # type: ignore[method-assign,assignment]
+    Table.delete_item = delete_item  # type: ignore[method-assign,assignment]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign,assignment]
+
+    def uninstall() -> None:
+        Table.query = originals["query"]  # type: ignore[method-assign]
+        Table.all_items = originals["all_items"]  # type: ignore[method-assign]
+        Table.put_item = originals["put_item"]  # type: ignore[method-assign]
+        Table.delete_item = originals["delete_item"]  # type: ignore[method-assign]
+        DynamoDBBackend.update_item = originals["update_item"]  # type: ignore[method-assign]
+
+    return uninstall
+
+
+# -- 5. SQS attributes and jsonpath parsers, computed once -------------------------------------
+
+
+class _CheapAttributes(threading.local):
+    active: bool = False
+
+
+_CHEAP = _CheapAttributes()
+_COUNTS = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
+
+
+def _install_sqs_attributes() -> Any:
+    from moto.core.utils import unix_time, unix_time_millis
+    from moto.sqs.models import Queue, SQSBackend
+
+    original_attributes = Queue.attributes
+    original_messages = Queue.messages
+    original_send = SQSBackend.send_message
+    original_valid = SQSBackend.is_message_valid_based_on_retention_period
+    if getattr(original_send, "_cheap", False):
+        return lambda: None
+    getter = original_attributes.fget  # type: ignore[attr-defined]
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if not _CHEAP.active:
+            return getter(self)  # type: ignore[no-any-return]
+        # SendMessage reads one setting: the counts (passes over every message) are left out.
+        saved = self.BASE_ATTRIBUTES
+        self.BASE_ATTRIBUTES = [name for name in saved if name not in _COUNTS]
+        try:
+            return getter(self)  # type: ignore[no-any-return]
+        finally:
+            del self.BASE_ATTRIBUTES
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        previous = _CHEAP.active
+        _CHEAP.active = True
+        try:
+            return original_send(self, *args, **kwargs)
+        finally:
+            _CHEAP.active = previous
+
+    def messages(self: Any) -> list[Any]:
+        # moto's own test (visible and not delayed), with one clock reading for the whole
+        # queue instead of two per message: a queue with a backlog is read at every receive.
+        now = unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def is_valid(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
+    send_message._cheap = True  # type: ignore[attr-defined]
+    Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+    Queue.messages = property(messages)  # type: ignore[assignment,method-assign]
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = is_valid  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        Queue.attributes = original_attributes  # type: ignore[method-assign]
+        Queue.messages = original_messages  # type: ignore[method-assign]
+        SQSBackend.send_message = original_send  # type: ignore[method-assign]
+        SQSBackend.is_message_valid_based_on_retention_period = original_valid  # type: ignore[method-assign]
+
+    return uninstall
+
+
+def _install_jsonpath_cache() -> Any:
+    from jsonpath_ng import ext
+
+    original = ext.parse
+    if getattr(original, "cache_info", None) is not None:
+        return lambda: None
+    cached = functools.lru_cache(maxsize=512)(original)
+    ext.parse = cached  # type: ignore[assignment]
+
+    def uninstall() -> None:
+        ext.parse = original  # type: ignore[assignment]
+
+    return uninstall
+
+
+_PICKLED = "_devstack_pickled"
+
+
+def _fresh_copy(value: Any) -> Any:
+    """What moto's validators deep-copy: a parsed expression (from its pickled form when it
+    came from the cache below), else anything, as copy.deepcopy copies it."""
+    pickled = getattr(value, _PICKLED, None) if not isinstance(value, type) else None
+    if isinstance(pickled, bytes):
+        return pickle.loads(pickled)  # noqa: S301 - bytes this process pickled itself
+    return copy.deepcopy(value)
+
+
+def _install_update_expression_cache() -> Any:
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import (  # type: ignore[attr-defined]
+        UpdateExpressionParser,
+    )
+
+    original_make = UpdateExpressionParser.make
+    original_copy = validators.deepcopy
+    if getattr(original_make, "_cached", False):
+        return lambda: None
+    parsed = original_make.__func__  # type: ignore[attr-defined]
+
+    @functools.lru_cache(maxsize=1024)
+    def pickled_tree(cls: Any, expression: str) -> bytes:
+        return pickle.dumps(parsed(cls, expression), pickle.HIGHEST_PROTOCOL)
+
+    def make(cls: Any, expression_str: str) -> Any:
+        if not isinstance(expression_str, str):
+            return parsed(cls, expression_str)
+        data = pickled_tree(cls, expression_str)
+        tree = pickle.loads(data)  # noqa: S301 - bytes this process pickled itself
+        with contextlib.suppress(AttributeError):
+            setattr(tree, _PICKLED, data)
+        return tree
+
+    make._cached = True  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(make)  # type: ignore[assignment,method-assign]
+    validators.deepcopy = _fresh_copy  # type: ignore[attr-defined,assignment]
+
+    def uninstall() -> None:
+        UpdateExpressionParser.make = original_make  # type: ignore[method-assign]
+        validators.deepcopy = original_copy  # type: ignore[attr-defined]
+
+    return uninstall
+
+
+def _clause_count(node: Any, kind: type, memo: dict[tuple[int, type], int], walk: Any) -> int:
+    """``len(node.find_clauses([kind]))``, each subtree counted once."""
+    key = (id(node), kind)
+    found = memo.get(key)
+    if found is None:
+        found = 0
+        for child in node.children or []:
+            if type(child) is kind:
+                found += 1
+            elif isinstance(child, walk):
+                found += _clause_count(child, kind, memo, walk)
+        memo[key] = found
+    return found
+
+
+def _install_cheaper_validation() -> Any:
+    from moto.core import responses as core_responses
+    from moto.dynamodb.exceptions import TooManyClauses
+    from moto.dynamodb.parsing import ast_nodes as nodes_module
+    from moto.dynamodb.parsing import validators
+
+    ast_nodes: Any = nodes_module
+    traverser = ast_nodes.DepthFirstTraverser
+    original_nodes = traverser.nodes_to_be_processed
+    original_process = traverser.process
+    original_count = validators.ActionCountValidator.traverse
+    original_names = core_responses.method_names_from_class
+    if getattr(original_nodes, "_cached", False):
+        return lambda: None
+    walk = (ast_nodes.Expression, ast_nodes.UpdateExpressionFunction)
+    kinds = (
+        (ast_nodes.UpdateExpressionAddClause, "ADD"),
+        (ast_nodes.UpdateExpressionRemoveClause, "REMOVE"),
+        (ast_nodes.UpdateExpressionSetClause, "SET"),
+    )
+
+    def processing_map(self: Any) -> dict[Any, Any]:
+        found = self.__dict__.get("_devstack_map")
+        if found is None:
+            found = self._processing_map()
+            self.__dict__["_devstack_map"] = found
+        return found  # type: ignore[no-any-return]
+
+    def nodes_to_be_processed(self: Any) -> tuple[Any, ...]:
+        found = self.__dict__.get("_devstack_nodes")
+        if found is None:
+            found = tuple(processing_map(self))
+            self.__dict__["_devstack_nodes"] = found
+        return found  # type: ignore[no-any-return]
+
+    def process(self: Any, node: Any) -> Any:
+        for class_key, processor in processing_map(self).items():
+            if isinstance(node, class_key):
+                return processor(node)
+        return None
+
+    def count_actions(self: Any, node: Any) -> Any:
+        # The order moto checks in: children before their parent (depth first), and in a
+        # node ADD, then REMOVE, then SET.
+        memo: dict[tuple[int, type], int] = {}
+
+        def visit(current: Any) -> None:
+            if not isinstance(current, ast_nodes.Node):
+                return
+            for child in current.children or []:
+                visit(child)
+            if isinstance(current, ast_nodes.UpdateExpression):
+                for kind, name in kinds:
+                    if _clause_count(current, kind, memo, walk) > 1:
+                        raise TooManyClauses(name)
+
+        visit(node)
+        return node
+
+    names_cache: dict[type, list[str]] = {}
+
+    def method_names_from_class(clazz: Any) -> list[str]:
+        found = names_cache.get(clazz)
+        if found is None:
+            found = names_cache[clazz] = original_names(clazz)
+        return list(found)
+
+    nodes_to_be_processed._cached = True  # type: ignore[attr-defined]
+    traverser.nodes_to_be_processed = nodes_to_be_processed  # type: ignore[method-assign]
+    traverser.process = process  # type: ignore[method-assign]
+    validators.ActionCountValidator.traverse = count_actions  # type: ignore[method-assign]
+    core_responses.method_names_from_class = method_names_from_class
+
+    def uninstall() -> None:
+        traverser.nodes_to_be_processed = original_nodes  # type: ignore[method-assign]
+        traverser.process = original_process  # type: ignore[method-assign]
+        validators.ActionCountValidator.traverse = original_count  # type: ignore[method-assign]
+        core_responses.method_names_from_class = original_names
+
+    return uninstall
+
+
+# -- 6. one lock ----------------------------------------------------------------------------------
+
+
+def locked(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` run under the lock of moto's state."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with LOCK:
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _install_lock() -> Any:
+    from moto.core.responses import BaseResponse
+    from moto.sqs.models import Queue
+
+    original_dispatch = BaseResponse._dispatch
+    original_wait = Queue.wait_for_messages
+    if getattr(original_dispatch, "_locked", False):
+        return lambda: None
+
+    def dispatch(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with LOCK:
+            return original_dispatch(self, *args, **kwargs)
+
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        # A long poll waits without the lock (SendMessage must get in to wake it up). The
+        # lock is reentrant: its whole hold count is given back and taken again.
+        if not LOCK._is_owned():  # type: ignore[attr-defined]
+            return original_wait(self, timeout)  # type: ignore[no-any-return]
+        state = LOCK._release_save()  # type: ignore[attr-defined]
+        try:
+            original_wait(self, timeout)
+        finally:
+            LOCK._acquire_restore(state)  # type: ignore[attr-defined]
+        return None
+
+    dispatch._locked = True  # type: ignore[attr-defined]
+    BaseResponse._dispatch = dispatch  # type: ignore[method-assign]
+    Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        BaseResponse._dispatch = original_dispatch  # type: ignore[method-assign]
+        Queue.wait_for_messages = original_wait  # type: ignore[method-assign]
 
     return uninstall

@@ -25,6 +25,8 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
+from .moto_patches import LOCK
+
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
@@ -35,18 +37,22 @@ class Outbox:
         self._cache: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
 
-    def messages(self) -> list[dict[str, Any]]:
+    def messages(self, since: int = 0) -> list[dict[str, Any]]:
+        """The emails sent so far, oldest first; ``since``: from that position on (a poller
+        that has seen N emails asks for the rest only)."""
         from moto.ses.models import ses_backends
 
-        sent = list(ses_backends[self._account_id][self._region].sent_messages)
+        with LOCK:
+            sent = list(ses_backends[self._account_id][self._region].sent_messages)
         with self._lock:
-            if len(sent) < len(self._cache) or any(
-                self._cache[i][0] != _message_id(sent[i]) for i in range(len(self._cache))
+            cached = len(self._cache)
+            if len(sent) < cached or (
+                cached and self._cache[cached - 1][0] != _message_id(sent[cached - 1])
             ):
                 self._cache = []  # the backend was reset
             for message in sent[len(self._cache) :]:
                 self._cache.append((_message_id(message), describe(message)))
-            return [entry for _, entry in self._cache]
+            return [entry for _, entry in self._cache[max(0, since) :]]
 
 
 def _message_id(message: Any) -> str:

@@ -8,6 +8,7 @@ lists, ranges, steps and names (no L, W or #), and at(yyyy-mm-ddThh:mm:ss).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 from .aws import AwsClients, arn_service
 from .invoker import AsyncInvoker, json_path
 from .log import get_logger
+from .moto_patches import LOCK
 from .plan import MirrorTarget
 
 log = get_logger("schedules")
@@ -114,7 +116,9 @@ class Cron:
         )
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_expression(expression: str, timezone: str | None = None) -> Expression:
+    """The expression, parsed once (the ticker looks at every schedule every second)."""
     expression = expression.strip()
     zone = ZoneInfo(timezone or "UTC")
     if match := _RATE.match(expression):
@@ -285,8 +289,11 @@ class MotoScheduleSources:
         self._scheduler = clients.client("scheduler")
 
     def __call__(self) -> Iterator[ScheduleSource]:
-        yield from self._rule_sources()
-        yield from self._scheduler_sources()
+        # A snapshot under the lock of moto's state (its dicts are written by other threads);
+        # the deliveries run after it, without the lock.
+        with LOCK:
+            sources = [*self._rule_sources(), *self._scheduler_sources()]
+        yield from sources
 
     def _rule_sources(self) -> Iterator[ScheduleSource]:
         from moto.events.models import events_backends

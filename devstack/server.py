@@ -13,7 +13,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import faults as fault_injection
 from .httpapi import HttpRequest, HttpResponse, Router, build_event, check_sigv4, translate_response
@@ -76,7 +76,10 @@ class LocalApi:
         if key == ("GET", "/_local/health"):
             return HttpResponse.json(200, {"status": "ok"})
         if key == ("GET", "/_local/outbox"):
-            return HttpResponse.json(200, self.outbox.messages())
+            since = _since(request.raw_query)
+            if since is None:
+                return HttpResponse.error(400, "bad_request", "since must be an integer >= 0")
+            return HttpResponse.json(200, self.outbox.messages(since))
         if key == ("GET", "/_local/clock"):
             return HttpResponse.json(200, {"now": self.clock.now().isoformat()})
         if key == ("POST", "/_local/clock"):
@@ -125,6 +128,15 @@ class LocalApi:
                 error_type=type(exc).__name__,
             )
             return HttpResponse.error(500, "internal_error", "the handler failed"), route.route_key
+
+
+def _since(query: str) -> int | None:
+    """``?since=N`` of GET /_local/outbox (0 when absent); None when it is not a count."""
+    values = parse_qs(query or "").get("since")
+    if not values:
+        return 0
+    text = values[-1].strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 def _advance_seconds(body: bytes) -> float | None:

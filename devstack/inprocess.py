@@ -1,0 +1,101 @@
+"""The stack's own AWS calls (handlers, pollers, destinations, schedules) handed to the
+embedded moto server's WSGI application in this process, without a socket.
+
+Every boto3 client in the process whose endpoint is the local moto URL sends its requests
+through botocore as usual (serialization, signing, `before-send` hooks such as the fault
+injection's DynamoDB throttle, retries, parsing of the answer); only the last step, the HTTP
+round trip to the server thread, is replaced by a call of the same WSGI application the
+server runs. moto sees the same request (method, path, query, headers, body) and answers it
+the same way, under the same lock (devstack/moto_patches.py). Clients of other processes
+(tests, `make import`, the CLI) reach the same backends over HTTP.
+
+A request and its answer cross no socket and no server thread: about a third of the CPU a
+call cost (urllib3 and http.client on one side, socketserver, a new thread and werkzeug's
+HTTP parsing on the other) is gone, which is most of what the local stack spent per event
+besides moto and the application.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class _Raw:
+    """The raw body of an answer, as botocore reads it (``stream()``, or ``read()`` for a
+    streaming output such as S3's GetObject)."""
+
+    def __init__(self, data: bytes):
+        self._buffer = io.BytesIO(data)
+        self._data = data
+
+    def stream(self, **_: Any) -> Any:
+        yield self._data
+
+    def read(self, amt: int | None = None) -> bytes:
+        return self._buffer.read(amt)
+
+    def close(self) -> None:
+        self._buffer.close()
+
+
+def _body(request: Any) -> bytes:
+    body = request.body
+    if body is None:
+        return b""
+    if hasattr(body, "read"):
+        body = body.read()
+    return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+
+
+def install(base_url: str) -> Callable[[], None]:
+    """Routes requests to ``base_url`` into moto in this process; returns the undo."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.endpoint import Endpoint
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    original = Endpoint._send
+    if getattr(original, "_in_process", None) is not None:
+        return lambda: None
+    application = DomainDispatcherApplication(create_backend_app)
+    prefix = base_url.rstrip("/") + "/"
+    scheme_host = base_url.rstrip("/")
+
+    def send(self: Any, request: Any) -> Any:
+        url = str(request.url)
+        if not (url.startswith(prefix) or url == scheme_host):
+            return original(self, request)
+        parts = urlsplit(url)
+        headers = [
+            (str(name), value.decode("latin-1") if isinstance(value, bytes) else str(value))
+            for name, value in request.headers.items()
+        ]
+        environ = EnvironBuilder(
+            method=request.method,
+            base_url=scheme_host,
+            path=parts.path or "/",
+            query_string=parts.query,
+            headers=headers,
+            data=_body(request),
+        ).get_environ()
+        app_iter, status, response_headers = run_wsgi_app(application, environ)
+        try:
+            data = b"".join(app_iter)
+        finally:
+            close = getattr(app_iter, "close", None)
+            if close is not None:
+                close()
+        return AWSResponse(
+            url, int(status.split(" ", 1)[0]), dict(response_headers.items()), _Raw(data)
+        )
+
+    send._in_process = base_url  # type: ignore[attr-defined]
+    Endpoint._send = send  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        Endpoint._send = original  # type: ignore[method-assign]
+
+    return uninstall
