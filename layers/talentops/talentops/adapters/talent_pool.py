@@ -109,6 +109,7 @@ class Claim:
     expected_version: int
     alert_seq: int
     lease: dict[str, Any] | None = None  # a send's lease and message (delivery.leases)
+    prune: Sequence[str] = ()  # traces of the ledger to remove (delivery.ledger)
 
 
 @dataclass
@@ -474,12 +475,15 @@ class TalentPoolRepository:
         behaviour: tuple[str, dict[str, Any]] | None,
         send_seq: int | None = None,
         lease: dict[str, Any] | None = None,
+        prune: Sequence[str] = (),
     ) -> None:
         """The durable dedupe: put the decision if this fact was never decided for this
         candidate, and note the send and the behaviour on the profile, in one request.
         ``send_seq``: the profile's send counter as read; a send's trace is then written only
         if no other send changed the profile's traces since (ConcurrencyError: read again and
-        decide again), and the counter moves on."""
+        decide again), and the counter moves on. ``prune``: traces of the ledger that fell
+        out of its window (delivery.ledger), removed in the same write (only with a send and
+        its counter: the traces removed are those read)."""
         assert decision.candidate_id is not None
         pk = cand_pk(decision.candidate_id)
         record = decision.model_dump(mode="json")
@@ -507,6 +511,7 @@ class TalentPoolRepository:
         condition = "attribute_exists(pk)"
         update = "SET " + ", ".join(sets) if sets else ""
         if sent is not None and send_seq is not None:
+            update += _removals([k for k in prune if k != decision.decision_id], names)
             update += " ADD alert_seq :one"
             values[":one"] = {"N": "1"}
             if send_seq:
@@ -729,18 +734,16 @@ class TalentPoolRepository:
                 values[":s"] = {"N": str(claim.alert_seq)}
             else:
                 seq_condition = "attribute_not_exists(alert_seq)"
+            names = {"#r": "recent", "#k": decision.decision_id, "#v": "version"}
+            removals = _removals([k for k in claim.prune if k != decision.decision_id], names)
             items.append(
                 {
                     "Update": {
                         "TableName": self.table,
                         "Key": {"pk": {"S": pk}, "sk": {"S": PROFILE_SK}},
-                        "UpdateExpression": "SET #r.#k = :r ADD alert_seq :one",
+                        "UpdateExpression": f"SET #r.#k = :r{removals} ADD alert_seq :one",
                         "ConditionExpression": f"#v = :v AND {seq_condition}",
-                        "ExpressionAttributeNames": {
-                            "#r": "recent",
-                            "#k": decision.decision_id,
-                            "#v": "version",
-                        },
+                        "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": values,
                     }
                 }
@@ -1119,6 +1122,16 @@ class TalentPoolRepository:
 
 
 _LEASE_FIELDS = ("lease_until", "lease_shard", "raw", "ses_accepted")
+
+
+def _removals(prune: Sequence[str], names: dict[str, str]) -> str:
+    """`` REMOVE #r.#p0, ...``: the ledger's traces in ``prune`` (``#r`` is ``recent``), their
+    names added to ``names``; empty when there is nothing to remove."""
+    if not prune:
+        return ""
+    names["#r"] = "recent"
+    names.update({f"#p{i}": key for i, key in enumerate(prune)})
+    return " REMOVE " + ", ".join(f"#r.#p{i}" for i in range(len(prune)))
 
 
 def _completion(table: str, decision: Decision) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from .compose import compose_email
 from .context import Brand
 from .decide import FrequencyCap, Outcome, TriggerFact, behaviour_kind, decide, decision_id
 from .leases import LeaseResolver, lease_attributes
+from .ledger import outdated_for
 
 MAX_DECIDE_ROUNDS = 4
 
@@ -158,7 +159,8 @@ class DeliveryService:
                         "frequency_cap", [*decision.reasons, verdict.explanation]
                     )
                     variant = None
-            return self._carry_out(fact, Outcome(decision, variant), current, None)
+            window = budget.budget.window if budget is not None and budget.budget else None
+            return self._carry_out(fact, Outcome(decision, variant), current, None, window)
 
         return self._on_fresh_reads(profile, attempt)[0]
 
@@ -208,7 +210,12 @@ class DeliveryService:
         outcome: Outcome,
         profile: Profile | None,
         behaviour: tuple[str, dict[str, object]] | None,
+        window: timedelta | None = None,
     ) -> Decision:
+        """Claim the decision (its record, the send's trace on the profile with the ledger's
+        outdated traces removed, the behaviour, one transaction), send, announce.
+        ``window``: a budget window the caller reads the ledger through, if longer than the
+        configured ones."""
         decision = outcome.decision
         raw: bytes | None = None
         if outcome.variant is not None:
@@ -235,6 +242,7 @@ class DeliveryService:
                 lease=lease_attributes(decision.decision_id, self.now(), raw)
                 if raw is not None
                 else None,
+                prune=self._outdated(profile, window) if sent is not None else (),
             )
         except DuplicateError:
             return self._duplicate(fact, decision)
@@ -272,6 +280,12 @@ class DeliveryService:
             decision_id=decision.decision_id,
         )
         return decision
+
+    def _outdated(self, profile: Profile | None, window: timedelta | None) -> tuple[str, ...]:
+        if profile is None:
+            return ()
+        caps = [cap.window for cap in (self.caps or {}).values()]
+        return outdated_for(profile.recent, self.now(), window, *caps)
 
     def _compose(
         self, fact: TriggerFact, decision: Decision, outcome: Outcome, profile: Profile | None
