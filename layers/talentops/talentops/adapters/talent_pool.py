@@ -139,6 +139,15 @@ class ClaimResult:
     conflicts: list[Claim] = field(default_factory=list)  # the profile changed since read
 
 
+class DecidedBeforeError(DuplicateError):
+    """This fact was decided for this candidate before: the record found, as the failed
+    conditional write returned it (None when DynamoDB did not)."""
+
+    def __init__(self, decision_id: str, item: dict[str, Any] | None):
+        super().__init__(decision_id)
+        self.item = item
+
+
 class IdentityConflictError(StorageError):
     """An alias (email or ref) already belongs to another candidate."""
 
@@ -334,6 +343,9 @@ class TalentPoolRepository:
             update += " REMOVE " + ", ".join(removes)
         if expected_version == 0:
             condition = "attribute_not_exists(pk)"
+            # A new candidate has no journeys yet: counted from here (adapters/journeys.py).
+            update = update.replace("SET ", "SET journey_items = :zero, ", 1)
+            values[":zero"] = {"N": "0"}
         else:
             condition = "#v = :ev"
             values[":ev"] = {"N": str(expected_version)}
@@ -496,6 +508,8 @@ class TalentPoolRepository:
                         **(lease or {}),
                     },
                     "ConditionExpression": "attribute_not_exists(pk)",
+                    # A duplicate gets the record it met back: no read to find it.
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
         ]
@@ -543,7 +557,9 @@ class TalentPoolRepository:
             if code == "ConditionalCheckFailedException" or (
                 codes and codes[0] == "ConditionalCheckFailed"
             ):
-                raise DuplicateError(decision.decision_id) from exc
+                reasons = exc.response.get("CancellationReasons") or [exc.response]
+                found = reasons[0].get("Item")
+                raise DecidedBeforeError(decision.decision_id, found) from exc
             if "ConditionalCheckFailed" in codes:
                 if send_seq is not None and sent is not None:
                     raise ConcurrencyError("the profile's sends changed since it was read") from exc
@@ -819,6 +835,26 @@ class TalentPoolRepository:
 
     # -- leases (delivery.leases) ---------------------------------------------------------
 
+    def decision_or_claim(
+        self, candidate_id: str, decision_id: str, item: dict[str, Any] | None = None
+    ) -> tuple[Decision | None, OpenClaim | None]:
+        """A decision record (``item`` when the caller has it, else one consistent read), and
+        its claim when it is a send still unresolved (status decided, with its lease)."""
+        if item is None:
+            resp = self.ddb.get_item(
+                TableName=self.table,
+                Key={"pk": {"S": cand_pk(candidate_id)}, "sk": {"S": f"DECISION#{decision_id}"}},
+                ConsistentRead=True,
+            )
+            item = resp.get("Item")
+        if not item:
+            return None, None
+        claim = _open_claim(item)
+        if claim is not None:
+            return claim.decision, claim
+        data = from_item({k: v for k, v in item.items() if k not in _LEASE_FIELDS})
+        return Decision.model_validate(_strip_keys(data)), None
+
     def open_claim(self, candidate_id: str, decision_id: str) -> OpenClaim | None:
         """The claim of a send still unresolved (status decided), else None."""
         resp = self.ddb.get_item(
@@ -1007,7 +1043,11 @@ class TalentPoolRepository:
     def move_items(self, items: Sequence[dict[str, Any]], to_candidate: str) -> int:
         """Move partition items (consent history, decisions, ...) to another candidate: a put
         under the new partition and a delete of the old item in one transaction, 50 moves a
-        transaction (the 100-item limit). Idempotent: a move done twice puts the same item."""
+        transaction (the 100-item limit). Idempotent: a move done twice puts the same item.
+        Journey instances moved make the survivor's count of them unknown first (a trigger
+        then reads its journeys)."""
+        if any(i["sk"]["S"].startswith("JOURNEY#") for i in items):
+            self.forget_journey_count(to_candidate)
         moves: list[dict[str, Any]] = []
         for item in items:
             moved = dict(item)
@@ -1033,6 +1073,18 @@ class TalentPoolRepository:
             except ClientError as exc:
                 raise StorageError("moving a candidate's items failed") from exc
         return len(items)
+
+    def forget_journey_count(self, candidate_id: str) -> None:
+        try:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": cand_pk(candidate_id)}, "sk": {"S": PROFILE_SK}},
+                UpdateExpression="REMOVE journey_items",
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StorageError("updating a profile failed") from exc
 
     def repoint_aliases(
         self, aliases: Sequence[tuple[str, str]], from_candidate: str, to_candidate: str

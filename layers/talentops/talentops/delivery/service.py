@@ -244,8 +244,8 @@ class DeliveryService:
                 else None,
                 prune=self._outdated(profile, window) if sent is not None else (),
             )
-        except DuplicateError:
-            return self._duplicate(fact, decision)
+        except DuplicateError as exc:
+            return self._duplicate(fact, decision, getattr(exc, "item", None))
         if raw is not None:
             assert profile is not None and profile.email
             try:
@@ -315,9 +315,14 @@ class DeliveryService:
             observers=observers,
         )
 
-    def _duplicate(self, fact: TriggerFact, decision: Decision) -> Decision:
+    def _duplicate(
+        self, fact: TriggerFact, decision: Decision, item: dict[str, Any] | None = None
+    ) -> Decision:
+        """``item``: the record the claim met, when its failed write returned it."""
         assert decision.candidate_id is not None
-        claim = self.repo.open_claim(decision.candidate_id, decision.decision_id)
+        existing, claim = self.repo.decision_or_claim(
+            decision.candidate_id, decision.decision_id, item
+        )
         if claim is not None:
             # Claimed, never recorded sent: its sender died, or still runs (its lease).
             resolved = self.resolver().resolve(claim)
@@ -325,7 +330,6 @@ class DeliveryService:
                 return resolved
             logger.info("claim in flight", decision_id=decision.decision_id)
             return claim.decision
-        existing = self.repo.get_decision(decision.candidate_id, decision.decision_id)
         if existing is not None and existing.trigger.get("event_id") == fact.event_id:
             # EventBridge redelivered the same envelope: re-announce what was decided.
             self._publish(existing)

@@ -65,6 +65,11 @@ class Profile(StateModel):
     # trace is written only onto the profile as it was read (the contact budget holds under
     # concurrency). Stored as ``alert_seq``; never dumped (it is not the candidate's data).
     alert_seq: int = Field(default=0, exclude=True)
+    # How many journey instances the candidate's partition holds, when the profile knows:
+    # 0 for a profile created since it is counted (a trigger then reads no journeys), None
+    # when unknown (created before, or merged with another's journeys: read them). Stored as
+    # ``journey_items``; never dumped.
+    journey_items: int | None = Field(default=None, exclude=True)
 
     def value(self, name: str) -> Any:
         field = self.fields.get(name)
