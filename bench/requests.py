@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -31,6 +34,7 @@ from .account import (
 )
 from .common import BUS, REGION, SENDER, TABLE, apply_function_env, silence_logs, use_repository
 from .fixtures import (
+    EVENT,
     PERSONAS,
     FakeContext,
     Persona,
@@ -289,6 +293,178 @@ def _triggered(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
     return results
 
 
+JOURNEY_GROUP = "bench-timers"
+# The event (fixtures.EVENT) starts 2026-12-03 17:30 UTC; the candidate is in Berlin.
+REGISTERED_AT = "2026-11-30T11:00:00Z"
+
+
+def _journeys(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
+    """The event journey (templates/journeys/event.yaml) through the real journeys and
+    journey_timer handlers: the registration (confirmation and the reminder's timer), the
+    reminder's timer, the check-in it waits for, and the check-in's timeout. The clock is
+    fixed at the moment of each stimulus; what comes before it is not counted."""
+    import boto3
+
+    from talentops import wiring
+    from talentops.clock import SYSTEM_CLOCK
+
+    from .fixtures import envelope
+
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    scheduler.create_schedule_group(Name=JOURNEY_GROUP)
+    os.environ.update(
+        TIMER_GROUP=JOURNEY_GROUP,
+        TIMER_QUEUE_ARN="arn:aws:sqs:eu-west-1:123456789012:bench-timers",
+        SCHEDULER_ROLE_ARN="arn:aws:iam::123456789012:role/bench-scheduler",
+    )
+    wiring.reset()
+    timer_handler = load_handler("journey_timer").handler
+    ada = PERSONAS[0]
+    results: list[dict[str, Any]] = []
+
+    def at(moment: str) -> None:
+        SYSTEM_CLOCK.fixed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        SYSTEM_CLOCK.offset = timedelta(0)
+
+    def registered(s: Seeded) -> dict[str, Any]:
+        return envelope(
+            "Candidate Event Registered",
+            {"candidate": {"email": s.email}, "observed_at": REGISTERED_AT, "event": EVENT},
+        )
+
+    def clear_schedules() -> None:
+        for found in scheduler.list_schedules(GroupName=JOURNEY_GROUP)["Schedules"]:
+            scheduler.delete_schedule(Name=found["Name"], GroupName=JOURNEY_GROUP)
+
+    def fire() -> Callable[[], Any]:
+        """The timer function, given the one pending schedule (deleted as it fires, as
+        Scheduler's ActionAfterCompletion DELETE does, outside the function)."""
+        [listed] = scheduler.list_schedules(GroupName=JOURNEY_GROUP)["Schedules"]
+        schedule = scheduler.get_schedule(Name=listed["Name"], GroupName=JOURNEY_GROUP)
+        scheduler.delete_schedule(Name=listed["Name"], GroupName=JOURNEY_GROUP)
+        record = {
+            "messageId": str(uuid.uuid4()),
+            "receiptHandle": "r",
+            "body": schedule["Target"]["Input"],
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": schedule["Target"]["Arn"],
+            "awsRegion": REGION,
+        }
+        return partial(quietly, timer_handler, {"Records": [record]}, h.context)
+
+    def run(
+        name: str,
+        make: Callable[[], tuple[Callable[[], Any], str]],
+        *,
+        goal: int,
+        floor: int,
+        note: str,
+    ) -> None:
+        counts, attempts, mails = [], [], 0
+        for _ in range(MESSAGES_PER_SCENARIO):
+            h.fresh_table()
+            clear_schedules()
+            invoke, want = make()
+            mails_before = sent_mail_count()
+            result, seen, tries = h.counted(invoke)
+            mails += sent_mail_count() - mails_before
+            if "batchItemFailures" in result:
+                if result["batchItemFailures"]:
+                    raise AssertionError(f"{name}: the timer failed: {result}")
+            else:
+                got = [(d["outcome"], d["template"]) for d in result["decisions"]]
+                if got != [("send", want)]:
+                    raise AssertionError(f"{name}: expected a send of {want}, got {got}")
+            counts.append(seen)
+            attempts.append(tries)
+        if mails != MESSAGES_PER_SCENARIO:
+            raise AssertionError(f"{name}: {mails} mails for {MESSAGES_PER_SCENARIO} stimuli")
+        results.append(
+            _summarise(
+                name,
+                counts,
+                attempts,
+                outcome="sent",
+                floor=floor,
+                goal=goal,
+                mails=mails,
+                note=note,
+            )
+        )
+
+    def registration() -> tuple[Callable[[], Any], str]:
+        s = h.seed(ada)
+        at("2026-11-30T11:00:05Z")
+        return partial(quietly, h.followup, registered(s), h.context), (
+            "event_registration_confirmation"
+        )
+
+    def reminder() -> tuple[Callable[[], Any], str]:
+        s = h.seed(ada)
+        at("2026-11-30T11:00:05Z")
+        quietly(h.followup, registered(s), h.context)
+        at("2026-12-02T08:00:01Z")  # 09:00 in Berlin, the day before
+        return fire(), "event_reminder"
+
+    def attended() -> tuple[Callable[[], Any], str]:
+        s = h.seed(ada)
+        at("2026-11-30T11:00:05Z")
+        quietly(h.followup, registered(s), h.context)
+        at("2026-12-02T08:00:01Z")
+        quietly(fire())
+        at("2026-12-03T19:00:05Z")  # 20:00 in Berlin: before the quiet hours
+        event = behaviour_event(
+            "Candidate Event Attended", {"email": s.email}, observed_at="2026-12-03T19:00:00Z"
+        )
+        return partial(quietly, h.followup, event, h.context), "event_attended_followup"
+
+    def timeout() -> tuple[Callable[[], Any], str]:
+        s = h.seed(ada)
+        at("2026-11-30T11:00:05Z")
+        quietly(h.followup, registered(s), h.context)
+        at("2026-12-02T08:00:01Z")
+        quietly(fire())
+        at("2026-12-04T17:30:01Z")  # a day after the start: no check-in came
+        return fire(), "event_no_show_followup"
+
+    try:
+        run(
+            "journey: Registered -> confirmation + reminder timer (by email)",
+            registration,
+            goal=GOAL_PER_TRIGGERED_MESSAGE + 1,
+            floor=floors["sent"] + 1,
+            note="a send and a new wait: the floor adds one CreateSchedule",
+        )
+        run(
+            "journey: timer -> reminder (and the check-in's timeout timer)",
+            reminder,
+            goal=GOAL_PER_TRIGGERED_MESSAGE + 1,
+            floor=floors["sent"] + 1,
+            note="the reminder starts the wait for the check-in: one CreateSchedule",
+        )
+        run(
+            "journey: Attended that the journey waits for -> follow-up (by email)",
+            attended,
+            goal=GOAL_PER_TRIGGERED_MESSAGE,
+            floor=floors["sent"],
+            note="the check-in came: its timeout timer is deleted (DeleteSchedule)",
+        )
+        run(
+            "journey: check-in timeout -> no-show follow-up",
+            timeout,
+            goal=GOAL_PER_TRIGGERED_MESSAGE,
+            floor=floors["sent"],
+            note="",
+        )
+    finally:
+        SYSTEM_CLOCK.fixed = None
+        wiring.reset()
+    return results
+
+
 def _ingest(h: Harness) -> list[dict[str, Any]]:
     """Ingest costs, for information (no goal is set for them)."""
     out = []
@@ -347,12 +523,14 @@ def run() -> dict[str, Any]:
             "unknown": _floor_reference(h, write=False, send=False),
         }
         triggered = _triggered(h, floors)
+        journeys = _journeys(h, floors)
         ingest = _ingest(h)
         recipients = per_recipient.measure(counter)
     wiring.reset()
     return {
         "floor_reference": floors,
         "triggered": triggered,
+        "journeys": journeys,
         "ingest": ingest,
         "per_recipient": recipients,
         "goal_per_triggered_message": GOAL_PER_TRIGGERED_MESSAGE,

@@ -161,7 +161,8 @@ def state_scale(repeats: int) -> dict[str, Any]:
         # A budget on the message's own purpose, so that decide scans the ledger; a limit no
         # profile reaches, so that the message is still sent and rendered.
         caps = {"events": FrequencyCap(limit=1_000_000, window=timedelta(days=7))}
-        setup = cpu._setup(TEMPLATES, (PERSONAS[3],), recent_sends=recent, caps=caps)
+        kept = kept_after(recent)
+        setup = cpu._setup(TEMPLATES, (PERSONAS[3],), recent_sends=kept, caps=caps)
         steps = cpu.steps(setup)
         cases = {"read_item": steps["profile_item"], "decide_render": steps["product"]}
         n = max(calibrate(fn, target_s=0.04) for fn in cases.values())
@@ -173,6 +174,7 @@ def state_scale(repeats: int) -> dict[str, Any]:
         rows.append(
             {
                 "recent_sends": recent,
+                "ledger_kept": kept,
                 "item_bytes": size,
                 "read_units_eventually_consistent": 0.5 * math.ceil(size / 4096),
                 "read_item_us": read_us,
@@ -184,13 +186,37 @@ def state_scale(repeats: int) -> dict[str, Any]:
     return {
         "rows": rows,
         "ratio": last["us_per_message"] / first["us_per_message"],
-        "ratio_of": f"{last['recent_sends']} vs {first['recent_sends']} recent sends",
+        "item_ratio": last["item_bytes"] / first["item_bytes"],
+        "ratio_of": f"{last['recent_sends']} vs {first['recent_sends']} past sends",
         "note": (
             "the item size is the JSON of its DynamoDB attribute values, an approximation of "
-            "DynamoDB's own size; the ledger of recent sends on the profile grows with every "
-            "send (nothing prunes it)"
+            "DynamoDB's own size; past sends one every 6 hours, the ledger as the write path "
+            f"leaves it (each send's write removes the traces older than the "
+            f"{LEDGER_WINDOW.days}-day window, delivery.ledger): {last['ledger_kept']} traces "
+            f"kept of {last['recent_sends']}"
         ),
     }
+
+
+LEDGER_WINDOW = timedelta(days=7)  # the default configuration's longest window
+
+
+def kept_after(sends: int) -> int:
+    """How many traces the profile holds after ``sends`` sends one every 6 hours (the
+    fixture's spacing), each write removing what ``delivery.ledger.outdated`` names from
+    the ledger as read, and the next send's read (now) holding what is left."""
+    from talentops.delivery.ledger import outdated
+    from talentops.models.state import SentRecord
+
+    from .fixtures import NOW
+
+    held: dict[str, SentRecord] = {}
+    for i in reversed(range(sends)):  # oldest first
+        at = NOW - timedelta(hours=6 * (i + 1))
+        for key in outdated(held, at, LEDGER_WINDOW):
+            del held[key]
+        held[str(i)] = SentRecord(at=at, purpose="events", template="t")
+    return len(held)
 
 
 def _ratios(rows: list[dict[str, Any]], size_key: str, group_key: str) -> dict[str, float]:

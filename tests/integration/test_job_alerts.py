@@ -331,11 +331,11 @@ def test_the_single_message_path_keeps_its_request_count(rig, aws, handlers):
     with counting() as counter:
         handlers["journeys"].handler(behaviour("No-Show", "one@example.org"), rig.context)
     # Beside the token key (read from SSM once per process, then cached for 5 minutes).
-    # Two queries: the candidate by email, and the candidate's journeys (none follows this
-    # event, so the catalogue's follow-up answers it).
+    # One query: the candidate by email (its profile counts no journey instance, so none is
+    # read; the catalogue's follow-up answers the event).
     counter.calls.pop("ssm.GetParameter", None)
     assert dict(counter.calls) == {
-        "dynamodb.Query": 2,
+        "dynamodb.Query": 1,
         "dynamodb.TransactWriteItems": 1,
         "sesv2.SendEmail": 1,
         # The send recorded (its claim's lease and message dropped): a claim is a lease.

@@ -19,8 +19,9 @@ from botocore.exceptions import ClientError
 
 from ..errors import ConcurrencyError, StorageError
 from ..journeys.model import Journey
+from ..models.state import Profile
 from .aws import client
-from .dynamo import cancellation_codes, query_all
+from .dynamo import cancellation_codes, query_all, to_value
 from .talent_pool import PROFILE_SK, cand_pk
 
 JOURNEY_PREFIX = "JOURNEY#"
@@ -41,6 +42,14 @@ class StoredInstance:
     data: dict[str, Any]
     outbox: list[dict[str, Any]]
     seq: int
+
+
+def _stored(item: dict[str, Any]) -> StoredInstance:
+    return StoredInstance(
+        data=json.loads(item["instance"]),
+        outbox=json.loads(item.get("outbox") or "[]"),
+        seq=int(item["seq"]),
+    )
 
 
 class JourneyRepository:
@@ -67,16 +76,31 @@ class JourneyRepository:
             },
             ConsistentRead=True,
         )
-        out = []
-        for item in items:
-            out.append(
-                StoredInstance(
-                    data=json.loads(item["instance"]),
-                    outbox=json.loads(item.get("outbox") or "[]"),
-                    seq=int(item["seq"]),
-                )
-            )
-        return out
+        return [_stored(item) for item in items]
+
+    def candidate(self, candidate_id: str) -> tuple[Profile | None, list[StoredInstance]]:
+        """The candidate's profile and journey instances in one consistent Query: they sort
+        next to each other in the partition (``JOURNEY#...`` < ``PROFILE``)."""
+        items = query_all(
+            self.ddb,
+            "reading a candidate's journeys",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": {"S": cand_pk(candidate_id)},
+                ":first": {"S": JOURNEY_PREFIX},
+                ":last": {"S": PROFILE_SK},
+            },
+            ConsistentRead=True,
+        )
+        profile, stored = None, []
+        for item in items:  # plain values (query_all)
+            sk = str(item["sk"])
+            if sk == PROFILE_SK:
+                profile = Profile.model_validate(item)
+            elif sk.startswith(JOURNEY_PREFIX):
+                stored.append(_stored(item))
+        return profile, stored
 
     def save(
         self,
@@ -88,9 +112,11 @@ class JourneyRepository:
         expected_seq: int | None,
         outbox: Sequence[dict[str, Any]],
         ended: bool,
+        behaviour: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
         """Write an instance at ``seq`` if it is still at ``expected_seq`` (None: if it does
-        not exist yet); ConcurrencyError when another transition got there first."""
+        not exist yet); ConcurrencyError when another transition got there first.
+        ``behaviour``: what the candidate did, noted on the profile in the same request."""
         item: dict[str, Any] = {
             "pk": {"S": cand_pk(candidate_id)},
             "sk": {"S": f"{JOURNEY_PREFIX}{instance_id}"},
@@ -100,6 +126,14 @@ class JourneyRepository:
             "instance": {"S": json.dumps(data, separators=(",", ":"), sort_keys=True)},
             "outbox": {"S": json.dumps(list(outbox), separators=(",", ":"))},
         }
+        noted = ""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":one": {"N": "1"}}
+        if behaviour is not None:
+            noted = "SET #b.#k = :b "
+            names = {"#b": "behaviours", "#k": behaviour[0]}
+            values[":b"] = to_value(behaviour[1])
+        profile_key = {"pk": {"S": cand_pk(candidate_id)}, "sk": {"S": PROFILE_SK}}
         try:
             if expected_seq is None:
                 # A new instance only beside a profile: an erasure that ran since the read
@@ -107,13 +141,14 @@ class JourneyRepository:
                 self.ddb.transact_write_items(
                     TransactItems=[
                         {
-                            "ConditionCheck": {
+                            # ... and counted on the profile (Profile.journey_items).
+                            "Update": {
                                 "TableName": self.table,
-                                "Key": {
-                                    "pk": {"S": cand_pk(candidate_id)},
-                                    "sk": {"S": PROFILE_SK},
-                                },
+                                "Key": profile_key,
+                                "UpdateExpression": f"{noted}ADD journey_items :one",
                                 "ConditionExpression": "attribute_exists(pk)",
+                                **({"ExpressionAttributeNames": names} if names else {}),
+                                "ExpressionAttributeValues": values,
                             }
                         },
                         {
@@ -121,6 +156,32 @@ class JourneyRepository:
                                 "TableName": self.table,
                                 "Item": item,
                                 "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                    ]
+                )
+            elif behaviour is not None:
+                del values[":one"]
+                self.ddb.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": self.table,
+                                "Key": profile_key,
+                                "UpdateExpression": noted.strip(),
+                                "ConditionExpression": "attribute_exists(pk)",
+                                "ExpressionAttributeNames": names,
+                                "ExpressionAttributeValues": values,
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self.table,
+                                "Item": item,
+                                "ConditionExpression": "seq = :expected",
+                                "ExpressionAttributeValues": {
+                                    ":expected": {"N": str(expected_seq)}
+                                },
                             }
                         },
                     ]

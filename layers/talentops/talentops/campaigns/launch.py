@@ -64,6 +64,7 @@ from ..delivery.budget import ContactPolicy
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
 from ..delivery.leases import LeaseResolver, lease_attributes
+from ..delivery.ledger import outdated_for
 from ..delivery.service import announcement, undecidable, undeliverable
 from ..errors import (
     ConcurrencyError,
@@ -503,7 +504,9 @@ class CampaignWorker:
                 decision = decision.render_failed(exc)
         sent = decision.send_trace()
         lease = lease_attributes(decision.decision_id, self.now(), raw) if raw else None
-        claim = Claim(decision, sent, profile.version, loaded.alert_seq, lease)
+        budget = self.contact.budget
+        prune = outdated_for(profile.recent, self.now(), budget.window if budget else None)
+        claim = Claim(decision, sent, profile.version, loaded.alert_seq, lease, prune)
         return _Planned(claim, profile.email, raw)
 
     def _schedule(

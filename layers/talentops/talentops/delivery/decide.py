@@ -17,7 +17,7 @@ from typing import Any
 
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import MessageSpec, Variant, select_variant
-from ..models.state import Decision, Profile
+from ..models.state import Decision, Profile, passed_over
 from ..talent_pool.policy import default_policy, freshness_problem
 
 PROFILE_FIELDS = (
@@ -182,7 +182,7 @@ def decide(
         if (problem := freshness_problem(profile, name, windows, now)) is not None
     }
     selection = select_variant(spec, context, now=now, stale=stale)
-    reasons.extend(selection.reasons)
+    reasons.extend(passed_over(selection.reasons))
     return Outcome(
         Decision(
             outcome="send",

@@ -33,6 +33,7 @@ from .compose import compose_email
 from .context import Brand
 from .decide import FrequencyCap, Outcome, TriggerFact, behaviour_kind, decide, decision_id
 from .leases import LeaseResolver, lease_attributes
+from .ledger import outdated_for
 
 MAX_DECIDE_ROUNDS = 4
 
@@ -158,7 +159,8 @@ class DeliveryService:
                         "frequency_cap", [*decision.reasons, verdict.explanation]
                     )
                     variant = None
-            return self._carry_out(fact, Outcome(decision, variant), current, None)
+            window = budget.budget.window if budget is not None and budget.budget else None
+            return self._carry_out(fact, Outcome(decision, variant), current, None, window)
 
         return self._on_fresh_reads(profile, attempt)[0]
 
@@ -208,7 +210,12 @@ class DeliveryService:
         outcome: Outcome,
         profile: Profile | None,
         behaviour: tuple[str, dict[str, object]] | None,
+        window: timedelta | None = None,
     ) -> Decision:
+        """Claim the decision (its record, the send's trace on the profile with the ledger's
+        outdated traces removed, the behaviour, one transaction), send, announce.
+        ``window``: a budget window the caller reads the ledger through, if longer than the
+        configured ones."""
         decision = outcome.decision
         raw: bytes | None = None
         if outcome.variant is not None:
@@ -235,9 +242,10 @@ class DeliveryService:
                 lease=lease_attributes(decision.decision_id, self.now(), raw)
                 if raw is not None
                 else None,
+                prune=self._outdated(profile, window) if sent is not None else (),
             )
-        except DuplicateError:
-            return self._duplicate(fact, decision)
+        except DuplicateError as exc:
+            return self._duplicate(fact, decision, getattr(exc, "item", None))
         if raw is not None:
             assert profile is not None and profile.email
             try:
@@ -273,6 +281,12 @@ class DeliveryService:
         )
         return decision
 
+    def _outdated(self, profile: Profile | None, window: timedelta | None) -> tuple[str, ...]:
+        if profile is None:
+            return ()
+        caps = [cap.window for cap in (self.caps or {}).values()]
+        return outdated_for(profile.recent, self.now(), window, *caps)
+
     def _compose(
         self, fact: TriggerFact, decision: Decision, outcome: Outcome, profile: Profile | None
     ) -> bytes:
@@ -301,9 +315,14 @@ class DeliveryService:
             observers=observers,
         )
 
-    def _duplicate(self, fact: TriggerFact, decision: Decision) -> Decision:
+    def _duplicate(
+        self, fact: TriggerFact, decision: Decision, item: dict[str, Any] | None = None
+    ) -> Decision:
+        """``item``: the record the claim met, when its failed write returned it."""
         assert decision.candidate_id is not None
-        claim = self.repo.open_claim(decision.candidate_id, decision.decision_id)
+        existing, claim = self.repo.decision_or_claim(
+            decision.candidate_id, decision.decision_id, item
+        )
         if claim is not None:
             # Claimed, never recorded sent: its sender died, or still runs (its lease).
             resolved = self.resolver().resolve(claim)
@@ -311,7 +330,6 @@ class DeliveryService:
                 return resolved
             logger.info("claim in flight", decision_id=decision.decision_id)
             return claim.decision
-        existing = self.repo.get_decision(decision.candidate_id, decision.decision_id)
         if existing is not None and existing.trigger.get("event_id") == fact.event_id:
             # EventBridge redelivered the same envelope: re-announce what was decided.
             self._publish(existing)

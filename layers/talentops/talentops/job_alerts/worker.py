@@ -33,6 +33,7 @@ from ..delivery.compose import compose_email
 from ..delivery.context import Brand
 from ..delivery.decide import FrequencyCap, decide
 from ..delivery.leases import LeaseResolver, lease_attributes
+from ..delivery.ledger import outdated_for
 from ..delivery.service import announcement, undecidable, undeliverable
 from ..errors import ConcurrencyError, DeliveryError, RenderError, SendRefusedError
 from ..models.state import Decision, Profile
@@ -263,7 +264,10 @@ class JobAlertWorker:
                 decision = decision.render_failed(exc)
         sent = decision.send_trace()
         lease = lease_attributes(decision.decision_id, now, raw) if raw else None
-        claim = Claim(decision, sent, profile.version, loaded.alert_seq, lease)
+        budget = self.contact.budget if self.contact is not None else None
+        window = budget.window if budget else None
+        prune = outdated_for(profile.recent, now, self.cap.window, window)
+        claim = Claim(decision, sent, profile.version, loaded.alert_seq, lease, prune)
         return _Planned(claim, profile.email, raw)
 
     def _within_budget(self, decision: Decision, profile: Profile, now: datetime) -> Decision:

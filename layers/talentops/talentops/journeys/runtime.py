@@ -81,6 +81,7 @@ class Outcome:
     transitions: list[Transition] = field(default_factory=list)
     fallback: bool = False
     decisions: list[Decision] = field(default_factory=list)
+    behaviour_noted: bool = False  # an instance's write noted the event on the profile
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -123,32 +124,34 @@ class JourneyRuntime:
     # -- stimuli ----------------------------------------------------------------------------
 
     def on_candidate_event(self, fact: TriggerFact, candidate: CandidateRef) -> Outcome:
-        profile = self.pool.resolve(candidate)
+        profile, preloaded = self._load(candidate)
         if profile is None:
             # Nobody to follow: the catalogue's triggers record unknown_candidate, if any.
             decisions = self.delivery.handle_trigger(fact, candidate, resolved=(None,))
             return Outcome(fallback=True, decisions=decisions)
         profile, behaviour = self._with_behaviour(profile, fact)
         outcome = Outcome()
-        instances = self._run(profile, CandidateEvent.from_fact(fact), outcome)
+        instances = self._run(
+            profile, CandidateEvent.from_fact(fact), outcome, behaviour, preloaded
+        )
         if fact.subject_id and not self._followed(instances, fact):
             decisions = self.delivery.handle_trigger(fact, candidate, resolved=(profile,))
             outcome.fallback = True
             outcome.decisions.extend(decisions)
             if decisions:
                 behaviour = None  # each decision record noted it on the profile
-        if behaviour is not None:
+        if behaviour is not None and not outcome.behaviour_noted:
             self.pool.record_behaviour(profile.candidate_id, *behaviour)
         return outcome
 
     def on_timer(self, candidate_id: str, instance_id: str, timer_id: str) -> Outcome:
         # By id, or the survivor of an identity merge (which moved the instance there).
-        profile = self.pool.resolve(CandidateRef(id=candidate_id))
+        profile, preloaded = self._load(CandidateRef(id=candidate_id))
         if profile is None:
             logger.info("timer for a candidate no longer held", timer_id=timer_id)
             return Outcome()
         outcome = Outcome()
-        self._run(profile, TimerFired(instance_id, timer_id), outcome)
+        self._run(profile, TimerFired(instance_id, timer_id), outcome, preloaded=preloaded)
         return outcome
 
     def on_profile_changed(
@@ -164,6 +167,17 @@ class JourneyRuntime:
         self._run(profile, stimulus, outcome)
         return outcome
 
+    def _load(self, candidate: CandidateRef) -> tuple[Profile | None, list[StoredInstance] | None]:
+        """The candidate's profile, and its journey instances when they came in the same
+        read: by id, one Query reads both (else, an id merged into another, the survivor by
+        its alias); by ref or email, the profile (its count of instances says whether they
+        need a read)."""
+        if candidate.id:
+            profile, stored = self.store.candidate(candidate.id)
+            if profile is not None:
+                return profile, stored
+        return self.pool.resolve(candidate), None
+
     @property
     def watches_profile(self) -> bool:
         return any(
@@ -173,12 +187,27 @@ class JourneyRuntime:
 
     # -- the cycle ------------------------------------------------------------------------
 
-    def _run(self, profile: Profile, stimulus: Stimulus, outcome: Outcome) -> list[JourneyInstance]:
+    def _run(
+        self,
+        profile: Profile,
+        stimulus: Stimulus,
+        outcome: Outcome,
+        behaviour: tuple[str, dict[str, Any]] | None = None,
+        preloaded: list[StoredInstance] | None = None,
+    ) -> list[JourneyInstance]:
         """Every instance of the candidate as it is afterwards; the transitions and the
-        decisions taken go on ``outcome``."""
+        decisions taken go on ``outcome``. ``behaviour``: what the event notes on the profile,
+        written with the first instance written (``outcome.behaviour_noted``)."""
         candidate_id = profile.candidate_id
-        for _attempt in range(MAX_ATTEMPTS):
-            stored = self.store.instances(candidate_id)
+        for attempt in range(MAX_ATTEMPTS):
+            # A profile that counts no journey instance has none to read (the count moves in
+            # the write that creates one); a write that then fails reads them after all.
+            # ``preloaded``: read with the profile.
+            none = attempt == 0 and profile.journey_items == 0
+            if attempt == 0 and preloaded is not None:
+                stored = preloaded
+            else:
+                stored = [] if none else self.store.instances(candidate_id)
             for item in stored:
                 if item.outbox:
                     outcome.decisions += self._carry_out(
@@ -196,7 +225,7 @@ class JourneyRuntime:
                 policy=self.contact,
             )
             try:
-                written = self._write(candidate_id, stored, transitions)
+                written = self._write(candidate_id, stored, transitions, behaviour, outcome)
             except CandidateGoneError:
                 logger.info("candidate erased while their journeys moved: nothing to do")
                 return []
@@ -223,7 +252,12 @@ class JourneyRuntime:
         raise ConcurrencyError(f"journeys of {candidate_id} kept moving under this stimulus")
 
     def _write(
-        self, candidate_id: str, stored: list[StoredInstance], transitions: list[Transition]
+        self,
+        candidate_id: str,
+        stored: list[StoredInstance],
+        transitions: list[Transition],
+        behaviour: tuple[str, dict[str, Any]] | None = None,
+        outcome: Outcome | None = None,
     ) -> list[Transition]:
         before = {s.data["instance_id"]: s for s in stored}
         written = []
@@ -245,7 +279,10 @@ class JourneyRuntime:
                 expected_seq=previous.seq if previous is not None else None,
                 outbox=[effect_to_dict(e) for e in transition.effects],
                 ended=instance.status != "active",
+                behaviour=None if outcome is None or outcome.behaviour_noted else behaviour,
             )
+            if behaviour is not None and outcome is not None:
+                outcome.behaviour_noted = True
             written.append(transition)
         return written
 

@@ -65,6 +65,11 @@ class Profile(StateModel):
     # trace is written only onto the profile as it was read (the contact budget holds under
     # concurrency). Stored as ``alert_seq``; never dumped (it is not the candidate's data).
     alert_seq: int = Field(default=0, exclude=True)
+    # How many journey instances the candidate's partition holds, when the profile knows:
+    # 0 for a profile created since it is counted (a trigger then reads no journeys), None
+    # when unknown (created before, or merged with another's journeys: read them). Stored as
+    # ``journey_items``; never dumped.
+    journey_items: int | None = Field(default=None, exclude=True)
 
     def value(self, name: str) -> Any:
         field = self.fields.get(name)
@@ -74,6 +79,28 @@ class Profile(StateModel):
     def email(self) -> str | None:
         value = self.value("email")
         return str(value) if value else None
+
+
+# A decision record stays small whatever the catalogue (DynamoDB bills reads per 4 KB): the
+# variants passed over are named up to PASSED_OVER_NAMED, then counted; a reason is cut at
+# REASON_CHARS (a rule over a long list of values).
+PASSED_OVER_NAMED = 5
+REASON_CHARS = 240
+
+
+def clip(reason: str) -> str:
+    return reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…"
+
+
+def passed_over(reasons: list[str]) -> list[str]:
+    """The reasons of a variant selection, bounded: the first PASSED_OVER_NAMED variants
+    passed over and why, how many more there were, and the variant chosen and why (last)."""
+    *passed, chosen = reasons or [""]
+    named = [clip(r) for r in passed[:PASSED_OVER_NAMED]]
+    if len(passed) > PASSED_OVER_NAMED:
+        more = len(passed) - PASSED_OVER_NAMED
+        named.append(f"and {more} more variant{'s' if more > 1 else ''} passed over")
+    return [*named, clip(chosen)] if reasons else []
 
 
 # "show": a careers-site content block shown to a known candidate (GET /content/{slot}).
