@@ -396,6 +396,7 @@ def resolver_routes() -> list[tuple[str, str, re.Pattern[str]]]:
     from talentops.api.app import build_app
 
     app = build_app()
+    app.document()  # the /docs routes are added when first asked for (cold start)
     routes = [*app._static_routes, *app._dynamic_routes]
     assert routes, "Powertools keeps its routes elsewhere now: update this test"
     return [(str(r.method).upper(), str(r.path), r.rule) for r in routes]
