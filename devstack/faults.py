@@ -22,7 +22,9 @@ refuses a message it will not carry: HTTP 400, error code `MessageRejected` (wha
 application's SES adapter treats as permanent: the decision is recorded `failed` and
 announced as suppressed `undeliverable`). Same hook as the throttle; nothing reaches the
 outbox. `GET` lists the decision ids of the refused sends (`rejected`: their
-`X-TalentOps-Decision` header), so a test can find what became of each.
+`X-TalentOps-Decision` header), so a test can find what became of each. A refusal is for
+good, as SES's is: a later send of a refused decision (a retry after the refusal could not
+be recorded, a reconciler's resend) is refused again, without using up a fault.
 
 `POST /_local/faults {"ddb_throttle": N}`: the next N DynamoDB requests of the handlers fail
 as DynamoDB fails them when a table's capacity is exceeded: HTTP 400, error code
@@ -124,6 +126,11 @@ class Faults:
         with self._lock:
             self._rejected.append(decision_id)
 
+    def was_rejected(self, decision_id: str) -> bool:
+        """True when SES refused this decision before: the refusal holds for its resends."""
+        with self._lock:
+            return bool(decision_id) and decision_id in self._rejected
+
     def state(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -200,8 +207,11 @@ def _wrap(
     def send(self: Any, *args: Any, **kwargs: Any) -> Any:
         if faults.take_ses_throttle():
             raise throttling()
+        decision_id = _decision_of(args, kwargs)
+        if faults.was_rejected(decision_id):
+            raise rejected()
         if faults.take("ses_reject"):
-            faults.note_rejected(_decision_of(args, kwargs))
+            faults.note_rejected(decision_id)
             raise rejected()
         return original(self, *args, **kwargs)
 

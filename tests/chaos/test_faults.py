@@ -100,6 +100,11 @@ def test_ses_reject_refuses_the_next_sends_for_good_as_ses_does(
         assert classify("MessageRejected", response["Error"]["Message"], SENDER) == "refused"
         assert error.value.response["ResponseMetadata"]["RetryAttempts"] == 0  # not retried
     assert _send(sesv2, 3)  # the third goes through
+    # A resend of a refused decision (its refusal could not be recorded) is refused again,
+    # as SES refuses that recipient again, without using up a fault.
+    with pytest.raises(ClientError) as again:
+        _send(sesv2, 4, "dec-one")
+    assert again.value.response["Error"]["Code"] == "MessageRejected"
     state = faults.state()
     assert state["ses_reject"] == 0
     assert state["injected"]["ses_reject"] == 2
