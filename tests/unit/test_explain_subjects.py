@@ -155,7 +155,7 @@ def test_a_campaign_explanation_names_the_campaign(catalogue: Catalogue) -> None
     found = campaign_explained(catalogue, person()).as_dict()
     assert found["subject"]["campaign"] == CAMPAIGN_ID
     assert found["subject"]["message"] == "spring_hiring"
-    assert [s["check"] for s in found["steps"]][0] == "segment"
+    assert found["steps"][0]["check"] == "segment"
     assert found["steps"][-1]["check"] == "variant"
 
 
@@ -189,7 +189,10 @@ def sender(catalogue: Catalogue, profile: Profile):
     return explain_send
 
 
-def journey_explained(catalogue, journey, profile, *, instances=(), entry=EntryFact(), at=AT):
+NO_ENTRY = EntryFact()
+
+
+def journey_explained(catalogue, journey, profile, *, instances=(), entry=NO_ENTRY, at=AT):
     return explain_journey(
         journey=journey,
         profile=profile,
