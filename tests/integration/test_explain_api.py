@@ -271,3 +271,50 @@ def test_explaining_writes_and_sends_nothing(api, aws) -> None:
         assert status == 200
     assert scan_table() == before
     assert aws.sent_emails() == [] and aws.drain() == []
+
+
+# -- the population -----------------------------------------------------------------------------
+
+
+def test_why_not_breaks_the_pool_down_by_first_reason(api) -> None:
+    status, created = api("/admin/campaigns", method="POST", body=SPRING)
+    assert status == 201
+    status, body = api("/admin/why-not", {"campaign": created["campaign_id"]})
+    assert status == 200, body
+    assert body["subject"] == {"kind": "campaign", "name": created["campaign_id"]}
+    assert (body["scanned"], body["reached"], body["complete"]) == (5, 1, True)
+    assert body["by_variant"] == {"default": 2}  # ada now, ivy in her morning
+    assert body["deferred"]["quiet_hours"]["example"] == "c_ivy0000"
+    not_reached = body["not_reached"]
+    # jim's three job alerts this week leave a campaign no room before it gives up.
+    assert {k: v["count"] for k, v in not_reached.items()} == {
+        "consent_withdrawn": 1,
+        "frequency_cap": 1,
+        "not_in_segment": 1,
+    }
+    assert not_reached["frequency_cap"]["example"] == "c_jim0000"
+    assert not_reached["not_in_segment"]["example"] == "c_ben0000"
+    assert not_reached["consent_withdrawn"]["why"].startswith("consent (marketing): ")
+    # The same counts as the campaign's preview.
+    _, preview = api(f"/admin/campaigns/{created['campaign_id']}/preview", method="POST")
+    assert preview["suppressed"] == {"consent_withdrawn": 1, "frequency_cap": 1}
+    assert preview["would_send"] == body["reached"] + body["deferred_total"]
+    assert preview["scanned"] - preview["in_segment"] == not_reached["not_in_segment"]["count"]
+
+
+def test_why_not_before_anyone_joined_and_its_refusals(api) -> None:
+    status, body = api(
+        "/admin/why-not", {"message": "event_attended_followup", "at": "2026-01-01T00:00:00Z"}
+    )
+    assert status == 200
+    assert body["not_reached"]["not_yet_in_pool"]["count"] == 5 and body["reached"] == 0
+    for query, expected in (
+        ({}, 400),
+        ({"message": "job_alert", "job": "job-42"}, 400),
+        ({"message": "job_alert", "limit": "0"}, 400),
+        ({"journey": "nope"}, 404),
+    ):
+        status, body = api("/admin/why-not", query)
+        assert status == expected, (query, body)
+    status, _ = api("/admin/why-not", {"message": "job_alert"}, iam=False)
+    assert status == 403

@@ -22,6 +22,7 @@ KNOWN_ADMIN_ROUTES = {
     ("GET", "/admin/candidates/{id}"),
     ("DELETE", "/admin/candidates/{id}"),
     ("GET", "/admin/candidates/{id}/explain"),
+    ("GET", "/admin/why-not"),
     ("POST", "/admin/campaigns"),
     ("POST", "/admin/campaigns/{id}/launch"),
 }

@@ -1,7 +1,8 @@
 """Explanations (`/admin/candidates/{id}/explain`, docs/contract.md): why a candidate would
 (not) get a message, a campaign, a journey's next step or a job alert, at a moment, from the
-functions that decide; writes and sends nothing. IAM (SigV4) only, like every operations
-route (admin.require_iam).
+functions that decide; and the population's "why not" (`/admin/why-not`): the addressable
+pool by the first reason each candidate would not be reached. Both write and send nothing.
+IAM (SigV4) only, like every operations route (admin.require_iam).
 
 Exactly one subject: ``message``, ``campaign``, ``journey`` or ``job``; ``at`` (ISO 8601 with
 a timezone) is optional, by default now by the project's clock. Zero or several subjects, or
@@ -60,13 +61,47 @@ class Explanation(BaseModel):
     steps: list[ExplainStep]
 
 
-def _ok() -> dict[int, Any]:
+class ReasonCount(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    count: int
+    example: str | None = Field(description="A candidate id held back for this reason")
+    why: str | None = Field(description="That candidate's first failing step, in words")
+
+
+class WhyNotView(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    subject: dict[str, str] = Field(description="kind (message, campaign, journey, job), name")
+    at: str
+    complete: bool = Field(description="false: stopped at `limit` before the end of the pool")
+    scanned: int = Field(description="Profiles with an address explained")
+    reached: int = Field(description="Would be sent to now (deferred ones not included)")
+    deferred_total: int
+    not_reached_total: int
+    by_variant: dict[str, int] = Field(description="Reached and deferred, by variant")
+    deferred: dict[str, ReasonCount] = Field(description="Sent later, by reason")
+    not_reached: dict[str, ReasonCount] = Field(
+        description="By the first reason each candidate would not be reached, largest first"
+    )
+
+
+def _ok(model: type[BaseModel], description: str) -> dict[int, Any]:
     return {
         200: {
-            "description": "The outcome, its reason and every step",
-            "content": {content_types.APPLICATION_JSON: {"model": Explanation}},
+            "description": description,
+            "content": {content_types.APPLICATION_JSON: {"model": model}},
         }
     }
+
+
+def _json(data: Any) -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(data, default=str),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def parse_at(value: str | None) -> datetime | None:
@@ -107,7 +142,7 @@ def _service() -> Any:
     tags=[TAG],
     operation_id="explainCandidate",
     responses={
-        **_ok(),
+        **_ok(Explanation, "The outcome, its reason and every step"),
         **error_docs(
             {
                 400: "Zero or several subjects, or `at` is not an ISO 8601 moment",
@@ -140,9 +175,49 @@ def explain_candidate(
     except UnknownSubjectError as exc:
         raise ApiError(404, exc.code, str(exc)) from exc
     logger.info("explanation served", kind=kind, outcome=found["outcome"])
-    return Response(
-        status_code=200,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(found, default=str),
-        headers={"Cache-Control": "no-store"},
+    return _json(found)
+
+
+@router.get(
+    "/admin/why-not",
+    summary="Why the pool would not be reached",
+    description="Every candidate with an address explained for one subject (as the "
+    "explanation of one candidate does, at `at`, default now), broken down by the first "
+    "reason each would not be reached, with counts and an example candidate of each; "
+    "the candidates reached, by variant. `limit` stops after about that many profiles. "
+    "Writes and sends nothing.",
+    tags=[TAG],
+    operation_id="whyNot",
+    responses={
+        **_ok(WhyNotView, "The pool by first reason"),
+        **error_docs(
+            {
+                400: "Zero or several subjects, `at` is not an ISO 8601 moment, or a bad limit",
+                403: _FORBIDDEN,
+                404: "No such message, campaign, journey or job",
+            }
+        ),
+    },
+)
+def why_not(
+    *,
+    message: _NAME = None,
+    campaign: _NAME = None,
+    journey: _NAME = None,
+    job: _NAME = None,
+    at: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
+) -> Response[str]:
+    require_iam(router.current_event)
+    kind, name = one_subject(
+        {"message": message, "campaign": campaign, "journey": journey, "job": job}
     )
+    when = parse_at(at)
+    from ..explain.service import UnknownSubjectError
+
+    try:
+        found = _service().why_not(kind, name, when, limit)
+    except UnknownSubjectError as exc:
+        raise ApiError(404, exc.code, str(exc)) from exc
+    logger.info("why-not served", kind=kind, scanned=found["scanned"])
+    return _json(found)
