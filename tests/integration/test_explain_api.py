@@ -318,3 +318,44 @@ def test_why_not_before_anyone_joined_and_its_refusals(api) -> None:
         assert status == expected, (query, body)
     status, _ = api("/admin/why-not", {"message": "job_alert"}, iam=False)
     assert status == 403
+
+
+# -- the CLI against the API function ----------------------------------------------------------
+
+
+def test_the_cli_explains_through_the_api_function(api, aws, context, capsys) -> None:
+    """scripts/explain.py's signed request, handed to the API handler as API Gateway would
+    (with its IAM authorizer's context), and what it prints for a person."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from scripts import explain as cli
+    from scripts.campaign import HttpResult
+    from tests.support.apigw import http_event
+
+    handler = load_handler("api")
+
+    def gateway(method, url, headers, body, timeout):
+        parts = urlsplit(url)
+        event = http_event(
+            method, parts.path, headers=dict(headers), query=dict(parse_qsl(parts.query))
+        )
+        assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
+        event["requestContext"]["authorizer"] = {"iam": {"accessKey": "AKIDLOCALCAMPAIGNCLI"}}
+        response = handler.handler(event, context)
+        return HttpResult(response["statusCode"], response["body"].encode())
+
+    code = cli.main(["c_cat0000", "--message", "event_attended_followup"], transport=gateway)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[0] == (
+        f"c_cat0000 and message event_attended_followup, at {NOW.isoformat()}"
+    )
+    assert "  ✗ consent (events): " in out and "  ✓ suppression list: " in out
+    assert out.splitlines()[-1] == (
+        "outcome: suppress (would be held back), reason consent_withdrawn"
+    )
+    code = cli.main(["why-not", "--message", "event_attended_followup"], transport=gateway)
+    out = capsys.readouterr().out
+    assert code == 0 and "consent_withdrawn  c_cat0000" in out
+    assert cli.main(["c_nobody0000", "--message", "job_alert"], transport=gateway) == 1
+    assert "404 unknown_candidate" in capsys.readouterr().err
