@@ -247,6 +247,8 @@ def test_an_unknown_candidate_is_404(api, candidate) -> None:
         {"message": "job_alert", "journey": "event"},
         {"message": "job_alert", "at": "yesterday"},
         {"message": "job_alert", "at": "2026-12-01T09:00:00"},  # no timezone
+        {"message": "job_alert", "at": "9999-12-31T23:59:59Z"},
+        {"message": "job_alert", "at": "1999-12-31T23:59:59Z"},
     ],
 )
 def test_zero_or_several_subjects_or_a_bad_moment_is_400(api, query) -> None:

@@ -329,3 +329,31 @@ def test_the_population_is_broken_down_by_first_reason_with_an_example(
 def test_a_step_without_failures_gives_no_why() -> None:
     found = Explanation("c_x0000001", {}, AT, "suppress", "odd", None, [Step("a", True, "ok")])
     assert why_not([found]).as_dict()["not_reached"]["odd"]["why"] is None
+
+
+def test_re_entry_too_soon_after_an_earlier_instance_is_not_entered(catalogue, journeys) -> None:
+    journey = journeys["job_nurture"]
+    profile = person()
+    began = AT - timedelta(days=9)
+    started = start(
+        journey,
+        candidate_id=profile.candidate_id,
+        profile=profile,
+        stimulus=CandidateEvent("Candidate Job Viewed", "e0", began, "job-7"),
+        now=began,
+        policy=CONTACT,
+    )
+    assert started is not None and started.instance is not None
+    ended = started.instance.model_copy(
+        update={"status": "completed", "ended_at": AT - timedelta(days=6), "end_reason": "done"}
+    )
+    found = journey_explained(catalogue, journey, profile, instances=[ended])
+    assert (found.outcome, found.reason) == ("not_eligible", "not_entered")
+    earlier, entry = found.steps
+    assert earlier.check == "earlier instance" and "completed" in earlier.why
+    assert not entry.passed and "re-entry: not before" in entry.why
+    # A fortnight after it ended, it would start again.
+    later = journey_explained(
+        catalogue, journey, profile, instances=[ended], at=AT + timedelta(days=9)
+    )
+    assert later.outcome == "send" and later.subject["message"] == "job_nurture"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -32,6 +32,8 @@ TAG = "operations"
 _FORBIDDEN = "Not an IAM (SigV4) signed request"
 _CANDIDATE_ID = re.compile(r"^c_[A-Za-z0-9]{6,40}$")
 _NAME = Annotated[str | None, Query(min_length=1, max_length=128)]
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=731)
 
 
 class ExplainStep(BaseModel):
@@ -105,7 +107,8 @@ def _json(data: Any) -> Response[str]:
 
 
 def parse_at(value: str | None) -> datetime | None:
-    """``at`` as an aware datetime (a trailing Z is UTC); ApiError 400 otherwise."""
+    """``at`` as an aware datetime (a trailing Z is UTC) from 2000-01-01 to 731 days ahead of
+    the clock; ApiError 400 otherwise."""
     if value is None:
         return None
     try:
@@ -114,6 +117,11 @@ def parse_at(value: str | None) -> datetime | None:
         raise ApiError(400, "invalid_request", "at: not an ISO 8601 date and time") from exc
     if parsed.tzinfo is None:
         raise ApiError(400, "invalid_request", "at: give a timezone (e.g. Z or +01:00)")
+    from ..clock import now
+
+    # Bounded like an event's start: the journeys run on from it (waits of up to a year).
+    if not EARLIEST <= parsed <= now() + LATEST_AHEAD:
+        raise ApiError(400, "invalid_request", "at: from 2000-01-01 to 731 days ahead of the clock")
     return parsed.astimezone(UTC)
 
 
