@@ -122,6 +122,13 @@ campaign: $(BIN)/.installed ## campaigns over the admin API: make campaign ARGS=
 	@test -n "$(ARGS)" || { $(BIN)/python scripts/campaign.py --help; exit 2; }
 	$(BIN)/python scripts/campaign.py $(ARGS)
 
+.PHONY: explain
+explain: $(BIN)/.installed ## why (not), over the admin API: make explain CANDIDATE=c_... MESSAGE=x | CAMPAIGN=cmp_... | JOURNEY=x | JOB=x [AT=...]; CANDIDATE=why-not for the pool
+	@test -n "$(CANDIDATE)" || { $(BIN)/python scripts/explain.py --help; exit 2; }
+	$(BIN)/python scripts/explain.py $(CANDIDATE) \
+		$(if $(MESSAGE),--message $(MESSAGE)) $(if $(CAMPAIGN),--campaign $(CAMPAIGN)) \
+		$(if $(JOURNEY),--journey $(JOURNEY)) $(if $(JOB),--job $(JOB)) $(if $(AT),--at $(AT)) $(ARGS)
+
 clean: ## remove build output and caches (keeps the virtual environments)
 	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache
 

@@ -20,7 +20,7 @@ from tests.conftest import load_handler
 
 # The examples of every test in CI added up (each test's fuzz_settings(n)); under `make fuzz`
 # a test runs FUZZ_EXAMPLES * n / CI_TOTAL, so that the suite runs FUZZ_EXAMPLES in all.
-CI_TOTAL = 2_440
+CI_TOTAL = 2_590
 _TOTAL = int(os.environ.get("FUZZ_EXAMPLES") or 0)
 _HEALTH = [
     HealthCheck.function_scoped_fixture,  # one emulated account per test, reused by examples

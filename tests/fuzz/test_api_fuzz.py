@@ -186,6 +186,8 @@ ROUTES = (
     ("POST", "/admin/campaigns/{id}/preview"),
     ("POST", "/admin/campaigns/{id}/launch"),
     ("GET", "/admin/campaigns/{id}"),
+    ("GET", "/admin/candidates/{id}/explain"),
+    ("GET", "/admin/why-not"),
     ("GET", "/docs"),
 )
 TOKEN_ROUTES = {
@@ -274,3 +276,68 @@ def test_no_request_ends_in_a_server_error(tokens, functions, context, data):
     if status >= 400 and headers.get("content-type", "").startswith("application/json"):
         error = json.loads(answer["body"])["error"]
         assert {"code", "message"} <= set(error)  # the campaign routes add "problems"
+
+
+# -- explanations: their query, the moment, the subjects ------------------------------------
+
+EXPLAIN_VALUES = (
+    "event_reminder",
+    "job_alert",
+    "job_nurture",
+    "event",
+    "cmp_0123456789abcdef",
+    "job-1",
+    "2026-12-01T09:00:00Z",
+    "2026-12-01T09:00:00",
+    "9999-12-31T23:59:59+14:00",
+    "0001-01-01T00:00:00-23:59",
+    "2026-02-30T25:61:00Z",
+    "0",
+    "-1",
+    "1e99",
+    "",
+    *ODD_TEXT,
+)
+
+
+@pytest.fixture
+def candidate_id(tokens) -> str:
+    """The candidate of the tokens fixture, by its address."""
+    from talentops.wiring import repository
+
+    found = repository().find_by_email(ADDRESS)
+    assert found is not None
+    return found.candidate_id
+
+
+@fuzz_settings(150)
+@given(data=st.data())
+def test_no_explanation_ends_in_a_server_error(candidate_id, functions, context, data):
+    """Any combination of subjects, moments and limits, for the candidate or an odd id."""
+    keys = data.draw(
+        st.lists(
+            st.sampled_from(("message", "campaign", "journey", "job", "at", "limit")),
+            max_size=4,
+            unique=True,
+        )
+    )
+    query = {
+        key: data.draw(st.one_of(st.sampled_from(EXPLAIN_VALUES), st.text(max_size=30)))
+        for key in keys
+    }
+    who = data.draw(st.sampled_from([candidate_id, "c_nobody00000", "c_%2e%2e", "x"]))
+    path = data.draw(st.sampled_from([f"/admin/candidates/{who}/explain", "/admin/why-not"]))
+    event = http_event("GET", path)
+    event["queryStringParameters"] = query
+    event["rawQueryString"] = "&".join(
+        f"{quote(k)}={quote(v, safe='', errors='replace')}" for k, v in query.items()
+    )
+    event["requestContext"]["authorizer"] = {"iam": {"accessKey": "AKIA"}}
+    answer = functions["api"].handler(event, context)
+    status = answer["statusCode"]
+    assert status < 500, (path, query, answer.get("body", "")[:300])
+    body = json.loads(answer["body"])
+    if status >= 400:
+        assert {"code", "message"} <= set(body["error"])
+    else:
+        assert "outcome" in body or "not_reached" in body

@@ -21,6 +21,8 @@ KNOWN_ADMIN_ROUTES = {
     ("GET", "/admin/candidates"),
     ("GET", "/admin/candidates/{id}"),
     ("DELETE", "/admin/candidates/{id}"),
+    ("GET", "/admin/candidates/{id}/explain"),
+    ("GET", "/admin/why-not"),
     ("POST", "/admin/campaigns"),
     ("POST", "/admin/campaigns/{id}/launch"),
 }

@@ -28,7 +28,7 @@ from ..adapters.ses import SesSender
 from ..adapters.talent_pool import Claim, LoadedProfile, TalentPoolRepository
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import Catalogue, MessageSpec, Variant
-from ..delivery.budget import ContactPolicy, Priority
+from ..delivery.budget import ContactPolicy, Priority, SendVerdict
 from ..delivery.compose import compose_email
 from ..delivery.context import Brand
 from ..delivery.decide import FrequencyCap, decide
@@ -56,6 +56,18 @@ class BatchReport:
     missing: int = 0
     failed: int = 0
     decisions: list[Decision] = field(default_factory=list)
+
+
+def job_alert_verdict(contact: ContactPolicy, profile: Profile, now: datetime) -> SendVerdict:
+    """The contact budget's verdict on a job alert to ``profile`` at ``now``: anything but
+    ``send`` suppresses the alert (frequency_cap); job alerts do not wait. The worker and
+    the explanations (explain/service.py) ask this same question."""
+    return contact.check(
+        priority=Priority.job_alerts,
+        history=profile.recent.values(),
+        timezone=profile.value("timezone"),
+        now=now,
+    )
 
 
 @dataclass
@@ -272,12 +284,7 @@ class JobAlertWorker:
 
     def _within_budget(self, decision: Decision, profile: Profile, now: datetime) -> Decision:
         assert self.contact is not None
-        verdict = self.contact.check(
-            priority=Priority.job_alerts,
-            history=profile.recent.values(),
-            timezone=profile.value("timezone"),
-            now=now,
-        )
+        verdict = job_alert_verdict(self.contact, profile, now)
         if verdict.allowed:
             return decision.model_copy(update={"reasons": [*decision.reasons, verdict.explanation]})
         return decision.suppressed("frequency_cap", [*decision.reasons, verdict.explanation])
