@@ -111,7 +111,8 @@ def _routers() -> list[Router]:
     from .admin import router as admin
     from .campaigns import router as campaigns
     from .careers import router as careers
+    from .messages import router as messages
     from .metrics import router as metrics
     from .preferences import router as preferences
 
-    return [careers, preferences, admin, campaigns, metrics]
+    return [careers, preferences, admin, campaigns, messages, metrics]
