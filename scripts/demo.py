@@ -12,7 +12,7 @@ the story works on any day.
 It waits for the exact number of decisions each stage causes (and fails, exit 1, when they
 do not come or more come), then prints who got which message and variant, when in their
 local time, who was suppressed and why (the recorded reasons), and writes each sent email to
-out/ as .eml and .html. Everything goes through the contract: PutEvents, a rule the demo adds
+out/ as .eml (the raw MIME exactly as SES received it) and .html. Everything goes through the contract: PutEvents, a rule the demo adds
 to its own SQS queue to observe Message Sent / Suppressed, /_local/outbox, /_local/clock and
 the talent-pool table.
 """
@@ -554,20 +554,24 @@ def dead_letters(story: Story) -> list[str]:
     return reasons
 
 
-def write_outbox(mails: list[dict[str, Any]]) -> None:
-    OUT.mkdir(exist_ok=True)
-    for old in OUT.glob("demo-*"):
+def write_outbox(mails: list[dict[str, Any]], out: Path = OUT) -> list[Path]:
+    """Each sent email as ``.eml``, the raw MIME exactly as SES received it (the outbox's
+    ``raw``), and its HTML part as ``.html``; the files written. A send that was not raw
+    (none of the system's) has no MIME of its own to write: only its ``.html``."""
+    out.mkdir(exist_ok=True)
+    for old in out.glob("demo-*"):
         old.unlink()
+    written = []
     for n, mail in enumerate(mails, 1):
         stem = f"demo-{n:02d}-{mail['to'][0].split('@')[0]}"
-        (OUT / f"{stem}.html").write_text(mail["html"])
-        raw = mail.get("raw")
-        if raw is None:
-            headers = "".join(
-                f"{k}: {v}\n" for k, v in mail["headers"].items() if isinstance(v, str)
-            )
-            raw = f"{headers}\n{mail['text']}"
-        (OUT / f"{stem}.eml").write_text(raw)
+        if mail.get("html") is not None:
+            written.append(out / f"{stem}.html")
+            written[-1].write_text(mail["html"], encoding="utf-8")
+        if mail.get("raw") is not None:
+            written.append(out / f"{stem}.eml")
+            # Bytes, not text: no newline translation, no re-encoding.
+            written[-1].write_bytes(mail["raw"].encode("utf-8", "surrogateescape"))
+    return written
 
 
 def rows(story: Story, mails: list[dict[str, Any]]) -> list[Row]:
