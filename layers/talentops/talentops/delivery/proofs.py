@@ -192,9 +192,9 @@ class MessageProofs:
         spec = self.catalogue.messages.get(name)
         if spec is None:
             raise UnknownMessageError(f"the catalogue has no message {name[:64]!r}")
-        chosen = _variant(spec, variant) if variant is not None else None
         now = self.now()
         profile = sample_profile(now) if candidate_id is None else self._candidate(candidate_id)
+        chosen = _variant(spec, variant) if variant is not None else None
         trigger = message_trigger(name, spec, self.journeys())
         page_url, payload = sample_subject(trigger, self.brand, now)
         links = untracked_links(brand=self.brand, event_url=page_url)
