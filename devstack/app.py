@@ -16,6 +16,7 @@ from moto.server import ThreadedMotoServer
 from .aws import AwsClients, StartupError, start_moto
 from .config import (
     APPLICATION_CLOCK,
+    LOCAL_PARAMETER_DEFAULTS,
     SECURE_KEY_PARAMETER_VARIABLES,
     SES_SENDER_VARIABLES,
     STATIC_MOUNTS,
@@ -80,7 +81,9 @@ class LocalStack:
     def _create_resources(self) -> tuple[StackPlan, dict[str, CodeLocation], Provisioner]:
         template = load_template(self.config.template_path)
         prepared, locations = prepare_for_translation(template, self.config.template_dir)
-        parameters = parameter_values(template, self.config.parameter_overrides)
+        parameters = parameter_values(
+            template, {**LOCAL_PARAMETER_DEFAULTS, **self.config.parameter_overrides}
+        )
         try:
             translated = translate(prepared, self.config.region, parameters)
         except Exception as exc:

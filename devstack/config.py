@@ -18,6 +18,11 @@ SECRET_ACCESS_KEY = "testing"  # noqa: S105 - moto accepts any credentials
 SES_SENDER_VARIABLES = ("SENDER_ADDRESS",)  # SES domain identity of the address
 SECURE_KEY_PARAMETER_VARIABLES = ("TOKEN_KEY_PARAMETER",)  # SSM SecureString, random key
 
+# Template parameters the local stack sets unless LOCAL_TEMPLATE_PARAMETERS does: values
+# whose deployed default is empty but that the local demo needs. The seed list of test
+# sends (POST /admin/messages/{name}/test) is the local team's inbox.
+LOCAL_PARAMETER_DEFAULTS = {"TestSeedList": "qa@talent.example.com"}
+
 # Process-wide defaults for the handlers' environment (the template's values win).
 HANDLER_ENV_DEFAULTS = {
     "POWERTOOLS_METRICS_DISABLED": "true",  # metrics would flush EMF to stdout

@@ -5,7 +5,11 @@ moto 5.2.5 keeps every send (SES v1 and v2 share one backend) in
 Each entry: `message_id` (the MIME Message-ID without angle brackets, else SES's id),
 `ses_message_id` (the MessageId SendEmail returned), `from`, `to` (addresses), `subject`
 (decoded), `html`, `text`, `headers` (as sent, unfolded; repeated -> list), `sent_at` (the
-MIME Date as RFC 3339; moto records no time).
+MIME Date as RFC 3339; moto records no time), and `raw`: the message exactly as SES received
+it (the `Content.Raw.Data` / `RawMessage.Data` of the request, as text: moto decodes those
+bytes as UTF-8, refusing any that are not, so `raw.encode("utf-8")` gives back the very
+bytes sent), or None for a send that was not raw (SES builds that MIME itself). A tool that
+writes an .eml writes those bytes (scripts/demo.py).
 
 - v2 `Content.Raw` / v1 `SendRawEmail` -> `RawMessage(id, source, destinations, raw_data)`
   where `raw_data` is the MIME text (str) and `destinations` lists each recipient twice (the
@@ -88,6 +92,7 @@ def _describe_raw(message: Any, raw: str | bytes) -> dict[str, Any]:
         "text": _part(parsed, "plain"),
         "headers": raw_headers(parsed),
         "sent_at": _sent_at(parsed.get("Date")),
+        "raw": raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape"),
     }
 
 
@@ -106,6 +111,7 @@ def _describe_simple(message: Any) -> dict[str, Any]:
         "text": body if body is not None and not looks_html else None,
         "headers": {},
         "sent_at": None,
+        "raw": None,
         "template": getattr(message, "template", None),
     }
 

@@ -11,10 +11,13 @@ the story works on any day.
 
 It waits for the exact number of decisions each stage causes (and fails, exit 1, when they
 do not come or more come), then prints who got which message and variant, when in their
-local time, who was suppressed and why (the recorded reasons), and writes each sent email to
-out/ as .eml and .html. Everything goes through the contract: PutEvents, a rule the demo adds
-to its own SQS queue to observe Message Sent / Suppressed, /_local/outbox, /_local/clock and
-the talent-pool table.
+local time, who was suppressed and why (the recorded reasons). Last, a test send of the
+attendance follow-up as Ada would get it, to the local seed address (POST
+/admin/messages/{name}/test): one more email, marked [TEST], and no decision. Each sent email
+is written to out/ as .eml (the raw MIME exactly as SES received it) and .html. Everything
+goes through the contract: PutEvents, a rule the demo adds to its own SQS queue to observe
+Message Sent / Suppressed, /_local/outbox, /_local/clock, the signed admin API and the
+talent-pool table.
 """
 
 from __future__ import annotations
@@ -554,20 +557,24 @@ def dead_letters(story: Story) -> list[str]:
     return reasons
 
 
-def write_outbox(mails: list[dict[str, Any]]) -> None:
-    OUT.mkdir(exist_ok=True)
-    for old in OUT.glob("demo-*"):
+def write_outbox(mails: list[dict[str, Any]], out: Path = OUT) -> list[Path]:
+    """Each sent email as ``.eml``, the raw MIME exactly as SES received it (the outbox's
+    ``raw``), and its HTML part as ``.html``; the files written. A send that was not raw
+    (none of the system's) has no MIME of its own to write: only its ``.html``."""
+    out.mkdir(exist_ok=True)
+    for old in out.glob("demo-*"):
         old.unlink()
+    written = []
     for n, mail in enumerate(mails, 1):
         stem = f"demo-{n:02d}-{mail['to'][0].split('@')[0]}"
-        (OUT / f"{stem}.html").write_text(mail["html"])
-        raw = mail.get("raw")
-        if raw is None:
-            headers = "".join(
-                f"{k}: {v}\n" for k, v in mail["headers"].items() if isinstance(v, str)
-            )
-            raw = f"{headers}\n{mail['text']}"
-        (OUT / f"{stem}.eml").write_text(raw)
+        if mail.get("html") is not None:
+            written.append(out / f"{stem}.html")
+            written[-1].write_text(mail["html"], encoding="utf-8")
+        if mail.get("raw") is not None:
+            written.append(out / f"{stem}.eml")
+            # Bytes, not text: no newline translation, no re-encoding.
+            written[-1].write_bytes(mail["raw"].encode("utf-8", "surrogateescape"))
+    return written
 
 
 def rows(story: Story, mails: list[dict[str, Any]]) -> list[Row]:
@@ -636,6 +643,40 @@ def report(story: Story, mails: list[dict[str, Any]]) -> None:
         print(f"  {r.who:<6} {r.trigger:<27} {r.message.split(' / ')[0]:<32} {r.why or '-'}")
 
 
+TEST_MESSAGE = "event_attended_followup"
+
+
+def send_a_test(story: Story, mails: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A test of the attendance follow-up as Ada would get it, to the local seed address
+    (POST /admin/messages/{name}/test, SigV4-signed as operations call it): one more email,
+    marked [TEST], and no decision. The outbox with it."""
+    sys.path.insert(0, str(ROOT))
+    from botocore.credentials import Credentials
+
+    from devstack.config import LOCAL_PARAMETER_DEFAULTS
+    from scripts.campaign import Api
+
+    seed = LOCAL_PARAMETER_DEFAULTS["TestSeedList"].split(",")[0].strip()
+    ada = next(cid for cid, key in story.ids.items() if key == "ada")
+    api = Api(story.api, region=REGION, credentials=Credentials("demo", "demo"))
+    result = api.call(
+        "POST", f"/admin/messages/{TEST_MESSAGE}/test", {"candidate_id": ada, "to": [seed]}
+    )
+    decided = len(story.observed)
+    time.sleep(SETTLE_SECONDS)
+    story.drain()
+    after = story.outbox()
+    if len(story.observed) != decided:
+        raise DemoFailed("the test send was announced as a decision")
+    if len(after) != len(mails) + 1 or not str(after[-1]["subject"]).startswith("[TEST] "):
+        raise DemoFailed("the test send is not the one new email of the outbox")
+    print(
+        f"\nTest send of {TEST_MESSAGE} / {result['variant']} as Ada would get it, to {seed}: "
+        f"{result['subject']!r} (no decision, no budget)"
+    )
+    return after
+
+
 def main() -> int:
     began = time.monotonic()
     print("starting the local stack ...", flush=True)
@@ -652,6 +693,8 @@ def main() -> int:
                 raise DemoFailed(f"{sent} Message Sent announced but {len(mails)} in the outbox")
             print(f"\n{len(mails)} emails sent, {len(story.observed)} decisions\n")
             report(story, mails)
+            mails = send_a_test(story, mails)
+            write_outbox(mails)
             print(f"\nEach sent email is in {OUT.relative_to(ROOT)}/ as .eml and .html")
     except DemoFailed as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)

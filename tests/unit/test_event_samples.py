@@ -555,6 +555,8 @@ def wired(aws, monkeypatch, tmp_path):
     monkeypatch.setenv("CAMPAIGN_SCHEDULE_GROUP", TIMER_GROUP)
     monkeypatch.setenv("CAMPAIGN_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/scheduler")
     monkeypatch.setenv("LAKE_DIR", str(tmp_path / "lake"))
+    # The test send sample's address (events/http/admin-test-message.json).
+    monkeypatch.setenv("TEST_SEED_LIST", "qa@talent.example.com")
     for module in (wiring, campaigns, job_alerts):
         module.reset()
     yield aws

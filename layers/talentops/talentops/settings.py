@@ -31,6 +31,9 @@ class Settings(BaseModel):
     link_origins: str = ""
     unsubscribe_mailto: str | None = None
     ses_configuration_set: str | None = None
+    # Addresses that test sends of a message may go to (POST /admin/messages/{name}/test),
+    # comma separated; empty: no test sends (docs/operations.md, "Test sends").
+    test_seed_list: str = ""
     templates_dir: str = ""
     token_key_parameter: str = "/talentops/token-key"  # noqa: S105 (a parameter name)
     token_ttl_days: int = 90

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from .delivery.budget import ContactPolicy
     from .delivery.context import Brand
     from .delivery.leases import LeaseResolver
+    from .delivery.proofs import MessageProofs
     from .delivery.service import DeliveryService
     from .engagement.service import EngagementService
+    from .journeys.model import Journey
     from .journeys.runtime import JourneyRuntime
     from .listings.service import ListingsService
     from .talent_pool.service import TalentPoolService
@@ -234,6 +236,45 @@ def tracking_service() -> TrackingService:
 
 
 @lru_cache(maxsize=1)
+def message_proofs() -> MessageProofs:
+    """Renders and test sends of catalogue messages (the API's /admin/messages routes)."""
+    from pathlib import Path
+
+    from .adapters.ses import SesSender
+    from .clock import now
+    from .content.catalogue import load_catalogue
+    from .delivery.proofs import MessageProofs, parse_seed_list
+    from .journeys.loader import load_journeys, messages_of
+    from .models.events import CandidateRef
+    from .talent_pool.policy import default_policy
+
+    settings = get_settings()
+    catalogue = load_catalogue(settings.templates_dir)
+    pool = repository()
+    journeys: list[Journey] = []
+
+    def loaded_journeys() -> list[Journey]:
+        if not journeys:
+            journeys.extend(
+                load_journeys(Path(settings.templates_dir) / "journeys", messages_of(catalogue))
+            )
+        return journeys
+
+    return MessageProofs(
+        catalogue=catalogue,
+        brand=brand(settings),
+        profile=lambda candidate_id: pool.resolve(CandidateRef(id=candidate_id)),
+        # No configuration set: SES adds no open pixel or click tracking to a test email
+        # and publishes no event of it (delivery/proofs.py).
+        sender=lambda: SesSender(None),
+        journeys=loaded_journeys,
+        now=now,
+        seeds=parse_seed_list(settings.test_seed_list),
+        freshness=default_policy().freshness,
+    )
+
+
+@lru_cache(maxsize=1)
 def engagement_service() -> EngagementService:
     from .clock import now
     from .engagement.service import EngagementService
@@ -260,6 +301,7 @@ def reset() -> None:
         content_service,
         tracking_service,
         engagement_service,
+        message_proofs,
         _gs,
     ):
         cached.cache_clear()

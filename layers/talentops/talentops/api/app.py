@@ -112,7 +112,8 @@ def _routers() -> list[Router]:
     from .campaigns import router as campaigns
     from .careers import router as careers
     from .explain import router as explain
+    from .messages import router as messages
     from .metrics import router as metrics
     from .preferences import router as preferences
 
-    return [careers, preferences, admin, campaigns, metrics, explain]
+    return [careers, preferences, admin, campaigns, messages, metrics, explain]

@@ -103,6 +103,24 @@ def build_links(
     )
 
 
+def untracked_links(*, brand: Brand, event_url: str | None = None) -> Links:
+    """A message's links without any token (test sends and renders, delivery/proofs.py):
+    the same pages as build_links gives, but nothing in them names the candidate or the
+    message, so opening one records nothing and acts for no one. The unsubscribe and
+    preference links open the API's pages, which without a token change nothing (they answer
+    400: the token is missing)."""
+    careers = brand.careers_site_url.rstrip("/")
+    event = event_url if event_url and brand.link_rule.allows(event_url) else f"{careers}/events"
+    api = brand.api_base_url.rstrip("/")
+    return Links(
+        careers=f"{careers}/",
+        jobs=f"{careers}/jobs",
+        event=event,
+        unsubscribe=f"{api}/unsubscribe",
+        preferences=f"{api}/preferences",
+    )
+
+
 def render_context(
     *,
     candidate: Mapping[str, Any],

@@ -98,6 +98,44 @@ def candidate_view(profile: Profile | None) -> dict[str, Any]:
     return values
 
 
+def rule_context(profile: Profile, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What a message's rules read: the candidate's fields, their behaviours and the
+    trigger's subject (``payload``); the same context as careers-site slots."""
+    return {
+        "candidate": candidate_view(profile),
+        "behaviours": dict(profile.behaviours),
+        **payload,
+    }
+
+
+def stale_variant_fields(
+    spec: MessageSpec, profile: Profile, windows: Mapping[str, timedelta], now: datetime
+) -> dict[str, str]:
+    """The fields some variant of ``spec`` requires fresh that are not, each with why: a
+    variant requiring one of them is passed over (select_variant's ``stale``)."""
+    return {
+        name: problem.describe()
+        for name in sorted({f for v in spec.variants for f in v.requires_fresh})
+        if (problem := freshness_problem(profile, name, windows, now)) is not None
+    }
+
+
+def variant_for(
+    spec: MessageSpec,
+    profile: Profile,
+    payload: Mapping[str, Any],
+    *,
+    now: datetime,
+    freshness: Mapping[str, timedelta] | None = None,
+) -> Variant:
+    """The variant decide() would choose for ``profile`` (the rules and the freshness of the
+    fields variants require), whether or not the message itself would be sent."""
+    windows = default_policy().freshness if freshness is None else freshness
+    context = rule_context(profile, payload)
+    stale = stale_variant_fields(spec, profile, windows, now)
+    return select_variant(spec, context, now=now, stale=stale).variant
+
+
 @dataclass(frozen=True)
 class Outcome:
     decision: Decision
@@ -152,12 +190,7 @@ def decide(
     if not verdict.allowed:
         return suppress(verdict.reason or "no_consent", [verdict.explanation])
     reasons.append(f"consent: {verdict.explanation}")
-    # The same rule context as careers-site slots: fields, behaviours, the trigger's subject.
-    context = {
-        "candidate": candidate_view(profile),
-        "behaviours": dict(profile.behaviours),
-        **fact.payload,
-    }
+    context = rule_context(profile, fact.payload)
     windows = default_policy().freshness if freshness is None else freshness
     problems = [
         problem
@@ -176,12 +209,9 @@ def decide(
             used = f"{count} {spec.purpose} messages in the last {cap.window.days} days"
             return suppress("frequency_cap", [*reasons, f"{used} (cap {cap.limit})"])
         reasons.append(f"frequency: {count} of {cap.limit} {spec.purpose} messages used")
-    stale = {
-        name: problem.describe()
-        for name in sorted({f for v in spec.variants for f in v.requires_fresh})
-        if (problem := freshness_problem(profile, name, windows, now)) is not None
-    }
-    selection = select_variant(spec, context, now=now, stale=stale)
+    selection = select_variant(
+        spec, context, now=now, stale=stale_variant_fields(spec, profile, windows, now)
+    )
     reasons.extend(passed_over(selection.reasons))
     return Outcome(
         Decision(
