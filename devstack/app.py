@@ -22,6 +22,7 @@ from .config import (
     STATIC_MOUNTS,
     LocalConfig,
 )
+from .engage import Engagements
 from .functions import (
     FunctionRuntime,
     Localizer,
@@ -39,6 +40,7 @@ from .intrinsics import Resolver
 from .invoker import AsyncInvoker, Destinations, MirrorPoller, QueueSourcePoller
 from .log import get_logger, setup_logging
 from .outbox import Outbox
+from .outbox import install as keep_send_tags
 from .plan import MirrorTarget, StackPlan, build_plan
 from .provision import Provisioner
 from .schedules import MotoScheduleSources, ScheduleEngine, ScheduleTicker
@@ -70,6 +72,7 @@ class LocalStack:
 
     def start(self) -> None:
         self._moto = start_moto(self.config)
+        keep_send_tags()  # the tags and configuration set of each send (POST /_local/engage)
         log.info("moto started", url=self.config.aws_url)
         plan, locations, provisioner = self._create_resources()
         runtimes = self._load_functions(plan, locations, provisioner)
@@ -231,12 +234,21 @@ class LocalStack:
         mounts = {
             prefix: self.config.repo / directory for prefix, directory in STATIC_MOUNTS.items()
         }
+        outbox = Outbox(self.config.account_id, self.config.region)
+        clock = ClockControl(self.clock, engine.run_due)
         api = LocalApi(
             router,
-            Outbox(self.config.account_id, self.config.region),
-            ClockControl(self.clock, engine.run_due),
+            outbox,
+            clock,
             mounts,
             self.config.account_id,
+            engagements=Engagements(
+                outbox,
+                clock.now,
+                lambda: self.clients.client("events"),
+                self.config.account_id,
+                self.config.region,
+            ),
         )
         self._api = ApiServer(self.config.host, self.config.api_port, api)
         self._api.start()

@@ -17,14 +17,23 @@ writes an .eml writes those bytes (scripts/demo.py).
 - v2 `Content.Simple` / v1 `SendEmail` -> `Message(id, source, subject, body, destinations)`
   with only one body (the HTML part if any, else the text) and no custom headers.
 - v1 templated sends -> `TemplateMessage` (template name and data, nothing rendered).
+
+moto drops a send's `EmailTags` and `ConfigurationSetName`, which SES repeats in the
+configuration set's events (the application tags every send with its `decision_id` and
+`candidate_id`). `install()` keeps them: a wrapper of moto's SES v2 `SendEmail` answer notes
+them on the message it recorded, and each entry carries them as `tags` and
+`configuration_set` (what `POST /_local/engage` publishes events from).
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import functools
+import json
 import re
 import threading
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
@@ -57,6 +66,58 @@ class Outbox:
             for message in sent[len(self._cache) :]:
                 self._cache.append((_message_id(message), describe(message)))
             return [entry for _, entry in self._cache[max(0, since) :]]
+
+
+_TAGS = "devstack_tags"
+_CONFIGURATION_SET = "devstack_configuration_set"
+
+
+def install() -> Callable[[], None]:
+    """Keeps the tags and configuration set of every SES v2 `SendEmail` on the message moto
+    recorded; returns the undo. Installing again does not wrap twice."""
+    from moto.sesv2.responses import SESV2Response
+
+    current = SESV2Response.send_email
+    original = getattr(current, "_devstack_original", current)
+
+    @functools.wraps(original)
+    def send_email(self: Any) -> Any:
+        answer = original(self)
+        try:
+            params = json.loads(self.body)
+            message_id = json.loads(answer)["MessageId"]
+        except (TypeError, ValueError, KeyError):
+            return answer
+        tags = {
+            str(tag["Name"]): str(tag.get("Value", ""))
+            for tag in params.get("EmailTags") or []
+            if isinstance(tag, dict) and tag.get("Name")
+        }
+        configuration_set = params.get("ConfigurationSetName") or None
+        # moto's requests run under its lock (moto_patches), so no reader sees the message
+        # before its tags are on it.
+        for message in reversed(list(self.sesv2_backend.core_backend.sent_messages)):
+            if getattr(message, "id", None) == message_id:
+                setattr(message, _TAGS, tags)
+                setattr(message, _CONFIGURATION_SET, configuration_set)
+                break
+        return answer
+
+    send_email._devstack_original = original  # type: ignore[attr-defined]
+    SESV2Response.send_email = send_email  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        SESV2Response.send_email = original  # type: ignore[method-assign]
+
+    return uninstall
+
+
+def _sent_with(message: Any) -> dict[str, Any]:
+    """The send's tags and configuration set, as SES's events repeat them."""
+    return {
+        "tags": dict(getattr(message, _TAGS, None) or {}),
+        "configuration_set": getattr(message, _CONFIGURATION_SET, None),
+    }
 
 
 def _message_id(message: Any) -> str:
@@ -93,6 +154,7 @@ def _describe_raw(message: Any, raw: str | bytes) -> dict[str, Any]:
         "headers": raw_headers(parsed),
         "sent_at": _sent_at(parsed.get("Date")),
         "raw": raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape"),
+        **_sent_with(message),
     }
 
 
@@ -113,6 +175,7 @@ def _describe_simple(message: Any) -> dict[str, Any]:
         "sent_at": None,
         "raw": None,
         "template": getattr(message, "template", None),
+        **_sent_with(message),
     }
 
 

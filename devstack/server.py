@@ -1,5 +1,6 @@
-"""The local HTTP API: the template's routes plus /_local (health, outbox, clock, faults) and
-static mounts. Access logs carry the route key and status, never paths, queries or bodies."""
+"""The local HTTP API: the template's routes plus /_local (health, outbox, clock, faults,
+engage) and static mounts. Access logs carry the route key and status, never paths, queries
+or bodies."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import faults as fault_injection
+from .engage import Engagements
 from .httpapi import HttpRequest, HttpResponse, Router, build_event, check_sigv4, translate_response
 from .log import get_logger
 from .outbox import Outbox
@@ -51,6 +53,8 @@ class LocalApi:
         clock: ClockControl,
         static_mounts: dict[str, Path],
         account_id: str,
+        *,
+        engagements: Engagements | None = None,
     ):
         self.router = router
         self.outbox = outbox
@@ -60,6 +64,8 @@ class LocalApi:
         # POST /_local/faults (devstack/faults.py): hooks in moto's SES backend.
         self.faults = fault_injection.FAULTS
         fault_injection.install(self.faults)
+        # POST /_local/engage (devstack/engage.py): SES's delivery / open / click events.
+        self.engagements = engagements
 
     def handle(self, request: HttpRequest) -> tuple[HttpResponse, str]:
         """The response and a log label (a route key, never the raw path)."""
@@ -91,6 +97,8 @@ class LocalApi:
             return HttpResponse.json(200, {"now": self.clock.advance(seconds).isoformat()})
         if key[1] == "/_local/faults":
             return fault_injection.handle(self.faults, request.method, request.body)
+        if key[1] == "/_local/engage" and self.engagements is not None:
+            return self.engagements.handle(request.method, request.body)
         return HttpResponse.error(404, "not_found", "no local route matches the request")
 
     def _route(self, request: HttpRequest) -> tuple[HttpResponse, str]:

@@ -1,4 +1,5 @@
-// The demo careers page: personalized blocks from GET /content/{slot}, behaviour to POST /track.
+// The demo careers page: personalized blocks from GET /content?slots= (one call for the page),
+// behaviour to POST /track.
 //
 // A visitor who comes from an email link carries t=<token> in the URL. The page keeps the
 // token for this browser tab only (sessionStorage), removes it from the address bar (so that
@@ -62,44 +63,55 @@
     return window.location.origin + window.location.pathname;
   }
 
-  function fetchSlot(slot) {
-    return fetch(API + "/content/" + encodeURIComponent(slot), { headers: headers() })
-      .then(function (response) {
-        return response.json().then(function (body) {
-          return { status: response.status, body: body };
-        });
+  function fetchBlocks() {
+    // One call for every block of the page: GET /content?slots=hero,jobs,events answers
+    // {"slots": [...]}, each block as GET /content/{slot} would (html, and the same as data).
+    var url = API + "/content?slots=" + encodeURIComponent(SLOTS.join(","));
+    return fetch(url, { headers: headers() }).then(function (response) {
+      return response.json().then(function (body) {
+        return { status: response.status, body: body };
       });
+    });
   }
 
-  function showBlock(slot, answer) {
+  // The data of the blocks shown (GET /content's `data`), by slot.
+  var blockData = {};
+
+  function showBlock(slot, block, error) {
     var section = document.querySelector('[data-slot="' + slot + '"]');
     section.setAttribute("aria-busy", "false");
-    if (answer.status !== 200) {
+    if (!block) {
       section.dataset.variant = "";
-      section.dataset.error = answer.body && answer.body.error ? answer.body.error.code : "error";
+      section.dataset.error = error || "error";
+      delete section.dataset.title;
       section.innerHTML = '<p class="placeholder">This part of the page is not available right now.</p>';
       return;
     }
-    section.dataset.variant = answer.body.variant;
+    section.dataset.variant = block.variant;
+    section.dataset.title = block.data.title;
     delete section.dataset.error;
+    blockData[slot] = block.data;
     // The API renders blocks from reviewed templates with every value escaped; the page's
-    // Content-Security-Policy keeps any script in them from running.
-    section.innerHTML = answer.body.html;
+    // Content-Security-Policy keeps any script in them from running. A site with its own
+    // design system would build its markup from block.data instead.
+    section.innerHTML = block.html;
   }
 
   function loadSlots() {
-    return Promise.all(SLOTS.map(function (slot) {
-      return fetchSlot(slot).then(function (answer) { return [slot, answer]; });
-    })).then(function (answers) {
-      var rejected = answers.some(function (a) { return a[1].status === 401; });
-      if (rejected && token) {
+    return fetchBlocks().then(function (answer) {
+      if (answer.status === 401 && token) {
         // An expired or unknown link: show the general page rather than nothing.
         forgetToken();
         notice("Your link has expired, so this page is not personalized.");
         return loadSlots();
       }
-      answers.forEach(function (a) { showBlock(a[0], a[1]); });
-      return answers;
+      var blocks = {};
+      if (answer.status === 200) {
+        answer.body.slots.forEach(function (block) { blocks[block.slot] = block; });
+      }
+      var error = answer.body && answer.body.error ? answer.body.error.code : "error";
+      SLOTS.forEach(function (slot) { showBlock(slot, blocks[slot], error); });
+      return answer;
     });
   }
 
@@ -118,6 +130,17 @@
   }
 
   function jobOf(el) {
+    // The job as the jobs block's data lists it; its data-job-* attributes otherwise.
+    var listed = ((blockData.jobs || {}).jobs || []).filter(function (j) {
+      return j.id === el.dataset.jobId;
+    })[0];
+    if (listed) {
+      var fromData = { id: listed.id };
+      ["title", "role_family", "seniority", "city", "url"].forEach(function (name) {
+        if (listed[name]) { fromData[name] = listed[name]; }
+      });
+      return fromData;
+    }
     var job = { id: el.dataset.jobId };
     var fields = { title: "jobTitle", role_family: "jobRoleFamily", seniority: "jobSeniority",
                    city: "jobCity", url: "jobUrl" };

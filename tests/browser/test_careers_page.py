@@ -1,6 +1,7 @@
 """The demo careers page (examples/careers-site, served by the local stack at /careers/) in
 headless Chromium: the link of a sent email shows the candidate's variant, not the anonymous
-one, and a job view is reported to POST /track; Swagger UI at /docs renders offline.
+one, from one `GET /content?slots=` call whose blocks carry their data (title, the jobs and
+their links), and a job view is reported to POST /track; Swagger UI at /docs renders offline.
 Screenshots land in out/browser/."""
 
 from __future__ import annotations
@@ -165,6 +166,30 @@ def variants(page: Any) -> dict[str, str]:
     return {slot: page.get_attribute(f"#{slot}", "data-variant") for slot in SLOTS}
 
 
+def content_calls(page: Any) -> list[str]:
+    """The paths and queries of the page's calls to GET /content..., as they are made."""
+    calls: list[str] = []
+
+    def seen(request: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.path.startswith("/content"):
+            calls.append(f"{parts.path}?{parts.query}")
+
+    page.on("request", seen)
+    return calls
+
+
+def titles(page: Any) -> dict[str, tuple[str | None, str]]:
+    """Per slot: the title the block's data gives (data-title) and the heading it shows."""
+    return {
+        slot: (
+            page.get_attribute(f"#{slot}", "data-title"),
+            " ".join((page.text_content(f"#{slot} h1, #{slot} h2") or "").split()),
+        )
+        for slot in SLOTS
+    }
+
+
 def assert_clean(log: PageLog) -> None:
     assert log.page_errors == [], log.page_errors
     assert log.console_errors == [], log.console_errors
@@ -180,11 +205,17 @@ def test_the_link_from_a_sent_email_shows_the_candidates_variant_and_reports_a_j
     site_events: Callable[..., list[dict[str, Any]]],
 ) -> None:
     link = careers_link(stack, sent_email["mail"])
+    calls = content_calls(page)
     page.goto(link)
     wait_ready(page)
 
     assert page.get_attribute("body", "data-visitor") == "candidate"
     assert variants(page) == {"hero": "senior", "jobs": "matching", "events": "nearby"}
+    # One call for the whole page, and every block's data is what the block shows.
+    assert calls == ["/content?slots=hero%2Cjobs%2Cevents"]
+    for slot, (title, heading) in titles(page).items():
+        assert title and title == heading, slot
+    assert titles(page)["hero"][0] == "Grace, lead what we build next"
     assert "Grace" in page.inner_text("#hero")
     assert sent_email["event"]["name"] in page.inner_text("#events")
     assert sent_email["job"]["title"] in page.inner_text("#jobs")
@@ -197,6 +228,9 @@ def test_the_link_from_a_sent_email_shows_the_candidates_variant_and_reports_a_j
     page.wait_for_selector("#track-status[data-event-id]")
     assert page.get_attribute("#track-status", "data-detail-type") == "Candidate Job Viewed"
     assert page.is_visible("#job-detail")
+    # The detail shows the job as the jobs block's data lists it, its link included.
+    assert page.inner_text("#job-detail-title") == sent_email["job"]["title"]
+    assert page.get_attribute("#job-detail-apply", "href") == sent_email["job"]["url"]
     screenshot("careers-page-job-view")
 
     def job_viewed() -> list[dict[str, Any]]:
@@ -217,10 +251,14 @@ def test_an_anonymous_visitor_sees_the_anonymous_variants(
     sent_email: dict[str, Any],
     site_events: Callable[..., list[dict[str, Any]]],
 ) -> None:
+    calls = content_calls(page)
     page.goto(f"{stack.api_url}/careers/")
     wait_ready(page)
     assert page.get_attribute("body", "data-visitor") == "anonymous"
     assert variants(page) == {"hero": "anonymous", "jobs": "anonymous", "events": "anonymous"}
+    assert calls == ["/content?slots=hero%2Cjobs%2Cevents"]
+    for slot, (title, heading) in titles(page).items():
+        assert title and title == heading, slot
     assert "Grace" not in page.inner_text("main")
     screenshot("careers-page-anonymous")
 
@@ -249,7 +287,7 @@ def test_a_tampered_link_falls_back_to_the_anonymous_page_with_a_notice(
     assert page.get_attribute("body", "data-visitor") == "anonymous"
     assert variants(page)["hero"] == "anonymous"
     assert page.is_visible("#notice") and "expired" in page.inner_text("#notice")
-    # The browser logs the 401s of the first attempt; nothing else may go wrong.
+    # The browser logs the 401 of the first attempt; nothing else may go wrong.
     page_log.console_errors[:] = [e for e in page_log.console_errors if "401" not in e]
     assert_clean(page_log)
 
@@ -264,6 +302,7 @@ def test_swagger_ui_renders_at_docs_without_the_internet(
     page.wait_for_selector(".swagger-ui .opblock")
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert any("/content/{slot}" in p for p in paths) and any("/track" in p for p in paths)
+    assert "/content" in [re.sub(r"[^!-~]", "", p) for p in paths]  # zero-width spaces
     screenshot("swagger-ui")
     assert page_log.blocked == [], f"Swagger UI tried to reach other hosts: {page_log.blocked}"
     assert page_log.page_errors == []

@@ -174,6 +174,7 @@ def body_and_type(draw: st.DrawFn) -> tuple[str | bytes | None, str | None]:
 ROUTES = (
     ("POST", "/track"),
     ("GET", "/content/{slot}"),
+    ("GET", "/content"),
     ("GET", "/preferences"),
     ("POST", "/preferences"),
     ("GET", "/unsubscribe"),

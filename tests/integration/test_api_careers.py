@@ -147,9 +147,22 @@ def test_the_token_of_a_sent_email_gets_the_candidates_variant_not_the_anonymous
 
     status, block, headers = get_content(api, context, "hero", token)
     assert status == 200
-    assert block == {"slot": "hero", "variant": "senior", "html": block["html"]}
+    assert block == {
+        "slot": "hero",
+        "variant": "senior",
+        "html": block["html"],
+        "data": block["data"],
+    }
     assert "Ada" in block["html"] and "Ada" not in anonymous["html"]
     assert headers["Cache-Control"] == "private, no-store"
+    # The same block as data (headless sites): what the HTML shows, as plain values.
+    assert block["data"]["title"] == "Ada, lead what we build next"
+    assert f"<h1>{block['data']['title']}</h1>" in block["html"]
+    assert block["data"]["actions"] == [
+        {"label": "Senior roles for you", "href": "#jobs"},
+        {"label": "Meet our leaders at an event", "href": "#events"},
+    ]
+    assert anonymous["data"]["title"].startswith("Do the best work of your career at ")
 
 
 @pytest.mark.parametrize(
@@ -193,6 +206,10 @@ def test_a_recent_no_show_gets_the_catch_up_naming_the_missed_event(
     assert hero["variant"] == "no_show"
     assert events["variant"] == "missed"
     assert "Catch up on Data &amp; AI Careers Summit" in events["html"]
+    # As data: plain text (unescaped), and the missed event with its link.
+    assert events["data"]["title"] == "Catch up on Data & AI Careers Summit"
+    assert events["data"]["missed_event"]["id"] == EVENT["id"]
+    assert events["data"]["missed_event"]["url"] == EVENT["url"]
 
 
 def decision_items_owner(address: str) -> str:
@@ -263,6 +280,19 @@ def test_jobs_come_from_the_job_store_and_fit_the_candidate(aws, handlers, conte
     _, anonymous, _ = get_content(api, context, "jobs")
     assert known["variant"] == "matching"
     assert re.findall(r'data-job-id="([^"]+)"', known["html"]) == ["j-remote", "j-fit"]
+    # The data lists the same jobs, every field and link included.
+    assert [j["id"] for j in known["data"]["jobs"]] == ["j-remote", "j-fit"]
+    assert known["data"]["jobs"][1] == {
+        "id": "j-fit",
+        "title": "Senior Data Engineer",
+        "role_family": "data",
+        "seniority": "senior",
+        "city": "Berlin",
+        "country": "DE",
+        "remote": False,
+        "url": "https://careers.example.com/jobs/j-fit",
+    }
+    assert known["data"]["events"] == [] and known["data"]["missed_event"] is None
     assert anonymous["variant"] == "anonymous"
     # The newest five, newest first, whoever asks.
     assert re.findall(r'data-job-id="([^"]+)"', anonymous["html"]) == [
@@ -323,6 +353,8 @@ def test_candidate_fields_are_escaped_in_blocks(aws, handlers, context, api):
     _, block, _ = get_content(api, context, "hero", link_token(cid))
     assert "<script>" not in block["html"]
     assert "&lt;script&gt;" in block["html"]
+    # The data is plain text: the name as given, for the site to escape when it renders it.
+    assert block["data"]["title"] == "Welcome back, <script>alert(1)</script>"
 
 
 # -- decisions ------------------------------------------------------------------------------
@@ -414,6 +446,115 @@ def test_an_unknown_slot_is_404_even_with_a_bad_token(aws, api, context):
     assert body == {
         "error": {"code": "unknown_slot", "message": "there is no content slot 'sidebar'"}
     }
+
+
+# -- several blocks in one call (GET /content?slots=) -----------------------------------------
+
+
+def get_contents(api, context, slots, token=None, headers=None):
+    hdrs = dict(headers or {})
+    if token is not None:
+        hdrs["Authorization"] = f"Bearer {token}"
+    query = {"slots": slots} if slots is not None else None
+    response = api.handler(http_event("GET", "/content", headers=hdrs, query=query), context)
+    return response["statusCode"], json_body(response), response.get("headers", {})
+
+
+def test_several_blocks_in_one_call_are_each_the_block_of_its_own_route(
+    aws, handlers, context, api, record_event
+):
+    ListingsRepository(TABLE).put_job(
+        JobInfo(
+            id="j-b",
+            title="Senior Data Engineer",
+            role_family="data",
+            seniority="senior",
+            city="Berlin",
+            url="https://careers.example.com/jobs/j-b",
+        ),
+        datetime(2026, 11, 20, tzinfo=UTC),
+    )
+    starts = (datetime.now(UTC) + timedelta(days=9)).replace(microsecond=0)
+    event = {"id": "e-b", "name": "Meetup", "city": "Berlin", "starts_at": starts.isoformat()}
+    record_event.handler(behaviour("Registered", "y@example.org", event=event), context)
+    cid = seed(
+        handlers,
+        context,
+        "bat@example.org",
+        first_name="Bat",
+        country="DE",
+        city="Berlin",
+        seniority="senior",
+        role_family="data",
+    )
+    token = link_token(cid)
+
+    status, body, headers = get_contents(api, context, "events, hero,jobs", token)
+    assert status == 200 and headers["Cache-Control"] == "private, no-store"
+    assert [b["slot"] for b in body["slots"]] == ["events", "hero", "jobs"]
+    assert [b["variant"] for b in body["slots"]] == ["nearby", "senior", "matching"]
+    for block in body["slots"]:
+        _, alone, _ = get_content(api, context, block["slot"], token)
+        assert block == alone
+    events, _, jobs = body["slots"]
+    assert [(e["id"], e["url"]) for e in events["data"]["events"]] == [("e-b", None)]
+    assert events["data"]["events"][0]["starts_at"].startswith(starts.strftime("%Y-%m-%dT%H:%M"))
+    assert events["data"]["events"][0]["when"]
+    assert [(j["id"], j["url"]) for j in jobs["data"]["jobs"]] == [
+        ("j-b", "https://careers.example.com/jobs/j-b")
+    ]
+    # One decision per block, as for the one-block route.
+    shown = sorted(d["template"] for d in decision_items(cid) if d.get("kind") == "content")
+    assert shown == ["events", "hero", "jobs"]
+
+    status, anonymous, headers = get_contents(api, context, "hero,jobs")
+    assert status == 200 and headers["Cache-Control"] == "public, max-age=60"
+    assert [b["variant"] for b in anonymous["slots"]] == ["anonymous", "anonymous"]
+
+
+def test_unknown_slots_in_a_batch_are_404_naming_them_before_the_token_is_checked(
+    aws, api, context
+):
+    status, body, _ = get_contents(api, context, "hero,sidebar,footer", "v1.bad.token")
+    assert status == 404
+    assert body == {
+        "error": {
+            "code": "unknown_slot",
+            "message": "there are no content slots 'sidebar', 'footer'",
+        }
+    }
+    status, body, _ = get_contents(api, context, "hero,sidebar")
+    assert (status, body["error"]["message"]) == (404, "there is no content slot 'sidebar'")
+
+
+@pytest.mark.parametrize(
+    ("slots", "message"),
+    [
+        (None, "slots: Field required"),
+        ("", "slots: name at least one slot, e.g. hero,jobs"),
+        (" , ", "slots: name at least one slot, e.g. hero,jobs"),
+        ("hero,,jobs", "slots: an empty slot name (a stray comma?)"),
+        ("hero,jobs,hero", "slots: 'hero' is named twice"),
+        (",".join(f"s{i}" for i in range(11)), "slots: at most 10 slots in one call"),
+    ],
+)
+def test_a_batch_without_slots_or_with_too_many_is_400_with_an_error_body(
+    aws, api, context, slots, message
+):
+    status, body, _ = get_contents(api, context, slots)
+    assert status == 400
+    assert body["error"]["code"] == "invalid_request"
+    assert body["error"]["message"].startswith(message)
+
+
+def test_a_batch_with_a_bad_token_is_401_and_records_nothing(aws, handlers, context, api):
+    cid = seed(handlers, context, "bad@example.org", country="US")
+    status, body, _ = get_contents(
+        api, context, "hero,jobs", link_token(cid, ttl=timedelta(seconds=-1))
+    )
+    assert status == 401
+    assert body == {"error": {"code": "invalid_token", "message": "token has expired"}}
+    assert not [d for d in decision_items(cid) if d.get("kind") == "content"]
 
 
 # -- tracking -------------------------------------------------------------------------------

@@ -178,3 +178,33 @@ def test_generated_anonymous_ids_are_valid_and_distinct():
     assert len(ids) == 50
     for value in ids:
         TRACK.validate_python({"type": "job_viewed", "job": {"id": "j"}, "anonymous_id": value})
+
+
+# -- GET /content?slots= ----------------------------------------------------------------------
+
+
+def test_the_slots_of_a_batch_are_comma_separated_names_in_order():
+    from talentops.api.careers import slot_names
+
+    assert slot_names("hero") == ["hero"]
+    assert slot_names(" events ,hero,jobs") == ["events", "hero", "jobs"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "name at least one slot"),
+        (",", "name at least one slot"),
+        ("hero,", "an empty slot name"),
+        ("hero,jobs,hero", "'hero' is named twice"),
+        (",".join(f"s{i}" for i in range(11)), "at most 10 slots"),
+    ],
+)
+def test_a_batch_without_slots_an_empty_or_repeated_one_or_too_many_is_refused(text, problem):
+    from talentops.api.careers import slot_names
+    from talentops.api.errors import ApiError
+
+    with pytest.raises(ApiError) as refused:
+        slot_names(text)
+    assert (refused.value.status, refused.value.code) == (400, "invalid_request")
+    assert problem in refused.value.message

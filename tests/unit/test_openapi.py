@@ -34,6 +34,33 @@ def test_the_careers_site_routes_are_documented_with_their_errors():
     )
 
 
+def test_the_batch_content_route_and_the_blocks_data_are_documented():
+    document_ = json.loads(document())
+    batch = document_["paths"]["/content"]["get"]
+    single = document_["paths"]["/content/{slot}"]["get"]
+    assert set(batch["responses"]) == {"200", "400", "401", "404"}
+    assert batch["security"] == single["security"]  # the same optional link token
+    [slots] = batch["parameters"]
+    assert (slots["name"], slots["in"], slots["required"]) == ("slots", "query", True)
+    ok = batch["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert ok.endswith("/ContentBatchResponse")
+    schemas = document_["components"]["schemas"]
+    item = schemas["ContentBatchResponse"]["properties"]["slots"]["items"]["$ref"]
+    assert item.endswith("/ContentBlockResponse")
+    block = schemas["ContentBlockResponse"]
+    assert "data" in block["required"]
+    assert set(schemas["ContentBlockData"]["properties"]) == {
+        "title",
+        "text",
+        "actions",
+        "jobs",
+        "events",
+        "missed_event",
+    }
+    assert {"id", "title", "url"} <= set(schemas["BlockJob"]["properties"])
+    assert {"id", "name", "starts_at", "when", "url"} <= set(schemas["BlockEvent"]["properties"])
+
+
 def test_the_document_passes_a_standard_openapi_validator():
     """Client generators and gateways import it only when it is a valid document (every
     $ref resolves, every schema is well formed)."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from markupsafe import Markup
 
 from talentops.content.catalogue import (
     Catalogue,
@@ -18,6 +19,7 @@ from talentops.content.catalogue import (
     select_variant,
 )
 from talentops.content.slots import (
+    block_data,
     candidate_fields,
     choose_slot_variant,
     content_decision,
@@ -25,10 +27,13 @@ from talentops.content.slots import (
     events_data,
     job_fits,
     jobs_data,
+    plain_text,
+    render_block,
     render_slot,
     slot_context,
 )
 from talentops.errors import CatalogueError, UnknownSlotError
+from talentops.models.careers import ContentBlockData
 from talentops.models.state import FieldValue, Profile
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -349,3 +354,113 @@ def test_listed_values_are_escaped(catalogue):
     html = render_slot(catalogue, spec.anonymous, context)
     assert "<img" not in html and "&lt;img" in html
     assert 'href="https://x.example/?a=1&amp;b=2"' in html
+
+
+# -- the block as data (GET /content's `data`) ----------------------------------------------
+
+
+def test_every_variant_of_every_slot_says_as_data_what_its_html_shows(catalogue):
+    job = {**JOB, "url": "https://careers.example.com/jobs/j1", "country": "DE"}
+    upcoming = {"id": "e1", "name": "Summit", "starts_at": "2026-12-03T17:30:00Z", "city": "Berlin"}
+    past = {
+        **upcoming,
+        "id": "e0",
+        "starts_at": "2026-11-20T17:30:00Z",
+        "url": "https://e.example/0",
+    }
+    profile = make_profile(
+        {"event_no_show": {"at": "2026-11-21T10:00:00+00:00", "subject_id": "e0"}},
+        first_name="Ada",
+        city="Berlin",
+        role_family="data",
+        seniority="senior",
+        language="de",
+    )
+    for slot, spec in catalogue.slots.items():
+        listings = {"jobs": [job], "events": [upcoming, past], "none": []}[spec.data]
+        for who in (None, profile):
+            context = slot_context(
+                slot=slot, spec=spec, profile=who, listings=listings, now=NOW, brand=BRAND
+            )
+            for variant in (spec.anonymous, *spec.variants):
+                rendered = render_block(catalogue, variant, context)
+                data = ContentBlockData.model_validate(block_data(spec.data, rendered.fields))
+                where = (slot, variant.name, who is not None)
+                shown = " ".join(rendered.html.split())
+                text = Markup(rendered.html).striptags()  # what a reader of the HTML sees
+                assert data.title and data.title in text, where
+                assert data.text is None or data.text in text, where
+                for action in data.actions:
+                    assert f'href="{action.href}">{action.label}</a>' in shown, where
+                for listed in (*data.jobs, *data.events):
+                    assert f'data-{spec.data[:-1]}-id="{listed.id}"' in shown, where
+                fits = who is not None or variant is spec.anonymous
+                if spec.data == "jobs" and fits:
+                    assert [j.id for j in data.jobs] == ["j1"], where
+                    assert data.jobs[0].url == "https://careers.example.com/jobs/j1"
+                if spec.data == "events" and fits:
+                    assert [e.id for e in data.events] == ["e1"], where
+                    assert data.events[0].when.startswith("Thursday 3 December 2026")
+                missed = variant.name == "missed" and who is not None
+                assert (data.missed_event is not None) == missed, where
+
+
+def test_the_data_of_a_block_is_plain_text_and_lists_what_the_variant_lists(catalogue):
+    spec = catalogue.slot("jobs")
+    other = {**JOB, "id": "j2", "role_family": "design"}
+    profile = make_profile(
+        first_name="<b>Ada</b> & co", city="Berlin", role_family="data", seniority="senior"
+    )
+    context = slot_context(
+        slot="jobs", spec=spec, profile=profile, listings=[JOB, other], now=NOW, brand=BRAND
+    )
+    selection = choose_slot_variant(spec, context, known=True, now=NOW)
+    rendered = render_block(catalogue, selection.variant, context)
+    data = block_data("jobs", rendered.fields)
+    assert selection.variant.name == "matching"
+    assert [j["id"] for j in data["jobs"]] == ["j1"]  # the matching jobs, not the recent ones
+    assert data["title"] == "Roles that fit you in and around Berlin"
+
+    hero = catalogue.slot("hero")
+    context = slot_context(
+        slot="hero", spec=hero, profile=profile, listings=[], now=NOW, brand=BRAND
+    )
+    known = next(v for v in hero.variants if v.name == "known")
+    rendered = render_block(catalogue, known, context)
+    assert "&lt;b&gt;Ada&lt;/b&gt; &amp; co" in rendered.html
+    assert block_data("none", rendered.fields)["title"] == "Welcome back, <b>Ada</b> & co"
+
+
+def test_plain_text_unescapes_drops_tags_and_keeps_one_line():
+    assert plain_text(Markup("The <a href='x'>event   page</a>\n &amp; more")) == (
+        "The event page & more"
+    )
+    assert plain_text("  a\n b ") == "a b"
+    assert plain_text(None) is None and plain_text(Markup("  ")) is None
+
+
+def test_a_template_that_sets_nothing_still_has_data(tmp_path, templates_dir):
+    root = tmp_path / "templates"
+    shutil.copytree(templates_dir, root)
+    (root / "slots" / "hero" / "anonymous.html").write_text("<div>plain</div>")
+    bare = Catalogue.load(root)
+    spec = bare.slot("hero")
+    context = slot_context(slot="hero", spec=spec, profile=None, listings=[], now=NOW, brand=BRAND)
+    rendered = render_block(bare, spec.anonymous, context)
+    assert rendered.html == "<div>plain</div>"
+    assert block_data("none", rendered.fields) == {
+        "title": "",
+        "text": None,
+        "actions": [],
+        "jobs": [],
+        "events": [],
+        "missed_event": None,
+    }
+
+
+def test_unknown_slots_are_named_all_at_once(catalogue):
+    assert [s.data for s in catalogue.slots_named(["jobs", "hero"])] == ["jobs", "none"]
+    with pytest.raises(UnknownSlotError, match=r"^there is no content slot 'x'$"):
+        catalogue.slots_named(["hero", "x"])
+    with pytest.raises(UnknownSlotError, match=r"^there are no content slots 'x', 'y'$"):
+        catalogue.slots_named(["x", "hero", "y"])

@@ -313,6 +313,18 @@ class Catalogue:
 
             raise UnknownSlotError(f"there is no content slot {name[:64]!r}") from exc
 
+    def slots_named(self, names: Sequence[str]) -> list[SlotSpec]:
+        """The specs of `names`, in order; UnknownSlotError naming every unknown one."""
+        unknown = [name for name in names if name not in self.slots]
+        if len(unknown) == 1:
+            self.slot(unknown[0])
+        if unknown:
+            from ..errors import UnknownSlotError
+
+            listed = ", ".join(repr(name[:64]) for name in unknown)
+            raise UnknownSlotError(f"there are no content slots {listed}")
+        return [self.slots[name] for name in names]
+
     @classmethod
     def load(cls, root: str | Path) -> Catalogue:
         root = Path(root)

@@ -7,11 +7,16 @@ token gets the slot's anonymous variant. For a known candidate the decision, wit
 reasons, is recorded like an email decision: under the candidate's partition, one record per
 candidate, slot, variant and day (so that page views do not grow the partition).
 
+A block is answered twice over: as HTML, and as data (`block_data`) for a site that renders
+blocks with its own design system. Both come from one rendering of the variant's template:
+the template sets, at its top level, `title`, `text`, `actions`, `items` and `missed_event`,
+and shows those values in its HTML, so the two never disagree.
+
 Everything above `ContentService` is pure: context in, choice out.
 
-Requests per block: one profile read (known candidates only), one decision write (known
-candidates only), and the slot's listing (jobs or events) from a per-process cache that a
-Query refreshes every `listing_ttl` seconds.
+Requests per call (one slot, or several at once): one profile read (known candidates only),
+one decision write per block (known candidates only), and each slot's listing (jobs or
+events) from a per-process cache that a Query refreshes every `listing_ttl` seconds.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from ..adapters.content_decisions import ContentDecisionRepository
 from ..adapters.listings import EVENT_FIELDS, JOB_FIELDS, ListingsRepository
@@ -34,7 +40,7 @@ from ..models.state import Decision, Profile, passed_over
 from ..observability import logger
 from ..tokens import TokenSigner
 from .catalogue import Catalogue, Selection, SlotSpec, SlotVariant, choose_variant
-from .render import environment
+from .render import environment, single_line
 
 CONTENT_TRIGGER = "Content Requested"
 CONTENT_PURPOSE = "content"
@@ -63,6 +69,8 @@ class ContentBlock:
     html: str
     reasons: list[str]
     decision: Decision | None = None
+    # What the block says, as data (`block_data`): title, text, actions, jobs, events, ...
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 # -- pure ----------------------------------------------------------------------------------
@@ -218,11 +226,73 @@ def content_decision(
     )
 
 
-def render_slot(catalogue: Catalogue, variant: SlotVariant, context: Mapping[str, Any]) -> str:
+# The names a slot template sets at its top level for the block's data.
+BLOCK_FIELDS = ("title", "text", "actions", "items", "missed_event")
+
+
+@dataclass(frozen=True)
+class RenderedBlock:
+    html: str
+    fields: dict[str, Any]  # what the template set of BLOCK_FIELDS (absent when it set none)
+
+
+def render_block(
+    catalogue: Catalogue, variant: SlotVariant, context: Mapping[str, Any]
+) -> RenderedBlock:
+    """The variant's HTML and the values its template set for the block's data, from one
+    rendering (a template module: its body is the HTML, its top-level names the values)."""
     try:
-        return environment(str(catalogue.root)).get_template(variant.html).render(context)
+        template = environment(str(catalogue.root)).get_template(variant.html)
+        module = template.make_module(dict(context))
+        html = str(module)
     except jinja2.TemplateError as exc:
         raise RenderError(f"{type(exc).__name__}: {exc.message or ''}"[:300]) from exc
+    fields = {name: getattr(module, name) for name in BLOCK_FIELDS if hasattr(module, name)}
+    return RenderedBlock(html, fields)
+
+
+def render_slot(catalogue: Catalogue, variant: SlotVariant, context: Mapping[str, Any]) -> str:
+    return render_block(catalogue, variant, context).html
+
+
+def plain_text(value: Any) -> str | None:
+    """A value a template set, as plain text on one line: the HTML the template made of it
+    (escaped values, a link) becomes its text, for a site that escapes what it shows itself."""
+    if value is None:
+        return None
+    # Markup (what an autoescaped template made): unescape entities, drop tags, one line.
+    markup = isinstance(value, markupsafe.Markup)
+    text = value.striptags() if markup else single_line(str(value))
+    return text or None
+
+
+def _listed(item: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: item.get(name) for name in names}
+
+
+def block_data(data_kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The block's data (pure): its title, text and actions as plain text, and the jobs or
+    events it lists (all of their fields, links included) as the template listed them."""
+    actions = []
+    for action in fields.get("actions") or ():
+        if isinstance(action, Mapping) and action.get("label") and action.get("href"):
+            actions.append(
+                {"label": plain_text(action["label"]), "href": str(action["href"]).strip()}
+            )
+    items = [i for i in fields.get("items") or () if isinstance(i, Mapping)]
+    missed = fields.get("missed_event")
+    return {
+        "title": plain_text(fields.get("title")) or "",
+        "text": plain_text(fields.get("text")),
+        "actions": actions,
+        "jobs": [_listed(i, JOB_FIELDS) for i in items] if data_kind == "jobs" else [],
+        "events": (
+            [_listed(i, (*EVENT_FIELDS, "when")) for i in items] if data_kind == "events" else []
+        ),
+        "missed_event": (
+            _listed(missed, (*EVENT_FIELDS, "when")) if isinstance(missed, Mapping) else None
+        ),
+    }
 
 
 # -- service -------------------------------------------------------------------------------
@@ -270,15 +340,38 @@ class ContentService:
         return items
 
     def block(self, slot: str, token: str | None, *, request_id: str) -> ContentBlock:
-        spec = self.catalogue.slot(slot)  # UnknownSlotError first: it needs no secret
+        return self.blocks([slot], token, request_id=request_id)[0]
+
+    def blocks(
+        self, slots: Sequence[str], token: str | None, *, request_id: str
+    ) -> list[ContentBlock]:
+        """The blocks of `slots`, in that order, for the token's candidate (anonymous
+        without one): the slots are checked first (UnknownSlotError names every unknown one;
+        it needs no secret), then the token, once for all of them."""
+        specs = self.catalogue.slots_named(slots)
         profile, via_message = self.candidate_for(token)
         now = self.now()
+        return [
+            self._block(slot, spec, profile, via_message, now=now, request_id=request_id)
+            for slot, spec in zip(slots, specs, strict=True)
+        ]
+
+    def _block(
+        self,
+        slot: str,
+        spec: SlotSpec,
+        profile: Profile | None,
+        via_message: str | None,
+        *,
+        now: datetime,
+        request_id: str,
+    ) -> ContentBlock:
         listings = self._listing(spec.data) if spec.data != "none" else []
         context = slot_context(
             slot=slot, spec=spec, profile=profile, listings=listings, now=now, brand=self.brand
         )
         selection = choose_slot_variant(spec, context, known=profile is not None, now=now)
-        html = render_slot(self.catalogue, selection.variant, context)
+        rendered = render_block(self.catalogue, selection.variant, context)
         decision = None
         if profile is not None:
             decision = content_decision(
@@ -301,4 +394,11 @@ class ContentService:
             known=profile is not None,
             decision_id=decision.decision_id if decision else None,
         )
-        return ContentBlock(slot, selection.variant.name, html, selection.reasons, decision)
+        return ContentBlock(
+            slot,
+            selection.variant.name,
+            rendered.html,
+            selection.reasons,
+            decision,
+            data=block_data(spec.data, rendered.fields),
+        )

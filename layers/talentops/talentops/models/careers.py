@@ -11,6 +11,7 @@ docs/careers-api.md.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -78,10 +79,67 @@ class ApiModel(BaseModel):
     )
 
 
+class BlockAction(ApiModel):
+    label: str = Field(description="The call to action's text.")
+    href: str = Field(description="Where it leads (a section of the page, e.g. `#jobs`, or a URL).")
+
+
+class BlockJob(ApiModel):
+    """A job as the block lists it (from the listings of `Job Opened`)."""
+
+    id: str = Field(description="The job's id: what `POST /track` takes as `job.id`.")
+    title: str
+    role_family: str | None = None
+    seniority: str | None = None
+    city: str | None = None
+    country: str | None = None
+    remote: bool | None = None
+    url: str | None = Field(default=None, description="The job's page, as the ATS gave it.")
+
+
+class BlockEvent(ApiModel):
+    """An event as the block lists it (from the event messages)."""
+
+    id: str
+    name: str
+    starts_at: datetime
+    when: str = Field(description="The start as the block shows it, in the candidate's time zone.")
+    city: str | None = None
+    url: str | None = Field(default=None, description="The event's page, if known.")
+
+
+class ContentBlockData(ApiModel):
+    """What the block says, as data: the same values its HTML shows, for a site that renders
+    blocks with its own design system. Text is plain (unescaped): escape it when rendering."""
+
+    title: str = Field(description="The block's heading.")
+    text: str | None = Field(default=None, description="Its lead paragraph or note, if any.")
+    actions: list[BlockAction] = Field(
+        default_factory=list, description="Its calls to action, in order."
+    )
+    jobs: list[BlockJob] = Field(
+        default_factory=list, description="The jobs it lists, in order (slots that list jobs)."
+    )
+    events: list[BlockEvent] = Field(
+        default_factory=list,
+        description="The events it lists, soonest first (slots that list events).",
+    )
+    missed_event: BlockEvent | None = Field(
+        default=None, description="The event a recent no-show missed (the `missed` variant)."
+    )
+
+
 class ContentBlockResponse(ApiModel):
     slot: str = Field(description="The slot asked for.")
     variant: str = Field(description="The variant chosen (the anonymous one without a token).")
     html: str = Field(description="The block's HTML, escaped and ready to insert.")
+    data: ContentBlockData = Field(description="The same block as data (headless sites).")
+
+
+class ContentBatchResponse(ApiModel):
+    slots: list[ContentBlockResponse] = Field(
+        description="One block per slot asked for, in the order asked."
+    )
 
 
 class TrackAccepted(ApiModel):
