@@ -189,6 +189,8 @@ ROUTES = (
     ("GET", "/admin/campaigns/{id}"),
     ("GET", "/admin/candidates/{id}/explain"),
     ("GET", "/admin/why-not"),
+    ("POST", "/admin/messages/{name}/render"),
+    ("POST", "/admin/messages/{name}/test"),
     ("GET", "/docs"),
 )
 TOKEN_ROUTES = {
