@@ -30,12 +30,30 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import ConcurrencyError, StorageError
+from ..models.state import Profile
 from .aws import client
 from .dynamo import from_item, to_item
 from .talent_pool import LoadedProfile, profile_from_item
 
 META_SK = "META"
 POOL_INDEX = "by_email"
+# The index's key (email_norm) and the table's: every item of a pool Scan carries them, so
+# that a fan-out can save "resume right after this profile" as its cursor.
+INDEX_KEY = ("email_norm", "pk", "sk")
+# What campaigns.preview.decide_recipient reads of a profile (segment, suppression, consent,
+# freshness, variant, quiet hours, the budget's ledger): the preview's Scan projects these.
+DECISION_ATTRIBUTES = (
+    "candidate_id",
+    "version",
+    "fields",
+    "consent",
+    "recent",
+    "behaviours",
+    "suppressed",
+)
+# What the segment alone reads (Campaign.in_segment): the fan-out's Scan projects these.
+SEGMENT_ATTRIBUTES = ("candidate_id", "fields", "behaviours")
+_NOT_PROFILE = frozenset({"pk", "sk", "email_norm"})
 COUNT_MAPS = ("suppressed", "deferred")
 COUNT_NUMBERS = ("sent", "failed", "waiting", "left_segment", "missing", "messages_done")
 
@@ -85,6 +103,22 @@ class CampaignRecord:
             cursor=data.get("fanout_cursor"),
             counts=counts,
         )
+
+
+@dataclass(frozen=True)
+class PoolItem:
+    """A profile of a pool Scan: the model (only the attributes asked for), its key in the
+    by_email index, and its send counter when it was read."""
+
+    profile: Profile
+    key: dict[str, Any]
+    alert_seq: int = 0
+
+
+@dataclass(frozen=True)
+class PoolPage:
+    items: list[PoolItem]
+    last_key: dict[str, Any] | None  # None: the segment's last page
 
 
 @dataclass
@@ -199,33 +233,36 @@ class CampaignRepository:
         self,
         campaign_id: str,
         *,
-        expected_pages: int,
+        expected_messages: int,
         cursor: str | None,
         queued: int,
         scanned: int,
         messages: int,
+        pages: int,
         now: datetime,
     ) -> None:
-        """After a page of candidates is on the queue: where to go on from (no cursor: the
-        fan-out is done). Conditional on the page count being ``expected_pages``, so that two
-        fan-outs of one campaign (a launch called again while one runs) cannot both count a
-        page: the one that loses gets ConcurrencyError and stops."""
+        """After candidates are on the queue: where to go on from (the by_email key of the
+        last profile queued, or of the last page read; no cursor: the fan-out is done), and
+        what was queued, scanned and read since the last save. Conditional on the message
+        count being ``expected_messages``, so that two fan-outs of one campaign (a launch
+        called again while one runs) cannot both count the same messages: the one that loses
+        gets ConcurrencyError and stops."""
         names = {"#p": "fanout_pages", "#q": "queued", "#n": "scanned", "#m": "messages"}
         values: dict[str, Any] = {
-            ":one": {"N": "1"},
+            ":p": {"N": str(pages)},
             ":q": {"N": str(queued)},
             ":n": {"N": str(scanned)},
             ":m": {"N": str(messages)},
             ":now": {"S": now.isoformat()},
-            ":expected": {"N": str(expected_pages)},
+            ":expected": {"N": str(expected_messages)},
         }
         if cursor:
-            update = "SET fanout_cursor = :c, fanout_at = :now ADD #p :one, #q :q, #n :n, #m :m"
+            update = "SET fanout_cursor = :c, fanout_at = :now ADD #p :p, #q :q, #n :n, #m :m"
             values[":c"] = {"S": cursor}
         else:
             update = (
                 "SET #s = :done, fanout_at = :now, fanout_finished_at = :now "
-                "REMOVE fanout_cursor ADD #p :one, #q :q, #n :n, #m :m"
+                "REMOVE fanout_cursor ADD #p :p, #q :q, #n :n, #m :m"
             )
             values[":done"] = {"S": "launched"}
             names["#s"] = "status"
@@ -234,13 +271,15 @@ class CampaignRepository:
                 TableName=self.table,
                 Key=self._key(campaign_id),
                 UpdateExpression=update,
-                ConditionExpression="attribute_exists(pk) AND #p = :expected",
+                ConditionExpression="attribute_exists(pk) AND #m = :expected",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise ConcurrencyError("another fan-out of this campaign saved this page") from exc
+                raise ConcurrencyError(
+                    "another fan-out of this campaign saved these messages"
+                ) from exc
             raise StorageError("saving a campaign's fan-out progress failed") from exc
 
     def add_counts(self, campaign_id: str, counts: CampaignCounts) -> None:
@@ -281,21 +320,47 @@ class CampaignRepository:
     def pool_page(
         self, start_key: dict[str, Any] | None, limit: int | None = None
     ) -> tuple[list[LoadedProfile], dict[str, Any] | None]:
-        """One page of the addressable pool (a Scan of the by_email index): the profiles and
-        the key to go on from (None: the last page)."""
+        """One page of the addressable pool (a Scan of the by_email index, every attribute):
+        the profiles and the key to go on from (None: the last page)."""
+        page = self.pool_scan(start_key=start_key, limit=limit, attributes=None)
+        return [LoadedProfile(p.profile, p.alert_seq) for p in page.items], page.last_key
+
+    def pool_scan(
+        self,
+        *,
+        start_key: dict[str, Any] | None = None,
+        segment: int = 0,
+        segments: int = 1,
+        limit: int | None = None,
+        attributes: tuple[str, ...] | None = DECISION_ATTRIBUTES,
+    ) -> PoolPage:
+        """One page of segment ``segment`` of ``segments`` of the addressable pool (a parallel
+        Scan of the by_email index), with only ``attributes`` of each profile (None: all) and
+        the index key of each (a cursor can resume right after any item). No ``limit``: the
+        page is DynamoDB's 1 MB."""
         kwargs: dict[str, Any] = {"TableName": self.table, "IndexName": POOL_INDEX}
+        if segments > 1:
+            kwargs["Segment"] = segment
+            kwargs["TotalSegments"] = segments
         if limit:
             kwargs["Limit"] = limit
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
+        if attributes is not None:
+            names = dict.fromkeys((*INDEX_KEY, *attributes))
+            aliases = {f"#a{i}": name for i, name in enumerate(names)}
+            kwargs["ProjectionExpression"] = ", ".join(aliases)
+            kwargs["ExpressionAttributeNames"] = aliases
         try:
             resp = self.ddb.scan(**kwargs)
         except ClientError as exc:
             raise StorageError("reading the talent pool failed") from exc
-        profiles = []
+        items = []
         for item in resp.get("Items", []):
             if item.get("sk", {}).get("S") != "PROFILE":
                 continue
+            key = {name: item[name] for name in INDEX_KEY if name in item}
             seq = int(item.get("alert_seq", {}).get("N", "0"))
-            profiles.append(LoadedProfile(profile_from_item(item), seq))
-        return profiles, resp.get("LastEvaluatedKey")
+            data = {k: v for k, v in item.items() if k not in _NOT_PROFILE}
+            items.append(PoolItem(profile_from_item(data), key, seq))
+        return PoolPage(items, resp.get("LastEvaluatedKey"))
