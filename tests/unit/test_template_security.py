@@ -23,6 +23,8 @@ KNOWN_ADMIN_ROUTES = {
     ("DELETE", "/admin/candidates/{id}"),
     ("POST", "/admin/campaigns"),
     ("POST", "/admin/campaigns/{id}/launch"),
+    ("POST", "/admin/campaigns/{id}/preview"),
+    ("GET", "/admin/campaigns/{id}/preview"),
 }
 
 

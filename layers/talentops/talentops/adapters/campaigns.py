@@ -7,6 +7,19 @@
                                  worker did (sent, suppressed by reason, deferred by reason,
                                  waiting, failed, left_segment, missing), each an atomic ADD.
 
+  pk=CAMPAIGN#<id>  sk=PREVIEW#<run>          a preview's result (JSON: counts, the examples held
+                                             back, the rendered samples)
+  pk=CAMPAIGN#<id>  sk=PREVIEW#<run>#<seg>#<n>  what segment <seg> of a preview's parallel Scan
+                                             found (chunk <n>: a segment that ran short of
+                                             time goes on in another message), removed when
+                                             the preview is merged
+
+The META item also holds the state of the last preview (campaigns.preview_job): its run id,
+running or done, when it started, the moment it decides for, its segments, those done and
+the profiles each has scanned. The preview's items hold candidate ids and rendered samples:
+they carry ``expires_at`` (the table's TTL, a day) and a new preview deletes the last one's
+result, so that they do not outlive the candidates they show by more than a day.
+
 What a campaign did to one candidate is the decision record in the candidate's own partition
 (pk=CAND#<id>, sk=DECISION#<decision id>, written by the claim of the send path): its id
 derives from the campaign and the candidate (campaigns.preview.campaign_fact), so it is the
@@ -32,7 +45,7 @@ from botocore.exceptions import ClientError
 from ..errors import ConcurrencyError, StorageError
 from ..models.state import Profile
 from .aws import client
-from .dynamo import from_item, to_item
+from .dynamo import batch_write, from_item, query_all, to_item
 from .talent_pool import LoadedProfile, profile_from_item
 
 META_SK = "META"
@@ -62,6 +75,14 @@ def campaign_pk(campaign_id: str) -> str:
     return f"CAMPAIGN#{campaign_id}"
 
 
+def preview_sk(run: str) -> str:
+    return f"PREVIEW#{run}"
+
+
+def preview_part_sk(run: str, segment: int, chunk: int) -> str:
+    return f"PREVIEW#{run}#{segment:04d}#{chunk:04d}"
+
+
 class CampaignExistsError(StorageError):
     code = "campaign_exists"
 
@@ -82,6 +103,7 @@ class CampaignRecord:
     messages: int = 0
     cursor: str | None = None
     counts: dict[str, Any] = field(default_factory=dict)
+    preview: PreviewState | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> CampaignRecord:
@@ -102,6 +124,38 @@ class CampaignRecord:
             messages=int(data.get("messages", 0)),
             cursor=data.get("fanout_cursor"),
             counts=counts,
+            preview=PreviewState.from_data(data),
+        )
+
+
+@dataclass(frozen=True)
+class PreviewState:
+    """The last preview of a campaign, as its META item has it."""
+
+    run: str
+    state: str  # running | done
+    started_at: datetime
+    at: datetime  # the moment decided for (send_at, or the start)
+    segments: int
+    done: frozenset[int] = frozenset()
+    progress: Mapping[str, int] = field(default_factory=dict)  # segment -> profiles scanned
+
+    @property
+    def scanned(self) -> int:
+        return sum(self.progress.values())
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> PreviewState | None:
+        if not data.get("preview_run"):
+            return None
+        return cls(
+            run=str(data["preview_run"]),
+            state=str(data.get("preview_state", "running")),
+            started_at=datetime.fromisoformat(str(data["preview_started_at"])),
+            at=datetime.fromisoformat(str(data["preview_at"])),
+            segments=int(data.get("preview_segments", 1)),
+            done=frozenset(int(s) for s in data.get("preview_done") or ()),
+            progress={str(k): int(v) for k, v in (data.get("preview_progress") or {}).items()},
         )
 
 
@@ -314,6 +368,197 @@ class CampaignRepository:
             )
         except ClientError as exc:
             raise StorageError("counting a campaign's outcomes failed") from exc
+
+    # -- the preview (campaigns.preview_job) ------------------------------------------------
+
+    def start_preview(
+        self,
+        campaign_id: str,
+        *,
+        run: str,
+        replaces: str | None,
+        started_at: datetime,
+        at: datetime,
+        segments: int,
+    ) -> bool:
+        """Make ``run`` the campaign's preview, running, if the last one is still
+        ``replaces`` (None: there was none); False when another caller started one first."""
+        values: dict[str, Any] = {
+            ":run": {"S": run},
+            ":running": {"S": "running"},
+            ":t": {"S": started_at.isoformat()},
+            ":at": {"S": at.isoformat()},
+            ":n": {"N": str(segments)},
+            ":empty": {"M": {}},
+        }
+        if replaces is None:
+            condition = "attribute_exists(pk) AND attribute_not_exists(preview_run)"
+        else:
+            condition = "attribute_exists(pk) AND preview_run = :old"
+            values[":old"] = {"S": replaces}
+        try:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key=self._key(campaign_id),
+                UpdateExpression=(
+                    "SET preview_run = :run, preview_state = :running, preview_started_at = :t, "
+                    "preview_at = :at, preview_segments = :n, preview_progress = :empty "
+                    "REMOVE preview_done, preview_finished_at"
+                ),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StorageError("starting a campaign preview failed") from exc
+        if replaces is not None:
+            self._delete([(campaign_pk(campaign_id), preview_sk(replaces))])
+        return True
+
+    def preview_progress(self, campaign_id: str, run: str, segment: int, scanned: int) -> bool:
+        """Profiles segment ``segment`` of ``run`` has scanned so far (SET, not ADD: a
+        message delivered again counts its profiles once); False when ``run`` is no longer
+        the campaign's preview."""
+        update = "SET preview_progress.#s = :n"
+        found = self._preview_update(
+            campaign_id, run, update, segment=segment, scanned=scanned, last=None
+        )
+        return found is not None
+
+    def finish_preview_part(
+        self,
+        campaign_id: str,
+        run: str,
+        *,
+        segment: int,
+        chunk: int,
+        part: Mapping[str, Any],
+        scanned: int,
+        last: bool,
+        expires_at: datetime,
+    ) -> PreviewState | None:
+        """Store what chunk ``chunk`` of segment ``segment`` found; with ``last``, count the
+        segment done (a set: a message delivered again adds it once). The preview's state
+        after it, or None when ``run`` is no longer the campaign's preview."""
+        item = {
+            "pk": campaign_pk(campaign_id),
+            "sk": preview_part_sk(run, segment, chunk),
+            "part": json.dumps(part, separators=(",", ":")),
+            "expires_at": int(expires_at.timestamp()),
+        }
+        try:
+            self.ddb.put_item(TableName=self.table, Item=to_item(item))
+        except ClientError as exc:
+            raise StorageError("storing a preview's segment failed") from exc
+        update = "SET preview_progress.#s = :n" + (" ADD preview_done :seg" if last else "")
+        return self._preview_update(
+            campaign_id, run, update, segment=segment, scanned=scanned, last=last
+        )
+
+    def _preview_update(
+        self,
+        campaign_id: str,
+        run: str,
+        update: str,
+        *,
+        segment: int,
+        scanned: int,
+        last: bool | None,
+    ) -> PreviewState | None:
+        values: dict[str, Any] = {":run": {"S": run}, ":n": {"N": str(scanned)}}
+        if last:
+            values[":seg"] = {"NS": [str(segment)]}
+        try:
+            resp = self.ddb.update_item(
+                TableName=self.table,
+                Key=self._key(campaign_id),
+                UpdateExpression=update,
+                ConditionExpression="preview_run = :run",
+                ExpressionAttributeNames={"#s": str(segment)},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise StorageError("saving a preview's progress failed") from exc
+        return PreviewState.from_data(from_item(resp.get("Attributes", {})))
+
+    def preview_parts(self, campaign_id: str, run: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every part stored for ``run`` (sort key, part), in segment and chunk order."""
+        found = query_all(
+            self.ddb,
+            "reading a preview's segments",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={
+                ":pk": {"S": campaign_pk(campaign_id)},
+                ":p": {"S": preview_sk(run) + "#"},
+            },
+            ConsistentRead=True,
+        )
+        return [(str(item["sk"]), json.loads(item["part"])) for item in found]
+
+    def save_preview(
+        self,
+        campaign_id: str,
+        run: str,
+        result: Mapping[str, Any],
+        *,
+        parts: list[str],
+        now: datetime,
+        expires_at: datetime,
+    ) -> bool:
+        """Store the merged result of ``run``, mark the preview done and remove its parts.
+        False when ``run`` is no longer the campaign's preview (its result is removed)."""
+        pk = campaign_pk(campaign_id)
+        item = {
+            "pk": pk,
+            "sk": preview_sk(run),
+            "result": json.dumps(result, separators=(",", ":"), default=str),
+            "expires_at": int(expires_at.timestamp()),
+        }
+        try:
+            self.ddb.put_item(TableName=self.table, Item=to_item(item))
+            self.ddb.update_item(
+                TableName=self.table,
+                Key=self._key(campaign_id),
+                UpdateExpression="SET preview_state = :done, preview_finished_at = :t",
+                ConditionExpression="preview_run = :run",
+                ExpressionAttributeValues={
+                    ":run": {"S": run},
+                    ":done": {"S": "done"},
+                    ":t": {"S": now.isoformat()},
+                },
+            )
+            saved = True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StorageError("storing a preview failed") from exc
+            saved = False
+        gone = [(pk, sk) for sk in parts] + ([] if saved else [(pk, preview_sk(run))])
+        self._delete(gone)
+        return saved
+
+    def preview_result(self, campaign_id: str, run: str) -> dict[str, Any] | None:
+        try:
+            resp = self.ddb.get_item(
+                TableName=self.table,
+                Key={"pk": {"S": campaign_pk(campaign_id)}, "sk": {"S": preview_sk(run)}},
+                ConsistentRead=True,
+            )
+        except ClientError as exc:
+            raise StorageError("reading a preview failed") from exc
+        item = resp.get("Item")
+        return json.loads(item["result"]["S"]) if item else None
+
+    def _delete(self, keys: list[tuple[str, str]]) -> None:
+        requests = [
+            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in keys
+        ]
+        if requests:
+            batch_write(self.ddb, self.table, requests, what="removing preview items")
 
     # -- the pool ---------------------------------------------------------------------------
 

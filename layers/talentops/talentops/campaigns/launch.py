@@ -40,6 +40,7 @@ is claimed for it until then.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections import Counter
@@ -89,6 +90,7 @@ from ..tokens import TokenSigner
 from .counting import count_resolved
 from .model import Campaign
 from .preview import RecipientDecision, campaign_fact, decide_recipient
+from .preview_job import PreviewMessage
 
 MESSAGE_SIZE = 100  # candidate ids a page message (one BatchGetItem)
 FLUSH_MESSAGES = 10  # full page messages a SendMessageBatch and a save of the cursor
@@ -692,7 +694,17 @@ class CampaignWorker:
             self.publisher.publish(entries)
 
 
-def parse_message(body: str | bytes | Mapping[str, Any]) -> CampaignMessage:
+def parse_message(body: str | bytes | Mapping[str, Any]) -> CampaignMessage | PreviewMessage:
+    """A message of the campaign queue, or of the preview queue (``kind`` preview)."""
+    if isinstance(body, Mapping):
+        data: Any = body
+    else:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return CampaignMessage.model_validate_json(body)  # raises, naming the problem
+    if isinstance(data, Mapping) and data.get("kind") == "preview":
+        return PreviewMessage.model_validate(dict(data))
     if isinstance(body, Mapping):
         return CampaignMessage.model_validate(dict(body))
     return CampaignMessage.model_validate_json(body)
