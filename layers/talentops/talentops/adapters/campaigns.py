@@ -45,8 +45,8 @@ from botocore.exceptions import ClientError
 from ..errors import ConcurrencyError, StorageError
 from ..models.state import Profile
 from .aws import client
-from .dynamo import batch_write, from_item, query_all, to_item
-from .talent_pool import LoadedProfile, profile_from_item
+from .dynamo import batch_write, from_item, plain_item, query_all, to_item
+from .talent_pool import LoadedProfile
 
 META_SK = "META"
 POOL_INDEX = "by_email"
@@ -64,7 +64,8 @@ DECISION_ATTRIBUTES = (
     "behaviours",
     "suppressed",
 )
-# What the segment alone reads (Campaign.in_segment): the fan-out's Scan projects these.
+# What any segment reads (Campaign.in_segment); a campaign's fan-out projects only the
+# fields and behaviours its own segment names (Campaign.segment_attributes).
 SEGMENT_ATTRIBUTES = ("candidate_id", "fields", "behaviours")
 _NOT_PROFILE = frozenset({"pk", "sk", "email_norm"})
 COUNT_MAPS = ("suppressed", "deferred")
@@ -580,7 +581,8 @@ class CampaignRepository:
         attributes: tuple[str, ...] | None = DECISION_ATTRIBUTES,
     ) -> PoolPage:
         """One page of segment ``segment`` of ``segments`` of the addressable pool (a parallel
-        Scan of the by_email index), with only ``attributes`` of each profile (None: all) and
+        Scan of the by_email index), with only ``attributes`` of each profile (None: all;
+        a name may be a document path, ``fields.country``) and
         the index key of each (a cursor can resume right after any item). No ``limit``: the
         page is DynamoDB's 1 MB."""
         kwargs: dict[str, Any] = {"TableName": self.table, "IndexName": POOL_INDEX}
@@ -592,9 +594,19 @@ class CampaignRepository:
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
         if attributes is not None:
-            names = dict.fromkeys((*INDEX_KEY, *attributes))
-            aliases = {f"#a{i}": name for i, name in enumerate(names)}
-            kwargs["ProjectionExpression"] = ", ".join(aliases)
+            # A name may be a document path (fields.country): each of its parts aliased.
+            aliases: dict[str, str] = {}
+            paths = []
+            for path in dict.fromkeys((*INDEX_KEY, *attributes)):
+                parts = []
+                for part in path.split("."):
+                    alias = next((a for a, n in aliases.items() if n == part), None)
+                    if alias is None:
+                        alias = f"#a{len(aliases)}"
+                        aliases[alias] = part
+                    parts.append(alias)
+                paths.append(".".join(parts))
+            kwargs["ProjectionExpression"] = ", ".join(paths)
             kwargs["ExpressionAttributeNames"] = aliases
         try:
             resp = self.ddb.scan(**kwargs)
@@ -606,6 +618,6 @@ class CampaignRepository:
                 continue
             key = {name: item[name] for name in INDEX_KEY if name in item}
             seq = int(item.get("alert_seq", {}).get("N", "0"))
-            data = {k: v for k, v in item.items() if k not in _NOT_PROFILE}
-            items.append(PoolItem(profile_from_item(data), key, seq))
+            data = plain_item({k: v for k, v in item.items() if k not in _NOT_PROFILE})
+            items.append(PoolItem(Profile.model_validate(data), key, seq))
         return PoolPage(items, resp.get("LastEvaluatedKey"))

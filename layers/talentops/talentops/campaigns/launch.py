@@ -4,7 +4,7 @@ Both run in the campaign worker, off the campaign queue (SQS, partial batch fail
 
 - ``fanout``: the launch route (or, for a campaign with ``send_at``, a one-time schedule at
   that moment) queues it. It reads the addressable pool page by page (a Scan of the by_email
-  index, DynamoDB's 1 MB pages, projecting only what the segment reads), keeps the
+  index, DynamoDB's 1 MB pages, projecting only the fields the segment reads), keeps the
   candidates of the segment and packs them across pages into full messages of 100 ids; every
   ten messages (one SendMessageBatch) it saves its cursor on the campaign's META item: the
   by_email key of the last candidate queued, conditional on the message count, so that two
@@ -54,7 +54,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ..adapters.bus import EventPublisher
 from ..adapters.campaigns import (
-    SEGMENT_ATTRIBUTES,
     CampaignCounts,
     CampaignRecord,
     CampaignRepository,
@@ -278,6 +277,7 @@ class CampaignWorker:
         if found is None:  # the record just read has the definition: no second read
             found = self._definitions[cid] = (record, Campaign.model_validate(record.definition))
         campaign = found[1]
+        attributes = campaign.segment_attributes()  # only what the segment reads
         run = _Fanout(cid, messages=record.messages)
         cursor = decode_key(record.cursor)
         batch = self.message_size * self.flush_messages
@@ -292,7 +292,7 @@ class CampaignWorker:
                     logger.info("campaign fan-out continues", campaign_id=cid, pages=report.pages)
                     return report
                 page = self.campaigns.pool_scan(
-                    start_key=cursor, limit=self.page_size, attributes=SEGMENT_ATTRIBUTES
+                    start_key=cursor, limit=self.page_size, attributes=attributes
                 )
                 now = self.now()
                 for item in page.items:
