@@ -24,7 +24,15 @@ from typing import Any
 
 from . import common, report
 
-MODULES = ("requests", "cpu", "scale", "coldstart", "local_stack", "redaction")
+MODULES = (
+    "requests",
+    "cpu",
+    "scale",
+    "campaign_scale",
+    "coldstart",
+    "local_stack",
+    "redaction",
+)
 
 
 def _runner(name: str, quick: bool) -> Callable[[], dict[str, Any]]:
@@ -40,6 +48,10 @@ def _runner(name: str, quick: bool) -> Callable[[], dict[str, Any]]:
         from . import scale
 
         return lambda: scale.run(repeats=3 if quick else 5)
+    if name == "campaign_scale":
+        from . import campaign_scale
+
+        return campaign_scale.run  # the largest pool: CAMPAIGN_BENCH_MAX (default 100,000)
     if name == "coldstart":
         from . import coldstart
 

@@ -599,6 +599,9 @@ def markdown(results: dict[str, Any]) -> str:
                 ),
             ),
         ]
+    camp = results.get("campaign_scale", {})
+    if camp.get("rows"):
+        lines += ["", "### 3b. Campaigns at any pool size", "", *campaign_scale_lines(camp)]
     cs = results.get("coldstart", {})
     if cs.get("functions"):
         lines += [
@@ -699,6 +702,51 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"Skipped: {ls.get('note', '')}")
     lines += ["", END]
     return "\n".join(lines)
+
+
+def campaign_scale_lines(camp: dict[str, Any]) -> list[str]:
+    """The preview and the fan-out against the pool (bench/campaign_scale.py), and what they
+    make on AWS."""
+    rows = camp["rows"]
+    a = camp["assumptions"]
+    return [
+        *_table(
+            [
+                "Pool",
+                "Preview CPU (us/profile)",
+                "Preview segment peak (KB)",
+                "Fan-out CPU (us/profile)",
+                "Fan-out peak (KB)",
+                "Fan-out messages / saves",
+                "AWS: pages",
+                "AWS: read units",
+                "AWS: preview wall (s)",
+                "AWS: fan-out wall (s)",
+            ],
+            (
+                [
+                    r["pool"],
+                    r["preview_us_per_profile"],
+                    r["preview_segment_peak_kb"],
+                    r["fanout_us_per_profile"],
+                    r["fanout_peak_kb"],
+                    f"{r['fanout_queue_messages']:,} / {r['fanout_saves']:,}",
+                    r["aws"]["pages"],
+                    r["aws"]["read_units"],
+                    r["aws"]["preview_wall_s"],
+                    r["aws"]["fanout_wall_s"],
+                ]
+                for r in rows
+            ),
+        ),
+        "",
+        f"Ratios, {camp['ratios_of']}: "
+        + ", ".join(f"{k} {_f(v)}x" for k, v in camp["ratios"].items())
+        + f". On paper: items of {a['item_bytes']:,} bytes, {a['page_bytes']:,}-byte pages, "
+        f"{a['page_latency_s'] * 1000:.0f} ms a page, {a['segments']} segments side by side, "
+        f"{a['lambda_cpu']}. Largest pool measured: {camp['largest_configured']:,} "
+        "(CAMPAIGN_BENCH_MAX).",
+    ]
 
 
 def update_doc(block: str, doc: Path = DOC) -> None:

@@ -2,6 +2,7 @@
 
     python scripts/campaign.py create FILE.yaml    # checked here, then POST /admin/campaigns
     python scripts/campaign.py preview ID          # what the launch would do; sends nothing
+                                                   # (starts the preview, follows it to done)
     python scripts/campaign.py launch ID [--wait]  # --wait: follow the sends until done
     python scripts/campaign.py status ID           # status and counts
 
@@ -217,7 +218,11 @@ class Api:
         return self.call("POST", "/admin/campaigns", dict(definition))
 
     def preview(self, campaign_id: str) -> Any:
+        """Starts the preview: running (202), or the preview when a fresh one is done."""
         return self.call("POST", f"/admin/campaigns/{_segment(campaign_id)}/preview")
+
+    def preview_status(self, campaign_id: str) -> Any:
+        return self.call("GET", f"/admin/campaigns/{_segment(campaign_id)}/preview")
 
     def launch(self, campaign_id: str) -> Any:
         return self.call("POST", f"/admin/campaigns/{_segment(campaign_id)}/launch")
@@ -363,8 +368,15 @@ def show_campaign(view: Mapping[str, Any], out: TextIO) -> None:
 def show_preview(preview: Mapping[str, Any], out: TextIO) -> None:
     out.write(
         f"preview of {preview.get('campaign_id')} as of {preview.get('decided_at')} "
-        "(nothing was sent)\n\n"
+        "(nothing was sent)\n"
     )
+    if preview.get("computed_at"):
+        stale = " (stale: preview again to compute it anew)" if preview.get("stale") else ""
+        out.write(
+            f"computed {preview.get('computed_at')}, fresh until {preview.get('fresh_until')}"
+            f"{stale}\n"
+        )
+    out.write("\n")
     rows: list[list[Any]] = [
         ["profiles scanned", "", preview.get("scanned", 0)],
         ["in the segment", "", preview.get("in_segment", 0)],
@@ -479,10 +491,66 @@ class Progress:
         self._last_text = text
         self.stream.flush()
 
+    @property
+    def shown(self) -> bool:
+        return bool(self._last_text)
+
     def close(self) -> None:
         if self.tty and self._drawn:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class PreviewProgress(Progress):
+    """The preview's progress: segments of the pool done, profiles scanned."""
+
+    @staticmethod
+    def describe(view: Mapping[str, Any], width: int = Progress.WIDTH) -> str:
+        segments = int(view.get("segments") or 0)
+        done = int(view.get("segments_done") or 0)
+        finished = view.get("preview") != "running"
+        share = 1.0 if finished else (min(done / segments, 1.0) if segments else 0.0)
+        filled = int(share * width)
+        bar = "#" * filled + "-" * (width - filled)
+        return (
+            f"[{bar}] {int(view.get('scanned', 0)):,} profiles scanned  "
+            f"{done if not finished else segments:,}/{segments:,} segments  "
+            f"(preview {view.get('preview', 'done')})"
+        )
+
+
+def wait_for_preview(
+    api: Api,
+    campaign_id: str,
+    *,
+    interval: float,
+    timeout: float,
+    err: TextIO,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Any:
+    """Starts the preview (POST) and polls it (GET) until it is done; the preview. A
+    preview that is done and fresh comes back from the POST at once. CliError on timeout."""
+    progress = PreviewProgress(err, clock=clock)
+    deadline = clock() + timeout
+    try:
+        answer = api.preview(campaign_id)
+        segments = 0
+        while isinstance(answer, Mapping) and answer.get("preview") == "running":
+            segments = int(answer.get("segments") or 0)
+            progress.show(answer)
+            if clock() >= deadline:
+                raise CliError(
+                    f"{campaign_id}: the preview still runs after {timeout:g} s "
+                    f"(`preview {campaign_id}` again follows it)"
+                )
+            sleep(interval)
+            answer = api.preview_status(campaign_id)
+        if progress.shown and isinstance(answer, Mapping):  # the last state: done
+            progress.show({"segments": segments, **answer}, final=True)
+        return answer
+    finally:
+        progress.close()
 
 
 def wait_for_sends(
@@ -560,12 +628,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="the catalogue's directory to check the file against (default templates/)",
     )
-    for name, text in (
-        ("preview", "what the launch would do (sends nothing)"),
-        ("status", "status and counts"),
-    ):
-        command = commands.add_parser(name, parents=[common], help=text)
-        command.add_argument("campaign_id", metavar="ID")
+    status = commands.add_parser("status", parents=[common], help="status and counts")
+    status.add_argument("campaign_id", metavar="ID")
+    preview = commands.add_parser(
+        "preview", parents=[common], help="what the launch would do (sends nothing)"
+    )
+    preview.add_argument("campaign_id", metavar="ID")
+    preview.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between polls (default 1)"
+    )
+    preview.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=600.0,
+        help="give up waiting for the preview after this many seconds (default 600)",
+    )
     launch = commands.add_parser("launch", parents=[common], help="launch (sends once each)")
     launch.add_argument("campaign_id", metavar="ID")
     launch.add_argument(
@@ -617,7 +694,15 @@ def run(
             out.write(f"campaign {view.get('campaign_id')} {word}\n\n")
         emit(view, show_campaign)
     elif args.command == "preview":
-        emit(api.preview(args.campaign_id), show_preview)
+        preview = wait_for_preview(
+            api,
+            args.campaign_id,
+            interval=args.interval,
+            timeout=args.wait_timeout,
+            err=err,
+            sleep=sleep,
+        )
+        emit(preview, show_preview)
     elif args.command == "status":
         emit(api.status(args.campaign_id), show_campaign)
     else:

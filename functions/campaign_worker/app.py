@@ -1,5 +1,6 @@
 """The campaign worker: messages of the campaign queue (a launch's fan-out, a page of up to
-100 candidates, a deferred candidate's retry) into decisions and emails. A message that
+100 candidates, a deferred candidate's retry) into decisions and emails, and messages of
+the preview queue (a segment of a preview's parallel Scan) into the preview's counts. A message that
 stops part-way (SES still throttling after the backoff, the invocation running out of time)
 has recorded what it sent and released the rest; it is reported as a partial batch failure,
 so that SQS delivers only it again (and after maxReceiveCount, to the DLQ)."""
@@ -15,7 +16,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talentops.campaigns.launch import parse_message
-from talentops.campaigns.wiring import campaign_worker
+from talentops.campaigns.preview_job import PreviewMessage
+from talentops.campaigns.wiring import campaign_worker, preview_worker
 from talentops.invocation import bounded
 from talentops.observability import logger, metrics
 
@@ -30,7 +32,11 @@ def record_handler(
             return 900.0
         return lambda_context.get_remaining_time_in_millis() / 1000
 
-    report = campaign_worker().process(parse_message(record.body), seconds_left)
+    message = parse_message(record.body)
+    if isinstance(message, PreviewMessage):
+        done = preview_worker().segment(message, seconds_left)
+        return {"kind": "preview", "status": done.status, "scanned": done.scanned}
+    report = campaign_worker().process(message, seconds_left)
     return {"kind": report.kind, "status": report.status, "sent": report.sent}
 
 

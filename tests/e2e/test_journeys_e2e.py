@@ -315,9 +315,16 @@ def test_the_contact_budget_holds_across_a_journey_and_a_campaign(stack: LocalSt
     )
     assert created.status_code == 201, created.text
     campaign_id = created.json()["campaign_id"]
-    preview = _admin(stack, "POST", f"/admin/campaigns/{campaign_id}/preview")
-    assert preview.status_code == 200, preview.text
-    counts = preview.json()
+    # The preview is a job: POST starts it (202), GET answers 200 when it is done.
+    started = _admin(stack, "POST", f"/admin/campaigns/{campaign_id}/preview")
+    assert started.status_code == 202, started.text
+
+    def previewed() -> dict[str, Any] | None:
+        answer = _admin(stack, "GET", f"/admin/campaigns/{campaign_id}/preview")
+        assert answer.status_code in (200, 202), answer.text
+        return answer.json() if answer.status_code == 200 else None
+
+    counts = stack.wait_for(previewed, timeout=120, interval=0.5)
     assert counts["in_segment"] == 2
     assert counts["would_send"] == 1
     assert counts["suppressed"] == {"frequency_cap": 1}

@@ -185,6 +185,7 @@ ROUTES = (
     ("DELETE", "/admin/candidates/{id}"),
     ("POST", "/admin/campaigns"),
     ("POST", "/admin/campaigns/{id}/preview"),
+    ("GET", "/admin/campaigns/{id}/preview"),
     ("POST", "/admin/campaigns/{id}/launch"),
     ("GET", "/admin/campaigns/{id}"),
     ("GET", "/admin/candidates/{id}/explain"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,11 +55,12 @@ def _fast_transactions():
 class Rig:
     """The campaign queue in the emulated account, the API and the worker around it."""
 
-    def __init__(self, aws: Any, context: Any, url: str, arn: str):
+    def __init__(self, aws: Any, context: Any, url: str, arn: str, previews: tuple[str, str]):
         self.aws = aws
         self.context = context
         self.url = url
         self.arn = arn
+        self.preview_url, self.preview_arn = previews
         self.api = load_handler("api")
         self.worker = load_handler("campaign_worker")
         self.failures: list[str] = []
@@ -86,18 +88,43 @@ class Rig:
         return body
 
     def preview(self, campaign_id: str) -> dict[str, Any]:
+        """POST (202, running), the preview's segments through the worker, GET (200)."""
         status, body = self.call("POST", f"/admin/campaigns/{campaign_id}/preview")
-        assert status == 200, body
+        assert status == 202 and body["preview"] == "running", body
+        self.drain_previews()
+        status, body = self.call("GET", f"/admin/campaigns/{campaign_id}/preview")
+        assert status == 200 and body["preview"] == "done", body
         return body
+
+    def preview_messages(self) -> list[dict[str, Any]]:
+        return self.receive(1000, url=self.preview_url)
+
+    def deliver_previews(self, messages: list[dict[str, Any]]) -> None:
+        """As Lambda's poller on the preview queue (batch size 1)."""
+        sqs = self.aws.client("sqs")
+        for m in messages:
+            result = self.worker.handler(sqs_event([m], self.preview_arn), self.context)
+            assert result == {"batchItemFailures": []}, result
+            sqs.delete_message(QueueUrl=self.preview_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def drain_previews(self, rounds: int = 20) -> int:
+        delivered = 0
+        for _ in range(rounds):
+            batch = self.preview_messages()
+            if not batch:
+                return delivered
+            self.deliver_previews(batch)
+            delivered += len(batch)
+        raise AssertionError("the preview queue did not drain")
 
     # -- the queue and the worker -----------------------------------------------------------
 
-    def receive(self, limit: int = 10) -> list[dict[str, Any]]:
+    def receive(self, limit: int = 10, url: str | None = None) -> list[dict[str, Any]]:
         sqs = self.aws.client("sqs")
         out: list[dict[str, Any]] = []
         while len(out) < limit:
             resp = sqs.receive_message(
-                QueueUrl=self.url,
+                QueueUrl=url or self.url,
                 MaxNumberOfMessages=min(10, limit - len(out)),
                 VisibilityTimeout=300,
             )
@@ -179,6 +206,9 @@ def rig(aws, context, monkeypatch):
     ]
     monkeypatch.setenv("CAMPAIGN_QUEUE_URL", url)
     monkeypatch.setenv("CAMPAIGN_QUEUE_ARN", arn)
+    preview_url = sqs.create_queue(QueueName="campaign-previews")["QueueUrl"]
+    preview_arn = sqs.get_queue_attributes(QueueUrl=preview_url, AttributeNames=["QueueArn"])
+    monkeypatch.setenv("CAMPAIGN_PREVIEW_QUEUE_URL", preview_url)
     aws.client("scheduler").create_schedule_group(Name=TIMER_GROUP)
     monkeypatch.setenv("CAMPAIGN_SCHEDULE_GROUP", TIMER_GROUP)
     monkeypatch.setenv("CAMPAIGN_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/scheduler")
@@ -187,7 +217,7 @@ def rig(aws, context, monkeypatch):
     from talentops.campaigns import wiring
 
     wiring.reset()
-    rig = Rig(aws, context, url, arn)
+    rig = Rig(aws, context, url, arn, (preview_url, preview_arn["Attributes"]["QueueArn"]))
     worker = wiring.campaign_worker()
     worker.sleep = rig.sleeps.append  # backoff without waiting
     yield rig
@@ -530,20 +560,23 @@ def test_a_worker_crash_mid_page_resumes_without_repeating(rig, aws, monkeypatch
     assert rig.status(campaign_id)["counts"]["sent"] == 12
 
 
-def test_a_fanout_that_dies_half_way_resumes_from_its_cursor(rig, aws, monkeypatch):
+@pytest.mark.parametrize("page_size", [5, 7])  # 7: messages end in the middle of pages
+def test_a_fanout_that_dies_half_way_resumes_from_its_cursor(rig, aws, monkeypatch, page_size):
     many = [person(f"r{n:02d}", country="IE", tz="Europe/Dublin") for n in range(23)]
     many += [person(f"s{n:02d}", role_family="design") for n in range(5)]
     seed(aws, many)
     from talentops.adapters.campaigns import CampaignRepository
     from talentops.campaigns import wiring
 
-    wiring.campaign_worker().page_size = 5
+    worker = wiring.campaign_worker()
+    # Messages of 5 candidates, a save after each message.
+    worker.page_size, worker.message_size, worker.flush_messages = page_size, 5, 1
     original = CampaignRepository.save_progress
     calls = {"n": 0}
 
     def dies_on_the_third_page(self, *args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 3:  # page 3 is on the queue, its cursor never saved
+        if calls["n"] == 3:  # message 3 is on the queue, its cursor never saved
             raise StorageError("the function died")
         return original(self, *args, **kwargs)
 
@@ -555,7 +588,7 @@ def test_a_fanout_that_dies_half_way_resumes_from_its_cursor(rig, aws, monkeypat
     to = [str(m["To"]) for m in rig.mails()]
     assert sorted(to) == addresses(f"r{n:02d}" for n in range(23)) and len(set(to)) == 23
     status = rig.status(campaign_id)
-    assert status["counts"]["queued"] == 23  # page 3 queued twice, counted once
+    assert status["counts"]["queued"] == 23  # message 3 queued twice, counted once
     assert status["progress"]["profiles_scanned"] == 28
     assert status["progress"]["fanout_done"] is True and status["status"] == "sent"
     assert status["counts"]["sent"] == 23
@@ -661,11 +694,11 @@ def test_other_bad_requests(rig, aws):
 # -- the preview at scale ------------------------------------------------------------------------
 
 
-def test_preview_reads_the_pool_in_scan_pages_and_writes_nothing(rig, aws):
-    """The preview's cost: one GetItem and a Scan page per MB of profiles, nothing per
-    candidate, nothing written. CAMPAIGN_PREVIEW_PROFILES=10000 runs it at the scale of
-    docs/campaigns.md (measured: about 25 s under moto with devstack's patches, nearly all of
-    it moto's own Scan; the decisions themselves about 3 s)."""
+def test_the_preview_is_a_job_no_request_of_which_depends_on_the_pool(rig, aws):
+    """POST and GET cost a fixed handful of requests whatever the pool; the job reads each
+    segment in Scan pages (a page per MB, all segments together one pass over the pool),
+    nothing per candidate, and writes only the campaign's own items (progress, parts, the
+    result). CAMPAIGN_PREVIEW_PROFILES=10000 runs it at a larger scale."""
     n = int(os.environ.get("CAMPAIGN_PREVIEW_PROFILES", "2000"))
     countries = ["DE", "IE", "US", "FR", "NZ"]
     pool = [
@@ -681,19 +714,193 @@ def test_preview_reads_the_pool_in_scan_pages_and_writes_nothing(rig, aws):
     ]
     seed(aws, pool)
     campaign_id = rig.create()
-    with counting() as counter:
+    with counting() as post:
+        status, running = rig.call("POST", f"/admin/campaigns/{campaign_id}/preview")
+    assert status == 202 and running["preview"] == "running" and running["scanned"] == 0
+    segments = running["segments"]
+    assert segments == 16  # the default
+    # The campaign (and again after the start), the start, the segments' messages.
+    assert dict(post.calls) == {
+        "dynamodb.GetItem": 2,
+        "dynamodb.UpdateItem": 1,
+        "sqs.SendMessageBatch": 2,
+    }
+    messages = rig.preview_messages()
+    assert len(messages) == segments
+    with counting() as job:
         started = time.perf_counter()
-        preview = rig.preview(campaign_id)
+        rig.deliver_previews(messages)
         elapsed = time.perf_counter() - started
-    print(f"preview of {n} profiles under moto: {elapsed:.2f} s, {dict(counter.calls)}")
+    with counting() as get:
+        status, preview = rig.call("GET", f"/admin/campaigns/{campaign_id}/preview")
+    assert status == 200 and preview["preview"] == "done"
+    assert dict(get.calls) == {"dynamodb.GetItem": 2}  # the campaign, the result
+    print(f"preview of {n} profiles under moto: {elapsed:.2f} s, {dict(job.calls)}")
     assert preview["scanned"] == n
     # data (even i) in DE, IE, US or NZ (not FR: i % 5 == 3)
     assert preview["in_segment"] == sum(1 for i in range(n) if i % 2 == 0 and i % 5 != 3)
-    assert set(counter.calls) == {"dynamodb.GetItem", "dynamodb.Scan"}
-    assert counter.calls["dynamodb.GetItem"] == 1  # the campaign
-    assert counter.calls["dynamodb.Scan"] <= n // 1000 + 2  # 1 MB pages of ~1 KB profiles
+    calls = job.calls
+    assert set(calls) <= {
+        "dynamodb.GetItem",  # the campaign, once a segment
+        "dynamodb.Scan",
+        "dynamodb.UpdateItem",  # progress after a page, the segment done, the preview done
+        "dynamodb.PutItem",  # a segment's part, the result
+        "dynamodb.Query",  # the parts, by the last segment
+        "dynamodb.BatchWriteItem",  # the parts removed
+    }, calls
+    assert calls["dynamodb.GetItem"] == segments
+    assert segments <= calls["dynamodb.Scan"] <= segments + n // 1000 + 2  # 1 MB pages
+    assert calls["dynamodb.PutItem"] == segments + 1 and calls["dynamodb.Query"] == 1
     assert elapsed < n * 0.01, elapsed  # under 10 ms a profile, emulator included
     assert rig.mails() == [] and rig.receive() == []
+
+
+def _segment_messages(rig: Rig) -> list[dict[str, Any]]:
+    return sorted(rig.preview_messages(), key=lambda m: json.loads(m["Body"])["segment"])
+
+
+def test_post_answers_202_then_get_shows_progress_then_200(rig, aws, monkeypatch):
+    monkeypatch.setenv("CAMPAIGN_PREVIEW_SEGMENTS", "4")
+    from talentops.campaigns import wiring
+
+    wiring.reset()
+    seed(aws)
+    campaign_id = rig.create()
+    path = f"/admin/campaigns/{campaign_id}/preview"
+    status, started = rig.call("POST", path)
+    assert status == 202
+    assert started["campaign_id"] == campaign_id and started["preview"] == "running"
+    assert (started["segments"], started["segments_done"]) == (4, 0)
+    # A second POST while it runs starts nothing more.
+    again = rig.call("POST", path)
+    assert again[0] == 202 and again[1]["started_at"] == started["started_at"]
+    messages = _segment_messages(rig)
+    assert [json.loads(m["Body"])["segment"] for m in messages] == [0, 1, 2, 3]
+    assert rig.call("GET", path) == (202, {**started, "scanned": 0})
+    # Two segments done: their profiles are counted, the preview still runs.
+    rig.deliver_previews(messages[:2])
+    status, halfway = rig.call("GET", path)
+    assert status == 202 and halfway["preview"] == "running"
+    assert halfway["segments_done"] == 2
+    in_first_two = sum(
+        aws.client("dynamodb").scan(
+            TableName=TABLE, IndexName="by_email", Segment=seg, TotalSegments=4, Select="COUNT"
+        )["Count"]
+        for seg in (0, 1)
+    )
+    assert halfway["scanned"] == in_first_two < len(POOL)
+    rig.deliver_previews(messages[2:])
+    status, done = rig.call("GET", path)
+    assert status == 200 and done["preview"] == "done" and done["stale"] is False
+    assert done["scanned"] == len(POOL) and done["would_send"] == 6
+    assert done["by_variant"] == {"de": 2, "default": 3, "senior": 1}
+    assert len(done["samples"]) == 3 and {s["variant"] for s in done["samples"]} == {
+        "de",
+        "default",
+        "senior",
+    }
+    assert done["decided_at"] == NOW.isoformat() == done["computed_at"]
+    # Fresh: POST answers the result at once, queues nothing.
+    assert rig.call("POST", path) == (200, done)
+    assert rig.preview_messages() == []
+    # The parts are merged and gone; the result and META hold what GET shows.
+    items = aws.client("dynamodb").query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"CAMPAIGN#{campaign_id}"}},
+    )["Items"]
+    assert sorted(i["sk"]["S"].split("#")[0] for i in items) == ["META", "PREVIEW"]
+    result = next(i for i in items if i["sk"]["S"] != "META")
+    assert int(result["expires_at"]["N"]) == int((NOW + timedelta(days=1)).timestamp())
+
+
+def test_a_stale_preview_is_computed_again(rig, aws):
+    seed(aws)
+    campaign_id = rig.create()
+    path = f"/admin/campaigns/{campaign_id}/preview"
+    first = rig.preview(campaign_id)
+    assert first["would_send"] == 6
+    # Eleven minutes later: the pool has moved (one more candidate), the result is stale.
+    seed(aws, [person("lea", country="IE", tz="Europe/Dublin")])
+    SYSTEM_CLOCK.fixed = NOW + timedelta(minutes=11)
+    status, shown = rig.call("GET", path)
+    assert status == 200 and shown["stale"] is True and shown["would_send"] == 6
+    status, running = rig.call("POST", path)
+    assert status == 202 and running["preview"] == "running"
+    rig.drain_previews()
+    status, second = rig.call("GET", path)
+    assert status == 200 and second["stale"] is False
+    assert second["would_send"] == 7 and second["scanned"] == len(POOL) + 1
+    assert second["computed_at"] == (NOW + timedelta(minutes=11)).isoformat()
+    # The first run's result is gone with it.
+    sks = [
+        i["sk"]["S"]
+        for i in aws.client("dynamodb").query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"CAMPAIGN#{campaign_id}"}},
+        )["Items"]
+    ]
+    assert len(sks) == 2
+
+
+def test_a_superseded_run_does_nothing_and_a_stalled_one_is_replaced(rig, aws):
+    seed(aws)
+    campaign_id = rig.create()
+    path = f"/admin/campaigns/{campaign_id}/preview"
+    rig.call("POST", path)
+    old = rig.preview_messages()
+    # A segment failed for good (dead-lettered): the run never ends; 15 minutes on, a POST
+    # replaces it.
+    SYSTEM_CLOCK.fixed = NOW + timedelta(minutes=14)
+    assert rig.call("POST", path)[0] == 202 and rig.preview_messages() == []
+    SYSTEM_CLOCK.fixed = NOW + timedelta(minutes=15)
+    status, running = rig.call("POST", path)
+    assert status == 202 and running["scanned"] == 0
+    new = rig.preview_messages()
+    assert len(new) == len(old)
+    rig.deliver_previews(old)  # the old run's messages: nothing
+    assert rig.call("GET", path)[0] == 202
+    rig.deliver_previews(new)
+    status, done = rig.call("GET", path)
+    assert status == 200 and done["scanned"] == len(POOL)
+
+
+def test_a_segment_short_of_time_goes_on_in_another_message(rig, aws, monkeypatch):
+    monkeypatch.setenv("CAMPAIGN_PREVIEW_SEGMENTS", "2")
+    from talentops.campaigns import preview_job, wiring
+
+    wiring.reset()
+    many = [person(f"v{i:02d}", country="IE", tz="Europe/Dublin") for i in range(25)]
+    seed(aws, [*POOL, *many])
+    worker = wiring.preview_worker()
+    worker.page_size = 4
+    monkeypatch.setattr(preview_job, "MIN_SECONDS_LEFT", 10_000.0)  # always short of time
+    campaign_id = rig.create()
+    rig.call("POST", f"/admin/campaigns/{campaign_id}/preview")
+    delivered = rig.drain_previews(rounds=40)
+    assert delivered > 2  # continuations
+    status, done = rig.call("GET", f"/admin/campaigns/{campaign_id}/preview")
+    assert status == 200 and done["scanned"] == len(POOL) + 25
+    assert done["would_send"] == 6 + 25
+    assert done["suppressed"] == {
+        "consent_withdrawn": 1,
+        "frequency_cap": 1,
+        "no_consent": 1,
+        "suppressed_address": 1,
+    }
+    assert len(done["samples"]) == 3 and len(done["held_back"]) == 4
+
+
+def test_preview_of_an_unknown_campaign_or_before_any_preview(rig, aws):
+    for method in ("POST", "GET"):
+        status, answer = rig.call(method, "/admin/campaigns/cmp_0123456789abcdef/preview")
+        assert status == 404 and answer["error"]["code"] == "unknown_campaign"
+    campaign_id = rig.create()
+    status, answer = rig.call("GET", f"/admin/campaigns/{campaign_id}/preview")
+    assert status == 404 and answer["error"]["code"] == "no_preview"
+    assert rig.call("GET", f"/admin/campaigns/{campaign_id}/preview", iam=False)[0] == 403
+    assert rig.call("POST", f"/admin/campaigns/{campaign_id}/preview", iam=False)[0] == 403
 
 
 def test_a_deferred_recipient_is_decided_again_when_its_timer_fires(rig, aws):
@@ -758,3 +965,65 @@ def test_two_campaigns_at_once_cannot_both_use_the_last_room_in_the_budget(rig, 
     # The loser was read again and decided again: the budget is full until the old message
     # leaves the window (in a day), so it waits.
     assert sorted(c["deferred_total"] for c in counts) == [0, 1]
+
+
+# -- a sparse segment: ids packed across Scan pages ---------------------------------------------
+
+
+def test_a_two_percent_segment_is_queued_in_full_messages_across_scan_pages(rig, aws):
+    """5,000 profiles, 100 of them (2 %) spread over every Scan page: the fan-out queues one
+    full message of 100 (not a small message, a SendMessageBatch and a save per page) and
+    saves its cursor once. Per recipient, besides the send and the Scan pages, the launch
+    costs at most 0.2 requests (the worker's page of 100 is most of it); the Scan pages are
+    the pool's size over DynamoDB's 1 MB pages (docs/performance.md works the sum out)."""
+    n, every = 5000, 50
+    pool = [
+        person(
+            f"w{i:05d}",
+            country="IE",
+            tz="Europe/Dublin",
+            role_family="data" if i % every == 0 else "design",
+        )
+        for i in range(n)
+    ]
+    seed(aws, pool)
+    from talentops.campaigns import wiring
+
+    worker = wiring.campaign_worker()
+    worker.page_size = 600  # several Scan pages, as 1 MB pages of larger profiles would be
+    campaign_id = rig.create()
+    with counting() as counter:
+        rig.launch(campaign_id)
+        [fanout] = rig.receive()
+        with counting() as fanout_counter:
+            rig.deliver([fanout])
+        pages = rig.receive()
+        rig.deliver(pages)
+        assert rig.receive() == []
+    recipients = n // every
+    assert [len(json.loads(m["Body"])["candidates"]) for m in pages] == [recipients]
+    scans = -(-n // worker.page_size)
+    assert dict(fanout_counter.calls) == {
+        "dynamodb.GetItem": 1,  # the campaign
+        "dynamodb.Scan": scans,
+        "sqs.SendMessageBatch": 1,
+        "dynamodb.UpdateItem": 1,  # the cursor, once
+    }
+    status = rig.status(campaign_id)
+    assert status["counts"]["queued"] == status["counts"]["sent"] == recipients
+    assert status["progress"]["profiles_scanned"] == n
+    assert status["progress"]["pages"] == scans
+    assert status["progress"]["messages"] == 1 and status["status"] == "sent"
+    calls = dict(counter.calls)
+    assert calls.get("sesv2.SendEmail") == recipients
+    # Once per campaign or per process, whatever the segment: the launch route (GetItem
+    # twice, UpdateItem, SendMessageBatch), the campaign read by the fan-out (the worker's
+    # process has it then), the token key.
+    once = {"dynamodb.GetItem": 3, "dynamodb.UpdateItem": 1, "sqs.SendMessageBatch": 1}
+    once["ssm.GetParameter"] = 1
+    per_recipient = Counter(calls)
+    per_recipient.subtract(once)
+    per_recipient.subtract({"sesv2.SendEmail": recipients, "dynamodb.Scan": scans})
+    assert min(per_recipient.values()) >= 0, per_recipient
+    print(f"2 % segment of {n}: {calls}")
+    assert sum(per_recipient.values()) / recipients <= 0.2, per_recipient

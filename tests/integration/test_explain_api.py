@@ -13,7 +13,7 @@ from talentops.clock import SYSTEM_CLOCK
 from talentops.models.state import ConsentState, FieldValue, Profile, SentRecord
 from tests.conftest import TABLE, load_handler
 from tests.support.apigw import json_body
-from tests.support.job_alerts import put_profiles
+from tests.support.job_alerts import put_profiles, sqs_event
 from tests.support.privacy import api_call, scan_table
 
 # A Wednesday, 10:00 UTC: 11:00 in Berlin, 23:00 in Auckland (quiet hours).
@@ -86,10 +86,17 @@ def api(aws, context, monkeypatch):
     from talentops.campaigns import wiring as campaigns
     from talentops.explain import wiring
 
+    sqs = aws.client("sqs")
+    preview_queue = sqs.create_queue(QueueName="campaign-previews")["QueueUrl"]
+    preview_arn = sqs.get_queue_attributes(QueueUrl=preview_queue, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    monkeypatch.setenv("CAMPAIGN_PREVIEW_QUEUE_URL", preview_queue)
     wiring.reset()
     campaigns.reset()
     put_profiles(aws.client("dynamodb"), TABLE, POOL)
     handler = load_handler("api")
+    worker = load_handler("campaign_worker")
 
     def call(path: str, query: dict[str, str] | None = None, *, iam: bool = True, **kw: Any):
         method = kw.pop("method", "GET")
@@ -98,6 +105,23 @@ def api(aws, context, monkeypatch):
         )
         return response["statusCode"], json_body(response)
 
+    def preview(campaign_id: str) -> dict[str, Any]:
+        """The campaign's preview job: POST (202), its segments through the worker, GET."""
+        path = f"/admin/campaigns/{campaign_id}/preview"
+        status, started = call(path, method="POST")
+        assert status == 202, started
+        while batch := sqs.receive_message(QueueUrl=preview_queue, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for m in batch:
+                result = worker.handler(sqs_event([m], preview_arn), context)
+                assert result == {"batchItemFailures": []}, result
+                sqs.delete_message(QueueUrl=preview_queue, ReceiptHandle=m["ReceiptHandle"])
+        status, done = call(path)
+        assert status == 200 and done["preview"] == "done", done
+        return done
+
+    call.preview = preview  # type: ignore[attr-defined]
     yield call
     wiring.reset()
     campaigns.reset()
@@ -138,8 +162,7 @@ def test_a_campaign_is_explained_as_its_preview_decides(api) -> None:
         s["why"] for s in found["ivy"]["steps"] if s["check"] == "quiet hours and contact budget"
     )
     # The preview counts the same.
-    status, preview = api(f"/admin/campaigns/{campaign_id}/preview", method="POST")
-    assert status == 200
+    preview = api.preview(campaign_id)
     assert preview["deferred"] == {"quiet_hours": 1}
     assert preview["in_segment"] == 4
 
@@ -298,7 +321,7 @@ def test_why_not_breaks_the_pool_down_by_first_reason(api) -> None:
     assert not_reached["not_in_segment"]["example"] == "c_ben0000"
     assert not_reached["consent_withdrawn"]["why"].startswith("consent (marketing): ")
     # The same counts as the campaign's preview.
-    _, preview = api(f"/admin/campaigns/{created['campaign_id']}/preview", method="POST")
+    preview = api.preview(created["campaign_id"])
     assert preview["suppressed"] == {"consent_withdrawn": 1, "frequency_cap": 1}
     assert preview["would_send"] == body["reached"] + body["deferred_total"]
     assert preview["scanned"] - preview["in_segment"] == not_reached["not_in_segment"]["count"]

@@ -624,3 +624,93 @@ def test_an_api_that_does_not_answer_in_time(stub):
         1,
         f"error: no answer from the API at {stub.url} within 0.2 s (--timeout)\n",
     )
+
+
+# -- preview: started, then followed until done ---------------------------------------------
+
+
+def _running(scanned: int, done: int) -> dict[str, Any]:
+    return {
+        "campaign_id": CAMPAIGN_ID,
+        "preview": "running",
+        "scanned": scanned,
+        "segments": 16,
+        "segments_done": done,
+        "started_at": "2026-06-10T08:00:00+00:00",
+    }
+
+
+def _preview_stub(stub: Stub, post: tuple[int, Any], gets: list[tuple[int, Any]]) -> None:
+    answers = iter(gets)
+
+    def reply(received: Received) -> tuple[int, Any]:
+        if received.method == "POST":
+            return post
+        return next(answers)
+
+    stub.reply = reply
+
+
+DONE = {
+    **PREVIEW,
+    "preview": "done",
+    "computed_at": "2026-06-10T08:00:00+00:00",
+    "fresh_until": "2026-06-10T08:10:00+00:00",
+    "stale": False,
+}
+
+
+def test_preview_posts_then_polls_with_a_progress_bar_until_done(stub):
+    gets = [(202, _running(4_000, 6)), (202, _running(9_000, 15)), (200, DONE)]
+    _preview_stub(stub, (202, _running(0, 0)), gets)
+    slept: list[float] = []
+    code, out, err = _run(
+        ["--api", stub.url, "preview", CAMPAIGN_ID, "--interval", "0.25"], sleep=slept.append
+    )
+    assert code == 0, err
+    path = f"/admin/campaigns/{CAMPAIGN_ID}/preview"
+    assert [(r.method, r.path) for r in stub.requests] == [
+        ("POST", path),
+        ("GET", path),
+        ("GET", path),
+        ("GET", path),
+    ]
+    assert slept == [0.25, 0.25, 0.25]
+    lines = err.splitlines()
+    assert lines[0].startswith("[------------------------------] 0 profiles scanned  0/16")
+    assert len(lines) == 2  # not a terminal: the first and the last state
+    assert lines[-1].startswith("[##############################] 9,942 profiles scanned  16/16")
+    rows = {tuple(line.split()) for line in out.splitlines()}
+    assert ("would", "send", "1,000") in rows
+    assert "fresh until 2026-06-10T08:10:00+00:00" in out
+
+
+def test_a_fresh_preview_comes_back_from_the_post_without_polling(stub):
+    _preview_stub(stub, (200, DONE), [])
+    code, out, err = _run(["--api", stub.url, "preview", CAMPAIGN_ID, "--json"])
+    assert code == 0 and err == ""
+    assert [r.method for r in stub.requests] == ["POST"]
+    assert json.loads(out) == DONE
+
+
+def test_preview_on_a_terminal_redraws_one_line(stub):
+    _preview_stub(stub, (202, _running(0, 0)), [(202, _running(4_000, 6)), (200, DONE)])
+    code, _, err = _run(["--api", stub.url, "preview", CAMPAIGN_ID], tty=True)
+    assert code == 0
+    assert err.count("\r") == 3 and err.endswith("\n") and err.count("\n") == 1
+    assert "4,000 profiles scanned  6/16 segments  (preview running)" in err
+    assert "16/16 segments  (preview done)" in err.rsplit("\r", 1)[1]
+
+
+def test_preview_gives_up_after_its_timeout(stub):
+    _preview_stub(stub, (202, _running(0, 0)), [(202, _running(10, 1))] * 5)
+    code, _, err = _run(["--api", stub.url, "preview", CAMPAIGN_ID, "--wait-timeout", "0"])
+    assert code == 1
+    assert f"error: {CAMPAIGN_ID}: the preview still runs after 0 s" in err
+
+
+def test_preview_of_an_unknown_campaign_is_the_apis_error(stub):
+    error = {"error": {"code": "unknown_campaign", "message": "no campaign has this id"}}
+    _preview_stub(stub, (404, error), [])
+    code, _, err = _run(["--api", stub.url, "preview", CAMPAIGN_ID])
+    assert code == 1 and "404 unknown_campaign: no campaign has this id" in err

@@ -338,13 +338,14 @@ def test_sqs_sample_is_a_batch_its_worker_parses(name):
 
 def test_the_campaign_samples_show_each_kind_of_message():
     kinds = {
-        (m.kind, m.first_tried_at is not None)
+        (m.kind, getattr(m, "first_tried_at", None) is not None)
         for n in samples("sqs")
         if targets(n) == {"CampaignWorkerFunction"}
         for m in (parse_message(r["body"]) for r in load(n)["Records"])
     }
-    # the launch's fan-out, a page of the fan-out, a deferred recipient's timer
-    assert kinds == {("fanout", False), ("page", False), ("page", True)}
+    # the launch's fan-out, a page of the fan-out, a deferred recipient's timer, a segment of
+    # a preview (its own queue)
+    assert kinds == {("fanout", False), ("page", False), ("page", True), ("preview", False)}
     # the campaign of the create sample (events/http/admin-create-campaign.json)
     ids = {
         parse_message(r["body"]).campaign_id
@@ -546,7 +547,11 @@ def wired(aws, monkeypatch, tmp_path):
     monkeypatch.setattr(SYSTEM_CLOCK, "fixed", SAMPLE_NOW)
     monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
     sqs = aws.client("sqs")
-    for queue, variable in (("jobs", "JOB_ALERT_QUEUE_URL"), ("campaigns", "CAMPAIGN_QUEUE_URL")):
+    for queue, variable in (
+        ("jobs", "JOB_ALERT_QUEUE_URL"),
+        ("campaigns", "CAMPAIGN_QUEUE_URL"),
+        ("campaign-previews", "CAMPAIGN_PREVIEW_QUEUE_URL"),
+    ):
         url = sqs.create_queue(QueueName=queue)["QueueUrl"]
         monkeypatch.setenv(variable, url)
         if queue == "campaigns":
@@ -751,6 +756,7 @@ SENDS = {
     "sqs/campaign-fanout.json": 0,  # the fan-out queues pages, it sends nothing
     "sqs/campaign-page.json": 1,
     "sqs/campaign-deferred.json": 1,
+    "sqs/campaign-preview.json": 0,  # a preview sends nothing
     "sqs/journey-timer.json": 1,  # the nurture's wait ends: its nudge
 }
 
@@ -771,6 +777,20 @@ def test_sqs_sample_is_processed_by_its_worker(name, wired, context, monkeypatch
             load("http/admin-launch-campaign.json"), context
         )
         assert launched["statusCode"] == 202, launched
+    if name == "sqs/campaign-preview.json":
+        # The sample's run is the campaign's preview, of one segment (POST would pick a new
+        # run id and 16 segments).
+        from talentops.adapters.campaigns import CampaignRepository
+
+        message = json.loads(batch["Records"][0]["body"])
+        assert CampaignRepository(TABLE).start_preview(
+            SAMPLE_CAMPAIGN,
+            run=message["run"],
+            replaces=None,
+            started_at=SAMPLE_NOW,
+            at=SAMPLE_NOW,
+            segments=message["segments"],
+        )
     if function == "JourneyTimerFunction":
         # The job is known (its Job Opened), the candidate viewed it: the nurture waits.
         handler_of("JobFanoutFunction").handler(load("bus/job-opened.json"), context)
@@ -796,6 +816,17 @@ def test_sqs_sample_is_processed_by_its_worker(name, wired, context, monkeypatch
         assert shown["counts"]["sent"] == SENDS[name], shown["counts"]
         if name == "sqs/campaign-fanout.json":  # the pool read, its page queued
             assert shown["progress"]["fanout_done"] and shown["progress"]["messages"] == 1
+        if name == "sqs/campaign-preview.json":  # the pool read, the preview done
+            answer = handler_of("ApiFunction").handler(
+                load("http/admin-campaign-preview.json"), context
+            )
+            assert answer["statusCode"] == 200, answer
+            preview = json.loads(answer["body"])
+            assert (preview["preview"], preview["scanned"], preview["would_send"]) == (
+                "done",
+                1,
+                1,
+            )
     if function == "JourneyTimerFunction":
         from talentops.adapters.journeys import JourneyRepository
 
@@ -821,5 +852,10 @@ def test_http_sample_is_answered_by_the_api(name, wired, context):
     candidate_id = seed_candidate(context)
     if "campaign" in name and name != "http/admin-create-campaign.json":
         create_sample_campaign(context)
+    if name == "http/admin-campaign-preview.json":  # a preview to follow: POST starts it
+        started = handler_of("ApiFunction").handler(
+            load("http/admin-preview-campaign.json"), context
+        )
+        assert started["statusCode"] == 202, started
     response = handler_of("ApiFunction").handler(filled(name, candidate_id), context)
     assert 200 <= response["statusCode"] < 300, (response["statusCode"], response.get("body"))

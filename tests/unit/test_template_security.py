@@ -25,6 +25,8 @@ KNOWN_ADMIN_ROUTES = {
     ("GET", "/admin/why-not"),
     ("POST", "/admin/campaigns"),
     ("POST", "/admin/campaigns/{id}/launch"),
+    ("POST", "/admin/campaigns/{id}/preview"),
+    ("GET", "/admin/campaigns/{id}/preview"),
 }
 
 

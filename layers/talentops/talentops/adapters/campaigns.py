@@ -7,6 +7,19 @@
                                  worker did (sent, suppressed by reason, deferred by reason,
                                  waiting, failed, left_segment, missing), each an atomic ADD.
 
+  pk=CAMPAIGN#<id>  sk=PREVIEW#<run>          a preview's result (JSON: counts, the examples held
+                                             back, the rendered samples)
+  pk=CAMPAIGN#<id>  sk=PREVIEW#<run>#<seg>#<n>  what segment <seg> of a preview's parallel Scan
+                                             found (chunk <n>: a segment that ran short of
+                                             time goes on in another message), removed when
+                                             the preview is merged
+
+The META item also holds the state of the last preview (campaigns.preview_job): its run id,
+running or done, when it started, the moment it decides for, its segments, those done and
+the profiles each has scanned. The preview's items hold candidate ids and rendered samples:
+they carry ``expires_at`` (the table's TTL, a day) and a new preview deletes the last one's
+result, so that they do not outlive the candidates they show by more than a day.
+
 What a campaign did to one candidate is the decision record in the candidate's own partition
 (pk=CAND#<id>, sk=DECISION#<decision id>, written by the claim of the send path): its id
 derives from the campaign and the candidate (campaigns.preview.campaign_fact), so it is the
@@ -30,18 +43,45 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import ConcurrencyError, StorageError
+from ..models.state import Profile
 from .aws import client
-from .dynamo import from_item, to_item
-from .talent_pool import LoadedProfile, profile_from_item
+from .dynamo import batch_write, from_item, plain_item, query_all, to_item
+from .talent_pool import LoadedProfile
 
 META_SK = "META"
 POOL_INDEX = "by_email"
+# The index's key (email_norm) and the table's: every item of a pool Scan carries them, so
+# that a fan-out can save "resume right after this profile" as its cursor.
+INDEX_KEY = ("email_norm", "pk", "sk")
+# What campaigns.preview.decide_recipient reads of a profile (segment, suppression, consent,
+# freshness, variant, quiet hours, the budget's ledger): the preview's Scan projects these.
+DECISION_ATTRIBUTES = (
+    "candidate_id",
+    "version",
+    "fields",
+    "consent",
+    "recent",
+    "behaviours",
+    "suppressed",
+)
+# What any segment reads (Campaign.in_segment); a campaign's fan-out projects only the
+# fields and behaviours its own segment names (Campaign.segment_attributes).
+SEGMENT_ATTRIBUTES = ("candidate_id", "fields", "behaviours")
+_NOT_PROFILE = frozenset({"pk", "sk", "email_norm"})
 COUNT_MAPS = ("suppressed", "deferred")
 COUNT_NUMBERS = ("sent", "failed", "waiting", "left_segment", "missing", "messages_done")
 
 
 def campaign_pk(campaign_id: str) -> str:
     return f"CAMPAIGN#{campaign_id}"
+
+
+def preview_sk(run: str) -> str:
+    return f"PREVIEW#{run}"
+
+
+def preview_part_sk(run: str, segment: int, chunk: int) -> str:
+    return f"PREVIEW#{run}#{segment:04d}#{chunk:04d}"
 
 
 class CampaignExistsError(StorageError):
@@ -64,6 +104,7 @@ class CampaignRecord:
     messages: int = 0
     cursor: str | None = None
     counts: dict[str, Any] = field(default_factory=dict)
+    preview: PreviewState | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> CampaignRecord:
@@ -84,7 +125,55 @@ class CampaignRecord:
             messages=int(data.get("messages", 0)),
             cursor=data.get("fanout_cursor"),
             counts=counts,
+            preview=PreviewState.from_data(data),
         )
+
+
+@dataclass(frozen=True)
+class PreviewState:
+    """The last preview of a campaign, as its META item has it."""
+
+    run: str
+    state: str  # running | done
+    started_at: datetime
+    at: datetime  # the moment decided for (send_at, or the start)
+    segments: int
+    done: frozenset[int] = frozenset()
+    progress: Mapping[str, int] = field(default_factory=dict)  # segment -> profiles scanned
+
+    @property
+    def scanned(self) -> int:
+        return sum(self.progress.values())
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> PreviewState | None:
+        if not data.get("preview_run"):
+            return None
+        return cls(
+            run=str(data["preview_run"]),
+            state=str(data.get("preview_state", "running")),
+            started_at=datetime.fromisoformat(str(data["preview_started_at"])),
+            at=datetime.fromisoformat(str(data["preview_at"])),
+            segments=int(data.get("preview_segments", 1)),
+            done=frozenset(int(s) for s in data.get("preview_done") or ()),
+            progress={str(k): int(v) for k, v in (data.get("preview_progress") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class PoolItem:
+    """A profile of a pool Scan: the model (only the attributes asked for), its key in the
+    by_email index, and its send counter when it was read."""
+
+    profile: Profile
+    key: dict[str, Any]
+    alert_seq: int = 0
+
+
+@dataclass(frozen=True)
+class PoolPage:
+    items: list[PoolItem]
+    last_key: dict[str, Any] | None  # None: the segment's last page
 
 
 @dataclass
@@ -199,33 +288,36 @@ class CampaignRepository:
         self,
         campaign_id: str,
         *,
-        expected_pages: int,
+        expected_messages: int,
         cursor: str | None,
         queued: int,
         scanned: int,
         messages: int,
+        pages: int,
         now: datetime,
     ) -> None:
-        """After a page of candidates is on the queue: where to go on from (no cursor: the
-        fan-out is done). Conditional on the page count being ``expected_pages``, so that two
-        fan-outs of one campaign (a launch called again while one runs) cannot both count a
-        page: the one that loses gets ConcurrencyError and stops."""
+        """After candidates are on the queue: where to go on from (the by_email key of the
+        last profile queued, or of the last page read; no cursor: the fan-out is done), and
+        what was queued, scanned and read since the last save. Conditional on the message
+        count being ``expected_messages``, so that two fan-outs of one campaign (a launch
+        called again while one runs) cannot both count the same messages: the one that loses
+        gets ConcurrencyError and stops."""
         names = {"#p": "fanout_pages", "#q": "queued", "#n": "scanned", "#m": "messages"}
         values: dict[str, Any] = {
-            ":one": {"N": "1"},
+            ":p": {"N": str(pages)},
             ":q": {"N": str(queued)},
             ":n": {"N": str(scanned)},
             ":m": {"N": str(messages)},
             ":now": {"S": now.isoformat()},
-            ":expected": {"N": str(expected_pages)},
+            ":expected": {"N": str(expected_messages)},
         }
         if cursor:
-            update = "SET fanout_cursor = :c, fanout_at = :now ADD #p :one, #q :q, #n :n, #m :m"
+            update = "SET fanout_cursor = :c, fanout_at = :now ADD #p :p, #q :q, #n :n, #m :m"
             values[":c"] = {"S": cursor}
         else:
             update = (
                 "SET #s = :done, fanout_at = :now, fanout_finished_at = :now "
-                "REMOVE fanout_cursor ADD #p :one, #q :q, #n :n, #m :m"
+                "REMOVE fanout_cursor ADD #p :p, #q :q, #n :n, #m :m"
             )
             values[":done"] = {"S": "launched"}
             names["#s"] = "status"
@@ -234,13 +326,15 @@ class CampaignRepository:
                 TableName=self.table,
                 Key=self._key(campaign_id),
                 UpdateExpression=update,
-                ConditionExpression="attribute_exists(pk) AND #p = :expected",
+                ConditionExpression="attribute_exists(pk) AND #m = :expected",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise ConcurrencyError("another fan-out of this campaign saved this page") from exc
+                raise ConcurrencyError(
+                    "another fan-out of this campaign saved these messages"
+                ) from exc
             raise StorageError("saving a campaign's fan-out progress failed") from exc
 
     def add_counts(self, campaign_id: str, counts: CampaignCounts) -> None:
@@ -276,26 +370,254 @@ class CampaignRepository:
         except ClientError as exc:
             raise StorageError("counting a campaign's outcomes failed") from exc
 
+    # -- the preview (campaigns.preview_job) ------------------------------------------------
+
+    def start_preview(
+        self,
+        campaign_id: str,
+        *,
+        run: str,
+        replaces: str | None,
+        started_at: datetime,
+        at: datetime,
+        segments: int,
+    ) -> bool:
+        """Make ``run`` the campaign's preview, running, if the last one is still
+        ``replaces`` (None: there was none); False when another caller started one first."""
+        values: dict[str, Any] = {
+            ":run": {"S": run},
+            ":running": {"S": "running"},
+            ":t": {"S": started_at.isoformat()},
+            ":at": {"S": at.isoformat()},
+            ":n": {"N": str(segments)},
+            ":empty": {"M": {}},
+        }
+        if replaces is None:
+            condition = "attribute_exists(pk) AND attribute_not_exists(preview_run)"
+        else:
+            condition = "attribute_exists(pk) AND preview_run = :old"
+            values[":old"] = {"S": replaces}
+        try:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key=self._key(campaign_id),
+                UpdateExpression=(
+                    "SET preview_run = :run, preview_state = :running, preview_started_at = :t, "
+                    "preview_at = :at, preview_segments = :n, preview_progress = :empty "
+                    "REMOVE preview_done, preview_finished_at"
+                ),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StorageError("starting a campaign preview failed") from exc
+        if replaces is not None:
+            self._delete([(campaign_pk(campaign_id), preview_sk(replaces))])
+        return True
+
+    def preview_progress(self, campaign_id: str, run: str, segment: int, scanned: int) -> bool:
+        """Profiles segment ``segment`` of ``run`` has scanned so far (SET, not ADD: a
+        message delivered again counts its profiles once); False when ``run`` is no longer
+        the campaign's preview."""
+        update = "SET preview_progress.#s = :n"
+        found = self._preview_update(
+            campaign_id, run, update, segment=segment, scanned=scanned, last=None
+        )
+        return found is not None
+
+    def finish_preview_part(
+        self,
+        campaign_id: str,
+        run: str,
+        *,
+        segment: int,
+        chunk: int,
+        part: Mapping[str, Any],
+        scanned: int,
+        last: bool,
+        expires_at: datetime,
+    ) -> PreviewState | None:
+        """Store what chunk ``chunk`` of segment ``segment`` found; with ``last``, count the
+        segment done (a set: a message delivered again adds it once). The preview's state
+        after it, or None when ``run`` is no longer the campaign's preview."""
+        item = {
+            "pk": campaign_pk(campaign_id),
+            "sk": preview_part_sk(run, segment, chunk),
+            "part": json.dumps(part, separators=(",", ":")),
+            "expires_at": int(expires_at.timestamp()),
+        }
+        try:
+            self.ddb.put_item(TableName=self.table, Item=to_item(item))
+        except ClientError as exc:
+            raise StorageError("storing a preview's segment failed") from exc
+        update = "SET preview_progress.#s = :n" + (" ADD preview_done :seg" if last else "")
+        return self._preview_update(
+            campaign_id, run, update, segment=segment, scanned=scanned, last=last
+        )
+
+    def _preview_update(
+        self,
+        campaign_id: str,
+        run: str,
+        update: str,
+        *,
+        segment: int,
+        scanned: int,
+        last: bool | None,
+    ) -> PreviewState | None:
+        values: dict[str, Any] = {":run": {"S": run}, ":n": {"N": str(scanned)}}
+        if last:
+            values[":seg"] = {"NS": [str(segment)]}
+        try:
+            resp = self.ddb.update_item(
+                TableName=self.table,
+                Key=self._key(campaign_id),
+                UpdateExpression=update,
+                ConditionExpression="preview_run = :run",
+                ExpressionAttributeNames={"#s": str(segment)},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise StorageError("saving a preview's progress failed") from exc
+        return PreviewState.from_data(from_item(resp.get("Attributes", {})))
+
+    def preview_parts(self, campaign_id: str, run: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every part stored for ``run`` (sort key, part), in segment and chunk order."""
+        found = query_all(
+            self.ddb,
+            "reading a preview's segments",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={
+                ":pk": {"S": campaign_pk(campaign_id)},
+                ":p": {"S": preview_sk(run) + "#"},
+            },
+            ConsistentRead=True,
+        )
+        return [(str(item["sk"]), json.loads(item["part"])) for item in found]
+
+    def save_preview(
+        self,
+        campaign_id: str,
+        run: str,
+        result: Mapping[str, Any],
+        *,
+        parts: list[str],
+        now: datetime,
+        expires_at: datetime,
+    ) -> bool:
+        """Store the merged result of ``run``, mark the preview done and remove its parts.
+        False when ``run`` is no longer the campaign's preview (its result is removed)."""
+        pk = campaign_pk(campaign_id)
+        item = {
+            "pk": pk,
+            "sk": preview_sk(run),
+            "result": json.dumps(result, separators=(",", ":"), default=str),
+            "expires_at": int(expires_at.timestamp()),
+        }
+        try:
+            self.ddb.put_item(TableName=self.table, Item=to_item(item))
+            self.ddb.update_item(
+                TableName=self.table,
+                Key=self._key(campaign_id),
+                UpdateExpression="SET preview_state = :done, preview_finished_at = :t",
+                ConditionExpression="preview_run = :run",
+                ExpressionAttributeValues={
+                    ":run": {"S": run},
+                    ":done": {"S": "done"},
+                    ":t": {"S": now.isoformat()},
+                },
+            )
+            saved = True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StorageError("storing a preview failed") from exc
+            saved = False
+        gone = [(pk, sk) for sk in parts] + ([] if saved else [(pk, preview_sk(run))])
+        self._delete(gone)
+        return saved
+
+    def preview_result(self, campaign_id: str, run: str) -> dict[str, Any] | None:
+        try:
+            resp = self.ddb.get_item(
+                TableName=self.table,
+                Key={"pk": {"S": campaign_pk(campaign_id)}, "sk": {"S": preview_sk(run)}},
+                ConsistentRead=True,
+            )
+        except ClientError as exc:
+            raise StorageError("reading a preview failed") from exc
+        item = resp.get("Item")
+        return json.loads(item["result"]["S"]) if item else None
+
+    def _delete(self, keys: list[tuple[str, str]]) -> None:
+        requests = [
+            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in keys
+        ]
+        if requests:
+            batch_write(self.ddb, self.table, requests, what="removing preview items")
+
     # -- the pool ---------------------------------------------------------------------------
 
     def pool_page(
         self, start_key: dict[str, Any] | None, limit: int | None = None
     ) -> tuple[list[LoadedProfile], dict[str, Any] | None]:
-        """One page of the addressable pool (a Scan of the by_email index): the profiles and
-        the key to go on from (None: the last page)."""
+        """One page of the addressable pool (a Scan of the by_email index, every attribute):
+        the profiles and the key to go on from (None: the last page)."""
+        page = self.pool_scan(start_key=start_key, limit=limit, attributes=None)
+        return [LoadedProfile(p.profile, p.alert_seq) for p in page.items], page.last_key
+
+    def pool_scan(
+        self,
+        *,
+        start_key: dict[str, Any] | None = None,
+        segment: int = 0,
+        segments: int = 1,
+        limit: int | None = None,
+        attributes: tuple[str, ...] | None = DECISION_ATTRIBUTES,
+    ) -> PoolPage:
+        """One page of segment ``segment`` of ``segments`` of the addressable pool (a parallel
+        Scan of the by_email index), with only ``attributes`` of each profile (None: all;
+        a name may be a document path, ``fields.country``) and
+        the index key of each (a cursor can resume right after any item). No ``limit``: the
+        page is DynamoDB's 1 MB."""
         kwargs: dict[str, Any] = {"TableName": self.table, "IndexName": POOL_INDEX}
+        if segments > 1:
+            kwargs["Segment"] = segment
+            kwargs["TotalSegments"] = segments
         if limit:
             kwargs["Limit"] = limit
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
+        if attributes is not None:
+            # A name may be a document path (fields.country): each of its parts aliased.
+            aliases: dict[str, str] = {}
+            paths = []
+            for path in dict.fromkeys((*INDEX_KEY, *attributes)):
+                parts = []
+                for part in path.split("."):
+                    alias = next((a for a, n in aliases.items() if n == part), None)
+                    if alias is None:
+                        alias = f"#a{len(aliases)}"
+                        aliases[alias] = part
+                    parts.append(alias)
+                paths.append(".".join(parts))
+            kwargs["ProjectionExpression"] = ", ".join(paths)
+            kwargs["ExpressionAttributeNames"] = aliases
         try:
             resp = self.ddb.scan(**kwargs)
         except ClientError as exc:
             raise StorageError("reading the talent pool failed") from exc
-        profiles = []
+        items = []
         for item in resp.get("Items", []):
             if item.get("sk", {}).get("S") != "PROFILE":
                 continue
+            key = {name: item[name] for name in INDEX_KEY if name in item}
             seq = int(item.get("alert_seq", {}).get("N", "0"))
-            profiles.append(LoadedProfile(profile_from_item(item), seq))
-        return profiles, resp.get("LastEvaluatedKey")
+            data = plain_item({k: v for k, v in item.items() if k not in _NOT_PROFILE})
+            items.append(PoolItem(Profile.model_validate(data), key, seq))
+        return PoolPage(items, resp.get("LastEvaluatedKey"))

@@ -47,6 +47,45 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _py(_DESER.deserialize(v)) for k, v in item.items()}
 
 
+def plain_item(item: dict[str, Any]) -> dict[str, Any]:
+    """``from_item`` for the hot path of reading many items (a pool Scan): the same values
+    (numbers as int, or float when not whole; sets as lists), without boto3's
+    TypeDeserializer and Decimal on the way (several times faster on a profile)."""
+    return {k: _typed(v) for k, v in item.items()}
+
+
+def _plain_value(kind: str, value: Any) -> Any:
+    if kind in {"S", "BOOL"}:
+        return value
+    if kind == "M":
+        return {k: _typed(v) for k, v in value.items()}
+    if kind == "N":
+        return _number(value)
+    if kind == "L":
+        return [_typed(v) for v in value]
+    if kind == "NULL":
+        return None
+    if kind == "SS":
+        return list(value)
+    if kind == "NS":
+        return [_number(v) for v in value]
+    return _py(_DESER.deserialize({kind: value}))  # binary: as from_item has it
+
+
+def _typed(typed: dict[str, Any]) -> Any:
+    for kind, value in typed.items():
+        return _plain_value(kind, value)
+    raise ValueError("an attribute value without a type")
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)
+        return int(number) if number.is_integer() else number
+
+
 def cancellation_codes(exc: Exception) -> list[str]:
     response = getattr(exc, "response", {}) or {}
     return [r.get("Code", "None") for r in response.get("CancellationReasons", [])]

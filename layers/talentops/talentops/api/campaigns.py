@@ -1,5 +1,6 @@
 """Campaign routes (`/admin/campaigns...`, CONTRACT.md section 3, docs/campaigns.md): create,
-preview, launch, status. IAM (SigV4) only, like every operations route (admin.require_iam).
+preview (POST starts it, GET follows it), launch, status. IAM (SigV4) only, like every
+operations route (admin.require_iam).
 
 A definition that is not valid is answered 422 with every problem and its path:
 ``{"error": {"code": "invalid_campaign", "message": "...", "problems": [{"path", "message"}]}}``.
@@ -17,7 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..campaigns.model import CampaignError
-from ..campaigns.service import CAMPAIGN_ID, UnknownCampaignError
+from ..campaigns.service import CAMPAIGN_ID, NoPreviewError, UnknownCampaignError
 from .admin import require_iam
 from .errors import ApiError, error_docs
 
@@ -104,10 +105,28 @@ class CampaignLaunched(CampaignView):
     launch: str = Field(description="started, scheduled, resumed or already_launched")
 
 
+class CampaignPreviewRunning(BaseModel):
+    """A preview being computed (a job over the pool): poll GET .../preview."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    campaign_id: str
+    preview: str = Field(description="running")
+    scanned: int = Field(description="Profiles read so far")
+    segments: int = Field(description="Segments of the parallel read of the pool")
+    segments_done: int
+    started_at: str
+
+
 class CampaignPreview(BaseModel):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     campaign_id: str
+    preview: str = Field(description="done")
+    fingerprint: str = Field(description="The definition previewed")
+    computed_at: str = Field(description="When the preview started reading the pool")
+    fresh_until: str = Field(description="After this, POST .../preview computes it again")
+    stale: bool = Field(description="Past fresh_until")
     decided_at: str = Field(description="The moment decided for: send_at, or now")
     scanned: int
     in_segment: int
@@ -200,23 +219,56 @@ def create_campaign(
     return _json(201, {**view, "created": created})
 
 
+_PREVIEW_WHAT = (
+    "Sends nothing: decides every candidate as the launch will, and counts how many get each "
+    "variant, how many are held back for each reason (an example of each), how many wait for "
+    "quiet hours or the budget; a few rendered samples, one of each variant first. A job "
+    "over the pool (parallel Scan segments on the preview queue), so that no request waits "
+    "for the pool: "
+)
+
+
 @router.post(
     "/admin/campaigns/<campaign_id>/preview",
-    summary="Preview a campaign",
-    description="Sends nothing: decides every candidate as the launch will, and counts how "
-    "many get each variant, how many are held back for each reason (an example of each), "
-    "how many wait for quiet hours or the budget; a few rendered samples, one of each "
-    "variant first.",
+    summary="Start a campaign's preview",
+    description=_PREVIEW_WHAT
+    + "202 while it runs (started now, or already running); 200 with the preview when the "
+    "last one of this definition is done and fresh (10 minutes from when it read the pool).",
     tags=[TAG],
     operation_id="previewCampaign",
     responses={
-        **_ok(200, CampaignPreview, "What the launch would do"),
+        **_ok(200, CampaignPreview, "The preview, done and fresh"),
+        **_ok(202, CampaignPreviewRunning, "Running: poll GET .../preview"),
         **error_docs({403: _FORBIDDEN, 404: _UNKNOWN}),
     },
 )
 def preview_campaign(campaign_id: str) -> Response[str]:
     require_iam(router.current_event)
-    return _json(200, _call("preview", campaign_id))
+    status, body = _call("start_preview", campaign_id)
+    return _json(status, body)
+
+
+@router.get(
+    "/admin/campaigns/<campaign_id>/preview",
+    summary="A campaign's preview: progress or result",
+    description=_PREVIEW_WHAT
+    + "202 with the profiles scanned so far while it runs, 200 with the preview when done "
+    "(stale: past fresh_until). 404 no_preview when none was started or it expired.",
+    tags=[TAG],
+    operation_id="campaignPreview",
+    responses={
+        **_ok(200, CampaignPreview, "The preview"),
+        **_ok(202, CampaignPreviewRunning, "Running: the profiles scanned so far"),
+        **error_docs({403: _FORBIDDEN, 404: _UNKNOWN + ", or no preview (no_preview)"}),
+    },
+)
+def campaign_preview(campaign_id: str) -> Response[str]:
+    require_iam(router.current_event)
+    try:
+        status, body = _call("preview_status", campaign_id)
+    except NoPreviewError as exc:
+        raise ApiError(404, exc.code, str(exc)) from exc
+    return _json(status, body)
 
 
 @router.post(

@@ -4,11 +4,16 @@ Both run in the campaign worker, off the campaign queue (SQS, partial batch fail
 
 - ``fanout``: the launch route (or, for a campaign with ``send_at``, a one-time schedule at
   that moment) queues it. It reads the addressable pool page by page (a Scan of the by_email
-  index, 1,000 profiles a page), keeps the candidates of the segment, queues them 100 ids a
-  message, and saves the page's cursor on the campaign's META item, conditional on the page
-  count, so that two fan-outs of one campaign never count a page twice. A fan-out that runs
-  short of time queues its own continuation; one that dies is delivered again by SQS; both
-  go on from the saved cursor. A page queued whose cursor was not saved is queued again, and
+  index, DynamoDB's 1 MB pages, projecting only the fields the segment reads), keeps the
+  candidates of the segment and packs them across pages into full messages of 100 ids; every
+  ten messages (one SendMessageBatch) it saves its cursor on the campaign's META item: the
+  by_email key of the last candidate queued, conditional on the message count, so that two
+  fan-outs of one campaign never count a message twice. A sparse segment (2 % of the pool)
+  thus costs its Scan pages and one send and one save per 1,000 candidates, not a small
+  message, a send and a save per page. A fan-out that runs short of time queues what it
+  read, saves the key of its last page and queues its own continuation; one that dies is
+  delivered again by SQS; both go on from the saved cursor, reading again what was read
+  after it but not queued. Messages queued whose cursor was not saved are queued again, and
   the durable dedupe (one decision per campaign and candidate) keeps anyone from getting
   the campaign twice.
 - ``page``: up to 100 candidate ids. One BatchGetItem of the profiles, then per candidate
@@ -35,6 +40,7 @@ is claimed for it until then.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections import Counter
@@ -47,7 +53,11 @@ from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ..adapters.bus import EventPublisher
-from ..adapters.campaigns import CampaignCounts, CampaignRecord, CampaignRepository
+from ..adapters.campaigns import (
+    CampaignCounts,
+    CampaignRecord,
+    CampaignRepository,
+)
 from ..adapters.queue import QueueSender
 from ..adapters.scheduler import TimerScheduler, campaign_timer_name
 from ..adapters.ses import SesSender
@@ -79,9 +89,11 @@ from ..tokens import TokenSigner
 from .counting import count_resolved
 from .model import Campaign
 from .preview import RecipientDecision, campaign_fact, decide_recipient
+from .preview_job import PreviewMessage
 
 MESSAGE_SIZE = 100  # candidate ids a page message (one BatchGetItem)
-PAGE_SIZE = 1000  # profiles a Scan page of the fan-out
+FLUSH_MESSAGES = 10  # full page messages a SendMessageBatch and a save of the cursor
+PAGE_SIZE: int | None = None  # profiles a Scan page of the fan-out (None: DynamoDB's 1 MB)
 MAX_CLAIM_ROUNDS = 4
 COMPLETE_EVERY = 25  # record sends done every this many (one BatchWriteItem)
 # Stop with this much of the invocation left: the fan-out queues its continuation; a page
@@ -180,6 +192,21 @@ class _Subject:
 
 
 @dataclass
+class _Fanout:
+    """A fan-out's state between saves: the messages saved so far (the save's condition),
+    the candidates read but not queued yet (id, by_email key, profiles read up to it), the
+    profiles read since the saved cursor and those of them counted by the last save, and
+    the Scan pages read since it."""
+
+    campaign_id: str
+    messages: int
+    pending: list[tuple[str, dict[str, Any], int]] = field(default_factory=list)
+    read: int = 0
+    saved_read: int = 0
+    pages: int = 0
+
+
+@dataclass
 class _Deferred:
     profile: Profile
     recipient: RecipientDecision
@@ -201,7 +228,9 @@ class CampaignWorker:
     now: Callable[[], datetime]
     freshness: Mapping[str, timedelta] | None = None
     token_ttl: timedelta = timedelta(days=90)
-    page_size: int = PAGE_SIZE
+    page_size: int | None = PAGE_SIZE
+    message_size: int = MESSAGE_SIZE
+    flush_messages: int = FLUSH_MESSAGES
     backoff: Backoff = field(default_factory=Backoff)
     sleep: Callable[[float], None] = time.sleep
     uniform: Callable[[float, float], float] = random.uniform
@@ -229,6 +258,12 @@ class CampaignWorker:
     # -- fan-out ----------------------------------------------------------------------------
 
     def fanout(self, message: CampaignMessage, seconds_left: Callable[[], float]) -> PageReport:
+        """Reads the pool from the saved cursor and queues the segment's candidates in full
+        messages of ``message_size`` ids, packed across Scan pages (a sparse segment costs a
+        Scan page per page, not a queue message and a save per page), ``flush_messages``
+        messages a SendMessageBatch and a save. The saved cursor is the by_email key of the
+        last candidate queued: ids read after it but not queued yet are read again by a
+        fan-out that goes on from it, never skipped."""
         report = PageReport(message.campaign_id, "fanout")
         cid = message.campaign_id
         record = self.campaigns.get(cid)
@@ -238,53 +273,85 @@ class CampaignWorker:
             return report
         if record.status == "scheduled":
             self.campaigns.set_status(cid, "launching", allowed_from=("scheduled",), now=self.now())
-        found = self._campaign(cid)
-        assert found is not None
+        found = self._definitions.get(cid)
+        if found is None:  # the record just read has the definition: no second read
+            found = self._definitions[cid] = (record, Campaign.model_validate(record.definition))
         campaign = found[1]
-        cursor, pages = decode_key(record.cursor), record.pages
-        while True:
-            if seconds_left() < MIN_SECONDS_LEFT:
-                self.queue.send_bodies([message.model_dump_json()])
-                report.status = "continued"
-                logger.info("campaign fan-out continues", campaign_id=cid, pages=pages)
-                return report
-            loaded, last = self.campaigns.pool_page(cursor, self.page_size)
-            now = self.now()
-            ids = [
-                lp.profile.candidate_id for lp in loaded if campaign.in_segment(lp.profile, now)[0]
-            ]
-            bodies = [
-                CampaignMessage(
-                    kind="page",
-                    campaign_id=cid,
-                    page=pages,
-                    candidates=ids[start : start + MESSAGE_SIZE],
-                ).model_dump_json()
-                for start in range(0, len(ids), MESSAGE_SIZE)
-            ]
-            self.queue.send_bodies(bodies)
-            try:
-                self.campaigns.save_progress(
-                    cid,
-                    expected_pages=pages,
-                    cursor=encode_key(last),
-                    queued=len(ids),
-                    scanned=len(loaded),
-                    messages=len(bodies),
-                    now=now,
+        attributes = campaign.segment_attributes()  # only what the segment reads
+        run = _Fanout(cid, messages=record.messages)
+        cursor = decode_key(record.cursor)
+        batch = self.message_size * self.flush_messages
+        try:
+            while True:
+                if seconds_left() < MIN_SECONDS_LEFT:
+                    # What was read is queued, and the cursor saved after the last page read.
+                    if run.pending or run.pages:
+                        self._checkpoint(run, len(run.pending), cursor, run.read, report)
+                    self.queue.send_bodies([message.model_dump_json()])
+                    report.status = "continued"
+                    logger.info("campaign fan-out continues", campaign_id=cid, pages=report.pages)
+                    return report
+                page = self.campaigns.pool_scan(
+                    start_key=cursor, limit=self.page_size, attributes=attributes
                 )
-            except ConcurrencyError:
-                # Another fan-out of this campaign saved this page first: it goes on.
-                report.status = "superseded"
-                logger.info("campaign fan-out superseded", campaign_id=cid, page=pages)
-                return report
-            pages += 1
-            report.pages += 1
-            report.queued += len(ids)
-            logger.info("campaign page queued", campaign_id=cid, page=pages, candidates=len(ids))
-            if not last:
-                return report
-            cursor = last
+                now = self.now()
+                for item in page.items:
+                    run.read += 1
+                    if campaign.in_segment(item.profile, now)[0]:
+                        run.pending.append((item.profile.candidate_id, item.key, run.read))
+                run.pages += 1
+                report.pages += 1
+                cursor = page.last_key
+                while len(run.pending) >= batch:
+                    _, key, read = run.pending[batch - 1]
+                    self._checkpoint(run, batch, key, read, report)
+                if cursor is None:
+                    self._checkpoint(run, len(run.pending), None, run.read, report)
+                    return report
+        except ConcurrencyError:
+            # Another fan-out of this campaign saved these messages first: it goes on.
+            report.status = "superseded"
+            logger.info("campaign fan-out superseded", campaign_id=cid, messages=run.messages)
+            return report
+
+    def _checkpoint(
+        self,
+        run: _Fanout,
+        count: int,
+        cursor: dict[str, Any] | None,
+        scanned_to: int,
+        report: PageReport,
+    ) -> None:
+        """Queue the first ``count`` pending candidates (full messages, the last one maybe
+        not), then save ``cursor`` (None: done) and the profiles scanned up to it (the
+        ``scanned_to``-th read since the saved cursor)."""
+        ids = [candidate for candidate, _key, _read in run.pending[:count]]
+        bodies = [
+            CampaignMessage(
+                kind="page",
+                campaign_id=run.campaign_id,
+                page=run.messages + index,
+                candidates=ids[start : start + self.message_size],
+            ).model_dump_json()
+            for index, start in enumerate(range(0, len(ids), self.message_size))
+        ]
+        self.queue.send_bodies(bodies)
+        self.campaigns.save_progress(
+            run.campaign_id,
+            expected_messages=run.messages,
+            cursor=encode_key(cursor),
+            queued=len(ids),
+            scanned=scanned_to - run.saved_read,
+            messages=len(bodies),
+            pages=run.pages,
+            now=self.now(),
+        )
+        run.messages += len(bodies)
+        run.saved_read = scanned_to
+        run.pages = 0
+        del run.pending[:count]
+        report.queued += len(ids)
+        logger.info("campaign candidates queued", campaign_id=run.campaign_id, candidates=len(ids))
 
     # -- a page of candidates ---------------------------------------------------------------
 
@@ -627,7 +694,17 @@ class CampaignWorker:
             self.publisher.publish(entries)
 
 
-def parse_message(body: str | bytes | Mapping[str, Any]) -> CampaignMessage:
+def parse_message(body: str | bytes | Mapping[str, Any]) -> CampaignMessage | PreviewMessage:
+    """A message of the campaign queue, or of the preview queue (``kind`` preview)."""
+    if isinstance(body, Mapping):
+        data: Any = body
+    else:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return CampaignMessage.model_validate_json(body)  # raises, naming the problem
+    if isinstance(data, Mapping) and data.get("kind") == "preview":
+        return PreviewMessage.model_validate(dict(data))
     if isinstance(body, Mapping):
         return CampaignMessage.model_validate(dict(body))
     return CampaignMessage.model_validate_json(body)

@@ -95,6 +95,21 @@ class Campaign(BaseModel):
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def segment_attributes(self) -> tuple[str, ...]:
+        """What of a profile item the segment reads (document paths of the item): the
+        candidate id, each ``candidate.<field>`` as ``fields.<field>``, each
+        ``behaviours.<kind>...`` as ``behaviours.<kind>``."""
+        paths = ["candidate_id"]
+        for rule in self.segment:
+            kind, _, rest = rule.field.partition(".")
+            if kind == "candidate":
+                paths.append(f"fields.{rest}")
+            elif kind == "behaviours":
+                paths.append(f"behaviours.{rest.split('.')[0]}")
+            else:  # not a field a definition passes (validate_campaign): the whole view
+                return ("candidate_id", "fields", "behaviours")
+        return tuple(dict.fromkeys(paths))
+
     def in_segment(self, profile: Profile, now: datetime) -> tuple[bool, list[str]]:
         """Whether every condition holds for ``profile``, and which failed (or all held)."""
         context = segment_context(profile)

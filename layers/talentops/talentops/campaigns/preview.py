@@ -195,3 +195,32 @@ def aggregate_preview(
             sample.update(render(profile, recipient))
         preview.samples.append(sample)
     return preview
+
+
+def merge_previews(parts: Iterable[Mapping[str, Any]], *, samples: int = 3) -> dict[str, Any]:
+    """One preview of the pool from the previews of its parts (the segments of a parallel
+    Scan, each ``CampaignPreview.as_dict()``), in the order given: counts added up, the first
+    example of each reason held back, and up to ``samples`` samples, one of each variant
+    (in the order variants first appear) before a second of any."""
+    merged = CampaignPreview()
+    by_variant: dict[str, list[dict[str, Any]]] = {}
+    for part in parts:
+        merged.scanned += int(part.get("scanned", 0))
+        merged.in_segment += int(part.get("in_segment", 0))
+        merged.would_send += int(part.get("would_send", 0))
+        merged.by_variant.update(part.get("by_variant") or {})
+        merged.suppressed.update(part.get("suppressed") or {})
+        merged.deferred.update(part.get("deferred") or {})
+        seen = {h["reason"] for h in merged.held_back}
+        for held in part.get("held_back") or []:
+            if held.get("reason") not in seen:
+                merged.held_back.append(dict(held))
+                seen.add(held.get("reason"))
+        for sample in part.get("samples") or []:
+            by_variant.setdefault(str(sample.get("variant")), []).append(dict(sample))
+    rounds = max((len(v) for v in by_variant.values()), default=0)
+    for index in range(rounds):
+        for kept in by_variant.values():
+            if index < len(kept) and len(merged.samples) < samples:
+                merged.samples.append(kept[index])
+    return merged.as_dict()

@@ -4,11 +4,12 @@ preview, launch, status.
 - create: the definition validated against the catalogue (CampaignError: every problem with
   its path); its id derives from its fingerprint, so a create sent again (a client retry)
   finds the campaign it made instead of making a second one that would send again.
-- preview: reads the addressable pool once (the by_email index, page by page) and decides
-  every candidate with campaigns.preview.decide_recipient, the launch's own function, at the
-  moment the campaign will go out (``send_at``, or now); sends nothing, writes nothing.
-  Samples are rendered by delivery.compose.compose_email, as the launch renders them, with
-  a throwaway token key: their links look like the real ones and open nothing.
+- preview: a job (campaigns.preview_job): start_preview answers at once, the preview fresh
+  and done, or running (a new run's segments queued unless one runs); preview_status is
+  the run's progress (profiles scanned) or its result. The job decides every candidate with
+  campaigns.preview.decide_recipient, the launch's own function, at the moment the campaign
+  will go out (``send_at``, or now), and sends nothing; samples are rendered as the launch
+  renders them, with a throwaway token key.
 - launch: queues the fan-out (campaigns.launch) or, with a ``send_at`` to come, schedules it
   then; once launched, launching again resumes a fan-out that stopped and otherwise does
   nothing. Every candidate's decision has one id per campaign, so however often a campaign
@@ -20,8 +21,7 @@ from __future__ import annotations
 
 import email
 import json
-import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy as email_policy
@@ -33,21 +33,31 @@ from ..adapters.scheduler import TimerScheduler
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import Catalogue
 from ..delivery.budget import ContactPolicy
-from ..delivery.compose import compose_email
 from ..delivery.context import Brand
-from ..errors import RenderError, TalentOpsError
-from ..models.state import Profile
+from ..errors import TalentOpsError
 from ..observability import logger
-from ..tokens import TokenSigner
 from .launch import CampaignMessage
 from .model import Campaign, validate_campaign
-from .preview import RecipientDecision, aggregate_preview, decide_recipient
+from .preview_job import (
+    PREVIEW_SEGMENTS,
+    PreviewMessage,
+    done_view,
+    is_fresh,
+    is_stalled,
+    new_run,
+    preview_moment,
+    running_view,
+)
 
 CAMPAIGN_ID = r"^cmp_[0-9a-f]{16}$"
 
 
 class UnknownCampaignError(TalentOpsError):
     code = "unknown_campaign"
+
+
+class NoPreviewError(TalentOpsError):
+    code = "no_preview"
 
 
 def campaign_id_of(campaign: Campaign) -> str:
@@ -68,9 +78,10 @@ class CampaignService:
     now: Callable[[], datetime]
     queue: Callable[[], QueueSender]
     timers: Callable[[], TimerScheduler]
+    preview_queue: Callable[[], QueueSender] | None = None
+    preview_segments: int = PREVIEW_SEGMENTS
     freshness: Mapping[str, timedelta] | None = None
     token_ttl: timedelta = timedelta(days=90)
-    samples: int = 3
 
     # -- create -----------------------------------------------------------------------------
 
@@ -99,63 +110,63 @@ class CampaignService:
             raise UnknownCampaignError(f"no campaign has the id {campaign_id[:40]!r}")
         return record
 
-    # -- preview ----------------------------------------------------------------------------
+    # -- preview (a job: campaigns.preview_job) ----------------------------------------------
 
-    def preview(self, campaign_id: str) -> dict[str, Any]:
+    def start_preview(self, campaign_id: str) -> tuple[int, dict[str, Any]]:
+        """(200, the preview) when the last one of this definition is done and fresh; else
+        (202, running) with a run started (its segments queued) unless one is running."""
         record = self._record(campaign_id)
-        campaign = Campaign.model_validate(record.definition)
-        spec = self.catalogue.message(campaign.content.template)
+        state = record.preview
         now = self.now()
-        at = max(campaign.send_at, now) if campaign.send_at else now
-        # Links in samples are signed with a key nobody holds: they open nothing.
-        signer = TokenSigner(secrets.token_bytes(32))
+        if state is not None and state.state == "done" and is_fresh(state, now):
+            result = self.campaigns.preview_result(record.campaign_id, state.run)
+            if result is not None and result.get("fingerprint") == record.fingerprint:
+                return 200, done_view(state, result, now)
+        if state is not None and state.state == "running" and not is_stalled(state, now):
+            return 202, running_view(record.campaign_id, state)
+        campaign = Campaign.model_validate(record.definition)
+        at = preview_moment(campaign, now)
+        run = new_run()
+        started = self.campaigns.start_preview(
+            record.campaign_id,
+            run=run,
+            replaces=state.run if state else None,
+            started_at=now,
+            at=at,
+            segments=self.preview_segments,
+        )
+        if started:
+            bodies = [
+                PreviewMessage(
+                    campaign_id=record.campaign_id,
+                    run=run,
+                    segment=segment,
+                    segments=self.preview_segments,
+                    at=at,
+                ).model_dump_json()
+                for segment in range(self.preview_segments)
+            ]
+            assert self.preview_queue is not None, "no preview queue configured"
+            self.preview_queue().send_bodies(bodies)
+            logger.info("campaign preview started", campaign_id=record.campaign_id)
+        # Started here, or by another call at the same moment: running either way.
+        latest = self._record(record.campaign_id).preview
+        assert latest is not None
+        return 202, running_view(record.campaign_id, latest)
 
-        def pairs() -> Iterator[tuple[Profile, RecipientDecision | None]]:
-            cursor: dict[str, Any] | None = None
-            while True:
-                loaded, cursor = self.campaigns.pool_page(cursor)
-                for item in loaded:
-                    yield (
-                        item.profile,
-                        decide_recipient(
-                            campaign=campaign,
-                            campaign_id=record.campaign_id,
-                            created_at=record.created_at,
-                            profile=item.profile,
-                            spec=spec,
-                            consent=self.consent,
-                            contact=self.contact,
-                            now=at,
-                            freshness=self.freshness,
-                        ),
-                    )
-                if not cursor:
-                    return
-
-        def render(profile: Profile, recipient: RecipientDecision) -> dict[str, Any]:
-            assert recipient.variant is not None
-            try:
-                raw = compose_email(
-                    catalogue=self.catalogue,
-                    brand=self.brand,
-                    signer=signer,
-                    token_ttl=self.token_ttl,
-                    decision=recipient.decision,
-                    variant=recipient.variant,
-                    profile=profile,
-                    page_url=None,
-                    payload=lambda _links: {},
-                )
-            except RenderError as exc:
-                return {"render_error": str(exc)}
-            return rendered_parts(raw)
-
-        preview = aggregate_preview(pairs(), samples=self.samples, render=render)
-        return {
-            "campaign_id": record.campaign_id,
-            "decided_at": at.isoformat(),
-            **preview.as_dict(),
-        }
+    def preview_status(self, campaign_id: str) -> tuple[int, dict[str, Any]]:
+        """(202, running with the profiles scanned) or (200, the preview); NoPreviewError
+        when none was started (or its result expired)."""
+        record = self._record(campaign_id)
+        state = record.preview
+        if state is None:
+            raise NoPreviewError("no preview of this campaign: POST .../preview starts one")
+        if state.state != "done":
+            return 202, running_view(record.campaign_id, state)
+        result = self.campaigns.preview_result(record.campaign_id, state.run)
+        if result is None:
+            raise NoPreviewError("the last preview has expired: POST .../preview computes it")
+        return 200, done_view(state, result, self.now())
 
     # -- launch -----------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 Beside the shared settings (talentops.settings): ``CAMPAIGN_QUEUE_URL`` and
 ``CAMPAIGN_QUEUE_ARN`` (the campaign queue: fan-out, pages, and the target of launch and
 deferral timers), ``CAMPAIGN_SCHEDULE_GROUP`` (the EventBridge Scheduler group of the timers)
-and ``CAMPAIGN_SCHEDULER_ROLE_ARN`` (the role Scheduler assumes to send to the queue).
+and ``CAMPAIGN_SCHEDULER_ROLE_ARN`` (the role Scheduler assumes to send to the queue);
+``CAMPAIGN_PREVIEW_QUEUE_URL`` (the preview queue: one message per segment of a preview's
+parallel Scan) and optionally ``CAMPAIGN_PREVIEW_SEGMENTS`` (how many; default 16).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..settings import get_settings
 from ..talent_pool.policy import default_policy
 from ..wiring import brand, contact_policy, publisher, repository
 from .launch import CampaignWorker
+from .preview_job import PREVIEW_SEGMENTS, PreviewWorker
 from .service import CampaignService
 
 
@@ -41,6 +44,16 @@ def campaign_repository() -> CampaignRepository:
 @lru_cache(maxsize=1)
 def campaign_queue() -> QueueSender:
     return QueueSender(_env("CAMPAIGN_QUEUE_URL"))
+
+
+@lru_cache(maxsize=1)
+def preview_queue() -> QueueSender:
+    return QueueSender(_env("CAMPAIGN_PREVIEW_QUEUE_URL"))
+
+
+def preview_segments() -> int:
+    value = os.environ.get("CAMPAIGN_PREVIEW_SEGMENTS", "")
+    return max(1, min(1000, int(value))) if value else PREVIEW_SEGMENTS
 
 
 @lru_cache(maxsize=1)
@@ -64,6 +77,24 @@ def campaign_service() -> CampaignService:
         now=now,
         queue=campaign_queue,
         timers=campaign_timers,
+        preview_queue=preview_queue,
+        preview_segments=preview_segments(),
+        freshness=default_policy().freshness,
+        token_ttl=timedelta(days=settings.token_ttl_days),
+    )
+
+
+@lru_cache(maxsize=1)
+def preview_worker() -> PreviewWorker:
+    settings = get_settings()
+    return PreviewWorker(
+        campaigns=campaign_repository(),
+        catalogue=load_catalogue(settings.templates_dir),
+        consent=ConsentPolicy.from_json(settings.consent_policy),
+        contact=contact_policy(),
+        brand=brand(settings),
+        now=now,
+        queue=preview_queue,
         freshness=default_policy().freshness,
         token_ttl=timedelta(days=settings.token_ttl_days),
     )
@@ -102,6 +133,8 @@ def reset() -> None:
         campaign_timers,
         campaign_service,
         campaign_worker,
+        preview_queue,
+        preview_worker,
         default_policy,
     ):
         cached.cache_clear()
