@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ..content.rules import clean_loc
 from ..errors import TalentOpsError
 
 Path = tuple[str | int, ...]
@@ -142,7 +143,7 @@ class Source:
         """pydantic's errors, each at its line, in words a file's author reads."""
         problems = []
         for error in exc.errors():
-            loc: Path = prefix + tuple(error["loc"])
+            loc: Path = prefix + clean_loc(error["loc"])
             kind = error["type"]
             message = str(error["msg"]).removeprefix("Value error, ")
             if kind == "extra_forbidden" and loc:
