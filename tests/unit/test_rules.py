@@ -6,6 +6,7 @@ explanations that name the branch of a group that decided."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -636,3 +637,35 @@ content:
         parse_campaign(text, "segment.yaml")
     lines = {p.path: p.line for p in caught.value.problems}
     assert lines == {"segment[0].any[1].field": 6, "segment[1].not": 7}
+
+
+# -- make check-content ------------------------------------------------------------------------
+
+
+def test_check_content_reports_a_bad_group_at_its_file_and_line(tmp_path):
+    from scripts.check_content import check
+
+    root = Path(__file__).resolve().parents[2]
+    content = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, content)
+    catalogue = content / "catalogue.yaml"
+    text = catalogue.read_text()
+    old = "          - {field: candidate.language, op: prefix, value: de}\n"
+    assert text.count(old) > 1
+    lines = text.splitlines()
+    at = lines.index(old.rstrip("\n")) + 1
+    new = (
+        "          - any:\n"
+        "              - {field: candidate.language, op: prefix, value: de}\n"
+        "              - {field: candidate.country, op: contains_any, value: AT}\n"
+    )
+    catalogue.write_text(text.replace(old, new, 1))
+    problems = check(content, root / "template.yaml")
+    assert len(problems) == 1, problems
+    [problem] = problems
+    assert problem.file == "catalogue.yaml" and problem.line == at + 2
+    assert problem.path.endswith(".rules[0].any[1]")
+    assert "contains_any needs a list" in problem.message
+    # Fixed, the group loads and the content passes.
+    catalogue.write_text(text.replace(old, new.replace("value: AT", "value: [AT]"), 1))
+    assert check(content, root / "template.yaml") == []

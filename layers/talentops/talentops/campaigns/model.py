@@ -29,7 +29,6 @@ from ..content.catalogue import MessageSpec
 from ..content.rules import (
     GROUP_KEYS,
     Condition,
-    clean_loc,
     explain_held,
     first_failed,
 )
@@ -211,7 +210,8 @@ def validate_campaign(
     try:
         campaign = Campaign.model_validate(dict(data))
     except ValidationError as exc:
-        for found in _problems(src, exc, source is not None):
+        # Without a file, src has no nodes: the problems have their path and no line.
+        for found in src.validation_problems(exc):
             if not any(p.path == found.path for p in problems):
                 problems.append(found)
         raise CampaignError(problems) from exc
@@ -220,21 +220,6 @@ def validate_campaign(
     if problems:
         raise CampaignError(problems)
     return campaign
-
-
-def _problems(source: Source, exc: ValidationError, with_lines: bool) -> list[Problem]:
-    if with_lines:
-        return source.validation_problems(exc)
-    out = []
-    for error in exc.errors():
-        loc = clean_loc(error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden" and loc:
-            message = f"unknown key {loc[-1]!r}"
-        elif error["type"] == "missing" and loc:
-            message, loc = f"missing {loc[-1]!r}", loc[:-1]
-        out.append(Problem("campaign", None, format_path(loc), message))
-    return out
 
 
 def _check_content(

@@ -341,6 +341,21 @@ def clean_loc(loc: Iterable[str | int]) -> Loc:
     return tuple(part for part in loc if part not in CONDITION_TAGS)
 
 
+def located_errors(errors: Sequence[Any]) -> list[tuple[Loc, Any]]:
+    """pydantic's errors with their paths in the file (``clean_loc``), without the echo of a
+    failed item: the "too short" of a list (a group, a segment) whose items all failed, which
+    the items' own errors say better."""
+    located = [(clean_loc(e["loc"]), e) for e in errors]
+    return [
+        (loc, error)
+        for loc, error in located
+        if not (
+            error["type"] == "too_short"
+            and any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in located)
+        )
+    ]
+
+
 def rule_holds(
     condition: Condition, context: Mapping[str, Any], *, now: datetime | None = None
 ) -> bool:
