@@ -1,6 +1,6 @@
 """The rule language: one model and one evaluator for every condition the system reads
 (catalogue variants, fresh-field requirements, journey entries, exits and branches, campaign
-segments). docs/campaigns.md ("Conditions") describes it for the people who write them.
+segments). docs/journeys.md ("Conditions") describes it for the people who write them.
 
 A condition is a rule, ``{field, op, value}`` (optionally ``exact: true``), or a group:
 ``{any: [conditions]}`` (at least one holds), ``{all: [conditions]}`` (every one holds) or
