@@ -1,9 +1,11 @@
 """The campaign definition (CONTRACT.md section 3, ``POST /admin/campaigns``): a name, a
 purpose, a segment of the talent pool, the content, and optionally when to send.
 
-``segment`` is a list of conditions on profile fields with the catalogue's rule ops (all must
-hold). A field is ``candidate.<field>`` (or just ``<field>``) for a profile field, or
-``behaviours.<kind>.at|subject_id|event_id``; anything else is refused, naming it.
+``segment`` is a list of conditions in the rule language of the catalogue and the journeys
+(content/rules.py: rules and ``any``/``all``/``not`` groups, nested; all must hold). A field is
+``candidate.<field>`` (or just ``<field>``) for a profile field, or
+``behaviours.<kind>.at|subject_id|event_id``; anything else is refused, naming it (its path
+inside groups, e.g. ``segment[0].any[1].field``).
 ``content`` names a message of the catalogue; the catalogue's rules choose each candidate's
 variant, optionally among ``variants`` only (which must include the catalogue's fallback, so
 that every candidate of the segment gets something).
@@ -16,14 +18,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..content.catalogue import MessageSpec, Rule, rule_holds
+from ..content.catalogue import MessageSpec
+from ..content.rules import (
+    GROUP_KEYS,
+    Condition,
+    explain_held,
+    first_failed,
+)
 from ..delivery.decide import candidate_view
 from ..journeys.fields import field_problem, known_fields, unknown_name
 from ..journeys.source import Problem, Source, SourceError, format_path, read_source
@@ -61,7 +69,7 @@ class Campaign(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=120)]
     description: Annotated[str, Field(max_length=1000)] | None = None
     purpose: CampaignPurpose
-    segment: tuple[Rule, ...] = Field(min_length=1)
+    segment: tuple[Condition, ...] = Field(min_length=1)
     content: CampaignContent
     # Bounded like an event's start: from 2000-01-01 to 731 days ahead of the clock.
     send_at: EventStart | None = None
@@ -74,20 +82,10 @@ class Campaign(BaseModel):
     @field_validator("segment", mode="before")
     @classmethod
     def _bare_fields(cls, value: Any) -> Any:
-        """``city`` is short for ``candidate.city``."""
+        """``city`` is short for ``candidate.city`` (in groups too)."""
         if not isinstance(value, list | tuple):
             return value
-        out = []
-        for given in value:
-            item = given
-            name = item.get("field") if isinstance(item, Mapping) else None
-            if isinstance(name, str) and "." not in name:
-                item = {**item, "field": f"candidate.{name}"}
-            if _names_countries(item):
-                # Stored countries are ISO codes: UK and EL mean GB and GR here too.
-                item = {**item, "value": _country_values(item.get("value"), normalize=True)}
-            out.append(item)
-        return out
+        return [_shorthands(item) for item in value]
 
     def fingerprint(self) -> str:
         """A hash of the definition (e.g. to tell a re-sent create from a new campaign)."""
@@ -113,10 +111,10 @@ class Campaign(BaseModel):
     def in_segment(self, profile: Profile, now: datetime) -> tuple[bool, list[str]]:
         """Whether every condition holds for ``profile``, and which failed (or all held)."""
         context = segment_context(profile)
-        failed = [r.describe() for r in self.segment if not rule_holds(r, context, now=now)]
-        if failed:
-            return False, [f"not in segment: {failed[0]} does not hold"]
-        return True, [f"in segment: {', '.join(r.describe() for r in self.segment)}"]
+        failed = first_failed(self.segment, context, now)
+        if failed is not None:
+            return False, [f"not in segment: {failed.explain(context, now)} does not hold"]
+        return True, [f"in segment: {explain_held(self.segment, context, now)}"]
 
 
 _COUNTRY_OPS = ("eq", "ne", "in", "not_in")
@@ -137,6 +135,47 @@ def _country_values(value: Any, *, normalize: bool) -> Any:
         fixed = [country_code(v) or v for v in values]
         return fixed if isinstance(value, list) else fixed[0]
     return [v for v in values if country_code(v) is None]
+
+
+def _shorthands(item: Any) -> Any:
+    """A condition with its bare fields prefixed and its countries as ISO codes, however deep
+    in groups."""
+    if not isinstance(item, Mapping):
+        return item
+    if any(key in item for key in GROUP_KEYS):
+        out = dict(item)
+        for key in GROUP_KEYS:
+            inner = item.get(key)
+            if isinstance(inner, list | tuple):
+                out[key] = [_shorthands(i) for i in inner]
+            elif key in item:
+                out[key] = _shorthands(inner)
+        return out
+    name = item.get("field")
+    if isinstance(name, str) and "." not in name:
+        item = {**item, "field": f"candidate.{name}"}
+    if _names_countries(item):
+        # Stored countries are ISO codes: UK and EL mean GB and GR here too.
+        item = {**item, "value": _country_values(item.get("value"), normalize=True)}
+    return item
+
+
+def _raw_rules(
+    item: Any, at: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], Mapping[str, Any]]]:
+    """Every rule-like mapping of a raw (not validated) condition, with its path."""
+    if not isinstance(item, Mapping):
+        return
+    if any(key in item for key in GROUP_KEYS):
+        for key in GROUP_KEYS:
+            inner = item.get(key)
+            if isinstance(inner, list | tuple):
+                for index, each in enumerate(inner):
+                    yield from _raw_rules(each, (*at, key, index))
+            elif key in item:
+                yield from _raw_rules(inner, (*at, key))
+        return
+    yield at, item
 
 
 def segment_context(profile: Profile) -> dict[str, Any]:
@@ -166,26 +205,28 @@ def validate_campaign(
     allowed = known_fields(None)
     segment = data.get("segment")
     if isinstance(segment, list):
-        for index, rule in enumerate(segment):
-            field = rule.get("field") if isinstance(rule, Mapping) else None
-            if isinstance(field, str):
-                name = field if "." in field else f"candidate.{field}"
-                issue = field_problem(name, allowed)
-                if issue is not None:
-                    problems.append(problem(("segment", index, "field"), issue))
-            if _names_countries(rule):
-                wrong = _country_values(rule.get("value"), normalize=False)  # type: ignore[union-attr]
-                if wrong:
-                    problems.append(
-                        problem(
-                            ("segment", index, "value"),
-                            f"not ISO 3166-1 alpha-2 country codes: {wrong[:5]!r}",
+        for index, item in enumerate(segment):
+            for at, rule in _raw_rules(item, ("segment", index)):
+                field = rule.get("field")
+                if isinstance(field, str):
+                    name = field if "." in field else f"candidate.{field}"
+                    issue = field_problem(name, allowed)
+                    if issue is not None:
+                        problems.append(problem((*at, "field"), issue))
+                if _names_countries(rule):
+                    wrong = _country_values(rule.get("value"), normalize=False)
+                    if wrong:
+                        problems.append(
+                            problem(
+                                (*at, "value"),
+                                f"not ISO 3166-1 alpha-2 country codes: {wrong[:5]!r}",
+                            )
                         )
-                    )
     try:
         campaign = Campaign.model_validate(dict(data))
     except ValidationError as exc:
-        for found in _problems(src, exc, source is not None):
+        # Without a file, src has no nodes: the problems have their path and no line.
+        for found in src.validation_problems(exc):
             if not any(p.path == found.path for p in problems):
                 problems.append(found)
         raise CampaignError(problems) from exc
@@ -194,21 +235,6 @@ def validate_campaign(
     if problems:
         raise CampaignError(problems)
     return campaign
-
-
-def _problems(source: Source, exc: ValidationError, with_lines: bool) -> list[Problem]:
-    if with_lines:
-        return source.validation_problems(exc)
-    out = []
-    for error in exc.errors():
-        loc = tuple(error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden" and loc:
-            message = f"unknown key {loc[-1]!r}"
-        elif error["type"] == "missing" and loc:
-            message, loc = f"missing {loc[-1]!r}", loc[:-1]
-        out.append(Problem("campaign", None, format_path(loc), message))
-    return out
 
 
 def _check_content(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -23,47 +23,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import CatalogueError
-from ..models.events import SENIORITY_LEVELS
-
-RuleOp = Literal[
-    "eq",
-    "ne",
-    "in",
-    "not_in",
-    "prefix",
-    "exists",
-    "seniority_at_least",
-    "seniority_at_most",
-    "within_days",
-]
-
-
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    field: str = Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")
-    op: RuleOp
-    value: Any = None
-
-    @model_validator(mode="after")
-    def _value_fits(self) -> Rule:
-        if self.op in ("in", "not_in") and not isinstance(self.value, list):
-            raise ValueError(f"op {self.op} needs a list value")
-        if self.op in ("seniority_at_least", "seniority_at_most") and (
-            self.value not in SENIORITY_LEVELS
-        ):
-            raise ValueError(f"op {self.op} needs a seniority, one of {SENIORITY_LEVELS}")
-        if self.op == "exists" and not isinstance(self.value, bool):
-            raise ValueError("op exists needs true or false")
-        if self.op == "within_days" and (
-            isinstance(self.value, bool) or not isinstance(self.value, int) or self.value < 1
-        ):
-            raise ValueError("op within_days needs a whole number of days (1 or more)")
-        return self
-
-    def describe(self) -> str:
-        return f"{self.field} {self.op} {self.value!r}"
-
+from ..journeys.source import Problem, Source, SourceError, read_source
+from .rules import (  # noqa: F401  (Rule, RuleOp: the rule language, as the catalogue's)
+    Condition,
+    Rule,
+    RuleOp,
+    explain_held,
+    first_failed,
+    rule_holds,
+)
 
 ProfileFieldName = Annotated[str, Field(pattern=r"^[a-z_]+$")]
 
@@ -77,7 +45,7 @@ class FreshRequirement(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     field: ProfileFieldName
-    when: tuple[Rule, ...] = ()
+    when: tuple[Condition, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -90,7 +58,7 @@ class Variant(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str | None = None
-    rules: tuple[Rule, ...] = ()
+    rules: tuple[Condition, ...] = ()
     # Profile fields this variant's content depends on: when one is stale (or unknown) the
     # variant is passed over, down to the fallback.
     requires_fresh: tuple[ProfileFieldName, ...] = ()
@@ -148,7 +116,7 @@ class SlotVariant(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str | None = None
-    rules: tuple[Rule, ...] = ()
+    rules: tuple[Condition, ...] = ()
     html: str
 
 
@@ -200,53 +168,6 @@ class Selection(Generic[V]):
     reasons: list[str]
 
 
-def _lookup(context: Mapping[str, Any], path: str) -> Any:
-    value: Any = context
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
-def _as_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-def rule_holds(rule: Rule, context: Mapping[str, Any], *, now: datetime | None = None) -> bool:
-    actual = _lookup(context, rule.field)
-    op = rule.op
-    if op == "exists":
-        return (actual not in (None, "", [])) is rule.value
-    if actual is None:
-        return op in ("ne", "not_in")
-    if op == "within_days":
-        # A time in the last N days (or later); without a clock nothing is recent.
-        at = _as_time(actual)
-        return now is not None and at is not None and at >= now - timedelta(days=rule.value)
-    if op == "eq":
-        return bool(actual == rule.value)
-    if op == "ne":
-        return bool(actual != rule.value)
-    if op == "in":
-        return actual in rule.value
-    if op == "not_in":
-        return actual not in rule.value
-    if op == "prefix":
-        return str(actual).lower().startswith(str(rule.value).lower())
-    if actual not in SENIORITY_LEVELS:
-        return False
-    level = SENIORITY_LEVELS.index(actual)
-    target = SENIORITY_LEVELS.index(rule.value)
-    return level >= target if op == "seniority_at_least" else level <= target
-
-
 def select_variant(
     spec: MessageSpec,
     context: Mapping[str, Any],
@@ -274,15 +195,15 @@ def choose_variant(
         if not_fresh:
             reasons.append(f"not {variant.name}: {(stale or {})[not_fresh[0]]}")
             continue
-        failed = [r for r in variant.rules if not rule_holds(r, context, now=now)]
-        if not failed:
+        failed = first_failed(variant.rules, context, now)
+        if failed is None:
             if variant.rules:
-                held = ", ".join(r.describe() for r in variant.rules)
+                held = explain_held(variant.rules, context, now)
                 reasons.append(f"variant {variant.name}: {held}")
             else:
                 reasons.append(f"variant {variant.name}: fallback")
             return Selection(variant, reasons)
-        reasons.append(f"not {variant.name}: {failed[0].describe()} does not hold")
+        reasons.append(f"not {variant.name}: {failed.explain(context, now)} does not hold")
     raise CatalogueError("no fallback variant")  # unreachable: validated at load
 
 
@@ -330,16 +251,14 @@ class Catalogue:
         root = Path(root)
         path = root / "catalogue.yaml"
         try:
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506
+            text = path.read_text(encoding="utf-8")
+            raw = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506
         except (OSError, yaml.YAMLError) as exc:
             raise CatalogueError(f"{path.name}: cannot be read: {exc}") from exc
         try:
             data = CatalogueFile.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            raise CatalogueError(f"{path.name}: {problems}") from exc
+            raise CatalogueFileError(_problems(path.name, text, exc)) from exc
         catalogue = cls(root, data)
         catalogue.check_templates_exist()
         return catalogue
@@ -368,6 +287,23 @@ class Catalogue:
                 found = False
             if not found:
                 raise CatalogueError(f"{where}: template {template} does not exist")
+
+
+class CatalogueFileError(SourceError, CatalogueError):
+    """The catalogue file is not valid: ``problems`` names each problem's path and line."""
+
+    code = CatalogueError.code
+
+
+def _problems(file: str, text: str, exc: ValidationError) -> list[Problem]:
+    """The validation errors of the catalogue at their lines: the file is parsed again,
+    keeping where each value came from, only when it failed (loading a valid one stays the
+    fast C parser alone)."""
+    try:
+        source = read_source(text, file)
+    except SourceError:  # e.g. a repeated key, which PyYAML's loader lets pass
+        source = Source(file=file, data=None, root=None)
+    return source.validation_problems(exc)
 
 
 # The C (libyaml) parser when PyYAML has it: the pure-Python one takes about ten times as long.

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..content.rules import condition_fields
 from ..delivery.budget import ContactPolicy
 from ..journeys.engine import (
     CandidateEvent,
@@ -72,7 +73,8 @@ def entry_stimulus(journey: Journey, at: datetime, entry: EntryFact) -> Stimulus
             subject_id=entry.subject_id,
             payload=dict(entry.payload),
         )
-    named = frozenset(r.field.removeprefix("candidate.") for r in journey.entry.segment or ())
+    fields = condition_fields(journey.entry.segment or ())
+    named = frozenset(f.removeprefix("candidate.") for f in fields)
     return ProfileChanged(f"explain-{journey.name}", at, named)
 
 

@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..content.catalogue import rule_holds
+from ..content.rules import Condition, all_hold, condition_fields, explain_held, first_failed
 from ..delivery.budget import (
     NO_LIMITS,
     ContactPolicy,
@@ -367,9 +367,18 @@ class _Run:
         subject = self.inst.context.get(head)
         return _as_time(subject.get(attr)) if isinstance(subject, Mapping) else None
 
-    def holds(self, rules: Iterable[Any]) -> bool:
+    def holds(self, rules: Iterable[Condition]) -> bool:
+        return all_hold(rules, self.context(), self.now)
+
+    def held(self, rules: Sequence[Condition]) -> str:
+        """Conditions that hold, in words (which branch of a group held)."""
+        return explain_held(rules, self.context(), self.now)
+
+    def failed(self, rules: Sequence[Condition]) -> str | None:
+        """The first condition that does not hold, in words; None when all hold."""
         context = self.context()
-        return all(rule_holds(r, context, now=self.now) for r in rules)
+        condition = first_failed(rules, context, self.now)
+        return condition.explain(context, self.now) if condition is not None else None
 
     def schedule(self, kind: str, until: datetime, reason: str, **waiting: Any) -> None:
         seq = self.inst.seq + 1
@@ -442,8 +451,7 @@ class _Run:
         if isinstance(step, BranchStep):
             for case in step.branch:
                 if self.holds(case.if_):
-                    held = ", ".join(r.describe() for r in case.if_)
-                    self.note(f"{step.id}: {held} -> {case.goto}")
+                    self.note(f"{step.id}: {self.held(case.if_)} -> {case.goto}")
                     return case.goto
             nxt = self.journey.resolve(step.id, None)
             self.note(f"{step.id}: no case holds -> {nxt}")
@@ -711,7 +719,7 @@ def entry_matches(journey: Journey, stimulus: Stimulus) -> bool:
         return isinstance(stimulus, CandidateEvent) and stimulus.detail_type == entry.event
     if not isinstance(stimulus, ProfileChanged) or not entry.segment:
         return False
-    named = {r.field.removeprefix("candidate.") for r in entry.segment}
+    named = {f.removeprefix("candidate.") for f in condition_fields(entry.segment)}
     return bool(named & set(stimulus.changed))
 
 
@@ -797,9 +805,9 @@ def start(
         _cause(stimulus),
     )
     segment_and_conditions = (*(journey.entry.segment or ()), *journey.entry.when)
-    if not run.holds(segment_and_conditions):
-        failed = [r.describe() for r in segment_and_conditions if not run.holds((r,))]
-        return refused(f"{failed[0]} does not hold")
+    failed = run.failed(segment_and_conditions)
+    if failed is not None:
+        return refused(f"{failed} does not hold")
     condition = run.profile_exit()
     if condition is not None:
         return refused(f"exit condition holds already: {condition.describe()}")

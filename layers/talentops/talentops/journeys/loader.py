@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..content.catalogue import Catalogue, Rule
+from ..content.catalogue import Catalogue
+from ..content.rules import Rule, walk_rules
 from .fields import field_problem, known_fields, unknown_name
 from .model import (
     CATEGORY_PRIORITY,
@@ -201,19 +202,18 @@ def _references(step: Any) -> Iterator[tuple[LocPath, str]]:
 
 
 def _rules(journey: Journey, where: list[int]) -> Iterator[tuple[LocPath, Rule]]:
-    if journey.entry.segment:
-        for i, rule in enumerate(journey.entry.segment):
-            yield ("entry", "segment", i, "field"), rule
-    for i, rule in enumerate(journey.entry.when):
-        yield ("entry", "when", i, "field"), rule
+    """Every rule of the journey, however deep in a group, at the path of its field."""
+    found: list[tuple[LocPath, Rule]] = []
+    found += walk_rules(journey.entry.segment or (), ("entry", "segment"))
+    found += walk_rules(journey.entry.when, ("entry", "when"))
     for e, condition in enumerate(journey.exit):
-        for i, rule in enumerate(condition.when):
-            yield ("exit", e, "when", i, "field"), rule
+        found += walk_rules(condition.when, ("exit", e, "when"))
     for s, step in zip(where, journey.steps, strict=True):
         if isinstance(step, BranchStep):
             for c, case in enumerate(step.branch):
-                for i, rule in enumerate(case.if_):
-                    yield ("steps", s, "branch", c, "if", i, "field"), rule
+                found += walk_rules(case.if_, ("steps", s, "branch", c, "if"))
+    for path, rule in found:
+        yield (*path, "field"), rule
 
 
 def _check_references(

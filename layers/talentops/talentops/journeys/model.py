@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..content.catalogue import Rule
+from ..content.rules import Condition
 from ..delivery.budget import Priority, format_time_of_day, parse_time_of_day
 from .fields import CANDIDATE_EVENTS
 
@@ -215,7 +215,7 @@ class WaitForStep(_Step):
 
 
 class BranchCase(_Model):
-    if_: tuple[Rule, ...] = Field(alias="if", min_length=1)
+    if_: tuple[Condition, ...] = Field(alias="if", min_length=1)
     goto: StepId
 
 
@@ -266,9 +266,9 @@ Step = Annotated[
 class Entry(_Model):
     # Exactly one of: a candidate event, or a segment (conditions on the profile) joined.
     event: EventType | None = None
-    segment: tuple[Rule, ...] | None = None
+    segment: tuple[Condition, ...] | None = None
     # Further conditions on the profile at entry.
-    when: tuple[Rule, ...] = ()
+    when: tuple[Condition, ...] = ()
     # One instance per subject (per event, per job) or per candidate. Default: per subject
     # when the entry event has one.
     one_per: Literal["subject", "candidate"] | None = None
@@ -300,7 +300,7 @@ class ExitCondition(_Model):
     # whenever the journey moves).
     event: EventType | None = None
     subject: Literal["same", "any"] = "any"
-    when: tuple[Rule, ...] = ()
+    when: tuple[Condition, ...] = ()
     reason: Word | None = None
 
     @model_validator(mode="after")

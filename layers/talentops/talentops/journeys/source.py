@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ..content.rules import located_errors
 from ..errors import TalentOpsError
 
 Path = tuple[str | int, ...]
@@ -141,8 +142,8 @@ class Source:
     def validation_problems(self, exc: ValidationError, prefix: Path = ()) -> list[Problem]:
         """pydantic's errors, each at its line, in words a file's author reads."""
         problems = []
-        for error in exc.errors():
-            loc: Path = prefix + tuple(error["loc"])
+        for at, error in located_errors(exc.errors()):
+            loc: Path = prefix + at
             kind = error["type"]
             message = str(error["msg"]).removeprefix("Value error, ")
             if kind == "extra_forbidden" and loc:
