@@ -37,7 +37,7 @@ class Settings(BaseModel):
     templates_dir: str = ""
     token_key_parameter: str = "/talentops/token-key"  # noqa: S105 (a parameter name)
     token_ttl_days: int = 90
-    consent_policy: str = ""  # JSON; empty means the default policy of CONTRACT.md
+    consent_policy: str = ""  # JSON; empty means the default policy (docs/privacy.md)
     job_alert_weekly_cap: int = 3
     contact_policy: str = ""  # JSON: quiet hours and the contact budget; empty = defaults
     # Journey timers: EventBridge Scheduler group, the queue they deliver to, the role used.

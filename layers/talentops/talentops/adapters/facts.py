@@ -1,6 +1,6 @@
 """Publishes candidate facts on the bus in the name of a producer inside the system.
 
-The preference centre is a producer of consent facts like any other (CONTRACT.md section 1):
+The preference centre is a producer of consent facts like any other (docs/contract.md section 1):
 its `Candidate Consent Changed` events carry source ``talent.preference-centre`` so that the
 systems around learn of the change (and so that ingest, which applies them too, does not
 mistake them for the system's own output, whose source is ``talent.personalization``).

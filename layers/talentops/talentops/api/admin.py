@@ -1,4 +1,4 @@
-"""Operations routes (`/admin/...`, CONTRACT.md section 3): access export, decisions, erasure.
+"""Operations routes (`/admin/...`, docs/privacy.md): access export, decisions, erasure.
 
 API Gateway authorizes these with IAM (SigV4; template.yaml). The resolver checks again that
 the request went through an IAM authorizer (``requestContext.authorizer.iam``) and answers

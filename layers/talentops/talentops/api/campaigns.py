@@ -1,4 +1,4 @@
-"""Campaign routes (`/admin/campaigns...`, CONTRACT.md section 3, docs/campaigns.md): create,
+"""Campaign routes (`/admin/campaigns...`, docs/campaigns.md): create,
 preview (POST starts it, GET follows it), launch, status. IAM (SigV4) only, like every
 operations route (admin.require_iam).
 

@@ -1,4 +1,4 @@
-"""Careers-site routes (CONTRACT.md section 3): `GET /content/{slot}`, `GET /content?slots=`
+"""Careers-site routes (docs/careers-api.md): `GET /content/{slot}`, `GET /content?slots=`
 (several blocks in one call) and `POST /track`.
 
 A token is the `t=` of an email link (scope "link"), sent as `Authorization: Bearer <t>` (or,

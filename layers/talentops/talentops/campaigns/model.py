@@ -1,4 +1,4 @@
-"""The campaign definition (CONTRACT.md section 3, ``POST /admin/campaigns``): a name, a
+"""The campaign definition (docs/campaigns.md, ``POST /admin/campaigns``): a name, a
 purpose, a segment of the talent pool, the content, and optionally when to send.
 
 ``segment`` is a list of conditions in the rule language of the catalogue and the journeys

@@ -1,4 +1,4 @@
-"""Campaigns as operations use them (CONTRACT.md section 3, docs/campaigns.md): create,
+"""Campaigns as operations use them (docs/campaigns.md): create,
 preview, launch, status.
 
 - create: the definition validated against the catalogue (CampaignError: every problem with

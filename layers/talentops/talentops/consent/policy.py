@@ -1,4 +1,4 @@
-"""The consent policy of CONTRACT.md section 2, as configuration. Pure and fail-closed."""
+"""The consent policy (docs/privacy.md), as configuration. Pure and fail-closed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rendering with Jinja2, per DESIGN.md: sandboxed, StrictUndefined, autoescape for HTML,
+"""Rendering with Jinja2, (docs/decisions.md): sandboxed, StrictUndefined, autoescape for HTML,
 single-line subjects. Candidate fields are data, never template source, so template syntax in
 them stays inert; HTML in them is escaped in the HTML part."""
 

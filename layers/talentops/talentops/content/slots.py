@@ -87,7 +87,7 @@ def _same_city(a: Any, b: Any) -> bool:
 
 
 def job_fits(job: Mapping[str, Any], candidate: Mapping[str, Any]) -> bool:
-    """The fit of job alerts (CONTRACT.md section 2): same role family, seniority within one
+    """The fit of job alerts (docs/contract.md section 1): same role family, seniority within one
     level of the job's, same city unless the job is remote."""
     if not candidate.get("role_family") or job.get("role_family") != candidate["role_family"]:
         return False

@@ -42,7 +42,7 @@ def behaviour_kind(detail_type: str) -> str:
 
 @dataclass(frozen=True)
 class TriggerFact:
-    """The fact that may cause a message, identified as CONTRACT.md section 2 says."""
+    """The fact that may cause a message, identified as docs/contract.md section 1 says."""
 
     detail_type: str
     event_id: str

@@ -1,4 +1,4 @@
-"""Which candidates fit a job (CONTRACT.md section 2), as index reads and as a check.
+"""Which candidates fit a job (docs/contract.md section 1), as index reads and as a check.
 
 A job fits a candidate with the same role family, a seniority within ``band`` levels of the
 job's, and the same city unless the job is remote. Consent, the weekly cap and freshness are

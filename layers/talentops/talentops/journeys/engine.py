@@ -83,7 +83,7 @@ EARLY_TIMER_GRACE = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class CandidateEvent:
-    """A candidate event from the bus (CONTRACT.md section 1)."""
+    """A candidate event from the bus (docs/contract.md section 1)."""
 
     detail_type: str
     event_id: str
@@ -731,7 +731,7 @@ def instance_key(journey: Journey, stimulus: Stimulus) -> tuple[str, str | None]
 
 
 def instance_id_for(journey: Journey, candidate_id: str, stimulus: Stimulus) -> str:
-    """Same entry fact (detail-type, subject, observed_at; CONTRACT.md section 2), same id:
+    """Same entry fact (detail-type, subject, observed_at; docs/contract.md section 1), same id:
     a redelivered or re-sent entry event cannot start a second instance."""
     if isinstance(stimulus, CandidateEvent):
         fact = (

@@ -1,4 +1,4 @@
-"""The careers-site API (CONTRACT.md section 3: `GET /content/{slot}`, `POST /track`) and the
+"""The careers-site API (docs/careers-api.md: `GET /content/{slot}`, `POST /track`) and the
 behaviour events that `POST /track` puts on the bus.
 
 A visitor with a token is a candidate: their behaviour becomes a candidate event

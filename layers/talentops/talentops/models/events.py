@@ -1,4 +1,4 @@
-"""Contract models for the candidate events of CONTRACT.md section 1.
+"""Contract models for the candidate events of docs/contract.md section 1.
 
 Every model forbids unknown fields: a producer that sends something the contract does not
 name gets a specific rejection instead of silent data loss.

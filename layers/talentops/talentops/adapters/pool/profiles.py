@@ -72,7 +72,7 @@ class ProfileStore(AliasStore, ConsentStore):
         return profile_from_item(items[0]) if items else None
 
     def resolve(self, ref: CandidateRef) -> Profile | None:
-        """By id, else by ref, else by normalized email (CONTRACT.md section 1). An id that
+        """By id, else by ref, else by normalized email (docs/contract.md section 1). An id that
         was merged into another candidate resolves to the survivor (one more read, only
         then)."""
         if ref.id:
