@@ -45,6 +45,13 @@ not safe for threads: a Query iterating a table while another request wrote it r
 `RuntimeError: dictionary changed size during iteration`. A long poll (ReceiveMessage with
 WaitTimeSeconds) lets go of the lock while it waits.
 
+7. Recursion headroom (`deep_expressions`). moto parses an expression into a tree one level
+deep per clause and copies and walks it recursively (deepcopy, pickle, its validators), so an
+UpdateExpression that DynamoDB accepts (up to 4 KB: the ledger's prune removes up to
+`MAX_REMOVALS` = 250 traces in one write) needs more than Python's default 1,000 frames: a
+`RecursionError` that moto reports as a cancelled transaction. The limit is raised, never
+lowered, for the process (the tests raise it as well, for plain moto).
+
 Installed by the local stack before it serves, and by the job-alert, identity, import and
 campaign tests.
 """
@@ -57,6 +64,7 @@ import copy
 import functools
 import json
 import pickle
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -67,9 +75,22 @@ LOCK = threading.RLock()
 _LOCK = LOCK
 
 
+# Frames moto needs for the deepest expression DynamoDB accepts (7. above), with room for the
+# caller's own stack: 250 removals take about 1,500.
+RECURSION_LIMIT = 20_000
+
+
+def deep_expressions() -> None:
+    """Raise the process's recursion limit to RECURSION_LIMIT (never lower it)."""
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+
+
 def install() -> Any:
     """Patch moto; returns a function that undoes the patch."""
     from moto.dynamodb.models import DynamoDBBackend
+
+    deep_expressions()
 
     if getattr(DynamoDBBackend.transact_write_items, "_touched_items_only", False):
         return lambda: None

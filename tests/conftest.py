@@ -88,6 +88,10 @@ class Aws:
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     from moto import mock_aws
 
+    from devstack.moto_patches import deep_expressions
+
+    deep_expressions()  # moto recurses once per clause of an expression (moto_patches.py, 7.)
+
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
