@@ -287,8 +287,11 @@ def choose_variant(
 
 
 class Catalogue:
-    def __init__(self, root: Path, data: CatalogueFile):
+    def __init__(self, root: Path, data: CatalogueFile, version: str = ""):
         self.root = root
+        # The catalogue's content version (delivery.inputs.content_hash of catalogue.yaml),
+        # computed once per load and recorded on every decision made with it.
+        self.version = version
         self.messages = data.messages
         self.slots = data.slots
         self._by_trigger: dict[str, list[str]] = {}
@@ -330,7 +333,8 @@ class Catalogue:
         root = Path(root)
         path = root / "catalogue.yaml"
         try:
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506
+            text = path.read_text(encoding="utf-8")
+            raw = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506
         except (OSError, yaml.YAMLError) as exc:
             raise CatalogueError(f"{path.name}: cannot be read: {exc}") from exc
         try:
@@ -340,7 +344,9 @@ class Catalogue:
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
             raise CatalogueError(f"{path.name}: {problems}") from exc
-        catalogue = cls(root, data)
+        from ..delivery.inputs import content_hash
+
+        catalogue = cls(root, data, content_hash(text))
         catalogue.check_templates_exist()
         return catalogue
 
