@@ -129,6 +129,11 @@ explain: $(BIN)/.installed ## why (not), over the admin API: make explain CANDID
 		$(if $(MESSAGE),--message $(MESSAGE)) $(if $(CAMPAIGN),--campaign $(CAMPAIGN)) \
 		$(if $(JOURNEY),--journey $(JOURNEY)) $(if $(JOB),--job $(JOB)) $(if $(AT),--at $(AT)) $(ARGS)
 
+.PHONY: simulate
+simulate: $(BIN)/.installed ## replay the recorded triggers FROM..TO with the content of CONTENT (default templates/): who would gain or lose which message or variant; sends nothing
+	$(BIN)/python scripts/simulate.py $(if $(CONTENT),--content $(CONTENT)) \
+		$(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(ARGS)
+
 clean: ## remove build output and caches (keeps the virtual environments)
 	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache
 
