@@ -384,3 +384,61 @@ def test_without_a_decisions_file_the_cli_reads_them_through_the_admin_api(recor
     assert cli.run(args, out=out, transport=transport) == 0
     assert asked == ["c_ada00001", "c_ben00001"]  # the two triggers before the end
     assert "reproduces 2 of 2 recorded decisions" in out.getvalue()
+
+
+def _registrations() -> tuple[list[dict[str, Any]], list[Decision]]:
+    """ada and ben registered for the summit; the event journey confirmed at once (the
+    recorded decision names the registration as its trigger, as a journey's send does)."""
+    current = load_content(TEMPLATES)
+    spec = current.catalogue.message("event_registration_confirmation")
+    events, decisions = [], []
+    for i, person in enumerate(PEOPLE[:2]):
+        event = {**_event(i, person[0]), "detail-type": "Candidate Event Registered"}
+        at = T0 + timedelta(hours=i, seconds=1)
+        decisions.append(
+            decide(
+                fact=TriggerFact(
+                    detail_type=event["detail-type"],
+                    event_id=event["id"],
+                    candidate_key=f"id:c_{person[0]}00001",
+                    observed_at=at,
+                    payload={"event": SUMMIT},
+                ),
+                profile=_profile(*person),
+                template="event_registration_confirmation",
+                spec=spec,
+                policy=ConsentPolicy(),
+                now=at,
+                versions=current.versions.as_dict(),
+            ).decision
+        )
+        events.append(event)
+    return events, decisions
+
+
+def test_a_journey_is_run_on_through_its_timers_and_a_removed_step_is_lost(tmp_path) -> None:
+    events, decisions = _registrations()
+    current = load_content(TEMPLATES)
+    same = simulate(events=events, decisions=decisions, current=current, changed=current)
+    found = same.as_dict()
+    # Per candidate: the confirmation (recorded), the reminder the day before and, with no
+    # check-in assumed, the no-show follow-up: the journey engine's own plan.
+    assert found["decisions_replayed"] == 6 and found["differences"] == 0
+    assert found["reproduced"]["matched"] == 2
+    assert {c.template for c in same.cases} == {
+        "event_registration_confirmation",
+        "event_reminder",
+        "event_no_show_followup",
+    }
+    copy = tmp_path / "content"
+    shutil.copytree(TEMPLATES, copy)
+    journey = copy / "journeys" / "event.yaml"
+    text = journey.read_text(encoding="utf-8")
+    remind = "  - id: remind\n    send: event_reminder\n    not_after: event.starts_at"
+    assert remind in text
+    journey.write_text(text.replace(remind, "  - id: remind\n    wait: 1h"), encoding="utf-8")
+    changed = load_content(copy)
+    assert changed.versions.journeys != current.versions.journeys
+    found = simulate(events=events, decisions=decisions, current=current, changed=changed).as_dict()
+    assert found["lost"] == {"not_sent": 2}
+    assert found["by_message"] == {"event_reminder": {"lost": 2}}
