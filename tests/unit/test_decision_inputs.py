@@ -247,3 +247,72 @@ def test_the_cap_count_is_recorded_and_replayed(catalogue):
         caps={"job_alerts": FrequencyCap(3, timedelta(days=7))},
     )
     assert outcome.decision.reason == "frequency_cap"
+
+
+def test_a_job_alert_explained_later_counts_only_the_sends_before_it(catalogue):
+    """The decision's own send trace, and sends after it, are not among the cap's count at
+    its time: a job alert explained the next week names no change of the cap."""
+    from talentops.models.state import SentRecord
+
+    spec = catalogue.message("job_alert")
+    profile = ada(city="Berlin")
+    profile.consent["job_alerts"] = ConsentState(
+        status="granted", source="talent.crm", observed_at=T0
+    )
+    profile.recent["earlier"] = SentRecord(
+        at=NOW - timedelta(days=1), purpose="job_alerts", template="job_alert"
+    )
+    caps = {"job_alerts": FrequencyCap(3, timedelta(days=7))}
+    decision = decide(
+        fact=fact(),
+        profile=profile,
+        template="job_alert",
+        spec=spec,
+        policy=ConsentPolicy(),
+        now=NOW,
+        caps=caps,
+        versions=VERSIONS,
+    ).decision
+    assert decision.outcome == "send" and decision.inputs and decision.inputs.sent == 1
+    later = profile.model_copy(deep=True)
+    later.recent[decision.decision_id] = SentRecord(
+        at=NOW, purpose="job_alerts", template="job_alert"
+    )
+    later.recent["after"] = SentRecord(
+        at=NOW + timedelta(days=2), purpose="job_alerts", template="job_alert"
+    )
+    found = explain_decision(
+        decision=decision,
+        profile=later,
+        spec=spec,
+        policy=ConsentPolicy(),
+        caps=caps,
+        freshness=None,
+        versions=VERSIONS,
+    )
+    assert found["reproduced"] is True and found["changed"] == []
+    # With the trace gone from the ledger, the change is named as such.
+    pruned = later.model_copy(update={"recent": {}})
+    found = explain_decision(
+        decision=decision,
+        profile=pruned,
+        spec=spec,
+        policy=ConsentPolicy(),
+        caps=caps,
+        freshness=None,
+        versions=VERSIONS,
+    )
+    [change] = found["changed"]
+    assert (change["kind"], change["then"], change["now"]) == ("sent", 1, 0)
+    assert "counted 1 messages then, 0 now" in change["why"]
+
+
+def test_a_record_of_content_only_compares_only_the_content(catalogue):
+    held = DecisionInputs(content=VERSIONS)
+    now = record_inputs(
+        profile=ada(),
+        spec=catalogue.message("event_reminder"),
+        payload={},
+        versions={**VERSIONS, "policy": "eeeeeeeeeeee"},
+    )
+    assert [(c.kind, c.name) for c in compare_inputs(held, now)] == [("content", "policy")]

@@ -252,6 +252,11 @@ class InputChange:
             return f"field {self.name} {what}: {_side(self.then)} then, {_side(self.now)} now"
         if self.kind == "consent":
             return f"consent changed: {_side(self.then)} then, {_side(self.now)} now"
+        if self.kind == "sent":
+            return (
+                f"the frequency cap counted {self.then} messages then, {self.now} now (the "
+                "ledger keeps a send's trace only as long as a window reads it)"
+            )
         return f"{self.kind} {self.name} changed: {self.then!r} then, {self.now!r} now"
 
     @property
@@ -300,6 +305,10 @@ def compare_inputs(then: DecisionInputs, now: DecisionInputs) -> list[InputChang
         a, b = then.content.get(kind), now.content.get(kind)
         if a and b and a != b:
             changes.append(InputChange("content", kind, a, b))
+    if not then.fields:
+        # Nothing of the profile was recorded (a suppression held back before the decision,
+        # an unknown candidate): only the content can be compared.
+        return changes
     a_fields, b_fields = _normal(then.fields), _normal(now.fields)
     for name in dict.fromkeys([*a_fields, *b_fields]):
         a, b = a_fields.get(name), b_fields.get(name)

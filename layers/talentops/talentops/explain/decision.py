@@ -70,6 +70,10 @@ def explain_decision(
     at: datetime = decision.decided_at
     inputs = decision.inputs or DecisionInputs()
     recorded = decision.inputs is not None and bool(inputs.fields or inputs.content)
+    # The profile now, as it stood for a decision at ``at``: without the decision's own send
+    # trace and the sends after it (the cap counts what came before).
+    before = {k: r for k, r in profile.recent.items() if k != decision.decision_id and r.at < at}
+    profile = profile.model_copy(update={"recent": before})
     then_profile, notes = profile_at(profile, inputs, decision.purpose, at)
     payload = payload_at(inputs)
     subject = {"decision": decision.decision_id}
