@@ -76,9 +76,29 @@ def _rule_fields(rules: Iterable[Rule]) -> Iterable[str]:
     return (r.field for r in rules)
 
 
+# What each message spec reads, computed once per spec (a catalogue's specs live as long as
+# the catalogue): keyed by the spec's id, the spec kept so that the id is not reused.
+_READS: dict[int, tuple[MessageSpec, list[str], tuple[str, ...]]] = {}
+_READS_KEPT = 512
+
+
+def _reads(spec: MessageSpec) -> tuple[list[str], tuple[str, ...]]:
+    found = _READS.get(id(spec))
+    if found is None or found[0] is not spec:
+        if len(_READS) >= _READS_KEPT:
+            _READS.clear()
+        found = (spec, _rule_paths(spec), _fields_read(spec))
+        _READS[id(spec)] = found
+    return found[1], found[2]
+
+
 def rule_paths(spec: MessageSpec) -> list[str]:
     """Every field path the message's rules name (freshness conditions and variants), in
     order of first appearance."""
+    return list(_reads(spec)[0])
+
+
+def _rule_paths(spec: MessageSpec) -> list[str]:
     paths: list[str] = []
     for requirement in spec.requires_fresh:
         paths.extend(_rule_fields(requirement.when))
@@ -90,9 +110,13 @@ def rule_paths(spec: MessageSpec) -> list[str]:
 def fields_read(spec: MessageSpec) -> tuple[str, ...]:
     """The profile fields decide() reads for ``spec``: the address and country, the fields it
     requires fresh, and every ``candidate.<name>`` its rules name (variants' included)."""
+    return _reads(spec)[1]
+
+
+def _fields_read(spec: MessageSpec) -> tuple[str, ...]:
     names: list[str] = [*ALWAYS_READ]
     names.extend(r.field for r in spec.requires_fresh)
-    for path in rule_paths(spec):
+    for path in _rule_paths(spec):
         if path.startswith("candidate."):
             names.append(path.removeprefix("candidate."))
     for variant in spec.variants:
@@ -101,6 +125,12 @@ def fields_read(spec: MessageSpec) -> tuple[str, ...]:
 
 
 def _compact(value: Any, *, digest_only: bool = False) -> Any:
+    if not digest_only and (
+        value is None
+        or isinstance(value, bool | int | float)
+        or (isinstance(value, str) and len(value) <= VALUE_CHARS // 2)
+    ):
+        return value  # short enough whatever JSON escapes it needs (at most 2 chars each)
     text = canonical(value)
     if digest_only or len(text) > VALUE_CHARS:
         return {"sha256": content_hash(text)}
@@ -144,15 +174,19 @@ def record_inputs(
     """What a decision of ``spec`` read (pure; see the module's docstring)."""
     content = dict(versions or {})
     if profile is None:
-        return DecisionInputs(content=content)
+        return DecisionInputs.model_construct(
+            content=content, fields={}, consent=None, subject={}, sent=None, suppressed=False
+        )
+    paths, names = _reads(spec)
     subject = {
         path: _compact(_lookup(payload, path))
-        for path in rule_paths(spec)
+        for path in paths
         if not path.startswith(("candidate.", "behaviours.")) and path.split(".", 1)[0] in payload
     }
-    return DecisionInputs(
+    # Built as validated (every value is of its field's type): no validation per decision.
+    return DecisionInputs.model_construct(
         content=content,
-        fields={name: field_input(profile.fields.get(name), name) for name in fields_read(spec)},
+        fields={name: field_input(profile.fields.get(name), name) for name in names},
         consent=consent_input(profile.consent.get(spec.purpose)),
         subject=subject,
         sent=sent,
