@@ -35,8 +35,9 @@ from ..content.catalogue import MessageSpec, Rule
 from ..models.state import ConsentState, DecisionInputs, FieldValue, Profile, SentRecord
 
 HASH_CHARS = 12
-VALUE_CHARS = 48
-SOURCE_CHARS = 32
+VALUE_CHARS = 40
+SOURCE_CHARS = 24
+SUBJECT_KEPT = 4  # the subject's values the rules read, at most
 CONTENT_KINDS = ("catalogue", "journeys", "policy")
 # Read by decide() for every message: the address (present or not) and the country that
 # sets the consent regime.
@@ -114,6 +115,8 @@ def fields_read(spec: MessageSpec) -> tuple[str, ...]:
 
 
 def _fields_read(spec: MessageSpec) -> tuple[str, ...]:
+    from .decide import PROFILE_FIELDS  # decide imports this module
+
     names: list[str] = [*ALWAYS_READ]
     names.extend(r.field for r in spec.requires_fresh)
     for path in _rule_paths(spec):
@@ -121,7 +124,9 @@ def _fields_read(spec: MessageSpec) -> tuple[str, ...]:
             names.append(path.removeprefix("candidate."))
     for variant in spec.variants:
         names.extend(variant.requires_fresh)
-    return tuple(dict.fromkeys(names))
+    # Only the profile's fields: a rule on another name reads nothing (and the record stays
+    # bounded by the ten of them whatever the catalogue names).
+    return tuple(n for n in dict.fromkeys(names) if n in PROFILE_FIELDS)
 
 
 def _compact(value: Any, *, digest_only: bool = False) -> Any:
@@ -178,11 +183,13 @@ def record_inputs(
             content=content, fields={}, consent=None, subject={}, sent=None, suppressed=False
         )
     paths, names = _reads(spec)
-    subject = {
-        path: _compact(_lookup(payload, path))
-        for path in paths
-        if not path.startswith(("candidate.", "behaviours.")) and path.split(".", 1)[0] in payload
-    }
+    subject: dict[str, Any] = {}
+    for path in paths:
+        if len(subject) >= SUBJECT_KEPT or path.startswith(("candidate.", "behaviours.")):
+            continue
+        value = _lookup(payload, path) if path.split(".", 1)[0] in payload else None
+        if value is not None:  # an absent value replays as absent
+            subject[path] = _compact(value)
     # Built as validated (every value is of its field's type): no validation per decision.
     return DecisionInputs.model_construct(
         content=content,
