@@ -123,11 +123,17 @@ campaign: $(BIN)/.installed ## campaigns over the admin API: make campaign ARGS=
 	$(BIN)/python scripts/campaign.py $(ARGS)
 
 .PHONY: explain
-explain: $(BIN)/.installed ## why (not), over the admin API: make explain CANDIDATE=c_... MESSAGE=x | CAMPAIGN=cmp_... | JOURNEY=x | JOB=x [AT=...]; CANDIDATE=why-not for the pool
+explain: $(BIN)/.installed ## why (not), over the admin API: make explain CANDIDATE=c_... MESSAGE=x | CAMPAIGN=cmp_... | JOURNEY=x | JOB=x [AT=...] | DECISION=id; CANDIDATE=why-not for the pool
 	@test -n "$(CANDIDATE)" || { $(BIN)/python scripts/explain.py --help; exit 2; }
 	$(BIN)/python scripts/explain.py $(CANDIDATE) \
 		$(if $(MESSAGE),--message $(MESSAGE)) $(if $(CAMPAIGN),--campaign $(CAMPAIGN)) \
-		$(if $(JOURNEY),--journey $(JOURNEY)) $(if $(JOB),--job $(JOB)) $(if $(AT),--at $(AT)) $(ARGS)
+		$(if $(JOURNEY),--journey $(JOURNEY)) $(if $(JOB),--job $(JOB)) \
+		$(if $(DECISION),--decision $(DECISION)) $(if $(AT),--at $(AT)) $(ARGS)
+
+.PHONY: simulate
+simulate: $(BIN)/.installed ## replay the recorded triggers FROM..TO with the content of CONTENT (default templates/): who would gain or lose which message or variant; sends nothing
+	$(BIN)/python scripts/simulate.py $(if $(CONTENT),--content $(CONTENT)) \
+		$(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(ARGS)
 
 clean: ## remove build output and caches (keeps the virtual environments)
 	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
+from . import eventlog
 from .aws import AwsClients, StartupError, start_moto
 from .config import (
     APPLICATION_CLOCK,
@@ -68,11 +69,17 @@ class LocalStack:
         self._invokers_by_arn: dict[str, AsyncInvoker] = {}
         self.clock: Any = None
 
+    def _now(self) -> datetime:
+        """The application's clock once the schedules run it, else the wall clock."""
+        return self.clock.now() if self.clock is not None else datetime.now(UTC)
+
     # -- start --------------------------------------------------------------------------------
 
     def start(self) -> None:
         self._moto = start_moto(self.config)
         keep_send_tags()  # the tags and configuration set of each send (POST /_local/engage)
+        # Every event put on a bus, appended to the stack's event log (make simulate).
+        eventlog.install(self.config.event_log, self._now)
         log.info("moto started", url=self.config.aws_url)
         plan, locations, provisioner = self._create_resources()
         runtimes = self._load_functions(plan, locations, provisioner)

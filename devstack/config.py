@@ -53,6 +53,13 @@ class LocalConfig:
     # The stack's own AWS calls go to moto in this process, without HTTP (devstack/inprocess.py);
     # LOCAL_AWS_IN_PROCESS=0 sends them over the socket like any other client's.
     in_process: bool = True
+    # The stack's data folder (LOCAL_DATA_DIR, default out/local): the event log of every
+    # event put on the buses (devstack/eventlog.py), which make simulate replays.
+    data_dir: Path | None = None
+
+    @property
+    def event_log(self) -> Path:
+        return (self.data_dir or self.repo / "out" / "local") / "events.jsonl"
 
     @property
     def aws_url(self) -> str:
@@ -83,4 +90,5 @@ class LocalConfig:
             parameter_overrides={str(k): str(v) for k, v in overrides.items()},
             in_process=(env.get("LOCAL_AWS_IN_PROCESS") or "1").strip().lower()
             not in ("0", "false", "no", "off"),
+            data_dir=Path(env["LOCAL_DATA_DIR"]).resolve() if env.get("LOCAL_DATA_DIR") else None,
         )

@@ -5,13 +5,16 @@ line (support, marketing ops), through the admin API.
     python scripts/explain.py c_123 --campaign cmp_... --at 2026-12-01T09:00:00Z
     python scripts/explain.py c_123 --journey job_nurture               # entered? next step?
     python scripts/explain.py c_123 --job job-42                        # the job's alert
+    python scripts/explain.py c_123 --decision 999f52dd...              # a recorded decision
     python scripts/explain.py why-not --campaign cmp_... [--limit N]    # the pool, by reason
 
-Exactly one of --message, --campaign, --journey, --job. --at: the moment (ISO 8601 with a
-timezone; default now by the system's clock). One candidate prints one line per check
-(✓ held, ✗ did not) and then the outcome and its reason; why-not prints how many are
-reached and, for each reason, how many are not, with an example candidate and why. --json
-prints the API's JSON instead. `make explain CANDIDATE=c_123 MESSAGE=event_reminder`.
+Exactly one of --message, --campaign, --journey, --job, --decision (a recorded decision,
+explained at its time with its recorded inputs, and what changed since). --at: the moment
+(ISO 8601 with a timezone; default now by the system's clock; not with --decision). One
+candidate prints one line per check (✓ held, ✗ did not) and then the outcome and its
+reason; why-not prints how many are reached and, for each reason, how many are not, with an
+example candidate and why. --json prints the API's JSON instead.
+`make explain CANDIDATE=c_123 MESSAGE=event_reminder` (or DECISION=<decision id>).
 
 --api, --region and the SigV4 signing are scripts/campaign.py's: the default API is
 $TALENTOPS_API_URL, else the local stack (http://127.0.0.1:$LOCAL_API_PORT, port 3000 by
@@ -43,7 +46,7 @@ from scripts.campaign import (  # noqa: E402  (the repository root on the path f
     urllib_transport,
 )
 
-SUBJECTS = ("message", "campaign", "journey", "job")
+SUBJECTS = ("message", "campaign", "journey", "job", "decision")
 WHY_NOT = "why-not"
 MARKS = {True: "✓", False: "✗"}
 
@@ -54,7 +57,11 @@ MARKS = {True: "✓", False: "✗"}
 def subject_query(args: argparse.Namespace) -> dict[str, str]:
     query = {kind: getattr(args, kind) for kind in SUBJECTS if getattr(args, kind)}
     if len(query) != 1:
-        raise CliError("give exactly one of --message, --campaign, --journey, --job", code=2)
+        raise CliError(
+            "give exactly one of --message, --campaign, --journey, --job, --decision", code=2
+        )
+    if args.at and "decision" in query:
+        raise CliError("--at: a decision is explained at its own time", code=2)
     if args.at:
         query["at"] = args.at
     return query
@@ -107,6 +114,32 @@ def show_explanation(found: Mapping[str, Any], out: TextIO) -> None:
     if when and outcome in ("send", "defer"):
         line += f", at {when}"
     out.write(line + "\n")
+    if found.get("decision"):
+        show_recorded(found, out)
+
+
+def show_recorded(found: Mapping[str, Any], out: TextIO) -> None:
+    """A recorded decision (--decision): whether its recorded inputs reproduce it, which
+    inputs changed since, and what today's inputs would give at its time."""
+    recorded = found["decision"]
+    said = recorded.get("variant") or recorded.get("reason") or ""
+    out.write(f"recorded: {recorded.get('outcome')} {said} ({recorded.get('status')})\n")
+    if not found.get("inputs_recorded"):
+        out.write("no inputs were recorded with this decision (it predates them)\n")
+    else:
+        out.write(
+            f"reproduced from its recorded inputs: {'yes' if found.get('reproduced') else 'no'}\n"
+        )
+    changed = found.get("changed") or []
+    out.write("\ninputs changed since:" + ("" if changed else " none") + "\n")
+    for change in changed:
+        out.write(f"  - {change.get('why')}\n")
+    current = found.get("current") or {}
+    said = current.get("variant") or current.get("reason") or ""
+    verdict = "a different outcome" if found.get("outcome_changed") else "the same outcome"
+    out.write(f"\non today's inputs at its time: {current.get('outcome')} {said} ({verdict})\n")
+    for note in found.get("notes") or []:
+        out.write(f"note: {note}\n")
 
 
 def show_why_not(found: Mapping[str, Any], out: TextIO) -> None:
@@ -155,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--campaign", help="a campaign id, cmp_...")
     group.add_argument("--journey", help="a journey, e.g. job_nurture")
     group.add_argument("--job", help="a job id (its alert)")
+    group.add_argument(
+        "--decision",
+        help="a recorded decision id of the candidate: explained at its time with its "
+        "recorded inputs, and the inputs that changed since",
+    )
     parser.add_argument("--at", help="the moment, ISO 8601 with a timezone (default now)")
     parser.add_argument("--limit", type=int, help="why-not: stop after about N profiles")
     parser.add_argument(

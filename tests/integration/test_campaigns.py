@@ -371,6 +371,18 @@ def test_create_preview_launch_status_end_to_end(rig, aws):
     assert "@" not in json.dumps(meta) and "c_" not in json.dumps(meta)
     assert "fanout_cursor" not in meta
 
+    # Every recipient's decision record carries its inputs (issue 14), under 4 KB.
+    records = [
+        i
+        for i in aws.client("dynamodb").scan(TableName=TABLE)["Items"]
+        if i["sk"]["S"].startswith("DECISION#")
+    ]
+    assert records
+    for item in records:
+        assert set(item["inputs"]["M"]["content"]["M"]) == {"catalogue", "journeys", "policy"}
+        assert {"email", "country"} <= set(item["inputs"]["M"]["fields"]["M"])
+        assert len(json.dumps(item)) < 4096
+
     # Launching again sends nothing.
     again = rig.launch(campaign_id)
     assert again["launch"] == "already_launched"

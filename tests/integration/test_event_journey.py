@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 from email import policy
 
 import pytest
@@ -166,3 +167,80 @@ def test_unknown_candidate_is_suppressed(aws, handlers, context):
         e["detail"]["reason"] for e in aws.drain() if e["detail-type"] == "Message Suppressed"
     ]
     assert reasons == ["unknown_candidate"]
+
+
+def _decisions() -> list[dict]:
+    from talentops.adapters.dynamo import from_item
+    from tests.support.privacy import scan_table
+
+    return [
+        from_item(i) for i in scan_table() if i["sk"]["S"].startswith("DECISION#") and "inputs" in i
+    ]
+
+
+def test_a_decision_records_its_inputs_and_is_explained_again_at_its_time(aws, handlers, context):
+    """Issue 14, item 3: the decision record carries the content versions and the fields it
+    read (under 4 KB); the explanation of the decision at its time reproduces it, and after
+    a change of the profile names the field that changed."""
+    from tests.conftest import load_handler
+    from tests.support.apigw import json_body
+    from tests.support.privacy import api_call
+
+    _seed(handlers, context, "rec@example.org", language="en")
+    handlers["journeys"].handler(behaviour("Attended", "rec@example.org"), context)
+    [record] = [d for d in _decisions() if d["template"] == "event_attended_followup"]
+    size = len(json.dumps({k: v for k, v in record.items() if k not in ("pk", "sk")}, default=str))
+    assert size < 4096
+    inputs = record["inputs"]
+    assert set(inputs["content"]) == {"catalogue", "journeys", "policy"}
+    assert all(len(v) == 12 for v in inputs["content"].values())
+    assert {"email", "country", "language", "seniority"} <= set(inputs["fields"])
+    assert "first_name" not in inputs["fields"]  # never read by this message's rules
+    assert inputs["fields"]["seniority"][:2] == ["mid", "talent.crm"]
+    assert inputs["consent"][:2] == ["granted", "talent.careers-site"]
+    candidate_id = record["candidate_id"]
+
+    api = load_handler("api")
+
+    def explain() -> dict:
+        response = api_call(
+            api,
+            context,
+            "GET",
+            f"/admin/candidates/{candidate_id}/explain",
+            query={"decision": record["decision_id"]},
+            iam=True,
+        )
+        assert response["statusCode"] == 200, response
+        return json_body(response)
+
+    found = explain()
+    assert found["reproduced"] is True and found["changed"] == []
+    assert (found["outcome"], found["variant"]) == ("send", record["variant"])
+    assert found["decision"]["decision_id"] == record["decision_id"]
+
+    handlers["ingest_profile"].handler(
+        profile("rec@example.org", observed_at="2026-12-04T09:00:00Z", seniority="senior"), context
+    )
+    later = explain()
+    assert later["reproduced"] is True  # the recorded inputs still give the recorded send
+    # The update observed the address again (the same value) and changed the seniority.
+    changed = {c["name"]: c for c in later["changed"]}
+    assert set(changed) == {"email", "seniority"}
+    assert changed["email"]["why"].startswith("field email observed again, the same value")
+    change = changed["seniority"]
+    assert (change["kind"], change["name"]) == ("field", "seniority")
+    assert change["then"][0] == "mid" and change["now"][0] == "senior"
+    assert (record["variant"], later["current"]["variant"]) == ("default", "senior")
+    assert later["outcome_changed"] is True
+
+    missing = api_call(
+        api,
+        context,
+        "GET",
+        f"/admin/candidates/{candidate_id}/explain",
+        query={"decision": "0" * 32},
+        iam=True,
+    )
+    assert missing["statusCode"] == 404
+    assert json_body(missing)["error"]["code"] == "unknown_decision"

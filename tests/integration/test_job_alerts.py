@@ -171,6 +171,14 @@ def test_stale_fields_suppress_or_fall_back_and_the_record_says_since_when(rig, 
     repo = _repo()
     [decision] = repo.decisions(suppressed["candidate_id"])
     assert decision.reason == "stale_profile"
+    # The record carries what it read (issue 14): the content versions, the stale city with
+    # its source and time, the job's remote flag that made the city required.
+    assert decision.inputs is not None
+    assert set(decision.inputs.content) == {"catalogue", "journeys", "policy"}
+    assert decision.inputs.fields["city"][0] == "Berlin"
+    assert decision.inputs.fields["city"][2] == "2026-03-01T09:00:00+00:00"
+    assert decision.inputs.subject.get("job.remote") in (False, None)
+    assert decision.inputs.sent == 0
     assert any(
         r.startswith("stale: city stale since 2026-08-28T09:00:00+00:00") for r in decision.reasons
     )

@@ -264,6 +264,10 @@ def test_event_journey_confirms_at_once_and_reminds_at_nine_in_each_candidates_t
         assert result["fallback"] is False
     [confirmed] = [d for d in _decisions(berlin) if d.template.startswith("event_registration")]
     assert confirmed.outcome == "send" and confirmed.decided_at == T0
+    # A journey's send records the inputs it read (issue 14) as a trigger's does.
+    assert confirmed.inputs is not None
+    assert set(confirmed.inputs.content) == {"catalogue", "journeys", "policy"}
+    assert {"email", "country", "language", "seniority"} <= set(confirmed.inputs.fields)
 
     # One timer each, at 09:00 the day before in the candidate's own timezone.
     [berlin_timer] = _timers(berlin)

@@ -181,3 +181,39 @@ def test_the_apis_error_is_shown_with_its_code(capsys) -> None:
     assert code == 1
     err = capsys.readouterr().err
     assert "404 unknown_journey: no journey" in err
+
+
+def test_a_recorded_decision_is_explained_with_the_inputs_changed_since() -> None:
+    found = {
+        **EXPLANATION,
+        "subject": {"message": "event_attended_followup", "purpose": "events", "decision": "d1"},
+        "outcome": "send",
+        "reason": None,
+        "variant": "default",
+        "steps": [],
+        "decision": {
+            "decision_id": "d1",
+            "outcome": "send",
+            "variant": "default",
+            "reason": None,
+            "status": "sent",
+        },
+        "inputs_recorded": True,
+        "reproduced": True,
+        "changed": [{"kind": "field", "name": "seniority", "why": "field seniority changed: x"}],
+        "current": {"outcome": "send", "reason": None, "variant": "senior"},
+        "outcome_changed": True,
+        "notes": [],
+    }
+    transport = Transport(200, found)
+    _, out = run(["c_ada0000", "--decision", "d1"], transport)
+    [(_, url, _)] = transport.requests
+    assert parse_qs(urlsplit(url).query) == {"decision": ["d1"]}
+    lines = out.splitlines()
+    assert "recorded: send default (sent)" in lines
+    assert "reproduced from its recorded inputs: yes" in lines
+    assert "  - field seniority changed: x" in lines
+    assert lines[-1] == "on today's inputs at its time: send senior (a different outcome)"
+    with pytest.raises(CliError) as refused:
+        run(["c_ada0000", "--decision", "d1", "--at", "2026-12-01T00:00:00Z"], transport)
+    assert refused.value.code == 2

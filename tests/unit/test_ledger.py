@@ -78,3 +78,70 @@ def test_a_decision_of_a_large_catalogue_stays_under_4_kb() -> None:
         decided_at=NOW,
     )
     assert len(json.dumps(decision.model_dump(mode="json")).encode()) < 4096
+
+
+def test_a_decision_with_its_inputs_stays_under_4_kb_whatever_the_catalogue() -> None:
+    """Every profile field read (a thousand variants, each naming one), each with the longest
+    value kept (longer ones are kept as digests) and a long source (cut), microseconds in
+    every time."""
+    from talentops.content.catalogue import MessageSpec
+    from talentops.delivery.decide import PROFILE_FIELDS
+    from talentops.delivery.inputs import SUBJECT_KEPT, VALUE_CHARS, record_inputs
+    from talentops.models.state import ConsentState, FieldValue, Profile
+
+    names = [*PROFILE_FIELDS]
+    variants = [
+        {
+            "name": f"v{i:04d}",
+            "rules": [{"field": f"candidate.{names[i % len(names)]}", "op": "eq", "value": "x"}],
+            "requires_fresh": [names[i % len(names)]],
+            "subject": "s",
+            "html": "a.html",
+            "text": "a.txt",
+        }
+        for i in range(999)
+    ]
+    # Rules on names the profile does not have, and on many of the trigger's values.
+    letters = ["".join(chr(97 + int(d)) for d in str(i)) for i in range(50)]
+    variants[0]["rules"] = [
+        *({"field": f"candidate.not_a_field_{x}", "op": "exists", "value": True} for x in letters),
+        *({"field": f"job.value_{x}", "op": "exists", "value": True} for x in letters),
+    ]
+    variants.append({"name": "v0999", "subject": "s", "html": "a.html", "text": "a.txt"})
+    spec = MessageSpec.model_validate({"purpose": "events", "variants": variants})
+    profile = Profile(candidate_id="c_" + "a" * 30)
+    for name in names:
+        profile.fields[name] = FieldValue(
+            value="v" * (VALUE_CHARS - 2),
+            source="s" * 256,
+            observed_at=NOW + timedelta(microseconds=1),
+        )
+    profile.consent["events"] = ConsentState(
+        status="granted", source="s" * 256, observed_at=NOW + timedelta(microseconds=1)
+    )
+    inputs = record_inputs(
+        profile=profile,
+        spec=spec,
+        payload={"job": {f"value_{x}": "v" * (VALUE_CHARS - 2) for x in letters}},
+        versions={"catalogue": "a" * 12, "journeys": "b" * 12, "policy": "c" * 12},
+        sent=1000,
+    )
+    assert set(inputs.fields) == set(names)
+    assert len(inputs.subject) == SUBJECT_KEPT
+    reasons = passed_over([f"not v{i:04d}: " + "r" * 400 for i in range(999)] + ["v" * 400])
+    decision = Decision(
+        decision_id="d" * 32,
+        candidate_id="c_" + "a" * 30,
+        trigger={"detail_type": "Candidate Event Attended", "event_id": "e" * 36},
+        template="event_attended_followup",
+        purpose="events",
+        outcome="send",
+        variant="v0999",
+        reasons=["consent: events granted (talent.crm, 2026-11-01)", *reasons],
+        message_id="m_" + "d" * 32,
+        decided_at=NOW,
+        inputs=inputs,
+    )
+    # The inputs take at most about 1.6 KB: room is left for the record's other fields.
+    assert len(json.dumps(inputs.model_dump(mode="json")).encode()) < 1600
+    assert len(json.dumps(decision.model_dump(mode="json")).encode()) < 4096

@@ -279,3 +279,15 @@ def test_the_local_stack_invokes_the_functions_behind_the_aliases():
 
 def test_this_file_reads_the_real_template():
     assert Path(ROOT / "template.yaml").is_file() and len(functions()) >= 11
+
+
+def test_the_bus_is_archived_for_replays_with_a_bounded_retention():
+    """Issue 14: every event of the bus is archived (replays into a shadow rule, make
+    simulate); the events hold personal data, so the retention is a parameter, bounded."""
+    archive = template()["Resources"]["TalentEventsArchive"]
+    assert archive["Type"] == "AWS::Events::Archive"
+    assert archive["Properties"]["SourceArn"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    assert "EventPattern" not in archive["Properties"]  # every event
+    assert archive["Properties"]["RetentionDays"] == {"Ref": "EventArchiveRetentionDays"}
+    retention = template()["Parameters"]["EventArchiveRetentionDays"]
+    assert 1 <= retention["Default"] <= 365 and retention["MinValue"] >= 1

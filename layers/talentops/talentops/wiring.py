@@ -54,6 +54,20 @@ def signer() -> TokenSigner:
     return TokenSigner(token_keys(get_settings().token_key_parameter))
 
 
+def content_versions() -> dict[str, str]:
+    """The versions of the content and policies this process decides with (catalogue,
+    journeys, policy: content/versions.py), computed once per load; every decision records
+    them."""
+    from .content.catalogue import load_catalogue
+    from .content.versions import load_versions
+
+    settings = get_settings()
+    catalogue = load_catalogue(settings.templates_dir)
+    return load_versions(
+        settings.templates_dir, catalogue.version, settings.consent_policy, settings.contact_policy
+    ).as_dict()
+
+
 def brand(settings: Settings) -> Brand:
     from .delivery.context import Brand
     from .delivery.links import parse_origins
@@ -109,6 +123,7 @@ def delivery_service() -> DeliveryService:
         now=now,
         token_ttl=timedelta(days=settings.token_ttl_days),
         caps={"job_alerts": FrequencyCap(settings.job_alert_weekly_cap, timedelta(days=7))},
+        versions=content_versions(),
     )
 
 

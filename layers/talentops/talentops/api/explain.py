@@ -5,7 +5,9 @@ pool by the first reason each candidate would not be reached. Both write and sen
 IAM (SigV4) only, like every operations route (admin.require_iam).
 
 Exactly one subject: ``message``, ``campaign``, ``journey`` or ``job``; ``at`` (ISO 8601 with
-a timezone) is optional, by default now by the project's clock. Zero or several subjects, or
+a timezone) is optional, by default now by the project's clock. Or ``decision``: one of the
+candidate's recorded decisions, explained at its time with the inputs it recorded, and the
+inputs that differ now (no ``at``). Zero or several subjects, or
 an ``at`` that is not a moment, answer 400; an unknown candidate or subject 404.
 """
 
@@ -31,6 +33,7 @@ router = APIGatewayHttpRouter()
 TAG = "operations"
 _FORBIDDEN = "Not an IAM (SigV4) signed request"
 _CANDIDATE_ID = re.compile(r"^c_[A-Za-z0-9]{6,40}$")
+_DECISION_ID = re.compile(r"^[A-Za-z0-9_:.#-]{1,128}$")
 _NAME = Annotated[str | None, Query(min_length=1, max_length=128)]
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=731)
@@ -42,6 +45,16 @@ class ExplainStep(BaseModel):
     check: str = Field(description="What was checked, e.g. consent (events), fresh: city")
     passed: bool
     why: str = Field(description="Why it held or did not, in words")
+
+
+class InputChangeView(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    kind: Literal["content", "field", "consent", "subject", "sent", "suppressed"]
+    name: str = Field(description="catalogue / journeys / policy, a field's name, ...")
+    then: Any = Field(description="As recorded ([value, source, observed_at] for a field)")
+    now: Any
+    why: str
 
 
 class Explanation(BaseModel):
@@ -61,6 +74,29 @@ class Explanation(BaseModel):
     )
     variant: str | None = Field(description="The variant it would send; null otherwise")
     steps: list[ExplainStep]
+    decision: dict[str, Any] | None = Field(
+        default=None,
+        description="With `decision`: the recorded decision (id, template, trigger, "
+        "decided_at, outcome, reason, variant, status)",
+    )
+    inputs_recorded: bool | None = Field(
+        default=None, description="With `decision`: false for a record from before inputs"
+    )
+    reproduced: bool | None = Field(
+        default=None,
+        description="With `decision`: the recorded inputs at its time give the recorded "
+        "outcome, reason and variant",
+    )
+    changed: list[InputChangeView] | None = Field(
+        default=None, description="With `decision`: the inputs that differ now from then"
+    )
+    current: dict[str, Any] | None = Field(
+        default=None,
+        description="With `decision`: outcome, reason and variant on the current inputs at "
+        "the decision's time",
+    )
+    outcome_changed: bool | None = None
+    notes: list[str] | None = None
 
 
 class ReasonCount(BaseModel):
@@ -146,16 +182,20 @@ def _service() -> Any:
     description="Why the candidate would (not) get a catalogue message, a campaign, a "
     "journey's next step or a job's alert, at `at` (default now): the outcome and reason of "
     "the functions that decide, and every check with whether it held and why. Exactly one "
-    "of message, campaign, journey, job. Writes and sends nothing.",
+    "of message, campaign, journey, job; or `decision`: a recorded decision of the "
+    "candidate explained at its time with the inputs it recorded, whether that reproduces "
+    "it, and which inputs (fields, consent, content versions) differ now. Writes and sends "
+    "nothing.",
     tags=[TAG],
     operation_id="explainCandidate",
     responses={
         **_ok(Explanation, "The outcome, its reason and every step"),
         **error_docs(
             {
-                400: "Zero or several subjects, or `at` is not an ISO 8601 moment",
+                400: "Zero or several subjects, `at` is not an ISO 8601 moment, or `at` "
+                "with `decision`",
                 403: _FORBIDDEN,
-                404: "No such candidate, message, campaign, journey or job",
+                404: "No such candidate, message, campaign, journey, job or decision",
             }
         ),
     },
@@ -167,19 +207,33 @@ def explain_candidate(
     campaign: _NAME = None,
     journey: _NAME = None,
     job: _NAME = None,
+    decision: _NAME = None,
     at: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response[str]:
     require_iam(router.current_event)
     kind, name = one_subject(
-        {"message": message, "campaign": campaign, "journey": journey, "job": job}
+        {
+            "message": message,
+            "campaign": campaign,
+            "journey": journey,
+            "job": job,
+            "decision": decision,
+        }
     )
+    if kind == "decision" and at is not None:
+        raise ApiError(400, "invalid_request", "at: a decision is explained at its own time")
     when = parse_at(at)
     if not _CANDIDATE_ID.match(candidate_id):
         raise UnknownCandidateError("no candidate has this id")
     from ..explain.service import UnknownSubjectError
 
     try:
-        found = _service().explain(candidate_id, kind, name, when)
+        if kind == "decision":
+            if not _DECISION_ID.match(name):
+                raise UnknownSubjectError("decision", name)
+            found = _service().explain_recorded(candidate_id, name)
+        else:
+            found = _service().explain(candidate_id, kind, name, when)
     except UnknownSubjectError as exc:
         raise ApiError(404, exc.code, str(exc)) from exc
     logger.info("explanation served", kind=kind, outcome=found["outcome"])

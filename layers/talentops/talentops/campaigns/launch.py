@@ -234,6 +234,8 @@ class CampaignWorker:
     backoff: Backoff = field(default_factory=Backoff)
     sleep: Callable[[float], None] = time.sleep
     uniform: Callable[[float, float], float] = random.uniform
+    # The content versions recorded on every decision (wiring.content_versions).
+    versions: Mapping[str, str] | None = None
     _definitions: dict[str, tuple[CampaignRecord, Campaign]] = field(default_factory=dict)
 
     def process(
@@ -469,6 +471,7 @@ class CampaignWorker:
             now=now,
             first_tried_at=message.first_tried_at,
             freshness=self.freshness,
+            versions=self.versions,
         )
 
     def _claim(

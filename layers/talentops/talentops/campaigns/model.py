@@ -31,6 +31,7 @@ from ..content.rules import (
     Condition,
     explain_held,
     first_failed,
+    walk_rules,
 )
 from ..delivery.decide import candidate_view
 from ..journeys.fields import field_problem, known_fields, unknown_name
@@ -98,7 +99,7 @@ class Campaign(BaseModel):
         candidate id, each ``candidate.<field>`` as ``fields.<field>``, each
         ``behaviours.<kind>...`` as ``behaviours.<kind>``."""
         paths = ["candidate_id"]
-        for rule in self.segment:
+        for _, rule in walk_rules(self.segment):
             kind, _, rest = rule.field.partition(".")
             if kind == "candidate":
                 paths.append(f"fields.{rest}")

@@ -72,6 +72,7 @@ def decide_recipient(
     now: datetime,
     first_tried_at: datetime | None = None,
     freshness: Mapping[str, timedelta] | None = None,
+    versions: Mapping[str, str] | None = None,
 ) -> RecipientDecision | None:
     """None when the candidate is not in the segment; else what the campaign does to them.
     ``now``: the moment of sending (the preview passes ``send_at`` when there is one, so that
@@ -88,6 +89,7 @@ def decide_recipient(
         policy=consent,
         now=now,
         freshness=freshness,
+        versions=versions,
     )
     decision = outcome.decision.model_copy(update={"reasons": [*why, *outcome.decision.reasons]})
     if decision.outcome != "send":

@@ -23,7 +23,7 @@ from ..consent.policy import ConsentPolicy
 from ..content.catalogue import load_catalogue
 from ..settings import get_settings
 from ..talent_pool.policy import default_policy
-from ..wiring import brand, contact_policy, publisher, repository
+from ..wiring import brand, contact_policy, content_versions, publisher, repository
 from .launch import CampaignWorker
 from .preview_job import PREVIEW_SEGMENTS, PreviewWorker
 from .service import CampaignService
@@ -120,6 +120,7 @@ def campaign_worker() -> CampaignWorker:
         now=now,
         freshness=default_policy().freshness,
         token_ttl=timedelta(days=settings.token_ttl_days),
+        versions=content_versions(),
     )
 
 

@@ -208,8 +208,11 @@ def choose_variant(
 
 
 class Catalogue:
-    def __init__(self, root: Path, data: CatalogueFile):
+    def __init__(self, root: Path, data: CatalogueFile, version: str = ""):
         self.root = root
+        # The catalogue's content version (delivery.inputs.content_hash of catalogue.yaml),
+        # computed once per load and recorded on every decision made with it.
+        self.version = version
         self.messages = data.messages
         self.slots = data.slots
         self._by_trigger: dict[str, list[str]] = {}
@@ -259,7 +262,9 @@ class Catalogue:
             data = CatalogueFile.model_validate(raw)
         except ValidationError as exc:
             raise CatalogueFileError(_problems(path.name, text, exc)) from exc
-        catalogue = cls(root, data)
+        from ..delivery.inputs import content_hash
+
+        catalogue = cls(root, data, content_hash(text))
         catalogue.check_templates_exist()
         return catalogue
 

@@ -19,6 +19,7 @@ from ..consent.policy import ConsentPolicy
 from ..content.catalogue import MessageSpec, Variant, select_variant
 from ..models.state import Decision, Profile, passed_over
 from ..talent_pool.policy import default_policy, freshness_problem
+from .inputs import record_inputs
 
 PROFILE_FIELDS = (
     "first_name",
@@ -152,13 +153,23 @@ def decide(
     now: datetime,
     caps: Mapping[str, FrequencyCap] | None = None,
     freshness: Mapping[str, timedelta] | None = None,
+    versions: Mapping[str, str] | None = None,
 ) -> Outcome:
     """``freshness``: each field's freshness window; None means the talent pool policy's
     (policy.yaml, TALENT_POOL_POLICY). A message whose catalogue entry requires a field to be
     fresh is suppressed with stale_profile when it is not; a variant that requires one is
-    passed over."""
+    passed over. ``versions``: the content versions the caller loaded (delivery/inputs.py),
+    recorded with the fields read in the decision's ``inputs``."""
     candidate_id = profile.candidate_id if profile else None
+    cap = (caps or {}).get(spec.purpose)
+    sent = None
+    if profile is not None and cap is not None:
+        since = now - cap.window
+        sent = sum(1 for r in profile.recent.values() if r.purpose == spec.purpose and r.at > since)
     base = {
+        "inputs": record_inputs(
+            profile=profile, spec=spec, payload=fact.payload, versions=versions, sent=sent
+        ),
         "decision_id": decision_id(fact, template, candidate_id),
         "candidate_id": candidate_id,
         "trigger": fact.trigger,
@@ -199,12 +210,8 @@ def decide(
     ]
     if problems:
         return suppress("stale_profile", [*reasons, *(f"stale: {p.describe()}" for p in problems)])
-    cap = (caps or {}).get(spec.purpose)
     if cap is not None:
-        since = now - cap.window
-        count = sum(
-            1 for r in profile.recent.values() if r.purpose == spec.purpose and r.at > since
-        )
+        count = sent or 0
         if count >= cap.limit:
             used = f"{count} {spec.purpose} messages in the last {cap.window.days} days"
             return suppress("frequency_cap", [*reasons, f"{used} (cap {cap.limit})"])

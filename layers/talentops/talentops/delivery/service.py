@@ -25,7 +25,7 @@ from ..errors import (
     SendRefusedError,
 )
 from ..models.events import CandidateRef, MessageSent, MessageSuppressed, Trigger
-from ..models.state import Decision, Profile
+from ..models.state import Decision, DecisionInputs, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
 from .budget import ContactPolicy
@@ -50,6 +50,8 @@ class DeliveryService:
     now: Callable[[], datetime]
     token_ttl: timedelta = timedelta(days=90)
     caps: Mapping[str, FrequencyCap] | None = None
+    # The content versions recorded on every decision (wiring.content_versions).
+    versions: Mapping[str, str] | None = None
 
     def handle_trigger(
         self,
@@ -91,6 +93,7 @@ class DeliveryService:
             policy=self.policy,
             now=self.now(),
             caps=self.caps,
+            versions=self.versions,
         )
 
     def _on_fresh_reads(
@@ -188,6 +191,7 @@ class DeliveryService:
             reason=reason,
             status="suppressed",
             reasons=list(reasons),
+            inputs=DecisionInputs(content=dict(self.versions or {})),
         )
         try:
             self.repo.record_decision(decision, sent=None, behaviour=None)

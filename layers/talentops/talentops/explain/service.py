@@ -91,6 +91,9 @@ class ExplainService:
     job_cap: FrequencyCap
     job_band: int = 1
     freshness: Mapping[str, timedelta] | None = None
+    # The content versions loaded now (wiring.content_versions): compared with a recorded
+    # decision's.
+    versions: Mapping[str, str] | None = None
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -151,6 +154,38 @@ class ExplainService:
         when = at or subject.default_at(now)
         instances = self.instances(profile) if kind == "journey" else []
         return self.judge(subject, profile, instances, when, now).as_dict()
+
+    def explain_recorded(self, candidate_id: str, decision_id: str) -> dict[str, Any]:
+        """A recorded decision of the candidate explained at its time with its recorded
+        inputs, and which inputs differ now (explain/decision.py)."""
+        from ..campaigns.counting import CAMPAIGN_TRIGGER
+        from ..campaigns.model import restricted_spec
+        from .decision import explain_decision
+
+        profile = self.candidate(candidate_id)
+        decision = self.pool.get_decision(profile.candidate_id, decision_id)
+        if decision is None or decision.kind != "message":
+            raise UnknownSubjectError("decision", decision_id)
+        spec = self.catalogue.messages.get(decision.template)
+        if spec is None:
+            raise UnknownSubjectError("message", decision.template)
+        caps: Mapping[str, FrequencyCap] | None = self.caps
+        if decision.trigger.get("detail_type") == CAMPAIGN_TRIGGER:
+            caps = None  # a campaign's decision has no cap (its budget comes after)
+            record = self.campaigns.get(decision.trigger.get("event_id", ""))
+            if record is not None:
+                spec = restricted_spec(Campaign.model_validate(record.definition), spec)
+        elif decision.template == JOB_TEMPLATE:
+            caps = {spec.purpose: self.job_cap}
+        return explain_decision(
+            decision=decision,
+            profile=profile,
+            spec=spec,
+            policy=self.consent,
+            caps=caps,
+            freshness=self.freshness,
+            versions=self.versions,
+        )
 
     def why_not(
         self, kind: str, name: str, at: datetime | None = None, limit: int | None = None

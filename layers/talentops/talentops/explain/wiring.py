@@ -31,7 +31,7 @@ def _build() -> ExplainService:
     from ..journeys.loader import load_journeys, messages_of
     from ..settings import get_settings
     from ..talent_pool.policy import default_policy
-    from ..wiring import contact_policy, listings, repository
+    from ..wiring import contact_policy, content_versions, listings, repository
 
     settings = get_settings()
     catalogue = load_catalogue(settings.templates_dir)
@@ -54,6 +54,7 @@ def _build() -> ExplainService:
         job_cap=job_alert_cap(),
         job_band=policy.job_alerts.seniority_band,
         freshness=policy.freshness,
+        versions=content_versions(),
     )
 
 

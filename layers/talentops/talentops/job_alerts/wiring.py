@@ -23,7 +23,15 @@ from ..delivery.decide import FrequencyCap
 from ..settings import get_settings
 from ..talent_pool.policy import default_policy
 from ..tokens import TokenSigner
-from ..wiring import brand, contact_policy, listings, publisher, repository, signer
+from ..wiring import (
+    brand,
+    contact_policy,
+    content_versions,
+    listings,
+    publisher,
+    repository,
+    signer,
+)
 from .fanout import JobFanoutService
 from .worker import JobAlertWorker
 
@@ -86,6 +94,7 @@ def alert_worker() -> JobAlertWorker:
         token_ttl=timedelta(days=settings.token_ttl_days),
         # The budget only: a job alert is news of an opening and does not wait for morning.
         contact=replace(contact_policy(), quiet_hours=None),
+        versions=content_versions(),
     )
 
 

@@ -96,6 +96,8 @@ class JobAlertWorker:
     # sends only while the candidate's budgeted messages are under the job-alert ceiling.
     # Job alerts do not wait (for the budget or the night): over the budget, suppressed.
     contact: ContactPolicy | None = None
+    # The content versions recorded on every decision (wiring.content_versions).
+    versions: Mapping[str, str] | None = None
 
     def process(self, batch: AlertBatch) -> BatchReport:
         """Alert the candidates of one message. DeliveryError when some sends failed (their
@@ -264,6 +266,7 @@ class JobAlertWorker:
             now=now,
             caps={spec.purpose: self.cap},
             freshness=self.freshness,
+            versions=self.versions,
         )
         decision, raw = outcome.decision, None
         if outcome.variant is not None and self.contact is not None:

@@ -103,6 +103,21 @@ def passed_over(reasons: list[str]) -> list[str]:
     return [*named, clip(chosen)] if reasons else []
 
 
+class DecisionInputs(StateModel):
+    """What a decision read, so that it can be derived again (delivery/inputs.py says how
+    each is kept): content versions, the profile fields the message reads as
+    ``[value, source, observed_at]`` (null: not known), the purpose's consent as
+    ``[status, source, observed_at]``, the trigger subject's values the rules read, the
+    frequency cap's count and the suppression flag."""
+
+    content: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, list[Any] | None] = Field(default_factory=dict)
+    consent: list[Any] | None = None
+    subject: dict[str, Any] = Field(default_factory=dict)
+    sent: int | None = None
+    suppressed: bool = False
+
+
 # "show": a careers-site content block shown to a known candidate (GET /content/{slot}).
 DecisionOutcome = Literal["send", "suppress", "show"]
 
@@ -127,6 +142,9 @@ class Decision(StateModel):
     message_id: str | None = None
     decided_at: datetime
     status: Literal["decided", "sent", "suppressed", "failed", "shown"] = "decided"
+    # What the decision read (content versions, profile fields, consent): None on records
+    # from before inputs were kept, and on decisions made before a profile was read.
+    inputs: DecisionInputs | None = None
 
     def render_failed(self, error: Exception) -> Decision:
         """The variant chosen could not be rendered: suppressed render_error, saying which."""

@@ -39,6 +39,8 @@ def decision_view(decision: Decision) -> dict[str, Any]:
         "why": decision.reasons,
         "status": decision.status,
         "message_id": decision.message_id,
+        # What the decision read (docs/contract.md, section 4): null on older records.
+        "inputs": decision.inputs.model_dump(mode="json") if decision.inputs else None,
     }
 
 

@@ -1,0 +1,1 @@
+"""Simulating a content change on recorded triggers (scripts/simulate.py, make simulate)."""
