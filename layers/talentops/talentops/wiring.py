@@ -287,6 +287,7 @@ def engagement_service() -> EngagementService:
 def reset() -> None:
     """Forget every cached service (tests that change the environment)."""
     from .adapters.aws import reset_clients
+    from .metrics.wiring import lake_transform
     from .settings import get_settings as _gs
 
     for cached in (
@@ -302,6 +303,7 @@ def reset() -> None:
         tracking_service,
         engagement_service,
         message_proofs,
+        lake_transform,
         _gs,
     ):
         cached.cache_clear()
