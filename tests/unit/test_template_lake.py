@@ -158,7 +158,7 @@ def test_delivery_failures_raise_alarms_on_the_stream_and_the_rule():
     assert {"ExecuteProcessing.Success", "DeliveryToS3.Success", "DeliveryToS3.DataFreshness"} <= (
         on_stream
     )
-    rule_name = resource("LakeRule", "AWS::Events::Rule")["Name"]
+    rule_name = {"Fn::Select": [1, {"Fn::Split": ["|", {"Ref": "LakeRule"}]}]}
     failed = [
         a
         for a in alarms
