@@ -53,6 +53,9 @@ class LocalConfig:
     # The stack's own AWS calls go to moto in this process, without HTTP (devstack/inprocess.py);
     # LOCAL_AWS_IN_PROCESS=0 sends them over the socket like any other client's.
     in_process: bool = True
+    # The stack's files: its event lake (what the emulated Firehose writes, devstack/
+    # firehose.py) under <data_dir>/lake, emptied at every start like the rest of its state.
+    data_dir: Path | None = None
 
     @property
     def aws_url(self) -> str:
@@ -61,6 +64,10 @@ class LocalConfig:
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return (self.data_dir or self.repo / "out") / "lake"
 
     @property
     def template_dir(self) -> Path:
@@ -83,4 +90,5 @@ class LocalConfig:
             parameter_overrides={str(k): str(v) for k, v in overrides.items()},
             in_process=(env.get("LOCAL_AWS_IN_PROCESS") or "1").strip().lower()
             not in ("0", "false", "no", "off"),
+            data_dir=Path(env["LOCAL_DATA_DIR"]).resolve() if env.get("LOCAL_DATA_DIR") else None,
         )
