@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import secrets
 import signal
 import sys
@@ -24,6 +25,7 @@ from .config import (
     LocalConfig,
 )
 from .engage import Engagements
+from .firehose import StreamEmulation, StreamPoller, clear_lake
 from .functions import (
     FunctionRuntime,
     Localizer,
@@ -118,11 +120,24 @@ class LocalStack:
         specs = build_specs(plan, provisioner, locations, localize)
         environment = merged_environment(specs)
         apply_environment(self.config, environment)
+        self._local_lake(plan, environment)
         extend_sys_path(python_paths(layers))
         self._create_prerequisites(environment)
         runtimes = {lid: FunctionRuntime(spec, load_handler(spec)) for lid, spec in specs.items()}
         log.info("handlers loaded", functions=sorted(runtimes))
         return runtimes
+
+    def _local_lake(self, plan: StackPlan, environment: dict[str, str]) -> None:
+        """With a delivery stream in the template, the event lake is the folder the stream's
+        emulation writes (emptied: moto's state, the lake keys with it, is new at every
+        start), and the functions read it as LAKE_DIR unless the template sets one."""
+        if not plan.streams:
+            return
+        removed = clear_lake(self.config.lake_dir)
+        self.config.lake_dir.mkdir(parents=True, exist_ok=True)
+        if not environment.get("LAKE_DIR"):
+            os.environ["LAKE_DIR"] = str(self.config.lake_dir)
+        log.info("local event lake ready", streams=len(plan.streams), files_removed=removed)
 
     def _create_prerequisites(self, environment: dict[str, str]) -> None:
         """What a deployment creates outside the template: the sender's SES identity and the
@@ -178,6 +193,26 @@ class LocalStack:
                         wait_seconds=wait,
                     )
                 )
+        for stream_target in plan.stream_targets:
+            stream = plan.streams[stream_target.stream_id]
+            emulation = StreamEmulation(
+                stream.stream_id,
+                str(provisioner.lookup(stream.stream_id, "Arn")),
+                self.config.region,
+                destination=provisioner.resolver.resolve(stream.destination),
+                processor=runtimes.get(stream.processor_id) if stream.processor_id else None,
+                lake_dir=self.config.lake_dir,
+            )
+            self._threads.append(
+                StreamPoller(
+                    f"stream-{stream_target.rule_id}-{stream_target.target_id}",
+                    emulation,
+                    self.clients,
+                    provisioner.lookup(stream_target.queue_id, None),
+                    stop=self.stop_event,
+                    wait_seconds=wait,
+                )
+            )
         for source in plan.queue_sources:
             runtime = runtimes.get(source.function_id)
             properties = provisioner.resolver.resolve(source.properties)
@@ -200,6 +235,7 @@ class LocalStack:
             "pollers started",
             mirrors=sum(isinstance(t, MirrorPoller) for t in self._threads),
             queue_sources=sum(isinstance(t, QueueSourcePoller) for t in self._threads),
+            streams=sum(isinstance(t, StreamPoller) for t in self._threads),
         )
         return scheduled
 

@@ -53,13 +53,15 @@ class LocalConfig:
     # The stack's own AWS calls go to moto in this process, without HTTP (devstack/inprocess.py);
     # LOCAL_AWS_IN_PROCESS=0 sends them over the socket like any other client's.
     in_process: bool = True
-    # The stack's data folder (LOCAL_DATA_DIR, default out/local): the event log of every
-    # event put on the buses (devstack/eventlog.py), which make simulate replays.
+    # The stack's files (LOCAL_DATA_DIR, default out/): its event lake (what the emulated
+    # Firehose writes, devstack/firehose.py) under <data_dir>/lake, emptied at every start
+    # like the rest of its state; and the event log of every event put on the buses
+    # (devstack/eventlog.py), <data_dir>/events.jsonl, which make simulate replays.
     data_dir: Path | None = None
 
     @property
     def event_log(self) -> Path:
-        return (self.data_dir or self.repo / "out" / "local") / "events.jsonl"
+        return (self.data_dir or self.repo / "out") / "events.jsonl"
 
     @property
     def aws_url(self) -> str:
@@ -68,6 +70,10 @@ class LocalConfig:
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return (self.data_dir or self.repo / "out") / "lake"
 
     @property
     def template_dir(self) -> Path:

@@ -1,5 +1,5 @@
 """The local stack's event log: every event put on any bus, one JSON line each, appended to
-``<data dir>/events.jsonl`` (``LOCAL_DATA_DIR``, default ``out/local``).
+``<data dir>/events.jsonl`` (``LOCAL_DATA_DIR``, default ``out/``).
 
 What an EventBridge archive on the bus is in AWS (template.yaml, ``TalentEventsArchive``):
 the record of what happened, that ``scripts/simulate.py`` replays through the decision and

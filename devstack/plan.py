@@ -26,6 +26,10 @@ MAPPING_TYPE = "AWS::Lambda::EventSourceMapping"
 HTTP_API_TYPE = "AWS::ApiGatewayV2::Api"
 LAYER_TYPE = "AWS::Lambda::LayerVersion"
 ROLE_TYPE = "AWS::IAM::Role"
+STREAM_TYPE = "AWS::KinesisFirehose::DeliveryStream"
+# The event lake's analytics on AWS (the Glue catalogue, Athena): locally the lake is a folder
+# that the API reads with DuckDB, so these are left out and references to them are empty.
+LAKE_ANALYTICS_PREFIXES = ("AWS::Glue::", "AWS::Athena::")
 
 # Resources that only make sense to the Lambda / API Gateway machinery the stack replaces,
 # and the operations around it that mean nothing locally (no CloudWatch metrics, no
@@ -38,6 +42,8 @@ _DROPPED_PREFIXES = (
     "AWS::CodeDeploy::",
     "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy",
+    "AWS::S3::BucketPolicy",  # moto does not enforce bucket policies
+    *LAKE_ANALYTICS_PREFIXES,
 )
 _SERVICE_ROLE_PRINCIPALS = {
     "lambda.amazonaws.com",
@@ -45,9 +51,11 @@ _SERVICE_ROLE_PRINCIPALS = {
     "apigateway.amazonaws.com",
     "events.amazonaws.com",
     "codedeploy.amazonaws.com",  # AutoPublishAlias + DeploymentPreference: traffic shifting
+    "firehose.amazonaws.com",  # the delivery streams are emulated (devstack/firehose.py)
 }
 # Types moto's CloudFormation lacks but that the stack creates with plain API calls.
 DIRECT_TYPES = (
+    "AWS::Logs::LogStream",
     "AWS::SES::ConfigurationSet",
     "AWS::SES::EmailIdentity",
     "AWS::Scheduler::ScheduleGroup",
@@ -85,6 +93,27 @@ class MirrorTarget:
 
 
 @dataclass(frozen=True)
+class StreamPlan:
+    """A Firehose delivery stream, emulated by the stack (devstack/firehose.py): its
+    destination's properties and the function of its Lambda processor, if any."""
+
+    stream_id: str
+    destination: dict[str, Any]  # ExtendedS3DestinationConfiguration (unresolved)
+    processor_id: str | None
+
+
+@dataclass(frozen=True)
+class StreamTarget:
+    """A rule target that was a delivery stream: an SQS queue the stack polls and hands, in
+    batches, to the stream's emulation."""
+
+    rule_id: str
+    target_id: str
+    stream_id: str
+    queue_id: str
+
+
+@dataclass(frozen=True)
 class QueueSource:
     """An SQS event source mapping (`Type: SQS` event)."""
 
@@ -118,6 +147,8 @@ class StackPlan:
     dropped: set[str]
     cors: dict[str, Any] = field(default_factory=dict)  # HTTP API id -> x-amazon-apigateway-cors
     skipped: dict[str, str] = field(default_factory=dict)  # unsupported by moto: id -> type
+    streams: dict[str, StreamPlan] = field(default_factory=dict)  # emulated Firehose streams
+    stream_targets: list[StreamTarget] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -153,7 +184,9 @@ def build_plan(translated: dict[str, Any]) -> StackPlan:
         dropped={lid for lid, r in resources.items() if _is_dropped(types[lid], r)},
         warnings=warnings,
         cors=_cors(resources, types),
+        streams=_streams(resources, types, warnings),
     )
+    plan.dropped |= set(plan.streams)
     kept = {
         lid: r for lid, r in resources.items() if lid not in plan.dropped and lid not in plan.direct
     }
@@ -197,6 +230,36 @@ def _aliases_to_functions(
         return None
 
     return {lid: replace_references(r, replace) for lid, r in resources.items()}
+
+
+def _streams(
+    resources: dict[str, Any], types: dict[str, str], warnings: list[str]
+) -> dict[str, StreamPlan]:
+    streams = {}
+    for lid, resource in resources.items():
+        if types[lid] != STREAM_TYPE:
+            continue
+        properties = resource.get("Properties") or {}
+        destination = properties.get("ExtendedS3DestinationConfiguration")
+        if not isinstance(destination, dict):
+            warnings.append(f"delivery stream {lid} has no ExtendedS3 destination; not emulated")
+            continue
+        processors = (destination.get("ProcessingConfiguration") or {}).get("Processors") or []
+        processor_id = None
+        for processor in processors:
+            parameters = {
+                p.get("ParameterName"): p.get("ParameterValue")
+                for p in processor.get("Parameters") or []
+            }
+            if processor.get("Type") == "Lambda":
+                processor_id = _function_of(parameters.get("LambdaArn"), types)
+                if processor_id is None:
+                    warnings.append(
+                        f"delivery stream {lid} processes with a function outside the "
+                        "template; its records are written untransformed"
+                    )
+        streams[lid] = StreamPlan(lid, destination, processor_id)
+    return streams
 
 
 def _is_dropped(resource_type: str, resource: dict[str, Any]) -> bool:
@@ -263,6 +326,25 @@ def _mirror_rule(
     scheduled = "ScheduleExpression" in properties
     new_targets = []
     for index, target in enumerate(properties.get("Targets") or []):
+        stream_id = _stream_of(target.get("Arn"), plan)
+        if stream_id is not None:
+            queue_id = f"{rule_id}Mirror{index}"
+            kept[queue_id] = {
+                "Type": QUEUE_TYPE,
+                "Properties": {"VisibilityTimeout": _MIRROR_VISIBILITY_SECONDS},
+            }
+            types[queue_id] = QUEUE_TYPE
+            mirrored = {
+                k: v
+                for k, v in target.items()
+                if k not in ("Arn", "RoleArn", "RetryPolicy", "DeadLetterConfig")
+            }
+            mirrored["Arn"] = {"Fn::GetAtt": [queue_id, "Arn"]}
+            new_targets.append(mirrored)
+            plan.stream_targets.append(
+                StreamTarget(rule_id, str(target.get("Id", index)), stream_id, queue_id)
+            )
+            continue
         function_id = _function_of(target.get("Arn"), types)
         if function_id is None:
             if ":lambda:" in str(target.get("Arn")):
@@ -313,6 +395,12 @@ def _mirror_rule(
             )
         )
     properties["Targets"] = new_targets
+
+
+def _stream_of(node: Any, plan: StackPlan) -> str | None:
+    """The emulated delivery stream that an ARN node (GetAtt S.Arn) designates."""
+    refs = list(references(node)) if isinstance(node, dict) else []
+    return refs[0][0] if len(refs) == 1 and refs[0][0] in plan.streams else None
 
 
 def _drop_dependent_iam(kept: dict[str, Any], types: dict[str, str], plan: StackPlan) -> None:

@@ -16,8 +16,10 @@ from .plan import (
     BUS_TYPE,
     FUNCTION_TYPE,
     HTTP_API_TYPE,
+    LAKE_ANALYTICS_PREFIXES,
     QUEUE_TYPE,
     RULE_TYPE,
+    STREAM_TYPE,
     StackPlan,
     api_id_for,
 )
@@ -136,6 +138,13 @@ class Provisioner:
                 return self.config.api_url
             return api_id_for(logical_id)
         name = f"{self.config.stack_name}-{logical_id}"
+        if resource_type == STREAM_TYPE:
+            arn = f"arn:aws:firehose:{region}:{account}:deliverystream/{name}"
+            return name if attribute is None else arn
+        if resource_type.startswith(LAKE_ANALYTICS_PREFIXES):
+            # The Glue catalogue and Athena are not emulated: the local lake is a folder
+            # (LAKE_DIR), so their names are empty and the application reads the folder.
+            return ""
         if resource_type == "AWS::IAM::Role":
             return name if attribute is None else f"arn:aws:iam::{account}:role/{name}"
         if resource_type == "AWS::Lambda::LayerVersion":
@@ -262,6 +271,7 @@ class Provisioner:
             self.plan.invoke_configs,
             [source.properties for source in self.plan.queue_sources],
             [resource for resource in self.plan.direct.values()],
+            [stream.destination for stream in self.plan.streams.values()],
         ]
         needed = {ref for ref in references(nodes) if ref[0] in stack_ids}
         needed |= {(lid, None) for lid in stack_ids}
@@ -361,7 +371,18 @@ def _schedule(
     return {None: name, "Arn": response["ScheduleArn"]}
 
 
+def _log_stream(
+    logical_id: str, properties: dict[str, Any], provisioner: Provisioner
+) -> dict[str | None, Any]:
+    name = properties.get("LogStreamName") or _generated_name(logical_id, provisioner)
+    provisioner.clients.client("logs").create_log_stream(
+        logGroupName=properties["LogGroupName"], logStreamName=name
+    )
+    return {None: name}
+
+
 _DIRECT_CREATORS: dict[str, Callable[[str, dict[str, Any], Provisioner], dict[str | None, Any]]] = {
+    "AWS::Logs::LogStream": _log_stream,
     "AWS::SES::ConfigurationSet": _ses_configuration_set,
     "AWS::SES::EmailIdentity": _ses_email_identity,
     "AWS::Scheduler::ScheduleGroup": _schedule_group,

@@ -14,7 +14,7 @@ difference). It is checked first as `make check-content` checks it: a malformed 
 fails with every problem and its file, path and line (exit 1).
 
 --log: the event log (one event a JSON line: `id`, `time`, `detail-type`, `source`,
-`detail`); default the local stack's, `$LOCAL_DATA_DIR/events.jsonl` (out/local/). A range
+`detail`); default the local stack's, `$LOCAL_DATA_DIR/events.jsonl` (out/). A range
 without events says so (exit 1). --from / --to: ISO 8601 moments with a timezone; the range
 is [from, to).
 
@@ -65,7 +65,7 @@ MARKS = {True: "✓", False: "✗"}
 def default_log(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     folder = env.get("LOCAL_DATA_DIR")
-    return (Path(folder) if folder else ROOT / "out" / "local") / "events.jsonl"
+    return (Path(folder) if folder else ROOT / "out") / "events.jsonl"
 
 
 def parse_moment(value: str | None, name: str) -> datetime | None:

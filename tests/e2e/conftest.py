@@ -5,9 +5,11 @@ from __future__ import annotations
 import collections
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,18 +45,34 @@ class LocalStack:
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=200)
         self._ready = threading.Event()
         self._http = requests.Session()
+        self.data_dir: Path | None = None  # LOCAL_DATA_DIR: the stack's files (its lake)
+        self._own_data_dir = False
+
+    @property
+    def lake_dir(self) -> Path:
+        """The folder of the stack's event lake (what the emulated Firehose writes)."""
+        assert self.data_dir is not None
+        return self.data_dir / "lake"
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     @classmethod
     def start(cls, extra_env: dict[str, str] | None = None) -> LocalStack:
         aws_port, api_port = free_port(), free_port()
+        own_data_dir = not (extra_env or {}).get("LOCAL_DATA_DIR")
+        data_dir = (
+            tempfile.mkdtemp(prefix="devstack-data-")
+            if own_data_dir
+            else (extra_env or {})["LOCAL_DATA_DIR"]
+        )
         env = {
             **os.environ,
             "LOCAL_AWS_PORT": str(aws_port),
             "LOCAL_API_PORT": str(api_port),
             "PYTHONUNBUFFERED": "1",
             **(extra_env or {}),
+            # Each stack its own files: stacks of parallel workers never share a lake.
+            "LOCAL_DATA_DIR": data_dir,
         }
         process = subprocess.Popen(
             [sys.executable, "-m", "devstack"],
@@ -66,6 +84,7 @@ class LocalStack:
             stdin=subprocess.DEVNULL,
         )
         stack = cls(process, f"http://127.0.0.1:{aws_port}", f"http://127.0.0.1:{api_port}")
+        stack.data_dir, stack._own_data_dir = Path(data_dir), own_data_dir
         stack._drain()
         if not stack._ready.wait(READY_TIMEOUT) or process.poll() is not None:
             stack.stop()
@@ -100,6 +119,8 @@ class LocalStack:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        if self._own_data_dir and self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
         return self.process.returncode
 
     def logs(self, lines: int = 60) -> str:

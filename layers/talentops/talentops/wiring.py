@@ -302,6 +302,7 @@ def engagement_service() -> EngagementService:
 def reset() -> None:
     """Forget every cached service (tests that change the environment)."""
     from .adapters.aws import reset_clients
+    from .metrics.wiring import lake_transform
     from .settings import get_settings as _gs
 
     for cached in (
@@ -317,6 +318,7 @@ def reset() -> None:
         tracking_service,
         engagement_service,
         message_proofs,
+        lake_transform,
         _gs,
     ):
         cached.cache_clear()
