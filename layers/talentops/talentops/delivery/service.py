@@ -24,7 +24,13 @@ from ..errors import (
     RenderError,
     SendRefusedError,
 )
-from ..models.events import CandidateRef, MessageSent, MessageSuppressed, Trigger
+from ..models.events import (
+    CandidateRef,
+    ExperimentArm,
+    MessageSent,
+    MessageSuppressed,
+    Trigger,
+)
 from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
@@ -392,6 +398,11 @@ def announcement(decision: Decision) -> tuple[str, MessageSent | MessageSuppress
     """The event that announces a decision: `Message Sent` or `Message Suppressed`."""
     trigger = Trigger.model_validate(decision.trigger)
     purpose: Any = decision.purpose
+    experiments = (
+        [ExperimentArm(experiment=a.experiment, arm=a.arm) for a in decision.experiments]
+        if decision.experiments
+        else None
+    )
     if decision.outcome == "send":
         assert decision.candidate_id and decision.message_id and decision.variant
         return "Message Sent", MessageSent(
@@ -401,6 +412,7 @@ def announcement(decision: Decision) -> tuple[str, MessageSent | MessageSuppress
             template=decision.template,
             variant=decision.variant,
             trigger=trigger,
+            experiments=experiments,
         )
     return "Message Suppressed", MessageSuppressed(
         candidate_id=decision.candidate_id,
@@ -408,6 +420,7 @@ def announcement(decision: Decision) -> tuple[str, MessageSent | MessageSuppress
         reason=decision.reason or "unknown",
         trigger=trigger,
         template=decision.template,
+        experiments=experiments,
     )
 
 

@@ -103,6 +103,14 @@ def passed_over(reasons: list[str]) -> list[str]:
     return [*named, clip(chosen)] if reasons else []
 
 
+class Assignment(StateModel):
+    """Which arm of a holdout or an experiment a decision's candidate is in (issue 13):
+    ``arm`` is ``holdout`` or ``treatment`` for a holdout, the variant for an experiment."""
+
+    experiment: str
+    arm: str
+
+
 # "show": a careers-site content block shown to a known candidate (GET /content/{slot}).
 DecisionOutcome = Literal["send", "suppress", "show"]
 
@@ -127,6 +135,8 @@ class Decision(StateModel):
     message_id: str | None = None
     decided_at: datetime
     status: Literal["decided", "sent", "suppressed", "failed", "shown"] = "decided"
+    # The holdouts and experiments the candidate was assigned in (None: none applied).
+    experiments: list[Assignment] | None = None
 
     def render_failed(self, error: Exception) -> Decision:
         """The variant chosen could not be rendered: suppressed render_error, saying which."""
