@@ -38,6 +38,7 @@ from .budget import ContactPolicy
 from .compose import compose_email
 from .context import Brand
 from .decide import FrequencyCap, Outcome, TriggerFact, behaviour_kind, decide, decision_id
+from .holdouts import HoldoutRef
 from .leases import LeaseResolver, lease_attributes
 from .ledger import outdated_for
 
@@ -87,7 +88,12 @@ class DeliveryService:
         return decisions
 
     def _decide(
-        self, fact: TriggerFact, profile: Profile | None, template: str, spec: Any
+        self,
+        fact: TriggerFact,
+        profile: Profile | None,
+        template: str,
+        spec: Any,
+        holdouts: Sequence[HoldoutRef] = (),
     ) -> Outcome:
         return decide(
             fact=fact,
@@ -97,6 +103,7 @@ class DeliveryService:
             policy=self.policy,
             now=self.now(),
             caps=self.caps,
+            holdouts=holdouts,
         )
 
     def _on_fresh_reads(
@@ -130,18 +137,20 @@ class DeliveryService:
         reasons: Sequence[str] = (),
         budget: ContactPolicy | None = None,
         priority: str | None = None,
+        holdouts: Sequence[HoldoutRef] = (),
     ) -> Decision:
         """A message that a journey decided to send now: the one decision still runs at the
         moment of sending (suppression, consent, freshness, variant). ``decision_id`` is the
         caller's durable dedupe key (the same journey step, the same id). ``budget`` and
         ``priority``: the contact budget the caller checked; when another send took the
         profile's room meanwhile (its send counter moved), the profile is read again and the
-        budget asked again: over it, the message is suppressed ``frequency_cap``."""
+        budget asked again: over it, the message is suppressed ``frequency_cap``.
+        ``holdouts``: the step's (the catalogue message's own apply too)."""
         spec = self.catalogue.message(template)
 
         def attempt(current: Profile | None, round_: int) -> Decision:
             fact = _planned_fact(trigger, current, observed_at, payload)
-            outcome = self._decide(fact, current, template, spec)
+            outcome = self._decide(fact, current, template, spec, holdouts)
             decision = outcome.decision.model_copy(
                 update={
                     "decision_id": decision_id,
