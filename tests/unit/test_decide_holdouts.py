@@ -256,6 +256,7 @@ def test_holdout_and_experiment_keys_load(tmp_path: Path) -> None:
         ("experiment: {name: x, arms: {a: 1}}", "", "experiment.arms"),
         ("experiment: {name: x, arms: {a: 0, b: 1}}", "", "experiment.arms.a"),
         ("experiment: {name: x, arms: {a: 1, b: 1}}", "holdout: {share: 0.1, name: x}", "names"),
+        ("experiment: {name: x, arms: {a: 1, treatment: 1}}", "", "names a holdout's arm"),
     ],
 )
 def test_an_experiment_that_does_not_fit_is_a_load_error(

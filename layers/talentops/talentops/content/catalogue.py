@@ -222,6 +222,9 @@ def experiment_problem(variant: Variant, names: Sequence[str], seen: set[str]) -
     where = f"variant {variant.name}: experiment {experiment.name!r}"
     if experiment.name in seen:
         raise ValueError(f"{where}: another variant runs an experiment of that name")
+    reserved = [arm for arm in experiment.arms if arm in ("holdout", "treatment")]
+    if reserved:
+        raise ValueError(f"{where}: {reserved[0]!r} names a holdout's arm; rename the variant")
     unknown = [arm for arm in experiment.arms if arm not in names]
     if unknown:
         raise ValueError(f"{where}: arm {unknown[0]!r} is not a variant of this message")
