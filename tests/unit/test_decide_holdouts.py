@@ -283,3 +283,28 @@ def test_the_content_schema_knows_the_keys_and_the_bounds() -> None:
     for wrong in (0.7, 0, {"share": 0.6}, {"share": 0.1, "nam": "x"}):
         message["holdout"] = wrong
         assert list(validator.iter_errors(catalogue)), wrong
+
+
+def test_an_explanation_shows_the_holdout_as_a_step() -> None:
+    from talentops.explain.message import explain_message
+
+    spec = _spec(holdout=0.5)
+    for candidate, arm in (
+        (next(c for c in IDS if held_out(c, "event_attended_followup", 0.5)), "holdout"),
+        (next(c for c in IDS if not held_out(c, "event_attended_followup", 0.5)), "treatment"),
+    ):
+        profile = _profile(seniority="principal")
+        profile.candidate_id = candidate
+        explained = explain_message(
+            profile=profile,
+            template="event_attended_followup",
+            spec=spec,
+            policy=ConsentPolicy(),
+            at=NOW,
+            payload=_fact().payload,
+        )
+        [step] = [s for s in explained.steps if s.check == "holdout event_attended_followup"]
+        assert step.passed is (arm == "treatment")
+        assert explained.outcome == ("send" if arm == "treatment" else "suppress")
+        if arm == "holdout":
+            assert explained.reason == "holdout"
