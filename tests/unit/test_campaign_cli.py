@@ -624,3 +624,20 @@ def test_an_api_that_does_not_answer_in_time(stub):
         1,
         f"error: no answer from the API at {stub.url} within 0.2 s (--timeout)\n",
     )
+
+
+def test_the_held_out_are_shown_when_a_campaign_has_them(stub):
+    stub.reply = lambda r: (200, {**PREVIEW, "held_out": 111})
+    code, out, _ = _run(["--api", stub.url, "preview", CAMPAIGN_ID])
+    assert code == 0 and ("held", "out", "111") in {
+        tuple(line.split()) for line in out.splitlines()
+    }
+    stub.reply = lambda r: (
+        200,
+        _view(status="sent", counts={"queued": 20, "sent": 9, "held_out": 11, "suppressed": {}}),
+    )
+    code, out, _ = _run(["--api", stub.url, "status", CAMPAIGN_ID])
+    assert code == 0 and ["held", "out", "11"] in [line.split() for line in out.splitlines()]
+    stub.reply = lambda r: (200, PREVIEW)
+    code, out, _ = _run(["--api", stub.url, "preview", CAMPAIGN_ID])
+    assert "held out" not in out
