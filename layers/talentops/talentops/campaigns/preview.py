@@ -157,11 +157,10 @@ def aggregate_preview(
     samples: int = 3,
     render: Render | None = None,
 ) -> CampaignPreview:
-    """Counts by variant and by suppression reason (the held out apart: ``held_out``), and
-    up to ``samples`` samples (one of each
-    variant before a second of any), each rendered by ``render`` when given. A pair whose
-    decision is None is a profile outside the segment. Reads ``pairs`` once, keeping only
-    the few profiles it may sample."""
+    """Counts by variant and by suppression reason (the held out apart: ``held_out``), and up
+    to ``samples`` samples (one of each variant before a second of any), each rendered by
+    ``render`` when given. A pair whose decision is None is a profile outside the segment.
+    Reads ``pairs`` once, keeping only the few profiles it may sample."""
     preview = CampaignPreview()
     candidates: dict[str, list[tuple[Profile, RecipientDecision]]] = {}
     for profile, recipient in pairs:
