@@ -352,7 +352,7 @@ def show_campaign(view: Mapping[str, Any], out: TextIO) -> None:
         ["waiting", "", counts.get("waiting", 0)],
         ["failed", "", counts.get("failed", 0)],
     ]
-    for extra in ("left_segment", "missing"):
+    for extra in ("held_out", "left_segment", "missing"):
         if counts.get(extra):
             rows.append([extra.replace("_", " "), "", counts[extra]])
     out.write(table(rows, ["count", "reason", "candidates"]) + "\n")
@@ -382,6 +382,7 @@ def show_preview(preview: Mapping[str, Any], out: TextIO) -> None:
         ["in the segment", "", preview.get("in_segment", 0)],
         ["would send", "", preview.get("would_send", 0)],
         *_counter_rows("variant", preview.get("by_variant") or {}),
+        *([["held out", "", preview["held_out"]]] if preview.get("held_out") else []),
         *_counter_rows("suppressed", preview.get("suppressed") or {}),
         *_counter_rows("deferred", preview.get("deferred") or {}),
     ]

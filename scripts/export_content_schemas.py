@@ -28,7 +28,8 @@ MODELS: dict[str, tuple[Any, str]] = {
 
 def _shorthands(schema: dict[str, Any]) -> dict[str, Any]:
     """The short forms the loaders accept before validation (a bare field name for a fresh
-    requirement; `never`, `always` or `{after: 14d}` for re-entry), which a model's schema
+    requirement; a number for a holdout's share; `never`, `always` or `{after: 14d}` for
+    re-entry), which a model's schema
     cannot tell by itself."""
     defs = schema.get("$defs", {})
     if "FreshRequirement" in defs:
@@ -38,6 +39,15 @@ def _shorthands(schema: dict[str, Any]) -> dict[str, Any]:
                 {**full["properties"]["field"], "description": "short for {field: <name>}"},
                 full,
             ]
+        }
+    if "Holdout" in defs:
+        full = defs["Holdout"]
+        defs["Holdout"] = {
+            "description": full.get("description", ""),
+            "anyOf": [
+                {**full["properties"]["share"], "description": "short for {share: <share>}"},
+                full,
+            ],
         }
     if "ReEntry" in defs:
         full = defs["ReEntry"]

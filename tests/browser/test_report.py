@@ -35,7 +35,7 @@ def test_the_report_opens_with_its_charts_and_their_numbers(
         # Marks drawn (bars, rules, points are SVG paths in Vega's output).
         assert chart.locator("path").count() > 3
     assert page.locator("table.numbers").count() == 4
-    assert "+12.5 pts" in page.locator("section.metric").nth(1).inner_text()
+    assert "+25.0 pts" in page.locator("section.metric").nth(1).inner_text()
     assert "time_to_apply v2" in page.locator("footer").inner_text()
     screenshot("report")
     assert page_log.page_errors == [] and page_log.console_errors == []

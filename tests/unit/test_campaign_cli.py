@@ -714,3 +714,20 @@ def test_preview_of_an_unknown_campaign_is_the_apis_error(stub):
     _preview_stub(stub, (404, error), [])
     code, _, err = _run(["--api", stub.url, "preview", CAMPAIGN_ID])
     assert code == 1 and "404 unknown_campaign: no campaign has this id" in err
+
+
+def test_the_held_out_are_shown_when_a_campaign_has_them(stub):
+    stub.reply = lambda r: (200, {**DONE, "held_out": 111})
+    code, out, _ = _run(["--api", stub.url, "preview", CAMPAIGN_ID])
+    assert code == 0 and ("held", "out", "111") in {
+        tuple(line.split()) for line in out.splitlines()
+    }
+    stub.reply = lambda r: (
+        200,
+        _view(status="sent", counts={"queued": 20, "sent": 9, "held_out": 11, "suppressed": {}}),
+    )
+    code, out, _ = _run(["--api", stub.url, "status", CAMPAIGN_ID])
+    assert code == 0 and ["held", "out", "11"] in [line.split() for line in out.splitlines()]
+    stub.reply = lambda r: (200, DONE)
+    code, out, _ = _run(["--api", stub.url, "preview", CAMPAIGN_ID])
+    assert "held out" not in out

@@ -368,6 +368,7 @@ def test_preview_as_dict_and_of_nothing():
         "scanned": 0,
         "in_segment": 0,
         "would_send": 0,
+        "held_out": 0,
         "by_variant": {},
         "suppressed": {},
         "deferred": {},

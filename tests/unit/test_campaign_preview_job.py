@@ -35,6 +35,7 @@ def part(scanned: int, **counts: Any) -> dict[str, Any]:
         "scanned": scanned,
         "in_segment": counts.get("in_segment", 0),
         "would_send": counts.get("would_send", 0),
+        "held_out": counts.get("held_out", 0),
         "by_variant": counts.get("by_variant", {}),
         "suppressed": counts.get("suppressed", {}),
         "deferred": counts.get("deferred", {}),
@@ -58,6 +59,7 @@ def test_merging_adds_the_counts_and_keeps_one_example_of_each_reason():
                 suppressed={"no_consent": 1},
                 deferred={"quiet_hours": 1},
                 held_back=[{"candidate_id": "c_a", "reason": "no_consent", "reasons": ["x"]}],
+                held_out=2,
             ),
             part(0),  # an empty segment
             part(
@@ -66,6 +68,7 @@ def test_merging_adds_the_counts_and_keeps_one_example_of_each_reason():
                 would_send=1,
                 by_variant={"default": 1},
                 suppressed={"no_consent": 1, "consent_withdrawn": 1},
+                held_out=1,
                 held_back=[
                     {"candidate_id": "c_b", "reason": "no_consent", "reasons": ["y"]},
                     {"candidate_id": "c_c", "reason": "consent_withdrawn", "reasons": ["z"]},
@@ -74,6 +77,7 @@ def test_merging_adds_the_counts_and_keeps_one_example_of_each_reason():
         ]
     )
     assert (merged["scanned"], merged["in_segment"], merged["would_send"]) == (17, 7, 4)
+    assert merged["held_out"] == 3  # a holdout's, apart from would_send in every segment
     assert merged["by_variant"] == {"de": 2, "default": 2}
     assert merged["suppressed"] == {"consent_withdrawn": 1, "no_consent": 2}
     assert merged["deferred"] == {"quiet_hours": 1}

@@ -61,6 +61,12 @@ def sent(message: str, candidate: str, at: datetime, variant: str = "default") -
     )
 
 
+def treated(event: dict, holdout: str = "event_followup") -> dict:
+    """The fact of a decision in the treatment arm of ``holdout`` (its experiments)."""
+    event["detail"]["experiments"] = [{"experiment": holdout, "arm": "treatment"}]
+    return event
+
+
 def engaged(kind: str, message: str, candidate: str, at: datetime) -> dict:
     return fact(
         f"Message {kind}",
@@ -221,7 +227,7 @@ def test_lift_against_the_holdout_with_its_interval(tmp_path: Path) -> None:
     for n in range(20):
         candidate = f"h{n}"
         if n < 10:
-            facts.append(sent(f"m{n}", candidate, T0))
+            facts.append(treated(sent(f"m{n}", candidate, T0)))
         else:
             facts.append(
                 fact(
@@ -236,6 +242,9 @@ def test_lift_against_the_holdout_with_its_interval(tmp_path: Path) -> None:
             )
         if n < 5 or n == 10:  # 5 of 10 sent apply, 1 of 10 held out
             facts.append(applied(candidate, T0 + timedelta(days=3)))
+    # A message sent without a holdout is in neither arm, applied or not.
+    facts += [sent("m_plain", "p1", T0), applied("p1", T0 + timedelta(days=1))]
+    facts.append(sent("m_plain2", "p2", T0))
     append_facts(tmp_path, facts)
     [row] = report(tmp_path, "application_lift")["rows"]
     assert (row["numerator"], row["denominator"]) == (5, 10)
@@ -400,3 +409,59 @@ def test_the_firehose_transform_answers_each_record_and_reads_keys_once_a_batch(
         r["metadata"]["partitionKeys"] == {"day": "2026-11-02"} for r in answer["records"][:3]
     )
     assert keys.reads == 1
+
+
+def test_the_lake_row_carries_the_holdout_arm_and_experiment_of_the_decision() -> None:
+    """What decide() records (Message Sent / Suppressed `experiments`) is what the lift
+    query reads: the holdout's name and arm, and the experiment the variant ran."""
+    from talentops.delivery.service import announcement
+    from talentops.models.state import Assignment, Decision
+
+    base = Decision(
+        decision_id="d1",
+        candidate_id="c1",
+        trigger={"detail_type": "Candidate Event Attended", "event_id": "e"},
+        template="event_followup",
+        purpose="events",
+        outcome="send",
+        variant="b",
+        message_id="m_d1",
+        decided_at=T0,
+        experiments=[
+            Assignment(experiment="event_followup", arm="treatment"),
+            Assignment(experiment="subject_ab", arm="b"),
+        ],
+    )
+    held = base.suppressed("holdout", []).model_copy(
+        update={"experiments": [Assignment(experiment="event_followup", arm="holdout")]}
+    )
+    rows = []
+    for decision in (base, held):
+        detail_type, detail = announcement(decision)
+        event = {
+            "id": decision.decision_id,
+            "detail-type": detail_type,
+            "source": "talent.personalization",
+            "time": T0.isoformat(),
+            "detail": detail.model_dump(mode="json", exclude_none=True),
+        }
+        rows.append(lake_record(event, "k1"))
+    sent_row, held_row = rows
+    assert sent_row is not None and held_row is not None
+    assert (sent_row["holdout"], sent_row["arm"], sent_row["experiment"]) == (
+        "event_followup",
+        "treatment",
+        "subject_ab",
+    )
+    assert sent_row["variant"] == "b"
+    assert (held_row["holdout"], held_row["arm"], held_row["reason"]) == (
+        "event_followup",
+        "holdout",
+        "holdout",
+    )
+    plain = lake_record(sent("m9", "c9", T0), "k9")
+    assert plain is not None and (plain["holdout"], plain["arm"], plain["experiment"]) == (
+        None,
+        None,
+        None,
+    )

@@ -10,7 +10,7 @@ from typing import Any
 
 from talentops.metrics.html import build_report
 from talentops.metrics.local import append_facts, duckdb_runner
-from tests.unit.test_metrics import METRICS, RANGE, T0, applied, fact, lake, sent
+from tests.unit.test_metrics import METRICS, RANGE, T0, applied, fact, lake, sent, treated
 
 __all__ = ["lake"]  # the lake of hand-counted facts, as a fixture here too
 
@@ -20,7 +20,7 @@ def _holdout(tmp: Path) -> None:
     for n in range(8):
         candidate = f"h{n}"
         if n < 4:
-            facts.append(sent(f"mh{n}", candidate, T0))
+            facts.append(treated(sent(f"mh{n}", candidate, T0)))
         else:
             facts.append(
                 fact(
@@ -31,6 +31,7 @@ def _holdout(tmp: Path) -> None:
                     reason="holdout",
                     template="event_followup",
                     trigger={"detail_type": "x", "event_id": "e"},
+                    experiments=[{"experiment": "event_followup", "arm": "holdout"}],
                 )
             )
         if n in (0, 1, 4):
@@ -59,9 +60,9 @@ def test_every_section_has_a_chart_its_numbers_and_the_definitions_at_the_foot(l
     assert re.search(
         r"event_followup / default</td><td>delivery_rate</td><td>1</td><td>6</td>", page
     )
-    # Lift: 3 of 8 sent applied (c1 of the first story, h0 and h1), 1 of 4 held out (h4):
-    # +12.5 points.
-    assert "<td>3/8</td><td>1/4</td><td>+12.5 pts</td>" in page
+    # Lift: of the 4 sent in the holdout's treatment arm 2 applied (h0 and h1; the first
+    # story's messages had no holdout: in neither arm), 1 of 4 held out (h4): +25 points.
+    assert "<td>2/4</td><td>1/4</td><td>+25.0 pts</td>" in page
     footer = page.split("<footer>", 1)[1]
     for used in ("time_to_apply v1", "time_to_apply v2", "application_lift v1", "delivery_rate v1"):
         assert used in footer

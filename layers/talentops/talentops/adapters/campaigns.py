@@ -69,7 +69,15 @@ DECISION_ATTRIBUTES = (
 SEGMENT_ATTRIBUTES = ("candidate_id", "fields", "behaviours")
 _NOT_PROFILE = frozenset({"pk", "sk", "email_norm"})
 COUNT_MAPS = ("suppressed", "deferred")
-COUNT_NUMBERS = ("sent", "failed", "waiting", "left_segment", "missing", "messages_done")
+COUNT_NUMBERS = (
+    "sent",
+    "failed",
+    "waiting",
+    "left_segment",
+    "missing",
+    "messages_done",
+    "held_out",
+)
 
 
 def campaign_pk(campaign_id: str) -> str:
@@ -186,11 +194,19 @@ class CampaignCounts:
     left_segment: int = 0
     missing: int = 0
     messages_done: int = 0
+    held_out: int = 0  # would have been sent, held out by a holdout (not in suppressed)
     suppressed: dict[str, int] = field(default_factory=dict)
     deferred: dict[str, int] = field(default_factory=dict)
 
     def empty(self) -> bool:
-        numbers = (self.sent, self.failed, self.waiting, self.left_segment, self.missing)
+        numbers = (
+            self.sent,
+            self.failed,
+            self.waiting,
+            self.left_segment,
+            self.missing,
+            self.held_out,
+        )
         return (
             not any(numbers)
             and not self.messages_done

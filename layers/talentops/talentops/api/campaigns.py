@@ -58,6 +58,9 @@ class CampaignCounts(BaseModel):
 
     queued: int = Field(description="Candidates of the segment put on the queue by the launch")
     sent: int
+    held_out: int = Field(
+        default=0, description="Would have been sent, held out by a holdout (not in suppressed)"
+    )
     suppressed: dict[str, int] = Field(description="Held back, by reason")
     suppressed_total: int
     deferred: dict[str, int] = Field(
@@ -131,6 +134,9 @@ class CampaignPreview(BaseModel):
     scanned: int
     in_segment: int
     would_send: int
+    held_out: int = Field(
+        default=0, description="Would be sent, held out by a holdout (not in would_send)"
+    )
     by_variant: dict[str, int]
     suppressed: dict[str, int]
     deferred: dict[str, int]

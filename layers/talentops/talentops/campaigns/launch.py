@@ -387,6 +387,8 @@ class CampaignWorker:
             decision = claim.claim.decision
             if decision.status == "failed":
                 undecided += 1  # could not be decided: counted failed
+            elif decision.reason == "holdout":
+                counts.held_out += 1  # would have been sent: counted apart
             elif decision.outcome != "send":
                 counts.suppressed[decision.reason or "unknown"] = (
                     counts.suppressed.get(decision.reason or "unknown", 0) + 1

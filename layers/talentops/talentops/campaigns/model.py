@@ -8,7 +8,9 @@ purpose, a segment of the talent pool, the content, and optionally when to send.
 inside groups, e.g. ``segment[0].any[1].field``).
 ``content`` names a message of the catalogue; the catalogue's rules choose each candidate's
 variant, optionally among ``variants`` only (which must include the catalogue's fallback, so
-that every candidate of the segment gets something).
+that every candidate of the segment gets something). ``holdout`` (more than 0, at most 0.5)
+holds that share of the candidates who would get the campaign out of it (suppressed with
+reason ``holdout``), assigned by a hash of the candidate and the campaign's name.
 
 Validated from JSON (the API: problems name the path) or from a YAML file (the CLI: problems
 name the file and the line).
@@ -34,6 +36,7 @@ from ..content.rules import (
     walk_rules,
 )
 from ..delivery.decide import candidate_view
+from ..delivery.holdouts import HoldoutRef, check_share
 from ..journeys.fields import field_problem, known_fields, unknown_name
 from ..journeys.source import Problem, Source, SourceError, format_path, read_source
 from ..models.countries import country_code
@@ -74,11 +77,28 @@ class Campaign(BaseModel):
     content: CampaignContent
     # Bounded like an event's start: from 2000-01-01 to 731 days ahead of the clock.
     send_at: EventStart | None = None
+    # The share of the candidates who would get it held out (not sent): 0 < share <= 0.5.
+    holdout: float | None = Field(
+        default=None, json_schema_extra={"exclusiveMinimum": 0, "maximum": 0.5}
+    )
 
     @field_validator("name")
     @classmethod
     def _name_single_line(cls, value: str) -> str:
         return _single_line(value)
+
+    @field_validator("holdout")
+    @classmethod
+    def _holdout_share(cls, value: float | None) -> float | None:
+        return None if value is None else check_share(value)
+
+    def holdouts(self) -> list[HoldoutRef]:
+        """The campaign's holdout, named after the campaign (its name, not its id: the id
+        is a hash of the whole definition, so a campaign made again with another share or
+        segment keeps the candidates it held out)."""
+        if self.holdout is None:
+            return []
+        return [HoldoutRef(f"campaign:{self.name}", self.holdout)]
 
     @field_validator("segment", mode="before")
     @classmethod

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import MessageSpec, Variant
 from ..delivery.budget import ContactPolicy, Priority
-from ..delivery.decide import TriggerFact, decide
+from ..delivery.decide import Outcome, TriggerFact, apply_holdouts, decide, holdouts_of
 from ..models.state import Decision, Profile
 from .counting import CAMPAIGN_TRIGGER
 from .model import Campaign, restricted_spec
@@ -77,7 +77,11 @@ def decide_recipient(
     """None when the candidate is not in the segment; else what the campaign does to them.
     ``now``: the moment of sending (the preview passes ``send_at`` when there is one, so that
     quiet hours are judged at the hour the campaign goes out). ``first_tried_at``: when a
-    deferred recipient was first tried (the budget's max_defer counts from it)."""
+    deferred recipient was first tried (the budget's max_defer counts from it).
+
+    Holdouts (the catalogue message's, then the campaign's) come after the contact policy,
+    so that only candidates who would be sent it (now or after a wait) are held out:
+    suppressed with reason ``holdout``, never deferred, no room of the budget taken."""
     inside, why = campaign.in_segment(profile, now)
     if not inside:
         return None
@@ -90,6 +94,7 @@ def decide_recipient(
         now=now,
         freshness=freshness,
         versions=versions,
+        holdouts=None,
     )
     decision = outcome.decision.model_copy(update={"reasons": [*why, *outcome.decision.reasons]})
     if decision.outcome != "send":
@@ -106,6 +111,12 @@ def decide_recipient(
         held = decision.suppressed(verdict.reason or "frequency_cap", reasons)
         return RecipientDecision(held, None, "suppress")
     decision = decision.model_copy(update={"reasons": reasons})
+    holdouts = holdouts_of(spec, campaign.content.template, campaign.holdouts())
+    if holdouts:
+        outcome = apply_holdouts(Outcome(decision, outcome.variant), holdouts)
+        decision = outcome.decision
+        if decision.outcome != "send":
+            return RecipientDecision(decision, None, "suppress")
     if verdict.action == "defer":
         return RecipientDecision(
             decision, outcome.variant, "defer", verdict.at, verdict.reason or "deferred"
@@ -121,6 +132,7 @@ class CampaignPreview:
     scanned: int = 0  # profiles looked at
     in_segment: int = 0
     would_send: int = 0  # now or after a deferral: what the launch sends
+    held_out: int = 0  # would be sent, but held out (a holdout): not among would_send
     by_variant: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)  # reason -> candidates
     deferred: Counter[str] = field(default_factory=Counter)  # reason -> candidates (sent later)
@@ -132,6 +144,7 @@ class CampaignPreview:
             "scanned": self.scanned,
             "in_segment": self.in_segment,
             "would_send": self.would_send,
+            "held_out": self.held_out,
             "by_variant": dict(sorted(self.by_variant.items())),
             "suppressed": dict(sorted(self.suppressed.items())),
             "deferred": dict(sorted(self.deferred.items())),
@@ -146,10 +159,10 @@ def aggregate_preview(
     samples: int = 3,
     render: Render | None = None,
 ) -> CampaignPreview:
-    """Counts by variant and by suppression reason, and up to ``samples`` samples (one of each
-    variant before a second of any), each rendered by ``render`` when given. A pair whose
-    decision is None is a profile outside the segment. Reads ``pairs`` once, keeping only
-    the few profiles it may sample."""
+    """Counts by variant and by suppression reason (the held out apart: ``held_out``), and up
+    to ``samples`` samples (one of each variant before a second of any), each rendered by
+    ``render`` when given. A pair whose decision is None is a profile outside the segment.
+    Reads ``pairs`` once, keeping only the few profiles it may sample."""
     preview = CampaignPreview()
     candidates: dict[str, list[tuple[Profile, RecipientDecision]]] = {}
     for profile, recipient in pairs:
@@ -158,6 +171,9 @@ def aggregate_preview(
             continue
         preview.in_segment += 1
         decision = recipient.decision
+        if decision.reason == "holdout":
+            preview.held_out += 1
+            continue
         if not recipient.will_send:
             reason = decision.reason or "unknown"
             if reason not in preview.suppressed:
@@ -210,6 +226,7 @@ def merge_previews(parts: Iterable[Mapping[str, Any]], *, samples: int = 3) -> d
         merged.scanned += int(part.get("scanned", 0))
         merged.in_segment += int(part.get("in_segment", 0))
         merged.would_send += int(part.get("would_send", 0))
+        merged.held_out += int(part.get("held_out", 0))
         merged.by_variant.update(part.get("by_variant") or {})
         merged.suppressed.update(part.get("suppressed") or {})
         merged.deferred.update(part.get("deferred") or {})

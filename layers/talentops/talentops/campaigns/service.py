@@ -248,6 +248,7 @@ def campaign_view(record: CampaignRecord) -> dict[str, Any]:
         "counts": {
             "queued": record.queued,
             "sent": int(counts.get("sent", 0)),
+            "held_out": int(counts.get("held_out", 0)),
             "suppressed": suppressed,
             "suppressed_total": sum(suppressed.values()),
             "deferred": deferred,

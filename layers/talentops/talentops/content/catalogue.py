@@ -20,8 +20,16 @@ from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from ..delivery.holdouts import check_share
 from ..errors import CatalogueError
 from ..journeys.source import Problem, Source, SourceError, read_source
 from .rules import (  # noqa: F401  (Rule, RuleOp: the rule language, as the catalogue's)
@@ -53,6 +61,51 @@ class FreshRequirement(BaseModel):
         return {"field": value} if isinstance(value, str) else value
 
 
+# The name of a holdout or an experiment: what the assignment hashes with the candidate id,
+# so it alone decides who is in which arm (changing anything else moves nobody).
+ExperimentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
+VariantName = Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+
+
+class Holdout(BaseModel):
+    """A share of the candidates who would get a message held out of it: decided like
+    everyone else, then not sent (suppressed with reason ``holdout``), so that what the
+    message does can be measured against them. ``holdout: 0.1`` is short for
+    ``{share: 0.1}``; ``name`` defaults to the message's (a journey step's: ``<journey>.<step>``;
+    a campaign's: its name)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    share: float = Field(
+        description="The share held out: more than 0, at most 0.5",
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": 0.5},
+    )
+    name: ExperimentName | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {"share": value}
+        return value
+
+    @field_validator("share")
+    @classmethod
+    def _bounded(cls, value: float) -> float:
+        return check_share(value)
+
+
+class Experiment(BaseModel):
+    """An experiment on a variant: the candidates whom the rules give this variant are split
+    between ``arms`` (variants of the same message, this one among them) by weight, each
+    candidate always into the same arm (a hash of the candidate id and ``name``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    name: ExperimentName
+    arms: dict[VariantName, Annotated[float, Field(gt=0)]] = Field(min_length=2)
+
+
 class Variant(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
@@ -65,6 +118,8 @@ class Variant(BaseModel):
     subject: str = Field(min_length=1, max_length=300)
     html: str
     text: str
+    # The candidates this variant's rules choose are split between the experiment's arms.
+    experiment: Experiment | None = None
 
 
 # Candidate events about a job: they carry the job as the careers site (or whoever sent them)
@@ -85,6 +140,8 @@ class MessageSpec(BaseModel):
     # Fields that must be fresh for the message to be sent at all; a stale one suppresses it
     # with reason stale_profile (the decision's reasons say which field, and since when).
     requires_fresh: tuple[FreshRequirement, ...] = ()
+    # A share of the candidates who would get it is held out (not sent): suppressed holdout.
+    holdout: Holdout | None = None
     variants: tuple[Variant, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -92,6 +149,16 @@ class MessageSpec(BaseModel):
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names):
             raise ValueError("variant names must be unique")
+        experiments: set[str] = set()
+        for variant in self.variants:
+            if variant.experiment is not None:
+                experiment_problem(variant, names, experiments)
+                experiments.add(variant.experiment.name)
+        if self.holdout is not None and self.holdout.name in experiments:
+            raise ValueError(
+                f"holdout {self.holdout.name!r}: a holdout and an experiment need different "
+                "names (the same name would assign the same candidates to both)"
+            )
         if self.variants[-1].rules:
             raise ValueError("the last variant must have no rules (it is the fallback)")
         if self.variants[-1].requires_fresh:
@@ -104,9 +171,33 @@ class MessageSpec(BaseModel):
                 )
         return self
 
+    def holdout_name(self, message: str) -> str | None:
+        """The name the holdout's assignment hashes with: its own, else the message's."""
+        if self.holdout is None:
+            return None
+        return self.holdout.name or message
+
     def fresh_fields(self, context: Mapping[str, Any]) -> list[str]:
         """The fields that must be fresh for this message in this context."""
         return [r.field for r in self.requires_fresh if all(rule_holds(w, context) for w in r.when)]
+
+
+def experiment_problem(variant: Variant, names: Sequence[str], seen: set[str]) -> None:
+    """ValueError when ``variant``'s experiment does not fit the message (``names``: its
+    variants; ``seen``: the experiment names of the variants before it)."""
+    experiment = variant.experiment
+    assert experiment is not None
+    where = f"variant {variant.name}: experiment {experiment.name!r}"
+    if experiment.name in seen:
+        raise ValueError(f"{where}: another variant runs an experiment of that name")
+    reserved = [arm for arm in experiment.arms if arm in ("holdout", "treatment")]
+    if reserved:
+        raise ValueError(f"{where}: {reserved[0]!r} names a holdout's arm; rename the variant")
+    unknown = [arm for arm in experiment.arms if arm not in names]
+    if unknown:
+        raise ValueError(f"{where}: arm {unknown[0]!r} is not a variant of this message")
+    if variant.name not in experiment.arms:
+        raise ValueError(f"{where}: the arms must include {variant.name!r} itself")
 
 
 class SlotVariant(BaseModel):

@@ -10,15 +10,16 @@ candidate (not) get this message", and benchmarked.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import MessageSpec, Variant, select_variant
-from ..models.state import Decision, Profile, passed_over
+from ..models.state import Assignment, Decision, Profile, passed_over
 from ..talent_pool.policy import default_policy, freshness_problem
+from .holdouts import Arm, HoldoutRef, arm_of, held_out
 from .inputs import record_inputs
 
 PROFILE_FIELDS = (
@@ -134,7 +135,44 @@ def variant_for(
     windows = default_policy().freshness if freshness is None else freshness
     context = rule_context(profile, payload)
     stale = stale_variant_fields(spec, profile, windows, now)
-    return select_variant(spec, context, now=now, stale=stale).variant
+    chosen = select_variant(spec, context, now=now, stale=stale).variant
+    return experiment_arm(spec, chosen, profile.candidate_id, stale)[0]
+
+
+def experiment_arm(
+    spec: MessageSpec, variant: Variant, candidate_id: str, stale: Mapping[str, str]
+) -> tuple[Variant, Assignment | None, str | None]:
+    """The variant a candidate whom the rules give ``variant`` gets when it runs an
+    experiment: the arm their hash draws (the rules' variant when the arm requires a field
+    that is stale, or is not among ``spec``'s variants, e.g. a campaign's restriction), the
+    assignment to record, and why."""
+    experiment = variant.experiment
+    if experiment is None:
+        return variant, None, None
+    arms = [Arm(name, weight) for name, weight in experiment.arms.items()]
+    drawn = arm_of(candidate_id, experiment.name, arms)
+    by_name = {v.name: v for v in spec.variants}
+    arm = by_name.get(drawn)
+    not_fresh = [f for f in arm.requires_fresh if f in stale] if arm is not None else []
+    if arm is None or not_fresh:
+        why = f"{stale[not_fresh[0]]}" if not_fresh else "not a variant offered here"
+        reason = f"experiment {experiment.name}: drew {drawn}, kept {variant.name} ({why})"
+        return variant, Assignment(experiment=experiment.name, arm=variant.name), reason
+    reason = f"experiment {experiment.name}: arm {drawn}"
+    return arm, Assignment(experiment=experiment.name, arm=drawn), reason
+
+
+def holdouts_of(
+    spec: MessageSpec, template: str, extra: Sequence[HoldoutRef] = ()
+) -> list[HoldoutRef]:
+    """The holdouts a decision on ``template`` applies: the catalogue message's own (named
+    after the message unless it names itself), then the caller's (a journey step's, a
+    campaign's)."""
+    found = []
+    name = spec.holdout_name(template)
+    if spec.holdout is not None and name is not None:
+        found.append(HoldoutRef(name, spec.holdout.share))
+    return [*found, *extra]
 
 
 @dataclass(frozen=True)
@@ -154,12 +192,21 @@ def decide(
     caps: Mapping[str, FrequencyCap] | None = None,
     freshness: Mapping[str, timedelta] | None = None,
     versions: Mapping[str, str] | None = None,
+    holdouts: Sequence[HoldoutRef] | None = (),
 ) -> Outcome:
     """``freshness``: each field's freshness window; None means the talent pool policy's
     (policy.yaml, TALENT_POOL_POLICY). A message whose catalogue entry requires a field to be
     fresh is suppressed with stale_profile when it is not; a variant that requires one is
     passed over. ``versions``: the content versions the caller loaded (delivery/inputs.py),
-    recorded with the fields read in the decision's ``inputs``."""
+    recorded with the fields read in the decision's ``inputs``.
+
+    When the variant the rules choose runs an experiment, the candidate gets the arm their
+    hash draws (recorded in ``experiments``: the experiment's name and the arm). Holdouts
+    (the catalogue message's, then ``holdouts``: a journey step's, a campaign's) come last:
+    a candidate who would be sent the message and whose hash falls in one is suppressed with
+    reason ``holdout`` (nothing sent, no budget used), recorded as arm ``holdout`` of it,
+    the others as ``treatment``. ``holdouts=None``: none applied here (a caller with checks
+    of its own to make first applies them after, with apply_holdouts)."""
     candidate_id = profile.candidate_id if profile else None
     cap = (caps or {}).get(spec.purpose)
     sent = None
@@ -216,17 +263,50 @@ def decide(
             used = f"{count} {spec.purpose} messages in the last {cap.window.days} days"
             return suppress("frequency_cap", [*reasons, f"{used} (cap {cap.limit})"])
         reasons.append(f"frequency: {count} of {cap.limit} {spec.purpose} messages used")
-    selection = select_variant(
-        spec, context, now=now, stale=stale_variant_fields(spec, profile, windows, now)
-    )
+    stale = stale_variant_fields(spec, profile, windows, now)
+    selection = select_variant(spec, context, now=now, stale=stale)
     reasons.extend(passed_over(selection.reasons))
-    return Outcome(
+    variant, drawn, why = experiment_arm(spec, selection.variant, profile.candidate_id, stale)
+    if why is not None:
+        reasons.append(why)
+    outcome = Outcome(
         Decision(
             outcome="send",
-            variant=selection.variant.name,
+            variant=variant.name,
             reasons=reasons,
             message_id=f"m_{base['decision_id']}",
+            experiments=[drawn] if drawn is not None else None,
             **base,
         ),
-        selection.variant,
+        variant,
     )
+    if holdouts is None:
+        return outcome
+    return apply_holdouts(outcome, holdouts_of(spec, template, holdouts))
+
+
+def apply_holdouts(outcome: Outcome, holdouts: Sequence[HoldoutRef]) -> Outcome:
+    """A decision to send, held out when the candidate's hash falls in one of ``holdouts``
+    (suppressed with reason ``holdout``, its assignment recorded; an experiment's arm is not,
+    since nothing is sent), else with each holdout's ``treatment`` recorded. Any other
+    outcome is returned as it is."""
+    decision = outcome.decision
+    if decision.outcome != "send" or not holdouts or decision.candidate_id is None:
+        return outcome
+    treated: list[Assignment] = []
+    for holdout in holdouts:
+        if held_out(decision.candidate_id, holdout.name, holdout.share):
+            held = (
+                f"held out: holdout {holdout.name} ({holdout.share:.0%} of candidates) "
+                f"would have been sent variant {decision.variant}"
+            )
+            out = decision.suppressed("holdout", [*decision.reasons, held])
+            assignment = Assignment(experiment=holdout.name, arm="holdout")
+            return Outcome(out.model_copy(update={"experiments": [*treated, assignment]}), None)
+        treated.append(Assignment(experiment=holdout.name, arm="treatment"))
+    notes = [f"holdout {h.name}: treatment" for h in holdouts]
+    update = {
+        "experiments": [*treated, *(decision.experiments or [])],
+        "reasons": [*decision.reasons, *notes],
+    }
+    return Outcome(decision.model_copy(update=update), outcome.variant)

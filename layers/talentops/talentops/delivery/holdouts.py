@@ -35,6 +35,14 @@ def held_out(candidate_id: str, name: str, share: float) -> bool:
 
 
 @dataclass(frozen=True)
+class HoldoutRef:
+    """A holdout to apply to a decision: its name (what the assignment hashes) and share."""
+
+    name: str
+    share: float
+
+
+@dataclass(frozen=True)
 class Arm:
     name: str
     weight: float

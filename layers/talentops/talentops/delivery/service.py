@@ -24,7 +24,13 @@ from ..errors import (
     RenderError,
     SendRefusedError,
 )
-from ..models.events import CandidateRef, MessageSent, MessageSuppressed, Trigger
+from ..models.events import (
+    CandidateRef,
+    ExperimentArm,
+    MessageSent,
+    MessageSuppressed,
+    Trigger,
+)
 from ..models.state import Decision, DecisionInputs, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
@@ -32,6 +38,7 @@ from .budget import ContactPolicy
 from .compose import compose_email
 from .context import Brand
 from .decide import FrequencyCap, Outcome, TriggerFact, behaviour_kind, decide, decision_id
+from .holdouts import HoldoutRef
 from .leases import LeaseResolver, lease_attributes
 from .ledger import outdated_for
 
@@ -83,7 +90,12 @@ class DeliveryService:
         return decisions
 
     def _decide(
-        self, fact: TriggerFact, profile: Profile | None, template: str, spec: Any
+        self,
+        fact: TriggerFact,
+        profile: Profile | None,
+        template: str,
+        spec: Any,
+        holdouts: Sequence[HoldoutRef] = (),
     ) -> Outcome:
         return decide(
             fact=fact,
@@ -94,6 +106,7 @@ class DeliveryService:
             now=self.now(),
             caps=self.caps,
             versions=self.versions,
+            holdouts=holdouts,
         )
 
     def _on_fresh_reads(
@@ -127,18 +140,20 @@ class DeliveryService:
         reasons: Sequence[str] = (),
         budget: ContactPolicy | None = None,
         priority: str | None = None,
+        holdouts: Sequence[HoldoutRef] = (),
     ) -> Decision:
         """A message that a journey decided to send now: the one decision still runs at the
         moment of sending (suppression, consent, freshness, variant). ``decision_id`` is the
         caller's durable dedupe key (the same journey step, the same id). ``budget`` and
         ``priority``: the contact budget the caller checked; when another send took the
         profile's room meanwhile (its send counter moved), the profile is read again and the
-        budget asked again: over it, the message is suppressed ``frequency_cap``."""
+        budget asked again: over it, the message is suppressed ``frequency_cap``.
+        ``holdouts``: the step's (the catalogue message's own apply too)."""
         spec = self.catalogue.message(template)
 
         def attempt(current: Profile | None, round_: int) -> Decision:
             fact = _planned_fact(trigger, current, observed_at, payload)
-            outcome = self._decide(fact, current, template, spec)
+            outcome = self._decide(fact, current, template, spec, holdouts)
             decision = outcome.decision.model_copy(
                 update={
                     "decision_id": decision_id,
@@ -396,6 +411,11 @@ def announcement(decision: Decision) -> tuple[str, MessageSent | MessageSuppress
     """The event that announces a decision: `Message Sent` or `Message Suppressed`."""
     trigger = Trigger.model_validate(decision.trigger)
     purpose: Any = decision.purpose
+    experiments = (
+        [ExperimentArm(experiment=a.experiment, arm=a.arm) for a in decision.experiments]
+        if decision.experiments
+        else None
+    )
     if decision.outcome == "send":
         assert decision.candidate_id and decision.message_id and decision.variant
         return "Message Sent", MessageSent(
@@ -405,6 +425,7 @@ def announcement(decision: Decision) -> tuple[str, MessageSent | MessageSuppress
             template=decision.template,
             variant=decision.variant,
             trigger=trigger,
+            experiments=experiments,
         )
     return "Message Suppressed", MessageSuppressed(
         candidate_id=decision.candidate_id,
@@ -412,6 +433,7 @@ def announcement(decision: Decision) -> tuple[str, MessageSent | MessageSuppress
         reason=decision.reason or "unknown",
         trigger=trigger,
         template=decision.template,
+        experiments=experiments,
     )
 
 

@@ -167,6 +167,11 @@ def explain_message(
         steps.append(
             Step("variant", True, "; ".join(chosen) or f"variant {decision.variant} chosen")
         )
+    for assignment in decision.experiments or []:
+        if assignment.arm in ("holdout", "treatment"):
+            treated = assignment.arm == "treatment"
+            why = "in the treatment arm: sent" if treated else "held out: the message is not sent"
+            steps.append(Step(f"holdout {assignment.experiment}", treated, why))
     return Explanation(
         candidate_id=profile.candidate_id,
         subject={"message": template, "purpose": spec.purpose, **(subject or {})},

@@ -55,6 +55,7 @@ from ..delivery.budget import (
     zone,
 )
 from ..delivery.decide import TriggerFact, candidate_view
+from ..delivery.holdouts import held_out
 from ..models.state import Profile
 from .fields import behaviour_kind
 from .loader import JourneyRegistry
@@ -140,6 +141,9 @@ class SendMessage:
     trigger: Mapping[str, str]  # {"detail_type", "event_id"} of what caused it
     payload: Mapping[str, Any]  # the journey's subject, JSON-ready ({"event": {...}})
     reasons: tuple[str, ...] = ()
+    # The step's holdout, if it has one: its name and share (the decision applies it).
+    holdout: str | None = None
+    holdout_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -498,7 +502,15 @@ class _Run:
             )
             self.note(f"{step.id}: {step.send} suppressed ({verdict.reason})")
             return nxt
-        self.history.append(Sent(self.now, purpose, step.send))
+        holdout = step.holdout_name(self.journey.name)
+        share = step.holdout.share if step.holdout is not None else None
+        out = (
+            holdout is not None
+            and share is not None
+            and held_out(self.inst.candidate_id, holdout, share)
+        )
+        if not out:  # a held-out candidate is sent nothing: no room of the budget taken
+            self.history.append(Sent(self.now, purpose, step.send))
         self.effects.append(
             SendMessage(
                 instance_id=self.inst.instance_id,
@@ -516,9 +528,11 @@ class _Run:
                     *([f"deferred since {_iso(since)} ({held})"] if since and held else []),
                     verdict.explanation,
                 ),
+                holdout=holdout,
+                holdout_share=share,
             )
         )
-        self.note(f"{step.id}: send {step.send}")
+        self.note(f"{step.id}: send {step.send}" + (f" (held out: {holdout})" if out else ""))
         return nxt
 
     def wait_until(self, step: WaitUntilStep) -> str | None:

@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..content.catalogue import Holdout
 from ..content.rules import Condition
 from ..delivery.budget import Priority, format_time_of_day, parse_time_of_day
 from .fields import CANDIDATE_EVENTS
@@ -150,6 +151,15 @@ class SendStep(_Step):
     immediate: bool = False
     # A deferred send past this moment is pointless (a reminder after the event): suppressed.
     not_after: Anchor | None = None
+    # A share of the candidates who reach this step are held out of its message (decided,
+    # then suppressed with reason holdout): `holdout: 0.1`, or {share, name}; the name
+    # defaults to "<journey>.<step id>".
+    holdout: Holdout | None = None
+
+    def holdout_name(self, journey: str) -> str | None:
+        if self.holdout is None:
+            return None
+        return self.holdout.name or f"{journey}.{self.id}"
 
 
 class WaitStep(_Step):

@@ -33,6 +33,7 @@ from ..adapters.scheduler import TimerScheduler
 from ..adapters.talent_pool import TalentPoolRepository
 from ..delivery.budget import ContactPolicy
 from ..delivery.decide import TriggerFact, behaviour_kind, decision_id
+from ..delivery.holdouts import HoldoutRef
 from ..delivery.service import DeliveryService, behaviour_of
 from ..errors import ConcurrencyError
 from ..job_alerts.matching import fits
@@ -339,6 +340,9 @@ class JourneyRuntime:
                 reasons=effect.reasons,
                 budget=self.contact,
                 priority=effect.priority,
+                holdouts=[HoldoutRef(effect.holdout, effect.holdout_share)]
+                if effect.holdout is not None and effect.holdout_share is not None
+                else (),
             )
         elif isinstance(effect, SuppressMessage):
             return self.delivery.record_suppressed(

@@ -15,8 +15,10 @@ Kinds:
   first ``end`` fact after it (within the window); the value is the median, the rows count
   candidates whose clock stopped over candidates whose clock started.
 - ``count``: the ``start`` facts in the range (``where`` narrows them), by the breakdowns.
-- ``lift``: the ``rate`` of ``end`` after a sent message minus the same rate after a
-  held-out one (``Message Suppressed`` with reason ``holdout``), with a 95 % interval.
+- ``lift``: the ``rate`` of ``end`` after a message sent in a holdout's treatment arm (the
+  lake's ``arm`` is ``treatment``) minus the same rate after a held-out one (``Message
+  Suppressed`` with reason ``holdout``), with a 95 % interval. A message sent without a
+  holdout is in neither arm.
 """
 
 from __future__ import annotations

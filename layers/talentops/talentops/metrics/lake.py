@@ -34,6 +34,11 @@ COLUMNS: dict[str, str] = {
     "purpose": "VARCHAR",
     "reason": "VARCHAR",
     "status": "VARCHAR",
+    # A message's holdout and the decision's arm of it (holdout / treatment), and the
+    # experiment its variant ran (the arm is the variant): from the decision's experiments.
+    "holdout": "VARCHAR",
+    "arm": "VARCHAR",
+    "experiment": "VARCHAR",
     "trigger_type": "VARCHAR",
     "job_id": "VARCHAR",
     "url": "VARCHAR",
@@ -44,11 +49,21 @@ COLUMNS: dict[str, str] = {
 # What a report may break a metric down by: the fact's own columns (`day`: the start fact's
 # day), and the candidate's country, seniority and role family (their latest `Candidate
 # Profile Changed` values).
-FACT_BREAKDOWNS = ("template", "variant", "purpose", "reason", "trigger_type", "day")
+FACT_BREAKDOWNS = (
+    "template",
+    "variant",
+    "purpose",
+    "reason",
+    "trigger_type",
+    "day",
+    "holdout",
+    "experiment",
+)
 CANDIDATE_BREAKDOWNS = ("country", "seniority", "role_family")
 BREAKDOWN_COLUMNS = frozenset(FACT_BREAKDOWNS + CANDIDATE_BREAKDOWNS)
 # What a definition's `where` may test (equality).
-FILTER_COLUMNS = frozenset((*FACT_BREAKDOWNS, "status", "source", "job_id"))
+FILTER_COLUMNS = frozenset((*FACT_BREAKDOWNS, "status", "source", "job_id", "arm"))
+HOLDOUT_ARMS = ("holdout", "treatment")
 KNOWN_FACTS = (
     frozenset(INBOUND_EVENTS) | frozenset(OUTBOUND_EVENTS) | frozenset(CAREERS_SITE_EVENTS)
 )
@@ -79,6 +94,23 @@ def candidate_of(event: Mapping[str, Any]) -> str | None:
     )
 
 
+def assignments(detail: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(holdout, arm, experiment) of a Message Sent / Suppressed: the holdout the decision
+    was held out by, else the first it was in the treatment of; and the experiment its
+    variant ran (the variant is that experiment's arm)."""
+    entries = detail.get("experiments")
+    if not isinstance(entries, list):
+        return None, None, None
+    pairs = [
+        (_text(e.get("experiment")), _text(e.get("arm"))) for e in entries if isinstance(e, Mapping)
+    ]
+    holdouts = [(name, arm) for name, arm in pairs if name and arm in HOLDOUT_ARMS]
+    held = [pair for pair in holdouts if pair[1] == "holdout"]
+    holdout, arm = (held or holdouts)[0] if holdouts else (None, None)
+    experiment = next((name for name, arm in pairs if name and arm not in HOLDOUT_ARMS), None)
+    return holdout, arm, experiment
+
+
 def lake_record(event: Mapping[str, Any], candidate_key: str | None) -> dict[str, Any] | None:
     """The lake's row for an EventBridge event (pure), naming its candidate by
     `candidate_key`; None for what is not a fact."""
@@ -97,6 +129,8 @@ def lake_record(event: Mapping[str, Any], candidate_key: str | None) -> dict[str
         entry = changed.get(field) if isinstance(changed, Mapping) else None
         return _text(entry.get("value")) if isinstance(entry, Mapping) else None
 
+    holdout, arm, experiment = assignments(detail)
+
     return {
         "id": _text(event.get("id")),
         "detail_type": detail_type,
@@ -110,6 +144,9 @@ def lake_record(event: Mapping[str, Any], candidate_key: str | None) -> dict[str
         "purpose": _text(detail.get("purpose")),
         "reason": _text(detail.get("reason")),
         "status": _text(detail.get("status")),
+        "holdout": holdout,
+        "arm": arm,
+        "experiment": experiment,
         "trigger_type": _text(trigger.get("detail_type")) if isinstance(trigger, Mapping) else None,
         "job_id": _text(job.get("id")) if isinstance(job, Mapping) else None,
         # A page's address without a link token it may carry.

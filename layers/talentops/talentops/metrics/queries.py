@@ -115,18 +115,20 @@ def metric_sql(
             f"AS median_days "
             f"FROM ended{by}"
         )
-    # lift: the rate after a sent message against the rate after a held-out one.
+    # lift: the rate after a message sent in a holdout's treatment arm against the rate
+    # after a held-out one (a message without a holdout is in neither arm).
     held_out = FactRef(fact="Message Suppressed", where={"reason": "holdout"})
     templates = definition.start.where.get("template")
     held = _matches("s", held_out) + (
         f" AND s.template = {_quote(templates)}" if templates is not None else ""
     )
+    treated = f"{_matches('s', definition.start)} AND s.arm = 'treatment'"
     return (
         f"WITH {attrs}, starts AS (SELECT {select_keys}s.id, s.candidate_key, s.message_id, "
         f"s.occurred_at, "
         f"CASE WHEN s.detail_type = 'Message Suppressed' THEN 'held_out' ELSE 'sent' END "
         f"AS arm FROM {TABLE} s LEFT JOIN attrs a ON a.candidate_key = s.candidate_key "
-        f"WHERE (({_matches('s', definition.start)}) OR ({held})) AND {in_range}), "
+        f"WHERE (({treated}) OR ({held})) AND {in_range}), "
         f"tied AS (SELECT {st_keys}st.arm, st.id, "
         f"MAX(CASE WHEN e.id IS NULL THEN 0 ELSE 1 END) AS hit FROM starts st {hit} "
         f"GROUP BY {st_keys}st.arm, st.id) "

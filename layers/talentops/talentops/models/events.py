@@ -361,6 +361,14 @@ class Trigger(ContractModel):
     event_id: str
 
 
+class ExperimentArm(ContractModel):
+    """A holdout's or an experiment's arm the decision's candidate is in: ``holdout`` or
+    ``treatment`` for a holdout, the variant for an experiment."""
+
+    experiment: str
+    arm: str
+
+
 class MessageSent(ContractModel):
     candidate_id: str
     message_id: str
@@ -368,6 +376,8 @@ class MessageSent(ContractModel):
     template: str
     variant: str
     trigger: Trigger
+    # extension: the holdouts and experiments the decision assigned (absent: none applied)
+    experiments: list[ExperimentArm] | None = None
 
 
 class MessageSuppressed(ContractModel):
@@ -376,6 +386,8 @@ class MessageSuppressed(ContractModel):
     reason: str
     trigger: Trigger
     template: str | None = None  # extension: which message was held back
+    # extension: for reason holdout, the holdout's arm (and any treatment arms before it)
+    experiments: list[ExperimentArm] | None = None
 
 
 class MessageEngagement(ContractModel):

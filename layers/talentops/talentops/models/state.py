@@ -118,6 +118,14 @@ class DecisionInputs(StateModel):
     suppressed: bool = False
 
 
+class Assignment(StateModel):
+    """Which arm of a holdout or an experiment a decision's candidate is in (issue 13):
+    ``arm`` is ``holdout`` or ``treatment`` for a holdout, the variant for an experiment."""
+
+    experiment: str
+    arm: str
+
+
 # "show": a careers-site content block shown to a known candidate (GET /content/{slot}).
 DecisionOutcome = Literal["send", "suppress", "show"]
 
@@ -145,6 +153,8 @@ class Decision(StateModel):
     # What the decision read (content versions, profile fields, consent): None on records
     # from before inputs were kept, and on decisions made before a profile was read.
     inputs: DecisionInputs | None = None
+    # The holdouts and experiments the candidate was assigned in (None: none applied).
+    experiments: list[Assignment] | None = None
 
     def render_failed(self, error: Exception) -> Decision:
         """The variant chosen could not be rendered: suppressed render_error, saying which."""
