@@ -112,6 +112,11 @@ check-content: $(BIN)/.installed ## the content before it ships: catalogue, jour
 report: $(BIN)/.installed ## the HTML report over the local event lake: out/report.html (LAKE_DIR, FROM, TO)
 	$(BIN)/python scripts/report.py $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
 
+.PHONY: demo-insight
+demo-insight: $(BIN)/.installed ## a month simulated over the sample with a known lift; checks the report recovers it (SEED, HOLDOUT, SMALL=n for a generated pool); out/report.html
+	$(BIN)/python scripts/demo_insight.py $(if $(SEED),--seed $(SEED)) $(if $(HOLDOUT),--holdout $(HOLDOUT)) \
+		$(if $(SMALL),--small $(SMALL))
+
 .PHONY: chaos
 chaos: $(BIN)/.installed ## the chaos soak at length: 5,000 mixed events under random faults (CHAOS_EVENTS, CHAOS_SEED)
 	CHAOS_EVENTS=$${CHAOS_EVENTS:-5000} CHAOS_REPORT=$${CHAOS_REPORT:-out/chaos.json} \
