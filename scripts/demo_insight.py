@@ -455,6 +455,7 @@ class Insight:
             messages = self.sqs.receive_message(
                 QueueUrl=self.queue, MaxNumberOfMessages=10, WaitTimeSeconds=1
             ).get("Messages", [])
+            moment = self.now() if messages else None
             for m in messages:
                 event = json.loads(m["Body"])
                 d = event["detail"]
@@ -466,7 +467,7 @@ class Insight:
                     arm="treatment" if sent else "holdout",
                     variant=d.get("variant"),
                     message_id=d.get("message_id"),
-                    at=self.now(),
+                    at=moment or self.now(),
                 )
             if messages:
                 self.sqs.delete_message_batch(

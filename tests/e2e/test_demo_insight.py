@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,11 +60,13 @@ def test_the_report_recovers_the_simulated_truth(
         assert {c.group for c in checks if c.metric == metric} == variants
     [lift] = [c for c in checks if c.metric == "application_lift"]
     assert not [c for c in checks if not c.ok], demo_insight.table(checks)
-    # The tolerance comes from the sample: a rate over a few dozen messages, not a constant.
+    # Each rate's tolerance is its standard error at the truth over the report's own n.
     for c in checks:
         assert c.measured is not None and c.n > 0
         if c.metric != "application_lift":
-            assert c.low is not None and c.high is not None and c.low <= c.measured <= c.high
+            sigma = math.sqrt(c.truth * (1 - c.truth) / c.n)
+            assert c.rule == f"\u00b1{demo_insight.TOLERANCE_SIGMAS * sigma:.3f}"
+            assert abs(c.measured - c.truth) <= demo_insight.TOLERANCE_SIGMAS * sigma
     # About a fifth of the pool was held out, and the lift is the one the report shows.
     assert (
         0.1 * CANDIDATES
