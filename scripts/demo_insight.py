@@ -438,9 +438,17 @@ class Insight:
         campaign_id = created["campaign_id"]
         self.admin.call("POST", f"/admin/campaigns/{campaign_id}/launch")
         deadline = time.monotonic() + 3600
+        shown = time.monotonic()
         while time.monotonic() < deadline:
             view = self.admin.call("GET", f"/admin/campaigns/{campaign_id}")
             progress, counts = view["progress"], view["counts"]
+            if time.monotonic() - shown > 30:
+                shown = time.monotonic()
+                self.say(
+                    f"    ... {progress['profiles_scanned']:,} profiles read, "
+                    f"{counts['sent']:,} sent, {counts['held_out']:,} held out, "
+                    f"{counts['waiting']:,} waiting"
+                )
             if progress["fanout_done"] and progress["messages_done"] >= progress["messages"]:
                 if not counts["waiting"]:
                     return dict(view)
@@ -684,6 +692,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 holdout=args.holdout,
                 out=args.out,
+                say=lambda line: print(line, flush=True),
             )
     except (InsightFailed, DemoFailed) as exc:
         print(f"\ndemo-insight failed: {exc}", file=sys.stderr)
