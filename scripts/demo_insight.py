@@ -7,8 +7,8 @@ report recovers what was simulated (docs/metrics.md, "The demo that proves the m
 A *world* (``World``, pure, seeded) says, per variant of the spring_hiring campaign, how likely
 a sent message is delivered, opened, clicked and followed by an application, and how likely a
 held-out candidate applies anyway. The driver (``Insight``) plays it through the contract:
-the pool imported (scripts/import_pool.py), one campaign with a holdout created and launched
-over the signed admin API (the clock moved on while sends wait for quiet hours), each sent
+the pool imported (scripts/import_pool.py), one campaign with a holdout over the candidates
+in the time zones where it is day created and launched over the signed admin API, each sent
 message's delivery, open and click drawn and made SES's events with POST /_local/engage,
 each candidate's application (treatment and holdout alike) drawn and put on the bus as
 `Candidate Application Submitted` on the day it falls, the stack's clock moved through the
@@ -59,6 +59,7 @@ SAMPLE = ROOT / "data" / "sample-pool.jsonl"
 REPORT = ROOT / "out" / "report.html"
 SEED = 20261205
 MONTH_DAYS = 30
+DAYLIGHT_AHEAD = timedelta(hours=2)  # how long the campaign's zones must stay in daylight
 STEP_DAYS = 10  # the clock moves through the month in steps of this many days
 APPLY_WITHIN_HOURS = (1.0, 13 * 24.0)  # inside application_rate's 14-day window
 # A rate is recovered when it lies within this many standard errors of the simulated value
@@ -240,7 +241,7 @@ def table(checks: list[Check]) -> str:
 # -- pools --------------------------------------------------------------------------------------
 
 
-def daylight_zone(now: datetime, ahead: timedelta = timedelta(hours=1)) -> str:
+def daylight_zone(now: datetime, ahead: timedelta = DAYLIGHT_AHEAD + timedelta(hours=1)) -> str:
     """A time zone where it is day (08:00 to 21:00, outside the default quiet hours) now and
     ``ahead`` from now: a small pool there is sent at once, nothing waits for a morning."""
     zones = [
@@ -252,6 +253,29 @@ def daylight_zone(now: datetime, ahead: timedelta = timedelta(hours=1)) -> str:
         if all(8 <= h < 21 for h in hours):
             return name
     raise InsightFailed("no time zone of the list is in daylight")  # pragma: no cover
+
+
+def daylight_zones(pool: Path, now: datetime, ahead: timedelta = DAYLIGHT_AHEAD) -> list[str]:
+    """The time zones of ``pool`` where it is day (08:00 to 21:00, outside the default quiet
+    hours) now and ``ahead`` from now: a campaign over them sends at once, and nobody waits
+    for a morning (a move of the clock through the night works through the whole pool)."""
+    zones = set()
+    for line in pool.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError, AttributeError):
+            zone = json.loads(line).get("timezone")
+            if isinstance(zone, str):
+                zones.add(zone)
+    found = []
+    for name in sorted(zones):
+        try:
+            tz = ZoneInfo(name)
+        except (KeyError, ValueError):
+            continue
+        if all(8 <= (now + d).astimezone(tz).hour < 21 for d in (timedelta(0), ahead)):
+            found.append(name)
+    if not found:
+        raise InsightFailed("no time zone of the pool is in daylight now")
+    return found
 
 
 def small_pool(count: int, seed: int, now: datetime) -> list[dict[str, Any]]:
@@ -421,16 +445,17 @@ class Insight:
         )
         self.events.put_targets(Rule=name, EventBusName=BUS, Targets=[{"Id": "q", "Arn": arn}])
 
-    def campaign(self, holdout: float, seed: int) -> dict[str, Any]:
-        """Created, launched and waited for; sends that wait for a candidate's morning are
-        let through by moving the clock an hour at a time."""
+    def campaign(self, holdout: float, seed: int, zones: list[str]) -> dict[str, Any]:
+        """Created over the candidates in ``zones``, launched and waited for; sends that
+        still wait for a candidate's morning are let through by moving the clock an hour at
+        a time."""
         created = self.admin.call(
             "POST",
             "/admin/campaigns",
             {
                 "name": f"Insight demo {seed}",
                 "purpose": "marketing",
-                "segment": [{"field": "candidate.timezone", "op": "exists", "value": True}],
+                "segment": [{"field": "candidate.timezone", "op": "in", "value": zones}],
                 "content": {"template": TEMPLATE},
                 "holdout": holdout,
             },
@@ -575,7 +600,9 @@ class Insight:
         self.observe()
         played.started = self.now()
         began = time.monotonic()
-        view = self.campaign(holdout, seed)
+        zones = daylight_zones(pool, played.started)
+        self.say(f"  the campaign's segment: the {len(zones)} time zones in daylight now")
+        view = self.campaign(holdout, seed, zones)
         counts = view["counts"]
         self.say(
             f"  campaign: {counts['sent']:,} sent, {counts['held_out']:,} held out, "
