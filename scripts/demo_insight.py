@@ -638,8 +638,12 @@ class Insight:
         start, end = played.started - timedelta(days=1), played.ended + timedelta(hours=1)
         checks = []
         for name in RATES:
+            # By template too: other messages (a repermission a consent's expiry sends during
+            # the month) share variant names with the campaign's.
             rows = {
-                r["group"]["variant"]: r for r in self.metric(name, start, end, "variant")["rows"]
+                r["group"]["variant"]: r
+                for r in self.metric(name, start, end, "template,variant")["rows"]
+                if r["group"]["template"] == TEMPLATE
             }
             for variant, rates in sorted(self.world.variants.items()):
                 row = rows.get(variant)
@@ -648,7 +652,11 @@ class Insight:
                     continue
                 checks.append(check_rate(name, variant, rates.of(name), row))
         sent = Counter(d.variant for d in played.decisions if d.arm == "treatment" and d.variant)
-        [lift] = self.metric("application_lift", start, end)["rows"]
+        [lift] = [
+            r
+            for r in self.metric("application_lift", start, end, "template")["rows"]
+            if r["group"]["template"] == TEMPLATE
+        ]
         checks.append(check_lift("all", self.world.lift(sent), lift))
         return checks
 
