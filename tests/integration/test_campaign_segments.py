@@ -4,9 +4,14 @@ stored, read back and previewed as it was written (case and accents folded)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from talentops.clock import SYSTEM_CLOCK
 from tests.integration import test_campaigns as campaigns
+from tests.support.apigw import json_body
+from tests.support.privacy import api_call
 
 SPRING = campaigns.SPRING
 seed = campaigns.seed
@@ -62,3 +67,168 @@ def test_a_segment_of_groups_is_stored_and_previewed_as_written(rig, aws):
     again = rig.call("POST", "/admin/campaigns", {**SPRING, "segment": segment})
     assert again[0] == 201 and again[1]["campaign_id"] == campaign_id
     assert again[1]["created"] is False
+
+
+# -- saved segments (/admin/segments) -----------------------------------------------------------
+
+DATA_IN_IRELAND = [
+    {"field": "role_family", "op": "eq", "value": "data"},
+    {
+        "any": [
+            {"field": "country", "op": "eq", "value": "IE"},
+            {"field": "language", "op": "prefix", "value": "de"},
+        ]
+    },
+]
+
+
+def get(rig, path, **query):
+    response = api_call(rig.api, rig.context, "GET", path, query=query or None, iam=True)
+    return response["statusCode"], json_body(response)
+
+
+def save_segment(rig, name, segment, **extra):
+    status, body = rig.call("POST", "/admin/segments", {"name": name, "segment": segment, **extra})
+    assert status == 201, body
+    return body
+
+
+def test_segments_are_saved_versioned_listed_and_read(rig, aws, monkeypatch):
+    first = save_segment(rig, "Data: Ireland or German", DATA_IN_IRELAND, description="v1")
+    assert first["segment_id"].startswith("seg_") and first["version"] == 1
+    assert first["created"] is True and first["name"] == "Data: Ireland or German"
+    # Bare fields are stored as candidate.<field>, as a campaign's segment.
+    assert first["segment"][0]["field"] == "candidate.role_family"
+    # The same conditions again (a retry) are that version; a name differing only in case is
+    # the same segment.
+    again = save_segment(rig, "data: ireland or GERMAN", DATA_IN_IRELAND, description="v1")
+    assert (again["segment_id"], again["version"], again["created"]) == (
+        first["segment_id"],
+        1,
+        False,
+    )
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(minutes=1))
+    other = save_segment(
+        rig, "Designers", [{"field": "role_family", "op": "eq", "value": "design"}]
+    )
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(minutes=2))
+    second = save_segment(rig, "Data: Ireland or German", DATA_IN_IRELAND[:1])
+    assert (second["segment_id"], second["version"], second["created"]) == (
+        first["segment_id"],
+        2,
+        True,
+    )
+
+    status, listed = rig.call("GET", "/admin/segments")
+    assert status == 200
+    # Newest first: the first segment's version 2 is the latest save.
+    assert [(s["segment_id"], s["version"]) for s in listed["segments"]] == [
+        (first["segment_id"], 2),
+        (other["segment_id"], 1),
+    ]
+    assert listed["segments"][0]["name"] == "Data: Ireland or German"
+
+    sid = first["segment_id"]
+    status, latest = rig.call("GET", f"/admin/segments/{sid}")
+    assert status == 200 and latest["version"] == 2 and latest["latest_version"] == 2
+    assert len(latest["segment"]) == 1
+    status, old = get(rig, f"/admin/segments/{sid}", version="1")
+    assert status == 200 and old["version"] == 1 and old["latest_version"] == 2
+    assert old["segment"] == first["segment"] and old["description"] == "v1"
+    for path, query in (
+        (f"/admin/segments/{sid}", {"version": "3"}),
+        ("/admin/segments/seg_0000000000000000", {}),
+        ("/admin/segments/nope", {}),
+    ):
+        status, body = get(rig, path, **query)
+        assert status == 404 and body["error"]["code"] == "unknown_segment", (path, body)
+    assert rig.call("GET", "/admin/segments", iam=False)[0] == 403
+    assert (
+        rig.call("POST", "/admin/segments", {"name": "x", "segment": DATA_IN_IRELAND}, iam=False)[0]
+        == 403
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "paths"),
+    [
+        (
+            {"name": "x", "segment": [{"any": [{"field": "citty", "op": "eq", "value": "B"}]}]},
+            {"segment[0].any[0].field"},
+        ),
+        ({"name": "x", "segment": []}, {"segment"}),
+        ({"segment": [{"field": "city", "op": "eq", "value": "B"}]}, {""}),  # name missing
+        (
+            {"name": "x", "segment": [{"field": "city", "op": "eq", "value": "B"}], "extra": 1},
+            {"extra"},
+        ),
+    ],
+)
+def test_a_bad_segment_is_422_naming_its_path(rig, aws, body, paths):
+    status, answer = rig.call("POST", "/admin/segments", body)
+    assert status == 422, answer
+    assert answer["error"]["code"] == "invalid_segment"
+    assert {p["path"] for p in answer["error"]["problems"]} == paths
+
+
+def test_a_campaign_by_segment_ref_is_pinned_and_previews_as_the_inline_segment(rig, aws):
+    seed(aws)
+    segment = [
+        {"field": "role_family", "op": "eq", "value": "DATA"},
+        {
+            "any": [
+                {"field": "country", "op": "eq", "value": "ie"},
+                {"field": "language", "op": "prefix", "value": "DE"},
+            ]
+        },
+        {"not": {"field": "city", "op": "in", "value": ["Köln", "münchen"]}},
+    ]
+    saved = save_segment(rig, "Spring data", segment)
+    inline = rig.preview(rig.create({**SPRING, "segment": segment}))
+    body = {
+        **{k: v for k, v in SPRING.items() if k != "segment"},
+        "segment_ref": {"id": saved["segment_id"]},
+    }
+    status, created = rig.call("POST", "/admin/campaigns", body)
+    assert status == 201, created
+    definition = created["definition"]
+    assert definition["segment_ref"] == {"id": saved["segment_id"], "version": 1}
+    assert definition["segment"] == saved["segment"]
+    by_ref = rig.preview(created["campaign_id"])
+    for key in ("scanned", "in_segment", "would_send", "by_variant", "suppressed", "deferred"):
+        assert by_ref[key] == inline[key], key
+    # A new version of the segment changes nothing of the campaign (pinned); the same body
+    # now pins version 2: another campaign. Naming version 1 is the first one again.
+    save_segment(rig, "Spring data", segment[:1])
+    status, view = rig.call("GET", f"/admin/campaigns/{created['campaign_id']}")
+    assert view["definition"]["segment_ref"]["version"] == 1
+    assert view["fingerprint"] == created["fingerprint"]
+    status, newer = rig.call("POST", "/admin/campaigns", body)
+    assert newer["definition"]["segment_ref"]["version"] == 2
+    assert newer["campaign_id"] != created["campaign_id"]
+    pinned = {**body, "segment_ref": {"id": saved["segment_id"], "version": 1}}
+    status, same = rig.call("POST", "/admin/campaigns", pinned)
+    assert (same["campaign_id"], same["created"]) == (created["campaign_id"], False)
+
+
+@pytest.mark.parametrize(
+    ("ref", "paths"),
+    [
+        ({"id": "seg_0000000000000000"}, {"segment_ref.id"}),
+        ({"id": "SAVED", "version": 9}, {"segment_ref.version"}),
+        ({"id": "nope"}, {"segment_ref.id"}),
+    ],
+)
+def test_a_bad_segment_ref_is_422_naming_its_path(rig, aws, ref, paths):
+    saved = save_segment(rig, "Spring data", DATA_IN_IRELAND)
+    if ref["id"] == "SAVED":
+        ref = {**ref, "id": saved["segment_id"]}
+    body = {**{k: v for k, v in SPRING.items() if k != "segment"}, "segment_ref": ref}
+    status, answer = rig.call("POST", "/admin/campaigns", body)
+    assert status == 422, answer
+    assert {p["path"] for p in answer["error"]["problems"]} == paths
+    both = rig.call(
+        "POST", "/admin/campaigns", {**SPRING, "segment_ref": {"id": saved["segment_id"]}}
+    )
+    assert both[0] == 422
+    assert {p["path"] for p in both[1]["error"]["problems"]} == {"segment_ref"}
