@@ -232,3 +232,113 @@ def test_a_bad_segment_ref_is_422_naming_its_path(rig, aws, ref, paths):
     )
     assert both[0] == 422
     assert {p["path"] for p in both[1]["error"]["problems"]} == {"segment_ref"}
+
+
+# -- exclusions ---------------------------------------------------------------------------------
+
+IRELAND = {
+    **SPRING,
+    "name": "Ireland first",
+    "segment": [{"field": "country", "op": "eq", "value": "IE"}],
+}
+
+
+def explain(rig, candidate, campaign_id):
+    response = api_call(
+        rig.api,
+        rig.context,
+        "GET",
+        f"/admin/candidates/{candidate}/explain",
+        query={"campaign": campaign_id},
+        iam=True,
+    )
+    assert response["statusCode"] == 200, response
+    return json_body(response)
+
+
+def why_not(rig, campaign_id):
+    response = api_call(
+        rig.api, rig.context, "GET", "/admin/why-not", query={"campaign": campaign_id}, iam=True
+    )
+    assert response["statusCode"] == 200, response
+    return json_body(response)
+
+
+def launch_and_send(rig, campaign_id):
+    rig.launch(campaign_id)
+    rig.drain()
+    return rig.status(campaign_id)
+
+
+def test_recipients_of_another_campaign_are_excluded_in_preview_explain_and_launch(rig, aws):
+    seed(aws)
+    first = rig.create(IRELAND)
+    assert launch_and_send(rig, first)["counts"]["sent"] == 3  # ben, cal, cat
+    assert rig.recipients() == campaigns.addresses(["ben", "cal", "cat"])
+
+    second = rig.create({**SPRING, "exclude": {"campaigns": [first]}})
+    preview = rig.preview(second)
+    assert preview["in_segment"] == 10
+    assert preview["suppressed"]["excluded"] == 3
+    assert preview["would_send"] == 3  # ada now, gus and ivy later
+    held = next(h for h in preview["held_back"] if h["reason"] == "excluded")
+    assert first in held["reasons"][-1]
+
+    found = explain(rig, "c_ben0000", second)
+    assert (found["outcome"], found["reason"]) == ("suppress", "excluded")
+    step = next(s for s in found["steps"] if s["check"] == "exclusions")
+    assert step["passed"] is False and first in step["why"]
+    ada = explain(rig, "c_ada0000", second)
+    assert ada["outcome"] == "send"
+    assert next(s for s in ada["steps"] if s["check"] == "exclusions")["passed"] is True
+    assert why_not(rig, second)["not_reached"]["excluded"]["count"] == 3
+
+    before = len(rig.mails())
+    view = launch_and_send(rig, second)
+    assert view["counts"]["suppressed"]["excluded"] == 3
+    new = sorted(str(m["To"]) for m in rig.mails()[before:])
+    assert new == campaigns.addresses(["ada"])  # gus and ivy wait for their timers
+
+
+def test_an_old_campaigns_recipients_are_found_in_their_decision_records(rig, aws, monkeypatch):
+    seed(aws)
+    first = rig.create(IRELAND)
+    launch_and_send(rig, first)
+    # 40 days on, past the ledger's week: the traces pruned (the profiles as seeded, without
+    # them), the decision records kept.
+    monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(days=40))
+    seed(aws)
+    second = rig.create({**SPRING, "name": "Later", "exclude": {"campaigns": [first]}})
+    preview = rig.preview(second)
+    assert preview["suppressed"].get("excluded") == 3
+    assert explain(rig, "c_cal0000", second)["reason"] == "excluded"
+    view = launch_and_send(rig, second)
+    assert view["counts"]["suppressed"]["excluded"] == 3
+    assert "ben@example.org" not in [str(m["To"]) for m in rig.mails()][3:]
+
+
+def test_recent_recipients_of_a_purpose_are_excluded(rig, aws):
+    seed(aws)
+    # gus and hal received event messages this week; the others nothing.
+    body = {**SPRING, "name": "No events people", "exclude": {"purposes": {"events": 7}}}
+    campaign_id = rig.create(body)
+    preview = rig.preview(campaign_id)
+    assert preview["suppressed"]["excluded"] == 2
+    assert "frequency_cap" not in preview["suppressed"] and preview["deferred"] == {
+        "quiet_hours": 1
+    }
+    assert "within 7 days" in explain(rig, "c_hal0000", campaign_id)["steps"][-1]["why"]
+    view = launch_and_send(rig, campaign_id)
+    assert view["counts"]["suppressed"]["excluded"] == 2
+    assert "gus@example.org" not in rig.recipients()
+    # Longer than the ledger keeps (a week here): refused, naming the purpose.
+    status, answer = rig.call(
+        "POST", "/admin/campaigns", {**body, "exclude": {"purposes": {"marketing": 30}}}
+    )
+    assert status == 422
+    assert [p["path"] for p in answer["error"]["problems"]] == ["exclude.purposes.marketing"]
+    status, answer = rig.call(
+        "POST", "/admin/campaigns", {**body, "exclude": {"campaigns": ["cmp_0000000000000000"]}}
+    )
+    assert status == 422
+    assert [p["path"] for p in answer["error"]["problems"]] == ["exclude.campaigns[0]"]

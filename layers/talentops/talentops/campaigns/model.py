@@ -29,9 +29,9 @@ from ..content.catalogue import MessageSpec
 from ..content.rules import (
     GROUP_KEYS,
     Condition,
-    condition_fields,
     explain_held,
     first_failed,
+    walk_rules,
 )
 from ..delivery.decide import candidate_view
 from ..journeys.fields import field_problem, known_fields, unknown_name
@@ -131,7 +131,8 @@ class Campaign(BaseModel):
         candidate id, each ``candidate.<field>`` as ``fields.<field>``, each
         ``behaviours.<kind>...`` as ``behaviours.<kind>``."""
         paths = ["candidate_id"]
-        for field in sorted(condition_fields(self.segment)):  # in groups too
+        fields = dict.fromkeys(rule.field for _, rule in walk_rules(self.segment))
+        for field in fields:  # in the segment's order, inside groups too
             kind, _, rest = field.partition(".")
             if kind == "candidate":
                 paths.append(f"fields.{rest}")

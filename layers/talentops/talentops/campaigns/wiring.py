@@ -105,6 +105,7 @@ def preview_worker() -> PreviewWorker:
         queue=preview_queue,
         freshness=default_policy().freshness,
         token_ttl=timedelta(days=settings.token_ttl_days),
+        decisions=repository().get_decisions,
     )
 
 
