@@ -55,6 +55,7 @@ MANUAL = {"schedule/retention-sweeper-restart.json": "RetentionSweeperFunction"}
 TOKEN_PLACEHOLDER = "REPLACE_WITH_THE_TOKEN_OF_AN_EMAIL_LINK"
 SAMPLE_CANDIDATE = "c_4f1e2d3c4b5a69788796"
 SAMPLE_CAMPAIGN = "cmp_d40b2e2c7909f090"
+SAMPLE_SEGMENT = "seg_218d3039be5cc790"  # the segment of events/http/admin-create-segment.json
 SAMPLE_DECISION = "9b2f6c1d0e4a7b8c5d3e2f1a0b9c8d7e"  # the SES samples' decision_id tag
 # SES record eventType -> the detail-type EventBridge gives it.
 SES_DETAIL_TYPES = {
@@ -608,6 +609,12 @@ def create_sample_campaign(context: Any) -> None:
     assert json.loads(created["body"])["campaign_id"] == SAMPLE_CAMPAIGN
 
 
+def create_sample_segment(context: Any) -> None:
+    created = handler_of("ApiFunction").handler(load("http/admin-create-segment.json"), context)
+    assert created["statusCode"] == 201, created
+    assert json.loads(created["body"])["segment_id"] == SAMPLE_SEGMENT
+
+
 def outline(result: dict[str, Any], candidate_id: str) -> dict[str, Any]:
     """What a bus handler's result says, in short; the seeded candidate's id as SEEDED."""
     out: dict[str, Any] = {
@@ -852,6 +859,8 @@ def test_http_sample_is_answered_by_the_api(name, wired, context):
     candidate_id = seed_candidate(context)
     if "campaign" in name and name != "http/admin-create-campaign.json":
         create_sample_campaign(context)
+    if name == "http/admin-get-segment.json":
+        create_sample_segment(context)
     if name == "http/admin-campaign-preview.json":  # a preview to follow: POST starts it
         started = handler_of("ApiFunction").handler(
             load("http/admin-preview-campaign.json"), context

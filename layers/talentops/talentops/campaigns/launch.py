@@ -18,7 +18,9 @@ Both run in the campaign worker, off the campaign queue (SQS, partial batch fail
   the campaign twice.
 - ``page``: up to 100 candidate ids. One BatchGetItem of the profiles, then per candidate
   campaigns.preview.decide_recipient (the preview's own function, so the preview's counts
-  are what the launch sends), the claim (TalentPoolRepository.claim_decisions: the decision
+  are what the launch sends; its exclusions read the profile's send ledger, and the
+  decision records only for an excluded campaign older than the ledger: one more
+  BatchGetItem then), the claim (TalentPoolRepository.claim_decisions: the decision
   record, and for a send the trace on the profile that the contact budget counts), the
   compose (delivery.compose.compose_email) and the SES send, the completion
   (complete_decisions), one PutEvents per ten outcomes (Message Sent / Suppressed) and one
@@ -87,6 +89,7 @@ from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
 from .counting import count_resolved
+from .exclusions import Exclusions, load_exclusions, received_for
 from .model import Campaign
 from .preview import RecipientDecision, campaign_fact, decide_recipient
 from .preview_job import PreviewMessage
@@ -189,6 +192,8 @@ class _Subject:
     record: CampaignRecord
     campaign: Campaign
     spec: MessageSpec
+    exclusions: Exclusions | None = None
+    received: Mapping[str, set[str]] = field(default_factory=dict)  # candidate -> campaigns
 
 
 @dataclass
@@ -237,6 +242,7 @@ class CampaignWorker:
     # The content versions recorded on every decision (wiring.content_versions).
     versions: Mapping[str, str] | None = None
     _definitions: dict[str, tuple[CampaignRecord, Campaign]] = field(default_factory=dict)
+    _exclusions: dict[str, Exclusions | None] = field(default_factory=dict)
 
     def process(
         self, message: CampaignMessage, seconds_left: Callable[[], float] | None = None
@@ -371,10 +377,14 @@ class CampaignWorker:
         loaded = self.pool.get_profiles(message.candidates)
         counts.missing = len(set(message.candidates) - set(loaded))  # merged or erased since
         todo = [c for c in dict.fromkeys(message.candidates) if c in loaded]
+        if cid not in self._exclusions:  # excluded campaigns' launch times never change
+            self._exclusions[cid] = load_exclusions(campaign, self.campaigns.get, now=self.now())
+        exclusions = self._exclusions[cid]
+        received = received_for(exclusions, todo, self.now(), self.pool.get_decisions)
         signer = self.signer()
         planned, duplicates, deferred, left_segment = self._claim(
             message,
-            _Subject(record, campaign, spec),
+            _Subject(record, campaign, spec, exclusions, received),
             loaded=loaded,
             todo=todo,
             signer=signer,
@@ -474,6 +484,8 @@ class CampaignWorker:
             first_tried_at=message.first_tried_at,
             freshness=self.freshness,
             versions=self.versions,
+            exclusions=subject.exclusions,
+            received=subject.received.get(profile.candidate_id, ()),
         )
 
     def _claim(

@@ -37,7 +37,7 @@ from ..delivery.context import Brand
 from ..errors import TalentOpsError
 from ..observability import logger
 from .launch import CampaignMessage
-from .model import Campaign, validate_campaign
+from .model import Campaign, CampaignError, SegmentResolver, validate_campaign
 from .preview_job import (
     PREVIEW_SEGMENTS,
     PreviewMessage,
@@ -82,12 +82,22 @@ class CampaignService:
     preview_segments: int = PREVIEW_SEGMENTS
     freshness: Mapping[str, timedelta] | None = None
     token_ttl: timedelta = timedelta(days=90)
+    # Resolves a definition's segment_ref (campaigns.segments.SegmentService.resolve).
+    segments: SegmentResolver | None = None
 
     # -- create -----------------------------------------------------------------------------
 
     def create(self, data: Any) -> tuple[dict[str, Any], bool]:
         """The campaign's view and whether it is new. CampaignError names each problem."""
-        campaign = validate_campaign(data, messages=self.catalogue.messages)
+        from ..delivery.ledger import configured_window
+
+        campaign = validate_campaign(
+            data,
+            messages=self.catalogue.messages,
+            segments=self.segments,
+            window=configured_window(),
+        )
+        self._check_excluded(campaign)
         campaign_id = campaign_id_of(campaign)
         definition = json.dumps(campaign.model_dump(mode="json", exclude_none=True))
         try:
@@ -103,6 +113,19 @@ class CampaignService:
             created = False
         logger.info("campaign created", campaign_id=campaign_id, new=created)
         return self.view(record), created
+
+    def _check_excluded(self, campaign: Campaign) -> None:
+        """Every campaign excluded exists (one GetItem each, at most 20)."""
+        from ..journeys.source import Problem
+
+        excluded = campaign.exclude.campaigns if campaign.exclude else ()
+        problems = [
+            Problem("campaign", None, f"exclude.campaigns[{index}]", "no campaign has this id")
+            for index, other in enumerate(excluded)
+            if self.campaigns.get(other) is None
+        ]
+        if problems:
+            raise CampaignError(problems)
 
     def _record(self, campaign_id: str) -> CampaignRecord:
         record = self.campaigns.get(campaign_id)
