@@ -472,19 +472,21 @@ class CampaignRepository:
             "TableName": self.table,
             "IndexName": LIST_INDEX,
             "ScanIndexForward": False,
-            "ExpressionAttributeNames": {"#k": LIST_KEY, "#o": LIST_ORDER},
         }
         while True:
+            names = {"#k": LIST_KEY}
             values: dict[str, Any] = {":k": {"S": LIST_PARTITION}}
             condition = "#k = :k"
             if position is not None:
                 condition += " AND #o < :o"
+                names["#o"] = LIST_ORDER
                 values[":o"] = {"S": position}
             want = min(100, max(limit - len(found), 1) + 1, max_read - read + 1)
             try:
                 resp = self.ddb.query(
                     **kwargs,
                     KeyConditionExpression=condition,
+                    ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
                     Limit=want,
                 )
