@@ -1004,7 +1004,7 @@ def test_a_two_percent_segment_is_queued_in_full_messages_across_scan_pages(rig,
     assert [len(json.loads(m["Body"])["candidates"]) for m in pages] == [recipients]
     scans = -(-n // worker.page_size)
     assert dict(fanout_counter.calls) == {
-        "dynamodb.GetItem": 1,  # the campaign
+        "dynamodb.GetItem": 2,  # the campaign; its status before queuing (pause, cancel)
         "dynamodb.Scan": scans,
         "sqs.SendMessageBatch": 1,
         "dynamodb.UpdateItem": 1,  # the cursor, once
@@ -1018,7 +1018,8 @@ def test_a_two_percent_segment_is_queued_in_full_messages_across_scan_pages(rig,
     assert calls.get("sesv2.SendEmail") == recipients
     # Once per campaign or per process, whatever the segment: the launch route (GetItem
     # twice, UpdateItem, SendMessageBatch), the campaign read by the fan-out (the worker's
-    # process has it then), the token key.
+    # process has it then), the token key. (The status reads, one per fan-out batch and one
+    # per page message, are counted per recipient.)
     once = {"dynamodb.GetItem": 3, "dynamodb.UpdateItem": 1, "sqs.SendMessageBatch": 1}
     once["ssm.GetParameter"] = 1
     per_recipient = Counter(calls)
@@ -1026,6 +1027,12 @@ def test_a_two_percent_segment_is_queued_in_full_messages_across_scan_pages(rig,
     per_recipient.subtract({"sesv2.SendEmail": recipients, "dynamodb.Scan": scans})
     assert min(per_recipient.values()) >= 0, per_recipient
     print(f"2 % segment of {n}: {calls}")
+    # Pause and cancel cost a GetItem of the campaign's status per page message and per
+    # fan-out batch (here one each: 0.02 a recipient of this small segment, 0.011 at scale);
+    # everything else stays within the 0.2 budget.
+    status_reads = len(pages) + 1
+    assert per_recipient["dynamodb.GetItem"] == status_reads, per_recipient
+    per_recipient.subtract({"dynamodb.GetItem": status_reads})
     assert sum(per_recipient.values()) / recipients <= 0.2, per_recipient
 
 
