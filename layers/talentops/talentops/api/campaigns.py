@@ -277,7 +277,7 @@ def list_campaigns(
         query = list_query(status, limit, token)
     except InvalidListQueryError as exc:
         raise ApiError(400, exc.code, str(exc)) from exc
-    return _json(200, _service().list(query))
+    return _json(200, _service().list_campaigns(query))
 
 
 @router.post(

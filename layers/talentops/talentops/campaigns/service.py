@@ -339,7 +339,7 @@ class CampaignService:
 
     # -- list -------------------------------------------------------------------------------
 
-    def list(self, query: ListQuery) -> dict[str, Any]:
+    def list_campaigns(self, query: ListQuery) -> dict[str, Any]:
         """``{"campaigns": [summaries], "next": token or None}``, newest first."""
         records, position = self.campaigns.list_campaigns(
             before=query.after,
