@@ -631,6 +631,14 @@ def outline(result: dict[str, Any], candidate_id: str) -> dict[str, Any]:
 
 # Samples that need another first: the application ends the nurture the job view started.
 PRELUDE = {"bus/candidate-application-submitted.json": ["bus/candidate-job-viewed.json"]}
+# HTTP samples that need others first: a campaign is paused once launched, resumed once paused.
+HTTP_PRELUDE = {
+    "http/admin-pause-campaign.json": ["http/admin-launch-campaign.json"],
+    "http/admin-resume-campaign.json": [
+        "http/admin-launch-campaign.json",
+        "http/admin-pause-campaign.json",
+    ],
+}
 # What each function makes of each bus sample, for the seeded candidate (profile and events
 # grant; the `ref` and the address of the samples are the seeded candidate's).
 BUS_OUTCOMES: dict[tuple[str, str], dict[str, Any]] = {
@@ -866,5 +874,8 @@ def test_http_sample_is_answered_by_the_api(name, wired, context):
             load("http/admin-preview-campaign.json"), context
         )
         assert started["statusCode"] == 202, started
+    for before in HTTP_PRELUDE.get(name, []):
+        answer = handler_of("ApiFunction").handler(load(before), context)
+        assert 200 <= answer["statusCode"] < 300, (before, answer.get("body"))
     response = handler_of("ApiFunction").handler(filled(name, candidate_id), context)
     assert 200 <= response["statusCode"] < 300, (response["statusCode"], response.get("body"))
