@@ -66,13 +66,25 @@ URL_ATTRIBUTES = frozenset(
 )
 
 
-@lru_cache(maxsize=1024)  # a message's links repeat, and the site's pages across messages
 def origin_of(url: str) -> Origin | None:
     """The origin of an absolute http(s) URL that may be compared; None for anything else
     (relative, protocol-relative, another scheme, userinfo, a bad port, unsafe
     characters)."""
     if not _PRINTABLE.match(url) or "\\" in url:
         return None
+    # The origin is read before any query or fragment (urlsplit's scheme ends at the first
+    # ":" and holds no "?" or "#"; its netloc ends at the first "/", "?" or "#"), so the
+    # URL without them has the same: one parse per page, not per signed token.
+    query = url.find("?")
+    fragment = url.find("#")
+    if query != -1 or fragment != -1:
+        url = url[: min(i for i in (query, fragment) if i != -1)]
+    return _origin(url)
+
+
+@lru_cache(maxsize=1024)  # the site's pages: a handful, across messages
+def _origin(url: str) -> Origin | None:
+    """origin_of for a printable URL without query or fragment."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -201,7 +213,9 @@ def _absolute(url: str) -> str:
 # The HTML part, read the way a client reads it: every start tag (those inside Outlook's
 # conditional comments too), its attributes quoted or not, entities decoded.
 _TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9:-]*)(\s[^>]*)?/?>")
-_ATTR = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+# An attribute, its "=value" part a group of its own (for findall: the attribute has a value
+# when that group is not empty; then exactly one of the value groups matched, maybe empty).
+_ATTR = re.compile(r"""([^\s"'<>/=]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 _NAMES = "|".join(sorted((re.escape(n) for n in URL_ATTRIBUTES), key=len, reverse=True))
 _FOLLOWED = re.compile(rf"(?<![\w:-])(?:{_NAMES}|http-equiv)\s*=")  # on lower case
 # Entities that only ever stand for spacing or markup characters; any other is decoded
@@ -272,14 +286,17 @@ def _followed_tags(html: str, low: str) -> list[re.Match[str]] | None:
     return tags
 
 
+# The attributes _tag_urls reads; the others are skipped unread.
+_READ_ATTRIBUTES = URL_ATTRIBUTES | {"http-equiv", "content"}
+
+
 def _tag_urls(match: re.Match[str]) -> list[str]:
     urls: list[str] = []
     tag = match.group(1).lower()
     attrs = {}
-    for attr in _ATTR.finditer(match.group(2)):
-        value = next((v for v in attr.group(2, 3, 4) if v is not None), None)
-        if value is not None:
-            attrs[attr.group(1).lower()] = unescape(value)
+    for name, valued, double, single, bare in _ATTR.findall(match.group(2)):
+        if valued and (name := name.lower()) in _READ_ATTRIBUTES:
+            attrs[name] = unescape(double or single or bare)
     for name, value in attrs.items():
         if name in ("srcset", "ping"):
             urls += [c.split()[0] for c in value.split(",") if c.split()]
