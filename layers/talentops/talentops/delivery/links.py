@@ -114,7 +114,10 @@ def parse_origins(value: str | Iterable[str]) -> tuple[str, ...]:
 def with_query(url: str, **params: str) -> str:
     """``url`` with ``params`` added to its query (before any fragment)."""
     base, query, fragment = _split_for_query(url)
-    if all(_UNRESERVED.fullmatch(f"{k}{v}") for k, v in params.items()):
+    if len(params) == 1:  # a link's token: one parameter, without a generator per link
+        ((key, value),) = params.items()
+        added = f"{key}={value}" if _UNRESERVED.fullmatch(f"{key}{value}") else urlencode(params)
+    elif all(_UNRESERVED.fullmatch(f"{k}{v}") for k, v in params.items()):
         added = "&".join(f"{k}={v}" for k, v in params.items())  # what urlencode gives
     else:
         added = urlencode(params)
