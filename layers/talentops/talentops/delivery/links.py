@@ -192,8 +192,7 @@ def _text_urls(text: str) -> Iterator[str]:
             rest = at + len(marker)
             end = _URL_REST.match(text, rest).end()  # type: ignore[union-attr]
             if marker == "://":
-                scheme = _SCHEME_BEFORE.search(text, max(0, at - 32), at)
-                yield text[scheme.start() if scheme else at : end]
+                yield text[_scheme_start(text, at) : end]
             elif (
                 (at == 0 or not text[at - 1].isalnum())
                 and (end > rest or marker == "www.")
@@ -201,6 +200,26 @@ def _text_urls(text: str) -> Iterator[str]:
             ):
                 yield text[at:end]
             at = lowered.find(marker, max(end, at + 1))
+
+
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _scheme_start(text: str, at: int) -> int:
+    """Where the scheme before the "://" at ``at`` starts (``at`` when there is none): what
+    ``_SCHEME_BEFORE.search(text, max(0, at - 32), at)`` finds, without trying the pattern
+    from each of the 32 positions before ``at``. The run of scheme characters ends at ``at``
+    (or before a newline just before it, where ``$`` also matches); the scheme starts at its
+    first letter no further back than 32 characters."""
+    low = max(0, at - 32)
+    end = at - 1 if at > low and text[at - 1] == "\n" else at
+    start = end
+    while start > low and text[start - 1] in _SCHEME_CHARS:
+        start -= 1
+    while start < end and text[start] not in _LETTERS:
+        start += 1
+    return start if start < end else at
 
 
 def _in_document(url: str) -> bool:
