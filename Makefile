@@ -123,7 +123,7 @@ chaos: $(BIN)/.installed ## the chaos soak at length: 5,000 mixed events under r
 		$(BIN)/python -m pytest -q -s -p no:xdist tests/chaos/test_soak.py
 
 .PHONY: campaign
-campaign: $(BIN)/.installed ## campaigns over the admin API: make campaign ARGS="create FILE | preview ID | launch ID --wait | status ID"
+campaign: $(BIN)/.installed ## campaigns over the admin API: make campaign ARGS="create FILE | preview ID | launch ID --wait | status ID | list [--status S] | cancel ID | pause ID | resume ID"
 	@test -n "$(ARGS)" || { $(BIN)/python scripts/campaign.py --help; exit 2; }
 	$(BIN)/python scripts/campaign.py $(ARGS)
 

@@ -233,6 +233,10 @@ def bench_campaigns(pool: PoolStandIn) -> Any:
             self.calls["GetItem"] += 1
             return CampaignRecord.from_item(to_item(self.meta))
 
+        def status_of(self, campaign_id: str) -> str | None:
+            self.calls["GetItem"] += 1  # the fan-out reads the status before each batch
+            return str(self.meta["status"]) if "status" in self.meta else None
+
         def start_preview(self, campaign_id: str, **kw: Any) -> bool:
             self.calls["UpdateItem"] += 1
             self.meta.update(

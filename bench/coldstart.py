@@ -321,6 +321,32 @@ def _reconcile_event(h: Any) -> dict[str, Any]:
     return {}  # the five-minute schedule's input: no lease has run out, the usual case
 
 
+def _lake_batch_event(h: Any) -> dict[str, Any]:
+    import base64
+    import json
+
+    from .fixtures import PERSONAS, envelope
+
+    s = h.seed(PERSONAS[0])
+    detail = {
+        "message_id": "m_coldstart",
+        "candidate_id": s.candidate_id,
+        "template": "event_reminder",
+        "variant": "default",
+        "purpose": "events",
+        "trigger": {"detail_type": "Candidate Event Registered", "event_id": "e-coldstart"},
+        "at": "2026-11-26T10:00:00+00:00",
+    }
+    fact = envelope("Message Sent", detail, source="talent.personalization")
+    data = base64.b64encode(json.dumps(fact).encode()).decode()
+    return {  # Firehose's invocation of its Lambda processor: one fact
+        "invocationId": "coldstart",
+        "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/lake",
+        "region": "eu-west-1",
+        "records": [{"recordId": "r-1", "approximateArrivalTimestamp": 0, "data": data}],
+    }
+
+
 def _content_event(h: Any) -> dict[str, Any]:
     from talentops.tokens import TokenSigner
     from tests.support.apigw import http_event
@@ -506,6 +532,11 @@ TYPICAL: dict[str, tuple[str, Callable[[Any], dict[str, Any]], Callable[[Any], b
         "a permanent bounce of a candidate's address",
         _bounce_event,
         lambda r: r.get("kind") == "bounce" or bool(r.get("addresses")),
+    ),
+    "lake_transform": (
+        "Firehose's batch of one fact (a Message Sent) into its lake row",
+        _lake_batch_event,
+        lambda r: [x.get("result") for x in r.get("records", [])] == ["Ok"],
     ),
 }
 

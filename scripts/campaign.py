@@ -1,10 +1,16 @@
-"""Campaigns from the command line (marketing ops): create, preview, launch, status.
+"""Campaigns from the command line (marketing ops): create, preview, launch, status, list,
+cancel, pause, resume.
 
     python scripts/campaign.py create FILE.yaml    # checked here, then POST /admin/campaigns
     python scripts/campaign.py preview ID          # what the launch would do; sends nothing
                                                    # (starts the preview, follows it to done)
     python scripts/campaign.py launch ID [--wait]  # --wait: follow the sends until done
     python scripts/campaign.py status ID           # status and counts
+    python scripts/campaign.py list [--status S] [--limit N] [--all] [--next TOKEN]
+                                                   # newest first; --all follows every page
+    python scripts/campaign.py cancel ID           # never starts, or stops sending (final)
+    python scripts/campaign.py pause ID            # stops taking recipients
+    python scripts/campaign.py resume ID           # goes on from where it was, nobody twice
 
 Options (before or after the command): --api URL (default $TALENTOPS_API_URL, else the local
 stack, http://127.0.0.1:$LOCAL_API_PORT, port 3000 by default), --region, --json (the API's
@@ -35,7 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "talentops"
@@ -46,6 +52,18 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 LOCAL_REGION = "eu-west-1"  # the local stack's region (docs/local-stack.md)
 SERVICE = "execute-api"
 USER_AGENT = "talentops-campaign-cli/1"
+
+# What `list --status` takes (the API's statuses, and running: launching or launched).
+LIST_STATUSES = (
+    "draft",
+    "scheduled",
+    "launching",
+    "launched",
+    "sent",
+    "paused",
+    "cancelled",
+    "running",
+)
 
 EXIT_API = 1  # the API answered with an error, or could not be reached
 EXIT_INVALID = 2  # the campaign file is not valid (also argparse's usage errors)
@@ -230,6 +248,15 @@ class Api:
     def status(self, campaign_id: str) -> Any:
         return self.call("GET", f"/admin/campaigns/{_segment(campaign_id)}")
 
+    def campaigns(self, status: str | None, limit: int | None, token: str | None) -> Any:
+        query = {"status": status, "limit": limit, "next": token}
+        text = urlencode({k: v for k, v in query.items() if v is not None})
+        return self.call("GET", "/admin/campaigns" + (f"?{text}" if text else ""))
+
+    def control(self, verb: str, campaign_id: str) -> Any:
+        """cancel, pause or resume."""
+        return self.call("POST", f"/admin/campaigns/{_segment(campaign_id)}/{verb}")
+
 
 def _segment(value: str) -> str:
     return quote(value, safe="")
@@ -363,6 +390,26 @@ def show_campaign(view: Mapping[str, Any], out: TextIO) -> None:
             f"{' (done)' if progress.get('fanout_done') else ''}; messages "
             f"{progress.get('messages_done', 0):,}/{progress.get('messages', 0):,} done\n"
         )
+
+
+def show_list(page: Mapping[str, Any], out: TextIO) -> None:
+    campaigns = page.get("campaigns") or []
+    if not campaigns:
+        out.write("no campaigns\n")
+    else:
+        rows = [
+            [
+                c.get("campaign_id"),
+                c.get("status"),
+                str(c.get("created_at") or "")[:16].replace("T", " "),
+                (c.get("counts") or {}).get("sent", 0),
+                str(c.get("name") or "")[:50],
+            ]
+            for c in campaigns
+        ]
+        out.write(table(rows, ["campaign", "status", "created", "sent", "name"]) + "\n")
+    if page.get("next"):
+        out.write(f"\nmore: --next {page['next']}\n")
 
 
 def show_preview(preview: Mapping[str, Any], out: TextIO) -> None:
@@ -644,6 +691,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=600.0,
         help="give up waiting for the preview after this many seconds (default 600)",
     )
+    listing = commands.add_parser("list", parents=[common], help="campaigns, newest first")
+    listing.add_argument(
+        "--status",
+        choices=LIST_STATUSES,
+        help="only campaigns of this status (running: launching, or launched with work left)",
+    )
+    listing.add_argument(
+        "--limit", type=int, default=None, help="campaigns a page (1 to 100; default 20)"
+    )
+    listing.add_argument("--next", dest="next_token", help="the page after the one that said so")
+    listing.add_argument("--all", action="store_true", help="follow every page to the end")
+    for verb, text in (
+        ("cancel", "cancel: a scheduled one never starts, a running one stops (final)"),
+        ("pause", "pause: the fan-out and the sends stop taking recipients"),
+        ("resume", "resume a paused campaign from where it was (nobody twice)"),
+    ):
+        commands.add_parser(verb, parents=[common], help=text).add_argument(
+            "campaign_id", metavar="ID"
+        )
     launch = commands.add_parser("launch", parents=[common], help="launch (sends once each)")
     launch.add_argument("campaign_id", metavar="ID")
     launch.add_argument(
@@ -706,6 +772,25 @@ def run(
         emit(preview, show_preview)
     elif args.command == "status":
         emit(api.status(args.campaign_id), show_campaign)
+    elif args.command == "list":
+        page = api.campaigns(args.status, args.limit, args.next_token)
+        if args.all:
+            everything = list(page.get("campaigns") or [])
+            while page.get("next"):
+                page = api.campaigns(args.status, args.limit, page["next"])
+                everything += page.get("campaigns") or []
+            page = {"campaigns": everything, "next": None}
+        emit(page, show_list)
+    elif args.command in ("cancel", "pause", "resume"):
+        view = api.control(args.command, args.campaign_id)
+        if not args.json:
+            done = {"cancel": "cancelled", "pause": "paused", "resume": "resumed"}[args.command]
+            word = done if view.get("changed", True) else f"was {view.get('status')} already"
+            extra = ""
+            if args.command == "resume" and view.get("requeued"):
+                extra = f" ({view['requeued']:,} parked pages queued again)"
+            out.write(f"campaign {args.campaign_id} {word}{extra}\n\n")
+        emit(view, show_campaign)
     else:
         view = api.launch(args.campaign_id)
         if not args.json:

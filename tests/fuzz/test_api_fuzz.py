@@ -184,10 +184,17 @@ ROUTES = (
     ("GET", "/admin/candidates/{id}/decisions"),
     ("DELETE", "/admin/candidates/{id}"),
     ("POST", "/admin/campaigns"),
+    ("GET", "/admin/campaigns"),
+    ("POST", "/admin/campaigns/{id}/cancel"),
+    ("POST", "/admin/campaigns/{id}/pause"),
+    ("POST", "/admin/campaigns/{id}/resume"),
     ("POST", "/admin/campaigns/{id}/preview"),
     ("GET", "/admin/campaigns/{id}/preview"),
     ("POST", "/admin/campaigns/{id}/launch"),
     ("GET", "/admin/campaigns/{id}"),
+    ("POST", "/admin/segments"),
+    ("GET", "/admin/segments"),
+    ("GET", "/admin/segments/{id}"),
     ("GET", "/admin/candidates/{id}/explain"),
     ("GET", "/admin/why-not"),
     ("POST", "/admin/messages/{name}/render"),
@@ -345,3 +352,52 @@ def test_no_explanation_ends_in_a_server_error(candidate_id, functions, context,
         assert {"code", "message"} <= set(body["error"])
     else:
         assert "outcome" in body or "not_reached" in body
+
+
+# -- the campaign list: its status, limit and next token -------------------------------------
+
+LIST_VALUES = (
+    "draft",
+    "running",
+    "sent",
+    "paused",
+    "cancelled",
+    "RUNNING",
+    "0",
+    "1",
+    "100",
+    "101",
+    "-5",
+    "1e3",
+    "",
+    "eyJ2IjoxfQ",  # {"v":1}
+    "eyJhZnRlciI6IngiLCJzdGF0dXMiOm51bGwsInYiOjF9",  # a position of another shape
+    "e30",
+    "=====",
+    *ODD_TEXT,
+)
+
+
+@fuzz_settings(150)
+@given(data=st.data())
+def test_no_campaign_list_query_ends_in_a_server_error(tokens, functions, context, data):
+    """Any status, limit and next (odd text, forged tokens): a page or a 400, never a 5xx."""
+    keys = data.draw(st.lists(st.sampled_from(("status", "limit", "next")), unique=True))
+    query = {
+        key: data.draw(st.one_of(st.sampled_from(LIST_VALUES), st.text(max_size=40)))
+        for key in keys
+    }
+    event = http_event("GET", "/admin/campaigns")
+    event["queryStringParameters"] = query
+    event["rawQueryString"] = "&".join(
+        f"{quote(k)}={quote(v, safe='', errors='replace')}" for k, v in query.items()
+    )
+    event["requestContext"]["authorizer"] = {"iam": {"accessKey": "AKIA"}}
+    answer = functions["api"].handler(event, context)
+    status = answer["statusCode"]
+    assert status in (200, 400), (query, answer.get("body", "")[:300])
+    body = json.loads(answer["body"])
+    if status == 400:
+        assert set(body["error"]) == {"code", "message"}
+    else:
+        assert set(body) == {"campaigns", "next"}

@@ -267,8 +267,12 @@ def test_sweeper_erases_by_country_after_the_last_real_interaction(
 def test_sweeper_asks_for_re_permission_once_before_a_grant_lapses_and_saving_renews_it(
     aws, handlers, context, fns, monkeypatch
 ):
-    seed(handlers, context, "renew@example.org", country="FR", observed_at="2026-11-20T09:00:00Z")
-    # Seen on the careers site recently (below), so retention keeps the candidate.
+    # Granted a day ago by the clock, not on a fixed date: a fixed date drifts towards the
+    # lapse as the calendar moves on, and the test would stop asking before the lapse.
+    granted_at = (SYSTEM_CLOCK.now() - timedelta(days=1)).isoformat()
+    seed(handlers, context, "renew@example.org", country="FR", observed_at=granted_at)
+    # Two weeks before the 24-month grant lapses. Seen on the careers site then (below), so
+    # retention keeps the candidate.
     monkeypatch.setattr(SYSTEM_CLOCK, "offset", SYSTEM_CLOCK.offset + timedelta(days=715))
     handlers["ingest_profile"].handler(
         profile("renew@example.org", observed_at=SYSTEM_CLOCK.now().isoformat(), city="Paris")

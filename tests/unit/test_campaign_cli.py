@@ -731,3 +731,134 @@ def test_the_held_out_are_shown_when_a_campaign_has_them(stub):
     stub.reply = lambda r: (200, DONE)
     code, out, _ = _run(["--api", stub.url, "preview", CAMPAIGN_ID])
     assert "held out" not in out
+
+
+# -- list, cancel, pause, resume ----------------------------------------------------------------
+
+
+def _summary(n: int, status: str = "draft") -> dict[str, Any]:
+    return {
+        "campaign_id": f"cmp_{n:016x}",
+        "name": f"Campaign {n}",
+        "purpose": "marketing",
+        "template": "spring_hiring",
+        "status": status,
+        "created_at": f"2026-12-0{n}T08:00:00+00:00",
+        "launched_at": None,
+        "send_at": None,
+        "counts": {"queued": 0, "sent": n * 1000, "suppressed_total": 0, "waiting": 0, "failed": 0},
+    }
+
+
+def test_list_shows_a_page_and_the_token_of_the_next(stub):
+    stub.reply = lambda r: (200, {"campaigns": [_summary(3), _summary(2, "paused")], "next": "T1"})
+    code, out, _ = _run(["--api", stub.url, "list", "--status", "running", "--limit", "2"])
+    assert code == 0
+    [request] = stub.requests
+    assert (request.method, request.path) == ("GET", "/admin/campaigns?status=running&limit=2")
+    assert request.header("Authorization").startswith("AWS4-HMAC-SHA256 ")
+    rows = [line.split() for line in out.splitlines()]
+    assert rows[0] == ["campaign", "status", "created", "sent", "name"]
+    assert [
+        "cmp_0000000000000003",
+        "draft",
+        "2026-12-03",
+        "08:00",
+        "3,000",
+        "Campaign",
+        "3",
+    ] in rows
+    assert [
+        "cmp_0000000000000002",
+        "paused",
+        "2026-12-02",
+        "08:00",
+        "2,000",
+        "Campaign",
+        "2",
+    ] in rows
+    assert "more: --next T1" in out
+    code, out, _ = _run(["--api", stub.url, "list", "--next", "T1", "--json"])
+    assert stub.requests[-1].path == "/admin/campaigns?next=T1"
+    assert json.loads(out)["next"] == "T1"
+
+
+def test_list_all_follows_every_page(stub):
+    pages = {
+        None: {"campaigns": [_summary(3)], "next": "T1"},
+        "T1": {"campaigns": [_summary(2)], "next": "T2"},
+        "T2": {"campaigns": [_summary(1)], "next": None},
+    }
+
+    def reply(request: Received) -> tuple[int, Any]:
+        found = re.search(r"next=([^&]+)", request.path)
+        return 200, pages[found.group(1) if found else None]
+
+    stub.reply = reply
+    code, out, _ = _run(["--api", stub.url, "list", "--all", "--status", "draft", "--json"])
+    assert code == 0
+    listed = json.loads(out)
+    assert [c["campaign_id"] for c in listed["campaigns"]] == [
+        "cmp_0000000000000003",
+        "cmp_0000000000000002",
+        "cmp_0000000000000001",
+    ]
+    assert listed["next"] is None
+    assert [r.path for r in stub.requests] == [
+        "/admin/campaigns?status=draft",
+        "/admin/campaigns?status=draft&next=T1",
+        "/admin/campaigns?status=draft&next=T2",
+    ]
+    stub.reply = lambda r: (200, {"campaigns": [], "next": None})
+    assert "no campaigns" in _run(["--api", stub.url, "list"])[1]
+
+
+@pytest.mark.parametrize(
+    ("verb", "status", "said"),
+    [("cancel", "cancelled", "cancelled"), ("pause", "paused", "paused")],
+)
+def test_cancel_and_pause_post_and_show_the_campaign(stub, verb, status, said):
+    stub.reply = lambda r: (200, {**_view(status=status, counts={"sent": 10}), "changed": True})
+    code, out, _ = _run(["--api", stub.url, verb, CAMPAIGN_ID])
+    assert code == 0
+    [request] = stub.requests
+    assert (request.method, request.path) == ("POST", f"/admin/campaigns/{CAMPAIGN_ID}/{verb}")
+    assert out.startswith(f"campaign {CAMPAIGN_ID} {said}\n")
+    assert ["status", status] in [line.split() for line in out.splitlines()]
+    stub.reply = lambda r: (200, {**_view(status=status), "changed": False})
+    assert f"was {status} already" in _run(["--api", stub.url, verb, CAMPAIGN_ID])[1]
+
+
+def test_resume_says_how_many_parked_pages_it_queued_again(stub):
+    stub.reply = lambda r: (200, {**_view(status="launched"), "changed": True, "requeued": 12})
+    code, out, _ = _run(["--api", stub.url, "resume", CAMPAIGN_ID])
+    assert code == 0 and stub.requests[0].path == f"/admin/campaigns/{CAMPAIGN_ID}/resume"
+    assert f"campaign {CAMPAIGN_ID} resumed (12 parked pages queued again)" in out
+    code, out, _ = _run(["--api", stub.url, "resume", CAMPAIGN_ID, "--json"])
+    assert json.loads(out)["requeued"] == 12
+
+
+def test_a_transition_the_api_refuses_is_its_409_message(stub):
+    stub.reply = lambda r: (
+        409,
+        {"error": {"code": "invalid_transition", "message": "the campaign is sent, not paused"}},
+    )
+    code, _, err = _run(["--api", stub.url, "resume", CAMPAIGN_ID])
+    assert code == cli.EXIT_API
+    assert "409 invalid_transition: the campaign is sent, not paused" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["cancel"], ["pause", "a", "b"], ["resume"], ["list", "--status", "done"], ["list", "x"]],
+)
+def test_bad_usage_of_the_control_verbs_exits_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(argv)
+    assert exit_info.value.code == 2
+
+
+def test_the_cli_filters_on_the_statuses_the_api_takes():
+    from talentops.campaigns.listing import STATUSES
+
+    assert set(cli.LIST_STATUSES) == set(STATUSES)

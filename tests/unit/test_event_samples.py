@@ -55,6 +55,7 @@ MANUAL = {"schedule/retention-sweeper-restart.json": "RetentionSweeperFunction"}
 TOKEN_PLACEHOLDER = "REPLACE_WITH_THE_TOKEN_OF_AN_EMAIL_LINK"
 SAMPLE_CANDIDATE = "c_4f1e2d3c4b5a69788796"
 SAMPLE_CAMPAIGN = "cmp_d40b2e2c7909f090"
+SAMPLE_SEGMENT = "seg_218d3039be5cc790"  # the segment of events/http/admin-create-segment.json
 SAMPLE_DECISION = "9b2f6c1d0e4a7b8c5d3e2f1a0b9c8d7e"  # the SES samples' decision_id tag
 # SES record eventType -> the detail-type EventBridge gives it.
 SES_DETAIL_TYPES = {
@@ -608,6 +609,12 @@ def create_sample_campaign(context: Any) -> None:
     assert json.loads(created["body"])["campaign_id"] == SAMPLE_CAMPAIGN
 
 
+def create_sample_segment(context: Any) -> None:
+    created = handler_of("ApiFunction").handler(load("http/admin-create-segment.json"), context)
+    assert created["statusCode"] == 201, created
+    assert json.loads(created["body"])["segment_id"] == SAMPLE_SEGMENT
+
+
 def outline(result: dict[str, Any], candidate_id: str) -> dict[str, Any]:
     """What a bus handler's result says, in short; the seeded candidate's id as SEEDED."""
     out: dict[str, Any] = {
@@ -624,6 +631,14 @@ def outline(result: dict[str, Any], candidate_id: str) -> dict[str, Any]:
 
 # Samples that need another first: the application ends the nurture the job view started.
 PRELUDE = {"bus/candidate-application-submitted.json": ["bus/candidate-job-viewed.json"]}
+# HTTP samples that need others first: a campaign is paused once launched, resumed once paused.
+HTTP_PRELUDE = {
+    "http/admin-pause-campaign.json": ["http/admin-launch-campaign.json"],
+    "http/admin-resume-campaign.json": [
+        "http/admin-launch-campaign.json",
+        "http/admin-pause-campaign.json",
+    ],
+}
 # What each function makes of each bus sample, for the seeded candidate (profile and events
 # grant; the `ref` and the address of the samples are the seeded candidate's).
 BUS_OUTCOMES: dict[tuple[str, str], dict[str, Any]] = {
@@ -852,10 +867,15 @@ def test_http_sample_is_answered_by_the_api(name, wired, context):
     candidate_id = seed_candidate(context)
     if "campaign" in name and name != "http/admin-create-campaign.json":
         create_sample_campaign(context)
+    if name == "http/admin-get-segment.json":
+        create_sample_segment(context)
     if name == "http/admin-campaign-preview.json":  # a preview to follow: POST starts it
         started = handler_of("ApiFunction").handler(
             load("http/admin-preview-campaign.json"), context
         )
         assert started["statusCode"] == 202, started
+    for before in HTTP_PRELUDE.get(name, []):
+        answer = handler_of("ApiFunction").handler(load(before), context)
+        assert 200 <= answer["statusCode"] < 300, (before, answer.get("body"))
     response = handler_of("ApiFunction").handler(filled(name, candidate_id), context)
     assert 200 <= response["statusCode"] < 300, (response["statusCode"], response.get("body"))

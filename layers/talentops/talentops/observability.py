@@ -11,6 +11,7 @@ and none searches ahead for an end it may never find. bench/redaction.py measure
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -157,8 +158,25 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
         return super().serialize(cleaned)
 
 
+# What a JSON text may start with after its whitespace (json.loads: an object, an array, a
+# string, a number, true, false, null, NaN, Infinity, -Infinity).
+_JSON_STARTS = frozenset('{["-0123456789tfnNI')
+
+
+def _json_message(text: Any) -> Any:
+    """The formatter's deserializer: Powertools tries every message as JSON (a message that
+    is a JSON text is logged as its value); a message that cannot be one ("decision") is
+    refused before json.loads raises on it, which cost about 15 us a line. Raises ValueError
+    exactly where json.loads would, so the formatter keeps the message as it is."""
+    if isinstance(text, str) and text.lstrip(" \t\n\r")[:1] not in _JSON_STARTS:
+        raise ValueError("not a JSON text")
+    return json.loads(text)
+
+
 def get_logger(name: str | None = None) -> Logger:
-    return Logger(service=name, logger_formatter=RedactingFormatter())
+    return Logger(
+        service=name, logger_formatter=RedactingFormatter(json_deserializer=_json_message)
+    )
 
 
 logger = get_logger()

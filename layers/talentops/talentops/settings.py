@@ -40,6 +40,10 @@ class Settings(BaseModel):
     consent_policy: str = ""  # JSON; empty means the default policy (docs/privacy.md)
     job_alert_weekly_cap: int = 3
     contact_policy: str = ""  # JSON: quiet hours and the contact budget; empty = defaults
+    # How long the send ledger on the profile keeps traces beyond the windows that count
+    # them (delivery.ledger): the longest a campaign may exclude a purpose's recipients for
+    # (docs/campaigns.md, "Exclusions"); 0: only the budget's and the caps' windows.
+    ledger_window_days: int = Field(default=0, ge=0, le=365)
     # Journey timers: EventBridge Scheduler group, the queue they deliver to, the role used.
     timer_group: str = "default"
     timer_queue_arn: str = ""

@@ -143,6 +143,7 @@ class TokenSigner:
             except KeySetError as exc:
                 raise ValueError(str(exc)) from exc
         self.keys = keys
+        self._keyed: tuple[KeySet, hmac.HMAC] | None = None
 
     @property
     def kid(self) -> str:
@@ -167,7 +168,18 @@ class TokenSigner:
         }
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
         signed_part = f"{VERSION}.{self.kid}.{body}"
-        return f"{signed_part}.{_mac(self.keys.keys[self.kid], signed_part).decode('ascii')}"
+        mac = self._current_mac()
+        mac.update(signed_part.encode("ascii"))
+        return f"{signed_part}.{_b64(mac.digest())}"
+
+    def _current_mac(self) -> hmac.HMAC:
+        """A fresh HMAC of the current key: a copy of one keyed once per signer (keying
+        hashes the key's pads, which every token would otherwise repeat)."""
+        keyed = self._keyed
+        if keyed is None or keyed[0] is not self.keys:  # the key set (frozen) was replaced
+            key = self.keys.keys[self.keys.current]
+            keyed = self._keyed = (self.keys, hmac.new(key, digestmod=hashlib.sha256))
+        return keyed[1].copy()
 
     def _key_and_parts(self, token: str) -> tuple[bytes, str, str, str]:
         """(key, signed part, payload, signature) of a well-formed token of a known key."""

@@ -1,7 +1,8 @@
 """Campaigns in the talent pool table.
 
   pk=CAMPAIGN#<id>  sk=META      the definition (JSON), its fingerprint, created_at, status
-                                 (draft | scheduled | launching | launched), the launch state
+                                 (draft | scheduled | launching | launched | paused |
+                                 cancelled; ``paused_from`` while paused), the launch state
                                  (pages queued, candidates queued, profiles scanned, the scan
                                  cursor while the fan-out runs) and the counters of what the
                                  worker did (sent, suppressed by reason, deferred by reason,
@@ -13,6 +14,16 @@
                                              found (chunk <n>: a segment that ran short of
                                              time goes on in another message), removed when
                                              the preview is merged
+  pk=CAMPAIGN#<id>  sk=PARKED#<page>#<digest>  a page message that arrived while the campaign
+                                             was paused (its body, candidate ids included),
+                                             re-queued and removed by resume, removed by
+                                             cancel; ``expires_at`` 30 days
+
+The META item carries ``campaign_list`` (always ``CAMPAIGNS``) and ``campaign_order``
+(``<created_at, UTC, microseconds>#<id>``): the keys of the sparse GSI ``campaigns_by_created``
+that only META items are in, so that GET /admin/campaigns lists the campaigns newest first
+with a Query of that one index partition, never a Scan of the table. Campaigns are created a
+few a day: the single partition key is no hot spot.
 
 The META item also holds the state of the last preview (campaigns.preview_job): its run id,
 running or done, when it started, the moment it decides for, its segments, those done and
@@ -34,10 +45,11 @@ is not in it), so a campaign reads each addressable profile once and nothing els
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -45,7 +57,7 @@ from botocore.exceptions import ClientError
 from ..errors import ConcurrencyError, StorageError
 from ..models.state import Profile
 from .aws import client
-from .dynamo import batch_write, from_item, plain_item, query_all, to_item
+from .dynamo import batch_write, cancellation_codes, from_item, plain_item, query_all, to_item
 from .talent_pool import LoadedProfile
 
 META_SK = "META"
@@ -78,6 +90,28 @@ COUNT_NUMBERS = (
     "messages_done",
     "held_out",
 )
+# The list of campaigns (GET /admin/campaigns): a sparse GSI of the META items.
+LIST_INDEX = "campaigns_by_created"
+LIST_KEY = "campaign_list"
+LIST_ORDER = "campaign_order"
+LIST_PARTITION = "CAMPAIGNS"
+PARKED_PREFIX = "PARKED#"
+PARKED_TTL = timedelta(days=30)
+# What a cancel leaves alone: a campaign that is done (the view's "sent") or cancelled.
+CANCELLABLE = ("draft", "scheduled", "launching", "launched", "paused")
+
+
+def list_order(created_at: datetime, campaign_id: str) -> str:
+    """The sort key of a campaign in the list: its creation, in UTC with a fixed width (so
+    that the strings sort as the moments), then its id (ties)."""
+    moment = created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{moment}#{campaign_id}"
+
+
+def parked_sk(page: int, body: str) -> str:
+    """One parked item per message (a message delivered again parks once)."""
+    digest = hashlib.sha256(body.encode()).hexdigest()[:16]
+    return f"{PARKED_PREFIX}{page:08d}#{digest}"
 
 
 def campaign_pk(campaign_id: str) -> str:
@@ -106,6 +140,8 @@ class CampaignRecord:
     created_at: datetime
     status: str
     launched_at: str | None = None
+    paused_from: str | None = None
+    status_at: str | None = None
     pages: int = 0
     queued: int = 0
     scanned: int = 0
@@ -127,6 +163,8 @@ class CampaignRecord:
             created_at=datetime.fromisoformat(str(data["created_at"])),
             status=str(data["status"]),
             launched_at=data.get("launched_at"),
+            paused_from=data.get("paused_from"),
+            status_at=data.get("status_at"),
             pages=int(data.get("fanout_pages", 0)),
             queued=int(data.get("queued", 0)),
             scanned=int(data.get("scanned", 0)),
@@ -243,6 +281,8 @@ class CampaignRepository:
             "definition": definition,
             "fingerprint": fingerprint,
             "created_at": created_at.isoformat(),
+            LIST_KEY: LIST_PARTITION,
+            LIST_ORDER: list_order(created_at, campaign_id),
             "status": "draft",
             "queued": 0,
             "scanned": 0,
@@ -274,10 +314,19 @@ class CampaignRepository:
         return CampaignRecord.from_item(item) if item else None
 
     def set_status(
-        self, campaign_id: str, status: str, *, allowed_from: tuple[str, ...], now: datetime
+        self,
+        campaign_id: str,
+        status: str,
+        *,
+        allowed_from: tuple[str, ...],
+        now: datetime,
+        paused_from: str | None = None,
+        unless_done: bool = False,
     ) -> bool:
         """Move the campaign to ``status`` if it is in one of ``allowed_from``; False when it
-        was not (another caller moved it first)."""
+        was not (another caller moved it first). ``paused_from``: the status a pause
+        remembers (removed by any other move); ``unless_done``: not when the campaign is
+        launched and every message and deferred recipient is done (the view's "sent")."""
         values: dict[str, Any] = {":s": {"S": status}, ":now": {"S": now.isoformat()}}
         for i, name in enumerate(allowed_from):
             values[f":f{i}"] = {"S": name}
@@ -285,12 +334,24 @@ class CampaignRepository:
         update = "SET #s = :s, status_at = :now"
         if status in ("scheduled", "launching"):
             update += ", launched_at = if_not_exists(launched_at, :now)"
+        if paused_from is not None:
+            update += ", paused_from = :from"
+            values[":from"] = {"S": paused_from}
+        else:
+            update += " REMOVE paused_from"
+        condition = f"attribute_exists(pk) AND #s IN ({allowed})"
+        if unless_done:
+            condition += (
+                " AND NOT (#s = :launched AND messages_done >= messages AND waiting <= :zero)"
+            )
+            values[":launched"] = {"S": "launched"}
+            values[":zero"] = {"N": "0"}
         try:
             self.ddb.update_item(
                 TableName=self.table,
                 Key=self._key(campaign_id),
                 UpdateExpression=update,
-                ConditionExpression=f"attribute_exists(pk) AND #s IN ({allowed})",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
             )
@@ -317,7 +378,9 @@ class CampaignRepository:
         what was queued, scanned and read since the last save. Conditional on the message
         count being ``expected_messages``, so that two fan-outs of one campaign (a launch
         called again while one runs) cannot both count the same messages: the one that loses
-        gets ConcurrencyError and stops."""
+        gets ConcurrencyError and stops; and on the status being ``launching``, so that a
+        fan-out never saves (nor marks launched) a campaign paused or cancelled meanwhile: it
+        gets ConcurrencyError too, and resume goes on from the last cursor saved."""
         names = {"#p": "fanout_pages", "#q": "queued", "#n": "scanned", "#m": "messages"}
         values: dict[str, Any] = {
             ":p": {"N": str(pages)},
@@ -326,7 +389,9 @@ class CampaignRepository:
             ":m": {"N": str(messages)},
             ":now": {"S": now.isoformat()},
             ":expected": {"N": str(expected_messages)},
+            ":launching": {"S": "launching"},
         }
+        names["#s"] = "status"
         if cursor:
             update = "SET fanout_cursor = :c, fanout_at = :now ADD #p :p, #q :q, #n :n, #m :m"
             values[":c"] = {"S": cursor}
@@ -336,20 +401,20 @@ class CampaignRepository:
                 "REMOVE fanout_cursor ADD #p :p, #q :q, #n :n, #m :m"
             )
             values[":done"] = {"S": "launched"}
-            names["#s"] = "status"
         try:
             self.ddb.update_item(
                 TableName=self.table,
                 Key=self._key(campaign_id),
                 UpdateExpression=update,
-                ConditionExpression="attribute_exists(pk) AND #m = :expected",
+                ConditionExpression="attribute_exists(pk) AND #m = :expected AND #s = :launching",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise ConcurrencyError(
-                    "another fan-out of this campaign saved these messages"
+                    "another fan-out of this campaign saved these messages, or it was paused "
+                    "or cancelled"
                 ) from exc
             raise StorageError("saving a campaign's fan-out progress failed") from exc
 
@@ -385,6 +450,132 @@ class CampaignRepository:
             )
         except ClientError as exc:
             raise StorageError("counting a campaign's outcomes failed") from exc
+
+    def status_of(self, campaign_id: str) -> str | None:
+        """The campaign's stored status now (a consistent read of that attribute only)."""
+        try:
+            resp = self.ddb.get_item(
+                TableName=self.table,
+                Key=self._key(campaign_id),
+                ConsistentRead=True,
+                ProjectionExpression="#s",
+                ExpressionAttributeNames={"#s": "status"},
+            )
+        except ClientError as exc:
+            raise StorageError("reading a campaign's status failed") from exc
+        item = resp.get("Item")
+        return str(item["status"]["S"]) if item and "status" in item else None
+
+    # -- the list (GSI campaigns_by_created) ------------------------------------------------
+
+    def list_campaigns(
+        self,
+        *,
+        before: str | None,
+        limit: int,
+        keep: Callable[[CampaignRecord], bool] = lambda _record: True,
+        max_read: int = 1000,
+    ) -> tuple[list[CampaignRecord], str | None]:
+        """Up to ``limit`` campaigns that ``keep``, newest first, from right after the list
+        position ``before`` (None: the newest); and the position to go on from (None: the
+        end of the list). Reads at most about ``max_read`` campaigns a call: a rare status
+        answers fewer than ``limit`` and a position to go on from. The index is eventually
+        consistent: a campaign created a moment ago may not be listed yet."""
+        found: list[CampaignRecord] = []
+        read = 0
+        position = before
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": LIST_INDEX,
+            "ScanIndexForward": False,
+        }
+        while True:
+            names = {"#k": LIST_KEY}
+            values: dict[str, Any] = {":k": {"S": LIST_PARTITION}}
+            condition = "#k = :k"
+            if position is not None:
+                condition += " AND #o < :o"
+                names["#o"] = LIST_ORDER
+                values[":o"] = {"S": position}
+            want = min(100, max(limit - len(found), 1) + 1, max_read - read + 1)
+            try:
+                resp = self.ddb.query(
+                    **kwargs,
+                    KeyConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    Limit=want,
+                )
+            except ClientError as exc:
+                raise StorageError("listing the campaigns failed") from exc
+            items = resp.get("Items", [])
+            more = "LastEvaluatedKey" in resp
+            for index, item in enumerate(items):
+                record = CampaignRecord.from_item(item)
+                position = str(item[LIST_ORDER]["S"])
+                read += 1
+                if keep(record):
+                    found.append(record)
+                rest = index + 1 < len(items) or more
+                if len(found) >= limit or read >= max_read:
+                    return found, position if rest else None
+            if not more:
+                return found, None
+
+    # -- pages parked while paused ----------------------------------------------------------
+
+    def park(self, campaign_id: str, *, page: int, body: str, now: datetime) -> bool:
+        """Keep a page message of a paused campaign on the campaign (resume queues it again):
+        one transaction with the check that the campaign is still paused. False when it is
+        not (resumed or cancelled meanwhile): nothing was written."""
+        item = {
+            "pk": campaign_pk(campaign_id),
+            "sk": parked_sk(page, body),
+            "body": body,
+            "parked_at": now.isoformat(),
+            "expires_at": int((now + PARKED_TTL).timestamp()),
+        }
+        try:
+            self.ddb.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table,
+                            "Key": self._key(campaign_id),
+                            "ConditionExpression": "#s = :paused",
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": {":paused": {"S": "paused"}},
+                        }
+                    },
+                    {"Put": {"TableName": self.table, "Item": to_item(item)}},
+                ]
+            )
+        except ClientError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                return False
+            raise StorageError("parking a paused campaign's page failed") from exc
+        return True
+
+    def parked(self, campaign_id: str) -> list[tuple[str, str]]:
+        """The parked messages of the campaign: (sort key, body), in page order."""
+        found = query_all(
+            self.ddb,
+            "reading a campaign's parked pages",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={
+                ":pk": {"S": campaign_pk(campaign_id)},
+                ":p": {"S": PARKED_PREFIX},
+            },
+            ConsistentRead=True,
+        )
+        return [(str(item["sk"]), str(item["body"])) for item in found]
+
+    def remove_parked(self, campaign_id: str, sks: list[str]) -> None:
+        pk = campaign_pk(campaign_id)
+        requests = [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for sk in sks]
+        if requests:
+            batch_write(self.ddb, self.table, requests, what="removing parked pages")
 
     # -- the preview (campaigns.preview_job) ------------------------------------------------
 

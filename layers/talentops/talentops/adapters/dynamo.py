@@ -24,10 +24,33 @@ def _plain(value: Any) -> Any:
 
 
 def to_item(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: _SER.serialize(_plain(v)) for k, v in data.items() if v is not None}
+    return {k: _serialize(v) for k, v in data.items() if v is not None}
 
 
 def to_value(value: Any) -> dict[str, Any]:
+    return _serialize(value)
+
+
+_LARGEST_EXACT = 10**38  # DynamoDB numbers: 38 digits; beyond, boto3 refuses (Inexact)
+
+
+def _serialize(value: Any) -> dict[str, Any]:
+    """``TypeSerializer().serialize(_plain(value))`` without its type probing for the types
+    a decision or a profile holds (str, bool, int, None, dict, list); anything else (floats,
+    Decimal, sets, bytes, a str subclass, a very large int) goes through boto3 as before."""
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is int and -_LARGEST_EXACT < value < _LARGEST_EXACT:
+        return {"N": str(value)}
+    if value is None:
+        return {"NULL": True}
+    if kind is dict:
+        return {"M": {k: _serialize(v) for k, v in value.items()}}
+    if kind is list:
+        return {"L": [_serialize(v) for v in value]}
     return _SER.serialize(_plain(value))
 
 

@@ -115,5 +115,6 @@ def _routers() -> list[Router]:
     from .messages import router as messages
     from .metrics import router as metrics
     from .preferences import router as preferences
+    from .segments import router as segments
 
-    return [careers, preferences, admin, campaigns, messages, metrics, explain]
+    return [careers, preferences, admin, campaigns, segments, messages, metrics, explain]

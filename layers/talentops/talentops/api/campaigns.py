@@ -1,6 +1,7 @@
 """Campaign routes (`/admin/campaigns...`, docs/campaigns.md): create,
-preview (POST starts it, GET follows it), launch, status. IAM (SigV4) only, like every
-operations route (admin.require_iam).
+preview (POST starts it, GET follows it), launch, status, list, and the control verbs
+(cancel, pause, resume: 409 invalid_transition when the status does not allow it). IAM
+(SigV4) only, like every operations route (admin.require_iam).
 
 A definition that is not valid is answered 422 with every problem and its path:
 ``{"error": {"code": "invalid_campaign", "message": "...", "problems": [{"path", "message"}]}}``.
@@ -13,12 +14,18 @@ import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..campaigns.listing import MAX_LIMIT, STATUSES, InvalidListQueryError, list_query
 from ..campaigns.model import CampaignError
-from ..campaigns.service import CAMPAIGN_ID, NoPreviewError, UnknownCampaignError
+from ..campaigns.service import (
+    CAMPAIGN_ID,
+    CampaignStateError,
+    NoPreviewError,
+    UnknownCampaignError,
+)
 from .admin import require_iam
 from .errors import ApiError, error_docs
 
@@ -27,6 +34,8 @@ router = APIGatewayHttpRouter()
 TAG = "campaigns"
 _FORBIDDEN = "Not an IAM (SigV4) signed request"
 _UNKNOWN = "No such campaign"
+_CONFLICT = "Its status does not allow this (invalid_transition)"
+_STATUS_PATTERN = "^(" + "|".join(STATUSES) + ")$"
 _CAMPAIGN_ID = re.compile(CAMPAIGN_ID)
 
 
@@ -95,7 +104,13 @@ class CampaignView(BaseModel):
     created_at: str
     launched_at: str | None
     send_at: str | None
-    status: str = Field(description="draft, scheduled, launching, launched or sent")
+    status: str = Field(
+        description="draft, scheduled, launching, launched, sent, paused or cancelled"
+    )
+    status_at: str | None = Field(default=None, description="When the status last changed")
+    paused_from: str | None = Field(
+        default=None, description="While paused: the status resume goes back to"
+    )
     counts: CampaignCounts
     progress: CampaignProgress
 
@@ -106,6 +121,48 @@ class CampaignCreated(CampaignView):
 
 class CampaignLaunched(CampaignView):
     launch: str = Field(description="started, scheduled, resumed or already_launched")
+
+
+class CampaignControlled(CampaignView):
+    changed: bool = Field(description="false: it was in that status already")
+    requeued: int | None = Field(
+        default=None, description="resume: the pages parked while paused, queued again"
+    )
+
+
+class CampaignSummaryCounts(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    queued: int
+    sent: int
+    suppressed_total: int
+    waiting: int
+    failed: int
+
+
+class CampaignSummary(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    campaign_id: str
+    name: str
+    purpose: str
+    template: str
+    status: str
+    created_at: str
+    launched_at: str | None
+    send_at: str | None
+    counts: CampaignSummaryCounts
+
+
+class CampaignList(BaseModel):
+    """A page of campaigns, newest first."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    campaigns: list[CampaignSummary]
+    next: str | None = Field(
+        description="Pass as `next` (with the same status) for the next page; null: the end"
+    )
 
 
 class CampaignPreviewRunning(BaseModel):
@@ -197,6 +254,36 @@ def _call(method: str, campaign_id: str) -> Any:
         return getattr(_service(), method)(_campaign_id(campaign_id))
     except UnknownCampaignError as exc:
         raise ApiError(404, exc.code, "no campaign has this id") from exc
+    except CampaignStateError as exc:
+        raise ApiError(409, exc.code, str(exc)) from exc
+
+
+@router.get(
+    "/admin/campaigns",
+    summary="List campaigns",
+    description="The campaigns, newest first, a page at a time (`limit`, default 20, at most "
+    f"{MAX_LIMIT}), optionally of one `status` (running: launching, or launched with work "
+    "left). `next` is the token the last page answered (opaque; it must be passed with the "
+    "same status). A page of a rare status may hold fewer than `limit` with a `next`: "
+    "follow it until `next` is null.",
+    tags=[TAG],
+    operation_id="listCampaigns",
+    responses={
+        **_ok(200, CampaignList, "A page of campaigns"),
+        **error_docs({400: "A bad status, limit or next token", 403: _FORBIDDEN}),
+    },
+)
+def list_campaigns(
+    status: Annotated[str | None, Query(pattern=_STATUS_PATTERN)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+    token: Annotated[str | None, Query(alias="next", max_length=300)] = None,
+) -> Response[str]:
+    require_iam(router.current_event)
+    try:
+        query = list_query(status, limit, token)
+    except InvalidListQueryError as exc:
+        raise ApiError(400, exc.code, str(exc)) from exc
+    return _json(200, _service().list_campaigns(query))
 
 
 @router.post(
@@ -286,7 +373,9 @@ def campaign_preview(campaign_id: str) -> Response[str]:
     operation_id="launchCampaign",
     responses={
         **_ok(202, CampaignLaunched, "Launched (or scheduled, or launched before)"),
-        **error_docs({403: _FORBIDDEN, 404: _UNKNOWN}),
+        **error_docs(
+            {403: _FORBIDDEN, 404: _UNKNOWN, 409: "Paused or cancelled (invalid_transition)"}
+        ),
     },
 )
 def launch_campaign(campaign_id: str) -> Response[str]:
@@ -307,3 +396,53 @@ def launch_campaign(campaign_id: str) -> Response[str]:
 def campaign_status(campaign_id: str) -> Response[str]:
     require_iam(router.current_event)
     return _json(200, _call("status", campaign_id))
+
+
+def _control(verb: str, description: str, conflict: str) -> Any:
+    return router.post(
+        f"/admin/campaigns/<campaign_id>/{verb}",
+        summary=f"{verb.title()} a campaign",
+        description=description,
+        tags=[TAG],
+        operation_id=f"{verb}Campaign",
+        responses={
+            **_ok(200, CampaignControlled, "The campaign after it"),
+            **error_docs({403: _FORBIDDEN, 404: _UNKNOWN, 409: conflict}),
+        },
+    )
+
+
+@_control(
+    "cancel",
+    "Status cancelled: a scheduled campaign never starts (its launch timer is deleted); a "
+    "running one stops queuing and its pages not yet sent are dropped; what was sent stays "
+    "sent and counted. Cancelling a cancelled campaign changes nothing (changed false).",
+    "Already sent (invalid_transition)",
+)
+def cancel_campaign(campaign_id: str) -> Response[str]:
+    require_iam(router.current_event)
+    return _json(200, _call("cancel", campaign_id))
+
+
+@_control(
+    "pause",
+    "Status paused: the fan-out stops queuing and the workers stop taking recipients (a page "
+    "already sending finishes); pages that arrive meanwhile are kept on the campaign. Pausing "
+    "a paused campaign changes nothing (changed false).",
+    "A draft, sent or cancelled campaign (invalid_transition)",
+)
+def pause_campaign(campaign_id: str) -> Response[str]:
+    require_iam(router.current_event)
+    return _json(200, _call("pause", campaign_id))
+
+
+@_control(
+    "resume",
+    "Back to the status it was paused in, and on from where it was: the fan-out goes on from "
+    "its cursor, the pages kept while paused are queued again (requeued); nobody gets it "
+    "twice. A scheduled campaign whose send_at passed while paused starts now.",
+    "Not paused (invalid_transition)",
+)
+def resume_campaign(campaign_id: str) -> Response[str]:
+    require_iam(router.current_event)
+    return _json(200, _call("resume", campaign_id))

@@ -18,11 +18,24 @@ Both run in the campaign worker, off the campaign queue (SQS, partial batch fail
   the campaign twice.
 - ``page``: up to 100 candidate ids. One BatchGetItem of the profiles, then per candidate
   campaigns.preview.decide_recipient (the preview's own function, so the preview's counts
-  are what the launch sends), the claim (TalentPoolRepository.claim_decisions: the decision
+  are what the launch sends; its exclusions read the profile's send ledger, and the
+  decision records only for an excluded campaign older than the ledger: one more
+  BatchGetItem then), the claim (TalentPoolRepository.claim_decisions: the decision
   record, and for a send the trace on the profile that the contact budget counts), the
   compose (delivery.compose.compose_email) and the SES send, the completion
   (complete_decisions), one PutEvents per ten outcomes (Message Sent / Suppressed) and one
   UpdateItem of the campaign's counters.
+
+Pause and cancel (campaigns.service, docs/campaigns.md): the fan-out reads the campaign's
+status before each batch it queues (and its saves are conditional on ``launching``), so it
+stops queuing within one batch of a pause or a cancel; the resume queues a fan-out that goes
+on from the saved cursor. A page reads the status first: cancelled, it is dropped (nobody of
+it is sent); paused, its message is parked on the campaign (CampaignRepository.park, a
+transaction with the check that the campaign is still paused) and resume queues it again.
+A page already sending when the pause comes finishes (at most ``MESSAGE_SIZE`` recipients).
+Nobody gets the campaign twice across a pause: the decision id is per campaign and
+candidate, so a candidate queued again (a fan-out going on from its cursor re-reads what it
+had read but not saved) is a duplicate, not a second send.
 
 SES throttling (Throttling, ThrottlingException, TooManyRequestsException,
 MaxSendRateExceeded) is retried in place with capped exponential backoff and full jitter. A
@@ -87,6 +100,7 @@ from ..models.state import Decision, Profile
 from ..observability import count, logger
 from ..tokens import TokenSigner
 from .counting import count_resolved
+from .exclusions import Exclusions, load_exclusions, received_for
 from .model import Campaign
 from .preview import RecipientDecision, campaign_fact, decide_recipient
 from .preview_job import PreviewMessage
@@ -117,6 +131,14 @@ class CampaignMessage(BaseModel):
     # A deferred recipient's retry: when it was first tried (the budget's max_defer counts
     # from there).
     first_tried_at: AwareDatetime | None = None
+
+
+class _Halted(Exception):
+    """The campaign was paused or cancelled while its fan-out ran."""
+
+    def __init__(self, status: str | None):
+        super().__init__(status)
+        self.status = status or "unknown"
 
 
 class PageIncompleteError(TalentOpsError):
@@ -189,6 +211,8 @@ class _Subject:
     record: CampaignRecord
     campaign: Campaign
     spec: MessageSpec
+    exclusions: Exclusions | None = None
+    received: Mapping[str, set[str]] = field(default_factory=dict)  # candidate -> campaigns
 
 
 @dataclass
@@ -237,6 +261,7 @@ class CampaignWorker:
     # The content versions recorded on every decision (wiring.content_versions).
     versions: Mapping[str, str] | None = None
     _definitions: dict[str, tuple[CampaignRecord, Campaign]] = field(default_factory=dict)
+    _exclusions: dict[str, Exclusions | None] = field(default_factory=dict)
 
     def process(
         self, message: CampaignMessage, seconds_left: Callable[[], float] | None = None
@@ -269,7 +294,8 @@ class CampaignWorker:
         report = PageReport(message.campaign_id, "fanout")
         cid = message.campaign_id
         record = self.campaigns.get(cid)
-        if record is None or record.status in ("draft", "launched"):
+        if record is None or record.status in ("draft", "launched", "paused", "cancelled"):
+            # Paused: the resume queues a fan-out again; cancelled: nothing more is queued.
             report.status = "nothing_to_do" if record is None else f"already_{record.status}"
             logger.info("campaign fan-out: nothing to do", campaign_id=cid, status=report.status)
             return report
@@ -310,8 +336,13 @@ class CampaignWorker:
                 if cursor is None:
                     self._checkpoint(run, len(run.pending), None, run.read, report)
                     return report
+        except _Halted as halted:
+            report.status = halted.status
+            logger.info("campaign fan-out stopped", campaign_id=cid, status=halted.status)
+            return report
         except ConcurrencyError:
-            # Another fan-out of this campaign saved these messages first: it goes on.
+            # Another fan-out of this campaign saved these messages first: it goes on. (Or
+            # the campaign was paused or cancelled between the check and the save.)
             report.status = "superseded"
             logger.info("campaign fan-out superseded", campaign_id=cid, messages=run.messages)
             return report
@@ -326,7 +357,11 @@ class CampaignWorker:
     ) -> None:
         """Queue the first ``count`` pending candidates (full messages, the last one maybe
         not), then save ``cursor`` (None: done) and the profiles scanned up to it (the
-        ``scanned_to``-th read since the saved cursor)."""
+        ``scanned_to``-th read since the saved cursor). _Halted, queuing nothing, when the
+        campaign is no longer launching (paused or cancelled)."""
+        status = self.campaigns.status_of(run.campaign_id)
+        if status != "launching":
+            raise _Halted(status)
         ids = [candidate for candidate, _key, _read in run.pending[:count]]
         bodies = [
             CampaignMessage(
@@ -365,16 +400,22 @@ class CampaignWorker:
             report.status = "unknown_campaign"
             logger.warning("a page of an unknown campaign", campaign_id=cid)
             return report
+        if not self._may_send(message, report):
+            return report
         record, campaign = found
         spec = self.catalogue.message(campaign.content.template)
         counts = CampaignCounts()
         loaded = self.pool.get_profiles(message.candidates)
         counts.missing = len(set(message.candidates) - set(loaded))  # merged or erased since
         todo = [c for c in dict.fromkeys(message.candidates) if c in loaded]
+        if cid not in self._exclusions:  # excluded campaigns' launch times never change
+            self._exclusions[cid] = load_exclusions(campaign, self.campaigns.get, now=self.now())
+        exclusions = self._exclusions[cid]
+        received = received_for(exclusions, todo, self.now(), self.pool.get_decisions)
         signer = self.signer()
         planned, duplicates, deferred, left_segment = self._claim(
             message,
-            _Subject(record, campaign, spec),
+            _Subject(record, campaign, spec, exclusions, received),
             loaded=loaded,
             todo=todo,
             signer=signer,
@@ -382,17 +423,7 @@ class CampaignWorker:
         counts.left_segment = left_segment
         report.duplicates = len(duplicates)
         self._resolve_open(duplicates)
-        undecided = 0
-        for claim in planned:
-            decision = claim.claim.decision
-            if decision.status == "failed":
-                undecided += 1  # could not be decided: counted failed
-            elif decision.reason == "holdout":
-                counts.held_out += 1  # would have been sent: counted apart
-            elif decision.outcome != "send":
-                counts.suppressed[decision.reason or "unknown"] = (
-                    counts.suppressed.get(decision.reason or "unknown", 0) + 1
-                )
+        undecided = _tally_unsent([p.claim.decision for p in planned], counts)
         sent, failed, unsent, stop = self._send(planned, seconds_left)
         counts.sent, counts.failed = len(sent), len(failed) + undecided
         suppressed = [p.claim.decision for p in planned if p.claim.decision.outcome != "send"]
@@ -434,6 +465,26 @@ class CampaignWorker:
             raise stop
         return report
 
+    def _may_send(self, message: CampaignMessage, report: PageReport) -> bool:
+        """Whether the page goes on: not when the campaign is cancelled (the message is
+        dropped) or paused (the message is parked on the campaign; resume queues it again).
+        A pause that ends between the read and the park is read again."""
+        cid = message.campaign_id
+        for _ in range(3):
+            status = self.campaigns.status_of(cid)
+            if status == "cancelled":
+                report.status = "cancelled"
+                logger.info("campaign page dropped: cancelled", campaign_id=cid, page=message.page)
+                return False
+            if status != "paused":
+                return True
+            body = message.model_dump_json()
+            if self.campaigns.park(cid, page=message.page, body=body, now=self.now()):
+                report.status = "parked"
+                logger.info("campaign page parked: paused", campaign_id=cid, page=message.page)
+                return False
+        raise ConcurrencyError("the campaign kept changing between paused and not")
+
     def _resolve_open(self, duplicates: Sequence[Claim]) -> None:
         """Recipients claimed by an earlier delivery that died before recording them: each
         resolved once its lease ran out (counted and announced by the resolver), else left
@@ -474,6 +525,8 @@ class CampaignWorker:
             first_tried_at=message.first_tried_at,
             freshness=self.freshness,
             versions=self.versions,
+            exclusions=subject.exclusions,
+            received=subject.received.get(profile.candidate_id, ()),
         )
 
     def _claim(
@@ -713,3 +766,19 @@ def parse_message(body: str | bytes | Mapping[str, Any]) -> CampaignMessage | Pr
     if isinstance(body, Mapping):
         return CampaignMessage.model_validate(dict(body))
     return CampaignMessage.model_validate_json(body)
+
+
+def _tally_unsent(decisions: Sequence[Decision], counts: CampaignCounts) -> int:
+    """Count the page's decisions that send nothing: the held out apart (they would have
+    been sent), the suppressed by reason; returns how many could not be decided (counted
+    failed)."""
+    undecided = 0
+    for decision in decisions:
+        if decision.status == "failed":
+            undecided += 1
+        elif decision.reason == "holdout":
+            counts.held_out += 1
+        elif decision.outcome != "send":
+            reason = decision.reason or "unknown"
+            counts.suppressed[reason] = counts.suppressed.get(reason, 0) + 1
+    return undecided

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -44,6 +44,11 @@ from ..models.events import EventStart
 from ..models.state import Profile
 
 CampaignPurpose = Literal["marketing", "events", "job_alerts"]
+CAMPAIGN_ID_PATTERN = r"^cmp_[0-9a-f]{16}$"
+SEGMENT_ID_PATTERN = r"^seg_[0-9a-f]{16}$"
+MAX_EXCLUDED_CAMPAIGNS = 20
+# (segment id, version or None for the latest) -> (the version, its conditions), or None.
+SegmentResolver = Callable[[str, int | None], tuple[int, Sequence[Any]] | None]
 
 
 class CampaignError(SourceError):
@@ -67,6 +72,30 @@ class CampaignContent(BaseModel):
     variants: tuple[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")], ...] = ()
 
 
+class SegmentRef(BaseModel):
+    """A saved segment (POST /admin/segments): pinned at creation to a version."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    id: Annotated[str, Field(pattern=SEGMENT_ID_PATTERN)]
+    version: Annotated[int, Field(ge=1)] | None = None
+
+
+class CampaignExclude(BaseModel):
+    """Who the campaign leaves out (counted ``excluded``): the recipients of other
+    campaigns, and whoever received a message of a purpose within some days."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    campaigns: tuple[Annotated[str, Field(pattern=CAMPAIGN_ID_PATTERN)], ...] = Field(
+        default=(), max_length=MAX_EXCLUDED_CAMPAIGNS
+    )
+    purposes: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,31}$")],
+        Annotated[int, Field(ge=1, le=365)],
+    ] = Field(default_factory=dict, max_length=10)
+
+
 class Campaign(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
@@ -81,6 +110,9 @@ class Campaign(BaseModel):
     holdout: float | None = Field(
         default=None, json_schema_extra={"exclusiveMinimum": 0, "maximum": 0.5}
     )
+    # The saved segment ``segment`` was taken from (id and the version pinned at creation).
+    segment_ref: SegmentRef | None = None
+    exclude: CampaignExclude | None = None
 
     @field_validator("name")
     @classmethod
@@ -119,8 +151,9 @@ class Campaign(BaseModel):
         candidate id, each ``candidate.<field>`` as ``fields.<field>``, each
         ``behaviours.<kind>...`` as ``behaviours.<kind>``."""
         paths = ["candidate_id"]
-        for _, rule in walk_rules(self.segment):
-            kind, _, rest = rule.field.partition(".")
+        fields = dict.fromkeys(rule.field for _, rule in walk_rules(self.segment))
+        for field in fields:  # in the segment's order, inside groups too
+            kind, _, rest = field.partition(".")
             if kind == "candidate":
                 paths.append(f"fields.{rest}")
             elif kind == "behaviours":
@@ -199,6 +232,78 @@ def _raw_rules(
     yield at, item
 
 
+def segment_problems(segment: Any, problem: Callable[..., Problem]) -> list[Problem]:
+    """The problems of a raw segment's fields (unknown fields, country values that are no
+    ISO code), each at its path ``segment[i]...``; the shape is pydantic's to check."""
+    problems: list[Problem] = []
+    allowed = known_fields(None)
+    if not isinstance(segment, list):
+        return problems
+    for index, item in enumerate(segment):
+        for at, rule in _raw_rules(item, ("segment", index)):
+            field = rule.get("field")
+            if isinstance(field, str):
+                name = field if "." in field else f"candidate.{field}"
+                issue = field_problem(name, allowed)
+                if issue is not None:
+                    problems.append(problem((*at, "field"), issue))
+            if _names_countries(rule):
+                wrong = _country_values(rule.get("value"), normalize=False)
+                if wrong:
+                    problems.append(
+                        problem(
+                            (*at, "value"),
+                            f"not ISO 3166-1 alpha-2 country codes: {wrong[:5]!r}",
+                        )
+                    )
+    return problems
+
+
+def _resolve_segment_ref(
+    data: Mapping[str, Any],
+    segments: SegmentResolver | None,
+    problem: Callable[..., Problem],
+) -> tuple[Mapping[str, Any], list[Problem]]:
+    """``data`` with the saved segment it refers to pinned: ``segment_ref`` gets the version
+    (the latest when none is named) and ``segment`` that version's conditions."""
+    ref = data.get("segment_ref")
+    if "segment" in data:
+        return data, [problem(("segment_ref",), "give either segment or segment_ref, not both")]
+    if not isinstance(ref, Mapping):
+        return data, []  # pydantic names the shape
+    segment_id, version = ref.get("id"), ref.get("version")
+    if not isinstance(segment_id, str) or not (version is None or type(version) is int):
+        return data, []  # pydantic names the shape
+    if segments is None:
+        return data, [problem(("segment_ref",), "a saved segment can be used through the API only")]
+    found = segments(segment_id, version)
+    if found is None:
+        if version is None:
+            return data, [problem(("segment_ref", "id"), "no saved segment has this id")]
+        return data, [problem(("segment_ref", "version"), "the segment has no such version")]
+    pinned, conditions = found
+    resolved = {**data, "segment_ref": {**ref, "version": pinned}, "segment": list(conditions)}
+    return resolved, []
+
+
+def _exclusion_window_problems(
+    purposes: Mapping[str, Any], window: timedelta | None, problem: Callable[..., Problem]
+) -> list[Problem]:
+    """A purpose's exclusion reads the send ledger on the profile: no longer than it keeps."""
+    if window is None:
+        return []
+    days = window / timedelta(days=1)
+    return [
+        problem(
+            ("exclude", "purposes", purpose),
+            f"{value} days is longer than the send ledger keeps ({days:g} days: "
+            "LEDGER_WINDOW_DAYS, docs/campaigns.md)",
+        )
+        for purpose, value in purposes.items()
+        if type(value) is int and value > days
+    ]
+
+
 def segment_context(profile: Profile) -> dict[str, Any]:
     return {"candidate": candidate_view(profile), "behaviours": dict(profile.behaviours)}
 
@@ -208,11 +313,16 @@ def validate_campaign(
     *,
     messages: Mapping[str, MessageSpec] | None = None,
     source: Source | None = None,
+    segments: SegmentResolver | None = None,
+    window: timedelta | None = None,
 ) -> Campaign:
     """A Campaign from ``data`` (parsed JSON or YAML), all checks done: the shape, every
     segment field known, the template in the catalogue (``messages``: the catalogue's
     messages; None skips the catalogue checks) with the campaign's purpose, and the variants
-    among the template's, its fallback included. Raises CampaignError with every problem."""
+    among the template's, its fallback included. ``segment_ref`` is resolved by ``segments``
+    (id, version or None: the latest) to the version's number and conditions, pinned in the
+    definition; a purpose's exclusion is at most ``window`` (the send ledger's). Raises
+    CampaignError with every problem."""
     src = source or Source(file="campaign", data=data, root=None)
 
     def problem(path: tuple[str | int, ...], message: str) -> Problem:
@@ -223,31 +333,21 @@ def validate_campaign(
     if not isinstance(data, Mapping):
         raise CampaignError([problem((), "a campaign is a mapping (name, purpose, ...)")])
     problems: list[Problem] = []
-    allowed = known_fields(None)
-    segment = data.get("segment")
-    if isinstance(segment, list):
-        for index, item in enumerate(segment):
-            for at, rule in _raw_rules(item, ("segment", index)):
-                field = rule.get("field")
-                if isinstance(field, str):
-                    name = field if "." in field else f"candidate.{field}"
-                    issue = field_problem(name, allowed)
-                    if issue is not None:
-                        problems.append(problem((*at, "field"), issue))
-                if _names_countries(rule):
-                    wrong = _country_values(rule.get("value"), normalize=False)
-                    if wrong:
-                        problems.append(
-                            problem(
-                                (*at, "value"),
-                                f"not ISO 3166-1 alpha-2 country codes: {wrong[:5]!r}",
-                            )
-                        )
+    if "segment_ref" in data:
+        data, ref_problems = _resolve_segment_ref(data, segments, problem)
+        problems += ref_problems
+    problems += segment_problems(data.get("segment"), problem)
+    exclude = data.get("exclude")
+    if isinstance(exclude, Mapping) and isinstance(exclude.get("purposes"), Mapping):
+        problems += _exclusion_window_problems(exclude["purposes"], window, problem)
     try:
         campaign = Campaign.model_validate(dict(data))
     except ValidationError as exc:
         # Without a file, src has no nodes: the problems have their path and no line.
+        unresolved = any(p.path.startswith("segment_ref") for p in problems)
         for found in src.validation_problems(exc):
+            if unresolved and found.message == "missing 'segment'":
+                continue  # no segment because its reference is wrong: said already
             if not any(p.path == found.path for p in problems):
                 problems.append(found)
         raise CampaignError(problems) from exc

@@ -2,8 +2,9 @@
 
 ``decide_recipient`` is the one per-candidate decision of a campaign, for the preview and for
 the launch alike, so that the preview's counts are what the launch sends: the segment, then
-the one decision of the system (delivery.decide: suppression, consent, freshness, variant),
-then the contact policy (quiet hours and the budget shared with journeys). Its decision id
+the campaign's exclusions (campaigns.exclusions: suppressed ``excluded``), the one decision
+of the system (delivery.decide: suppression, consent, freshness, variant), then the contact
+policy (quiet hours and the budget shared with journeys). Its decision id
 derives from the campaign and the candidate only, so a campaign sends once per candidate
 however often it is launched.
 
@@ -15,7 +16,7 @@ passes (rendering needs links and tokens, which are not this module's business).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from ..delivery.budget import ContactPolicy, Priority
 from ..delivery.decide import Outcome, TriggerFact, apply_holdouts, decide, holdouts_of
 from ..models.state import Decision, Profile
 from .counting import CAMPAIGN_TRIGGER
+from .exclusions import EXCLUDED, Exclusions
 from .model import Campaign, restricted_spec
 
 
@@ -73,6 +75,8 @@ def decide_recipient(
     first_tried_at: datetime | None = None,
     freshness: Mapping[str, timedelta] | None = None,
     versions: Mapping[str, str] | None = None,
+    exclusions: Exclusions | None = None,
+    received: Collection[str] = (),
 ) -> RecipientDecision | None:
     """None when the candidate is not in the segment; else what the campaign does to them.
     ``now``: the moment of sending (the preview passes ``send_at`` when there is one, so that
@@ -81,7 +85,11 @@ def decide_recipient(
 
     Holdouts (the catalogue message's, then the campaign's) come after the contact policy,
     so that only candidates who would be sent it (now or after a wait) are held out:
-    suppressed with reason ``holdout``, never deferred, no room of the budget taken."""
+    suppressed with reason ``holdout``, never deferred, no room of the budget taken.
+    ``exclusions``: the campaign's (campaigns.exclusions.load_exclusions); ``received``: the
+    excluded campaigns the candidate's decision records show (campaigns.exclusions.
+    received_for). An excluded candidate of the segment is suppressed ``excluded``, whatever
+    else would hold them back."""
     inside, why = campaign.in_segment(profile, now)
     if not inside:
         return None
@@ -96,6 +104,12 @@ def decide_recipient(
         versions=versions,
         holdouts=None,
     )
+    if exclusions is not None:
+        own = outcome.decision.decision_id
+        excluded = exclusions.check(profile, now, own_decision=own, received=received)
+        if excluded is not None:
+            held = outcome.decision.suppressed(EXCLUDED, [*why, excluded])
+            return RecipientDecision(held, None, "suppress")
     decision = outcome.decision.model_copy(update={"reasons": [*why, *outcome.decision.reasons]})
     if decision.outcome != "send":
         return RecipientDecision(decision, None, "suppress")

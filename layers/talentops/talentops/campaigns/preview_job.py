@@ -43,6 +43,7 @@ from ..errors import RenderError
 from ..models.state import Profile
 from ..observability import logger
 from ..tokens import TokenSigner
+from .exclusions import DecisionReader, load_exclusions, received_for
 from .model import Campaign
 from .preview import RecipientDecision, aggregate_preview, decide_recipient
 
@@ -166,6 +167,9 @@ class PreviewWorker:
     token_ttl: timedelta = timedelta(days=90)
     samples: int = 3
     page_size: int | None = None  # profiles a Scan page (None: DynamoDB's 1 MB)
+    # Decision records (campaigns.exclusions): read only for an excluded campaign launched
+    # longer ago than the send ledger keeps.
+    decisions: DecisionReader | None = None
     _signer: TokenSigner = field(default_factory=lambda: TokenSigner(secrets.token_bytes(32)))
 
     def segment(
@@ -188,6 +192,8 @@ class PreviewWorker:
         scanned = message.scanned
         state: dict[str, Any] = {"cursor": cursor, "finished": False, "superseded": False}
 
+        exclusions = load_exclusions(campaign, self.campaigns.get, now=self.now())
+
         def pairs() -> Iterator[tuple[Profile, RecipientDecision | None]]:
             nonlocal scanned
             while True:
@@ -197,6 +203,14 @@ class PreviewWorker:
                     segments=message.segments,
                     limit=self.page_size,
                 )
+                received: dict[str, set[str]] = {}
+                if exclusions is not None and exclusions.needs_records(self.now()):
+                    inside = [
+                        i.profile.candidate_id
+                        for i in page.items
+                        if campaign.in_segment(i.profile, message.at)[0]
+                    ]
+                    received = received_for(exclusions, inside, self.now(), self.decisions)
                 for item in page.items:
                     yield (
                         item.profile,
@@ -210,6 +224,8 @@ class PreviewWorker:
                             contact=self.contact,
                             now=message.at,
                             freshness=self.freshness,
+                            exclusions=exclusions,
+                            received=received.get(item.profile.candidate_id, ()),
                         ),
                     )
                 scanned += len(page.items)

@@ -15,6 +15,12 @@ preview, launch, status.
   nothing. Every candidate's decision has one id per campaign, so however often a campaign
   is launched it sends once per candidate.
 - status: the META item's counters.
+- list: the campaigns newest first (a Query of the campaigns_by_created index), optionally
+  of one status, a page at a time with an opaque ``next`` token (campaigns.listing).
+- control: cancel (never starts, or stops queuing; what was sent stays sent and counted),
+  pause and resume (the fan-out and the pages stop taking recipients; resume goes on from
+  the fan-out's cursor and queues again the pages parked meanwhile). A transition that makes
+  no sense is a CampaignStateError (409).
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from ..delivery.context import Brand
 from ..errors import TalentOpsError
 from ..observability import logger
 from .launch import CampaignMessage
-from .model import Campaign, validate_campaign
+from .listing import ListQuery, campaign_summary, keeps, next_token
+from .model import Campaign, CampaignError, SegmentResolver, validate_campaign
 from .preview_job import (
     PREVIEW_SEGMENTS,
     PreviewMessage,
@@ -58,6 +65,22 @@ class UnknownCampaignError(TalentOpsError):
 
 class NoPreviewError(TalentOpsError):
     code = "no_preview"
+
+
+class CampaignStateError(TalentOpsError):
+    """The campaign's status does not allow this (cancel a sent one, resume one not
+    paused...): 409."""
+
+    code = "invalid_transition"
+
+    def __init__(self, message: str, status: str):
+        super().__init__(message)
+        self.status = status
+
+
+# What each control verb may start from (the view's status: "sent" is a launched campaign
+# whose work is all done).
+PAUSABLE = ("scheduled", "launching", "launched")
 
 
 def campaign_id_of(campaign: Campaign) -> str:
@@ -82,12 +105,22 @@ class CampaignService:
     preview_segments: int = PREVIEW_SEGMENTS
     freshness: Mapping[str, timedelta] | None = None
     token_ttl: timedelta = timedelta(days=90)
+    # Resolves a definition's segment_ref (campaigns.segments.SegmentService.resolve).
+    segments: SegmentResolver | None = None
 
     # -- create -----------------------------------------------------------------------------
 
     def create(self, data: Any) -> tuple[dict[str, Any], bool]:
         """The campaign's view and whether it is new. CampaignError names each problem."""
-        campaign = validate_campaign(data, messages=self.catalogue.messages)
+        from ..delivery.ledger import configured_window
+
+        campaign = validate_campaign(
+            data,
+            messages=self.catalogue.messages,
+            segments=self.segments,
+            window=configured_window(),
+        )
+        self._check_excluded(campaign)
         campaign_id = campaign_id_of(campaign)
         definition = json.dumps(campaign.model_dump(mode="json", exclude_none=True))
         try:
@@ -103,6 +136,19 @@ class CampaignService:
             created = False
         logger.info("campaign created", campaign_id=campaign_id, new=created)
         return self.view(record), created
+
+    def _check_excluded(self, campaign: Campaign) -> None:
+        """Every campaign excluded exists (one GetItem each, at most 20)."""
+        from ..journeys.source import Problem
+
+        excluded = campaign.exclude.campaigns if campaign.exclude else ()
+        problems = [
+            Problem("campaign", None, f"exclude.campaigns[{index}]", "no campaign has this id")
+            for index, other in enumerate(excluded)
+            if self.campaigns.get(other) is None
+        ]
+        if problems:
+            raise CampaignError(problems)
 
     def _record(self, campaign_id: str) -> CampaignRecord:
         record = self.campaigns.get(campaign_id)
@@ -175,6 +221,11 @@ class CampaignService:
         campaign = Campaign.model_validate(record.definition)
         now = self.now()
         fanout = CampaignMessage(kind="fanout", campaign_id=record.campaign_id)
+        if record.status in ("paused", "cancelled"):
+            hint = "resume it" if record.status == "paused" else "create a new one"
+            raise CampaignStateError(
+                f"the campaign is {record.status}: it cannot be launched ({hint})", record.status
+            )
         if record.status == "draft":
             if campaign.send_at is not None and campaign.send_at > now:
                 if self.campaigns.set_status(
@@ -214,6 +265,115 @@ class CampaignService:
             launch_timer_name(campaign_id), at, message.model_dump(mode="json"), now=now
         )
 
+    # -- control: cancel, pause, resume ------------------------------------------------------
+
+    def cancel(self, campaign_id: str) -> dict[str, Any]:
+        """Cancelled: a scheduled campaign never starts (its launch timer is deleted, and the
+        fan-out checks the status anyway); a running one stops queuing, its pages still
+        queued are dropped; what was sent stays sent and counted. Cancelling a cancelled
+        campaign changes nothing (200); a sent one is a CampaignStateError."""
+        record = self._record(campaign_id)
+        now = self.now()
+        changed = False
+        if record.status != "cancelled":
+            changed = self.campaigns.set_status(
+                record.campaign_id,
+                "cancelled",
+                allowed_from=("draft", "scheduled", "launching", "launched", "paused"),
+                now=now,
+                unless_done=True,
+            )
+            if not changed:
+                latest = self._record(record.campaign_id)
+                status = campaign_view(latest)["status"]
+                if status != "cancelled":
+                    raise CampaignStateError(
+                        f"the campaign is {status}: there is nothing left to cancel", status
+                    )
+        if changed:
+            if record.status == "scheduled" or record.paused_from == "scheduled":
+                self.timers().cancel(launch_timer_name(record.campaign_id))
+            parked = self.campaigns.parked(record.campaign_id)
+            self.campaigns.remove_parked(record.campaign_id, [sk for sk, _ in parked])
+        logger.info("campaign cancelled", campaign_id=record.campaign_id, changed=changed)
+        return {**self.view(self._record(record.campaign_id)), "changed": changed}
+
+    def pause(self, campaign_id: str) -> dict[str, Any]:
+        """Paused: the fan-out stops queuing at its next batch, the pages that arrive are
+        parked on the campaign (resume queues them again). Pausing a paused campaign changes
+        nothing (200); a draft, sent or cancelled one is a CampaignStateError."""
+        record = self._record(campaign_id)
+        status = campaign_view(record)["status"]
+        changed = False
+        if status != "paused":
+            if status not in PAUSABLE:
+                raise CampaignStateError(
+                    f"the campaign is {status}: only a scheduled or running campaign can be paused",
+                    status,
+                )
+            changed = self.campaigns.set_status(
+                record.campaign_id,
+                "paused",
+                allowed_from=(record.status,),
+                now=self.now(),
+                paused_from=record.status,
+                unless_done=True,
+            )
+            if not changed:  # moved meanwhile (launched, sent, cancelled...): say which
+                return self.pause(record.campaign_id)
+        logger.info("campaign paused", campaign_id=record.campaign_id, changed=changed)
+        return {**self.view(self._record(record.campaign_id)), "changed": changed}
+
+    def resume(self, campaign_id: str) -> dict[str, Any]:
+        """Back to the status it was paused in, and on from where it was: a fan-out queued
+        again (it goes on from its saved cursor), the parked pages queued again; a scheduled
+        campaign whose send_at passed while paused starts now. A campaign that is not paused
+        is a CampaignStateError."""
+        record = self._record(campaign_id)
+        if record.status != "paused":
+            status = campaign_view(record)["status"]
+            raise CampaignStateError(f"the campaign is {status}, not paused", status)
+        now = self.now()
+        back = record.paused_from or "launching"
+        campaign = Campaign.model_validate(record.definition)
+        due = back == "scheduled" and (campaign.send_at is None or campaign.send_at <= now)
+        target = "launching" if due else back
+        if not self.campaigns.set_status(
+            record.campaign_id, target, allowed_from=("paused",), now=now
+        ):
+            return self.resume(record.campaign_id)  # cancelled or resumed meanwhile
+        fanout = CampaignMessage(kind="fanout", campaign_id=record.campaign_id)
+        if target == "launching":
+            self.queue().send_bodies([fanout.model_dump_json()])
+        elif target == "scheduled":
+            assert campaign.send_at is not None
+            self._schedule(record.campaign_id, campaign.send_at, fanout, now)
+        parked = self.campaigns.parked(record.campaign_id)
+        if parked:
+            # Queued before removed: a failure between the two queues a page twice, and
+            # the decision ids keep anyone from getting it twice.
+            self.queue().send_bodies([body for _sk, body in parked])
+            self.campaigns.remove_parked(record.campaign_id, [sk for sk, _ in parked])
+        logger.info(
+            "campaign resumed", campaign_id=record.campaign_id, status=target, requeued=len(parked)
+        )
+        view = self.view(self._record(record.campaign_id))
+        return {**view, "changed": True, "requeued": len(parked)}
+
+    # -- list -------------------------------------------------------------------------------
+
+    def list_campaigns(self, query: ListQuery) -> dict[str, Any]:
+        """``{"campaigns": [summaries], "next": token or None}``, newest first."""
+        records, position = self.campaigns.list_campaigns(
+            before=query.after,
+            limit=query.limit,
+            keep=lambda record: keeps(query.status, campaign_view(record)["status"]),
+        )
+        return {
+            "campaigns": [campaign_summary(campaign_view(r)) for r in records],
+            "next": next_token(position, query.status) if position else None,
+        }
+
     # -- status -----------------------------------------------------------------------------
 
     def status(self, campaign_id: str) -> dict[str, Any]:
@@ -245,6 +405,8 @@ def campaign_view(record: CampaignRecord) -> dict[str, Any]:
         "launched_at": record.launched_at,
         "send_at": definition.get("send_at"),
         "status": status,
+        "status_at": record.status_at,
+        "paused_from": record.paused_from,
         "counts": {
             "queued": record.queued,
             "sent": int(counts.get("sent", 0)),

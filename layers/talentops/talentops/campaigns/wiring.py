@@ -17,6 +17,7 @@ from functools import lru_cache
 from ..adapters.campaigns import CampaignRepository
 from ..adapters.queue import QueueSender
 from ..adapters.scheduler import TimerScheduler
+from ..adapters.segments import SegmentRepository
 from ..adapters.ses import SesSender
 from ..clock import now
 from ..consent.policy import ConsentPolicy
@@ -26,6 +27,7 @@ from ..talent_pool.policy import default_policy
 from ..wiring import brand, contact_policy, content_versions, publisher, repository
 from .launch import CampaignWorker
 from .preview_job import PREVIEW_SEGMENTS, PreviewWorker
+from .segments import SegmentService
 from .service import CampaignService
 
 
@@ -39,6 +41,11 @@ def _env(name: str) -> str:
 @lru_cache(maxsize=1)
 def campaign_repository() -> CampaignRepository:
     return CampaignRepository(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def segment_service() -> SegmentService:
+    return SegmentService(segments=SegmentRepository(get_settings().table_name), now=now)
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +88,7 @@ def campaign_service() -> CampaignService:
         preview_segments=preview_segments(),
         freshness=default_policy().freshness,
         token_ttl=timedelta(days=settings.token_ttl_days),
+        segments=segment_service().resolve,
     )
 
 
@@ -97,6 +105,7 @@ def preview_worker() -> PreviewWorker:
         queue=preview_queue,
         freshness=default_policy().freshness,
         token_ttl=timedelta(days=settings.token_ttl_days),
+        decisions=repository().get_decisions,
     )
 
 
@@ -133,6 +142,7 @@ def reset() -> None:
         campaign_queue,
         campaign_timers,
         campaign_service,
+        segment_service,
         campaign_worker,
         preview_queue,
         preview_worker,

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..content.catalogue import MessageSpec
-from ..content.rules import Condition, walk_rules
+from ..content.rules import Condition, lookup, walk_rules
 from ..models.state import ConsentState, DecisionInputs, FieldValue, Profile, SentRecord
 
 HASH_CHARS = 12
@@ -161,15 +161,6 @@ def consent_input(state: ConsentState | None) -> list[Any] | None:
     return [state.status, state.source[:SOURCE_CHARS], _when(state.observed_at)]
 
 
-def _lookup(context: Mapping[str, Any], path: str) -> Any:
-    value: Any = context
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
 def record_inputs(
     *,
     profile: Profile | None,
@@ -189,7 +180,7 @@ def record_inputs(
     for path in paths:
         if len(subject) >= SUBJECT_KEPT or path.startswith(("candidate.", "behaviours.")):
             continue
-        value = _lookup(payload, path) if path.split(".", 1)[0] in payload else None
+        value = lookup(payload, path) if path.split(".", 1)[0] in payload else None
         if value is not None:  # an absent value replays as absent
             subject[path] = _compact(value)
     # Built as validated (every value is of its field's type): no validation per decision.

@@ -9,7 +9,9 @@ as read: the traces removed are exactly those read). The item then holds what th
 hold, however many messages the candidate received over the years.
 
 The window is the configuration's, the same in every function (they share their settings),
-so that no sender removes a trace that another still counts.
+so that no sender removes a trace that another still counts. ``LEDGER_WINDOW_DAYS`` keeps
+traces longer still: a campaign's exclusion of a purpose's recent recipients reads the
+ledger (campaigns.exclusions) and may look back no further than it keeps.
 """
 
 from __future__ import annotations
@@ -46,16 +48,21 @@ def configured_window() -> timedelta:
     from ..settings import get_settings
     from ..talent_pool.policy import default_policy
 
-    return _window(get_settings().contact_policy, default_policy().job_alerts.cap_window_days)
+    settings = get_settings()
+    return _window(
+        settings.contact_policy,
+        default_policy().job_alerts.cap_window_days,
+        settings.ledger_window_days,
+    )
 
 
 @lru_cache(maxsize=4)
-def _window(contact_policy: str, cap_window_days: int) -> timedelta:
+def _window(contact_policy: str, cap_window_days: int, ledger_days: int = 0) -> timedelta:
     from .budget import ContactPolicy
 
     policy = ContactPolicy.from_config(contact_policy)
     budget = policy.budget.window if policy.budget is not None else None
-    return longest([budget, timedelta(days=cap_window_days)])
+    return longest([budget, timedelta(days=cap_window_days), timedelta(days=ledger_days)])
 
 
 def outdated_for(

@@ -66,13 +66,25 @@ URL_ATTRIBUTES = frozenset(
 )
 
 
-@lru_cache(maxsize=1024)  # a message's links repeat, and the site's pages across messages
 def origin_of(url: str) -> Origin | None:
     """The origin of an absolute http(s) URL that may be compared; None for anything else
     (relative, protocol-relative, another scheme, userinfo, a bad port, unsafe
     characters)."""
     if not _PRINTABLE.match(url) or "\\" in url:
         return None
+    # The origin is read before any query or fragment (urlsplit's scheme ends at the first
+    # ":" and holds no "?" or "#"; its netloc ends at the first "/", "?" or "#"), so the
+    # URL without them has the same: one parse per page, not per signed token.
+    query = url.find("?")
+    fragment = url.find("#")
+    if query != -1 or fragment != -1:
+        url = url[: min(i for i in (query, fragment) if i != -1)]
+    return _origin(url)
+
+
+@lru_cache(maxsize=1024)  # the site's pages: a handful, across messages
+def _origin(url: str) -> Origin | None:
+    """origin_of for a printable URL without query or fragment."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -102,7 +114,10 @@ def parse_origins(value: str | Iterable[str]) -> tuple[str, ...]:
 def with_query(url: str, **params: str) -> str:
     """``url`` with ``params`` added to its query (before any fragment)."""
     base, query, fragment = _split_for_query(url)
-    if all(_UNRESERVED.fullmatch(f"{k}{v}") for k, v in params.items()):
+    if len(params) == 1:  # a link's token: one parameter, without a generator per link
+        ((key, value),) = params.items()
+        added = f"{key}={value}" if _UNRESERVED.fullmatch(f"{key}{value}") else urlencode(params)
+    elif all(_UNRESERVED.fullmatch(f"{k}{v}") for k, v in params.items()):
         added = "&".join(f"{k}={v}" for k, v in params.items())  # what urlencode gives
     else:
         added = urlencode(params)
@@ -177,8 +192,7 @@ def _text_urls(text: str) -> Iterator[str]:
             rest = at + len(marker)
             end = _URL_REST.match(text, rest).end()  # type: ignore[union-attr]
             if marker == "://":
-                scheme = _SCHEME_BEFORE.search(text, max(0, at - 32), at)
-                yield text[scheme.start() if scheme else at : end]
+                yield text[_scheme_start(text, at) : end]
             elif (
                 (at == 0 or not text[at - 1].isalnum())
                 and (end > rest or marker == "www.")
@@ -186,6 +200,26 @@ def _text_urls(text: str) -> Iterator[str]:
             ):
                 yield text[at:end]
             at = lowered.find(marker, max(end, at + 1))
+
+
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _scheme_start(text: str, at: int) -> int:
+    """Where the scheme before the "://" at ``at`` starts (``at`` when there is none): what
+    ``_SCHEME_BEFORE.search(text, max(0, at - 32), at)`` finds, without trying the pattern
+    from each of the 32 positions before ``at``. The run of scheme characters ends at ``at``
+    (or before a newline just before it, where ``$`` also matches); the scheme starts at its
+    first letter no further back than 32 characters."""
+    low = max(0, at - 32)
+    end = at - 1 if at > low and text[at - 1] == "\n" else at
+    start = end
+    while start > low and text[start - 1] in _SCHEME_CHARS:
+        start -= 1
+    while start < end and text[start] not in _LETTERS:
+        start += 1
+    return start if start < end else at
 
 
 def _in_document(url: str) -> bool:
@@ -201,7 +235,9 @@ def _absolute(url: str) -> str:
 # The HTML part, read the way a client reads it: every start tag (those inside Outlook's
 # conditional comments too), its attributes quoted or not, entities decoded.
 _TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9:-]*)(\s[^>]*)?/?>")
-_ATTR = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+# An attribute, its "=value" part a group of its own (for findall: the attribute has a value
+# when that group is not empty; then exactly one of the value groups matched, maybe empty).
+_ATTR = re.compile(r"""([^\s"'<>/=]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 _NAMES = "|".join(sorted((re.escape(n) for n in URL_ATTRIBUTES), key=len, reverse=True))
 _FOLLOWED = re.compile(rf"(?<![\w:-])(?:{_NAMES}|http-equiv)\s*=")  # on lower case
 # Entities that only ever stand for spacing or markup characters; any other is decoded
@@ -272,14 +308,17 @@ def _followed_tags(html: str, low: str) -> list[re.Match[str]] | None:
     return tags
 
 
+# The attributes _tag_urls reads; the others are skipped unread.
+_READ_ATTRIBUTES = URL_ATTRIBUTES | {"http-equiv", "content"}
+
+
 def _tag_urls(match: re.Match[str]) -> list[str]:
     urls: list[str] = []
     tag = match.group(1).lower()
     attrs = {}
-    for attr in _ATTR.finditer(match.group(2)):
-        value = next((v for v in attr.group(2, 3, 4) if v is not None), None)
-        if value is not None:
-            attrs[attr.group(1).lower()] = unescape(value)
+    for name, valued, double, single, bare in _ATTR.findall(match.group(2)):
+        if valued and (name := name.lower()) in _READ_ATTRIBUTES:
+            attrs[name] = unescape(double or single or bare)
     for name, value in attrs.items():
         if name in ("srcset", "ping"):
             urls += [c.split()[0] for c in value.split(",") if c.split()]

@@ -2,8 +2,9 @@
 (campaigns.preview.decide_recipient), with every check it makes as a step.
 
 The outcome is decide_recipient's: ``not_eligible`` / ``not_in_segment`` outside the
-segment (the segment step says which condition failed); ``suppress`` with decide's reason
-or the contact policy's (``frequency_cap``); ``defer`` with ``quiet_hours`` or
+segment (the segment step says which condition failed); ``suppress`` ``excluded`` when an
+exclusion of the campaign holds (the exclusions step says which); ``suppress`` with decide's
+reason or the contact policy's (``frequency_cap``); ``defer`` with ``quiet_hours`` or
 ``frequency_cap`` (the budget has room again later: the campaign sends then); ``send``
 with the variant. The steps: the segment (Campaign.in_segment), then the checks of the one
 decision (explain.message.message_steps on the campaign's restricted message), then quiet
@@ -12,10 +13,11 @@ hours and the contact budget (the ContactPolicy verdict for a campaign's priorit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..campaigns.exclusions import EXCLUDED, Exclusions
 from ..campaigns.model import Campaign, restricted_spec
 from ..campaigns.preview import campaign_fact, decide_recipient
 from ..consent.policy import ConsentPolicy
@@ -38,6 +40,8 @@ def explain_campaign(
     contact: ContactPolicy,
     at: datetime,
     freshness: Mapping[str, timedelta] | None = None,
+    exclusions: Exclusions | None = None,
+    received: Collection[str] = (),
 ) -> Explanation:
     """What the campaign does to ``profile`` if decided at ``at``, and every step."""
     subject: dict[str, Any] = {
@@ -56,9 +60,21 @@ def explain_campaign(
         contact=contact,
         now=at,
         freshness=freshness,
+        exclusions=exclusions,
+        received=received,
     )
     inside, why = campaign.in_segment(profile, at)
     segment = Step("segment", inside, "; ".join(why))
+    if recipient is not None and recipient.decision.reason == EXCLUDED:
+        return Explanation(
+            candidate_id=profile.candidate_id,
+            subject=subject,
+            at=at,
+            outcome="suppress",
+            reason=EXCLUDED,
+            variant=None,
+            steps=[segment, Step("exclusions", False, recipient.decision.reasons[-1])],
+        )
     if recipient is None:
         return Explanation(
             candidate_id=profile.candidate_id,
@@ -72,6 +88,7 @@ def explain_campaign(
     fact = campaign_fact(campaign, campaign_id, profile.candidate_id, created_at)
     steps = [
         segment,
+        *([Step("exclusions", True, "no exclusion holds")] if exclusions is not None else []),
         *message_steps(
             profile=profile,
             spec=restricted_spec(campaign, spec),

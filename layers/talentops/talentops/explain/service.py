@@ -25,6 +25,7 @@ from ..adapters.campaigns import CampaignRecord, CampaignRepository
 from ..adapters.journeys import JourneyRepository
 from ..adapters.listings import EVENT_FIELDS, ListingsRepository
 from ..adapters.talent_pool import TalentPoolRepository
+from ..campaigns.exclusions import Exclusions, load_exclusions, received_for
 from ..campaigns.model import Campaign
 from ..campaigns.service import CAMPAIGN_ID
 from ..consent.policy import ConsentPolicy
@@ -65,6 +66,7 @@ class Subject:
     spec: MessageSpec | None = None
     campaign: Campaign | None = None
     record: CampaignRecord | None = None
+    exclusions: Exclusions | None = None
     journey: Journey | None = None
     job: Mapping[str, Any] | None = None
 
@@ -109,7 +111,10 @@ class ExplainService:
                 raise UnknownSubjectError(kind, name)
             campaign = Campaign.model_validate(record.definition)
             spec = self.catalogue.message(campaign.content.template)
-            return Subject(kind, name, spec=spec, campaign=campaign, record=record)
+            exclusions = load_exclusions(campaign, self.campaigns.get, now=self.now())
+            return Subject(
+                kind, name, spec=spec, campaign=campaign, record=record, exclusions=exclusions
+            )
         if kind == "journey":
             journey = next((j for j in self.journey_list if j.name == name), None)
             if journey is None:
@@ -153,7 +158,8 @@ class ExplainService:
         now = self.now()
         when = at or subject.default_at(now)
         instances = self.instances(profile) if kind == "journey" else []
-        return self.judge(subject, profile, instances, when, now).as_dict()
+        received = self._received(subject, [profile.candidate_id], when)
+        return self.judge(subject, profile, instances, when, now, received=received).as_dict()
 
     def explain_recorded(self, candidate_id: str, decision_id: str) -> dict[str, Any]:
         """A recorded decision of the candidate explained at its time with its recorded
@@ -199,10 +205,11 @@ class ExplainService:
         cursor: dict[str, Any] | None = None
         while True:
             loaded, cursor = self.campaigns.pool_page(cursor)
+            received = self._received(subject, [i.profile.candidate_id for i in loaded], when)
             for item in loaded:
                 profile = item.profile
                 instances = self.instances(profile) if kind == "journey" else []
-                tally.add(self.judge(subject, profile, instances, when, now))
+                tally.add(self.judge(subject, profile, instances, when, now, received=received))
             if not cursor or (limit is not None and tally.scanned >= limit):
                 break
         return {
@@ -212,6 +219,15 @@ class ExplainService:
             **tally.as_dict(),
         }
 
+    def _received(
+        self, subject: Subject, candidate_ids: Sequence[str], at: datetime
+    ) -> Mapping[str, set[str]]:
+        """The excluded campaigns these candidates' decision records show (read only for
+        an excluded campaign older than the send ledger: campaigns.exclusions)."""
+        if subject.exclusions is None:
+            return {}
+        return received_for(subject.exclusions, candidate_ids, at, self.pool.get_decisions)
+
     def judge(
         self,
         subject: Subject,
@@ -219,12 +235,16 @@ class ExplainService:
         instances: Sequence[JourneyInstance],
         at: datetime,
         now: datetime,
+        *,
+        received: Mapping[str, set[str]] | None = None,
     ) -> Explanation:
-        """One candidate and one subject at ``at``: pure, given what was loaded."""
+        """One candidate and one subject at ``at``: pure, given what was loaded (``received``:
+        the excluded campaigns the decision records show, by candidate)."""
         first = candidate_step(profile, at, now)
         if not first.passed:
             return not_yet_in_pool(profile, {subject.kind: subject.name}, at, first)
-        found = self._judge(subject, profile, instances, at)
+        got = (received or {}).get(profile.candidate_id, set())
+        found = self._judge(subject, profile, instances, at, got)
         found.steps.insert(0, first)
         return found
 
@@ -234,6 +254,7 @@ class ExplainService:
         profile: Profile,
         instances: Sequence[JourneyInstance],
         at: datetime,
+        received: set[str],
     ) -> Explanation:
         if subject.kind == "message":
             assert subject.spec is not None
@@ -258,6 +279,8 @@ class ExplainService:
                 contact=self.contact,
                 at=at,
                 freshness=self.freshness,
+                exclusions=subject.exclusions,
+                received=received,
             )
         if subject.kind == "job":
             return self._job(subject, profile, at)

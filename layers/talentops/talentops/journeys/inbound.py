@@ -29,7 +29,7 @@ from ..models.events import (
     CandidateProfileChanged,
     CandidateRef,
     EventEnvelope,
-    parse_event,
+    parse_detail,
 )
 from ..models.validation import summary
 from ..observability import logger, metrics
@@ -68,7 +68,7 @@ def parse_inbound(event: Any) -> ProfileChange | CandidateBehaviour | None:
     if envelope.detail_type == PROFILE_CHANGED and envelope.source == OWN_SOURCE:
         return _profile_change(envelope)
     try:
-        envelope, detail = parse_event(event)
+        detail = parse_detail(envelope)  # the envelope is read once
     except InvalidEventError as exc:
         owner = DEAD_LETTERED_BY.get(envelope.detail_type)
         if owner is None:

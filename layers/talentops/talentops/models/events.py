@@ -472,12 +472,22 @@ def parse_event(event: dict[str, Any]) -> tuple[EventEnvelope, ContractModel]:
         envelope = EventEnvelope.model_validate(event)
     except ValidationError as exc:
         raise InvalidEventError("?", "not an EventBridge event: " + _summary(exc)) from exc
+    return envelope, parse_detail(envelope)
+
+
+def parse_detail(envelope: EventEnvelope) -> ContractModel:
+    """The detail of an envelope already validated (parse_event's second step, for a
+    caller that read the envelope itself); InvalidEventError says why not."""
+    from pydantic import ValidationError
+
+    from ..errors import InvalidEventError
+
     model = INBOUND_EVENTS.get(envelope.detail_type)
     if model is None:
         # Not one of ours: not quoted either (the DLQ keeps the event itself).
         raise InvalidEventError("?", "unknown detail-type")
     try:
-        return envelope, model.model_validate(envelope.detail)
+        return model.model_validate(envelope.detail)
     except ValidationError as exc:
         raise InvalidEventError(envelope.detail_type, _summary(exc)) from exc
 

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from ...errors import StorageError
 from ...models.state import Profile
-from ..dynamo import batch_write, from_item, query_all
+from ..dynamo import batch_write, plain_item, query_all
 
 PROFILE_SK = "PROFILE"
 TRANSACTION_LIMIT = 100  # items per TransactWriteItems
@@ -92,5 +92,5 @@ def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def profile_from_item(item: dict[str, Any]) -> Profile:
-    data = from_item(item)
+    data = plain_item(item)  # from_item's values, without boto3's TypeDeserializer
     return Profile.model_validate(data)
