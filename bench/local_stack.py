@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .common import BUS, REGION, ROOT
+from .common import BUS, FUNCTION_ENV, REGION, ROOT
 
 READY_TIMEOUT_S = 90.0
 DRAIN_TIMEOUT_S = 300.0
@@ -52,6 +52,22 @@ IMPORT_FILE = ROOT / "data" / "sample-pool.jsonl"
 GOAL_EVENTS_PER_SECOND = 50.0
 GOAL_IMPORT_SECONDS = 90.0
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+# What the other bench modules put in this process's environment to run handlers in process
+# (a function's variables: TABLE_NAME, queue URLs, ...). The stack and the import are separate
+# processes with their own settings; inheriting a handler's TABLE_NAME sent the import to a
+# table the stack does not have (ResourceNotFoundException).
+_IN_PROCESS_PREFIXES = ("AWS_", "POWERTOOLS_", "CAMPAIGN_", "TIMER_", "JOB_ALERT_", "SCHEDULER_")
+
+
+def _own_env() -> dict[str, str]:
+    """This process's environment without what the in-process benches set."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in FUNCTION_ENV and not k.startswith(_IN_PROCESS_PREFIXES)
+    }
 
 
 def _free_port() -> int:
@@ -128,7 +144,7 @@ class _Stack:
 def _stack(extra_env: dict[str, str] | None = None) -> Iterator[_Stack]:
     aws_port, api_port = _free_port(), _free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **_own_env(),
         "LOCAL_AWS_PORT": str(aws_port),
         "LOCAL_API_PORT": str(api_port),
         "PYTHONUNBUFFERED": "1",
@@ -211,7 +227,7 @@ def run() -> dict[str, Any]:
     except _NotReadyError as exc:
         return _skip(f"local stack not available: {exc}")
     except Exception as exc:  # a stack under construction: report, do not fail the bench
-        return _skip(f"local stack not usable: {type(exc).__name__}: {str(exc)[:300]}")
+        return _skip(f"local stack not usable: {type(exc).__name__}: {str(exc)[:700]}")
 
 
 def _put(events: Any, batch: list[dict[str, Any]]) -> None:
@@ -311,7 +327,7 @@ def _throughput(stack: _Stack, candidates: int, events_count: int) -> dict[str, 
 def _import(stack: _Stack) -> dict[str, Any]:
     out = ROOT / "out" / "bench-import"
     env = {
-        **os.environ,
+        **_own_env(),
         "AWS_ENDPOINT_URL": stack.aws_url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -333,7 +349,9 @@ def _import(stack: _Stack) -> dict[str, Any]:
     )
     seconds = time.perf_counter() - t0
     if done.returncode != 0:
-        raise RuntimeError(f"import failed ({done.returncode}): {done.stderr[-300:]}")
+        # The traceback's last lines, without its caret markers, name what failed.
+        lines = [ln for ln in done.stderr.splitlines() if ln.strip().strip("^~")]
+        raise RuntimeError(f"import failed ({done.returncode}): {' | '.join(lines[-6:])[-600:]}")
     settled = stack.wait_idle(timeout=1800)
     cpu_after = stack.cpu_seconds()
     return {

@@ -64,7 +64,8 @@ class TableStore:
                 try:
                     resp = self.ddb.batch_get_item(RequestItems=request)
                 except ClientError as exc:
-                    raise StorageError("reading items in a batch failed") from exc
+                    code = exc.response.get("Error", {}).get("Code", "unknown")
+                    raise StorageError(f"reading items in a batch failed ({code})") from exc
                 found += resp.get("Responses", {}).get(self.table, [])
                 request = resp.get("UnprocessedKeys") or {}
                 if not request:
