@@ -51,6 +51,8 @@ def _other_event(n: int) -> dict:
 
 
 def _now(**delta: float) -> str:
+    """A moment relative to the clock. Grants are seeded at _now(days=-1), not on a fixed date:
+    a fixed grant lapses (24 months) as the calendar moves on, and no mail would be sent."""
     return (SYSTEM_CLOCK.now() + timedelta(**delta)).isoformat()
 
 
@@ -72,7 +74,7 @@ def _preferences(api, context, token: str) -> dict[str, bool]:
 
 def test_a_grant_dated_ahead_never_beats_the_one_click_unsubscribe(aws, handlers, context, fns):
     ingest = handlers["ingest_profile"].handler
-    seed(handlers, context, "ada@example.org")
+    seed(handlers, context, "ada@example.org", observed_at=_now(days=-1))
     attend(handlers, context, "ada@example.org")
     [message] = mails(aws)
     token = token_of(unsubscribe_url(message))
@@ -101,7 +103,7 @@ def test_a_grant_dated_ahead_never_beats_the_one_click_unsubscribe(aws, handlers
 
 def test_a_stored_grant_from_the_future_yields_to_the_unsubscribe(aws, handlers, context, fns):
     # Stored before dates were bounded: a grant observed in 2076.
-    seed(handlers, context, "bo@example.org")
+    seed(handlers, context, "bo@example.org", observed_at=_now(days=-1))
     attend(handlers, context, "bo@example.org")
     [message] = mails(aws)
     token = token_of(unsubscribe_url(message))
@@ -174,7 +176,7 @@ def test_a_stored_country_that_is_no_country_is_treated_as_opt_in(aws, handlers,
 def test_dates_at_the_end_of_the_calendar_crash_neither_preferences_nor_retention(
     aws, handlers, context, fns
 ):
-    seed(handlers, context, "fi@example.org")
+    seed(handlers, context, "fi@example.org", observed_at=_now(days=-1))
     attend(handlers, context, "fi@example.org")
     [message] = mails(aws)
     token = token_of(unsubscribe_url(message))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import email
 import json
+from datetime import timedelta
 from email import policy
 
 import pytest
 
+from talentops.clock import SYSTEM_CLOCK
 from talentops.errors import InvalidEventError
 from tests.support.events import behaviour, consent, envelope, profile
 
@@ -36,7 +38,12 @@ def _seed(handlers, context, address, country="DE", status="granted", **fields):
         context,
     )
     if status:
-        handlers["ingest_profile"].handler(consent(address, status), context)
+        # Granted a day before the clock, not on a fixed date: a fixed grant lapses (24 months)
+        # as the calendar moves on, and the messages below would stop.
+        granted_at = (SYSTEM_CLOCK.now() - timedelta(days=1)).isoformat()
+        handlers["ingest_profile"].handler(
+            consent(address, status, observed_at=granted_at), context
+        )
 
 
 def test_attended_and_no_show_get_different_messages_naming_the_event(aws, handlers, context):

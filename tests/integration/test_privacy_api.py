@@ -38,11 +38,18 @@ def api():
 @pytest.fixture
 def sent(aws, handlers, context):
     """A German candidate with an events grant who got the attended follow-up: its token."""
-    seed(handlers, context, "ada@example.org")
+    # Granted a day before the clock, not on the seed's fixed date: that grant lapses
+    # (24 months) as the calendar moves on, and no message would be sent.
+    granted_at = (SYSTEM_CLOCK.now() - timedelta(days=1)).isoformat()
+    seed(handlers, context, "ada@example.org", observed_at=granted_at)
     attend(handlers, context, "ada@example.org")
     [message] = mails(aws)
     aws.drain()
-    return {"token": token_of(unsubscribe_url(message)), "id": candidate_id_of("ada@example.org")}
+    return {
+        "token": token_of(unsubscribe_url(message)),
+        "id": candidate_id_of("ada@example.org"),
+        "seeded_at": granted_at,
+    }
 
 
 def _status(aws, candidate_id, purpose="events"):
@@ -349,7 +356,7 @@ def test_access_export_holds_profile_provenance_consent_history_messages_and_dec
     assert fields["country"] == {
         "value": "DE",
         "source": "talent.crm",
-        "observed_at": "2026-11-01T09:00:00+00:00",
+        "observed_at": sent["seeded_at"],
     }
     assert export["consent"]["events"]["status"] == "granted"
     assert export["consent"]["events"]["evidence"]

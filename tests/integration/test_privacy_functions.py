@@ -129,7 +129,9 @@ def test_transactional_messages_respect_hard_suppression(aws, handlers, context,
 
 
 def test_soft_bounce_is_ignored(aws, handlers, context, fns):
-    seed(handlers, context, "soft@example.org")
+    # Granted by the clock, not on the seed's fixed date: that grant lapses (24 months) as the
+    # calendar moves on, and the mail below would stop.
+    seed(handlers, context, "soft@example.org", observed_at=_recently())
     result = fns["ses_feedback"].handler(
         ses_event("Bounce", "soft@example.org", bounce_type="Transient"), context
     )
@@ -212,6 +214,11 @@ def test_erasure_of_a_bounced_address_keeps_it_hard_suppressed(aws, handlers, co
 
 
 # -- retention -----------------------------------------------------------------------------------
+
+
+def _recently() -> str:
+    """A grant date a day before the clock: a fixed date lapses as the calendar moves on."""
+    return (SYSTEM_CLOCK.now() - timedelta(days=1)).isoformat()
 
 
 def _months(n: int) -> timedelta:
@@ -454,7 +461,7 @@ def test_links_sent_before_a_rotation_keep_working_until_the_previous_key_is_ret
     def link_of(mail) -> str:
         return token_of(str(mail["List-Unsubscribe"]).split(",")[0].strip("<> "))
 
-    seed(handlers, context, "rota@example.org", country="FR")
+    seed(handlers, context, "rota@example.org", country="FR", observed_at=_recently())
     attend(handlers, context, "rota@example.org")
     before = link_of(mails(aws)[-1])
     assert before.split(".")[:2] == ["v2", "k0"]  # the bare key of conftest is the key k0
