@@ -3,6 +3,7 @@ breakdowns over a range, and every refusal with its status."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from talentops import wiring
 from talentops.api import metrics as metrics_api
+from talentops.clock import SYSTEM_CLOCK
 from talentops.metrics.local import append_facts
 from tests.conftest import load_handler
 from tests.support.apigw import json_body
@@ -69,6 +71,17 @@ def test_a_range_without_data_is_zero_denominators_not_an_error(api: Any, contex
     assert response["statusCode"] == 200
     [row] = json_body(response)["rows"]
     assert (row["numerator"], row["denominator"], row["value"]) == (0, 0, None)
+
+
+def test_without_a_range_the_last_30_days_end_at_the_system_clock(
+    api: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The local stack moves this clock (POST /_local/clock); the default range must follow it.
+    monkeypatch.setattr(SYSTEM_CLOCK, "fixed", datetime(2030, 1, 15, 12, 0, tzinfo=UTC))
+    response = api_call(api, context, "GET", "/admin/metrics/open_rate", iam=True)
+    assert response["statusCode"] == 200
+    body = json_body(response)
+    assert (body["from"][:10], body["to"][:10]) == ("2029-12-16", "2030-01-15")
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import clock
 from ..metrics.definitions import Metrics, load_metrics
 from ..metrics.report import metric_report
 from .admin import _FORBIDDEN, _json, _ok, require_iam
@@ -173,7 +174,7 @@ def get_metric(
             f"{definition.name} cannot be broken down by {', '.join(k[:40] for k in refused)} "
             f"(allowed: {allowed})",
         )
-    now = datetime.now(UTC)
+    now = clock.now()  # the system's clock, which the local stack moves
     to = _moment("to", end, now)
     since = _moment("from", start, to - timedelta(days=DEFAULT_DAYS))
     if not since < to or to - since > timedelta(days=MAX_DAYS):
