@@ -340,7 +340,7 @@ def _import(stack: _Stack) -> dict[str, Any]:
         "--restart",
         "--quiet",
         "--out",
-        str(out),
+        str(out.relative_to(ROOT)),
     ]
     cpu_before = stack.cpu_seconds()
     t0 = time.perf_counter()
@@ -356,7 +356,12 @@ def _import(stack: _Stack) -> dict[str, Any]:
     cpu_after = stack.cpu_seconds()
     return {
         "rows": sum(1 for line in IMPORT_FILE.open(encoding="utf-8") if line.strip()),
-        "summary": done.stdout.strip().splitlines()[-1][:300] if done.stdout.strip() else "",
+        # the summary names files relative to the repository, not where it is checked out
+        "summary": (
+            done.stdout.strip().splitlines()[-1].replace(f"{ROOT}/", "")[:300]
+            if done.stdout.strip()
+            else ""
+        ),
         "seconds": seconds,
         "seconds_until_idle": seconds + settled,
         "stack_cpu_seconds": (
