@@ -1,8 +1,10 @@
 """Triggered messages: resolve, decide, render, claim, send, record.
 
 Requests per sent message: one read (the profile), one transaction (the decision record,
-which is the durable dedupe, plus the send trace on the profile), one SES send, one
-PutEvents. A suppressed trigger costs the read, the decision write and the PutEvents.
+which is the durable dedupe, plus the send trace on the profile), one SES send, the
+completion (status sent), one PutEvents. A suppressed trigger costs the read, the decision
+write and the PutEvents. A journey plans its send (``plan_send``) and writes it in the
+transaction of its instance, then ``deliver`` and ``announce``.
 """
 
 from __future__ import annotations

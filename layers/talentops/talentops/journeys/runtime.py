@@ -7,12 +7,19 @@ One stimulus (a candidate event, a profile change, a timer) for one candidate:
 2. carry out what an earlier attempt left in an instance's outbox (a crash between the write
    and the effects loses nothing);
 3. ``dispatch``: the running instances move, journeys whose entry this is start;
-4. write each changed instance with its effects as its outbox, conditional on the ``seq`` read
-   (a concurrent stimulus that got there first: read again and run again; the engine is
-   deterministic and its effects idempotent);
-5. carry out the effects: timers are one-time schedules named by their timer id (creating
-   one twice is a no-op), sends are decisions whose id derives from the step's dedupe key
-   (sending twice is a duplicate), then clear the outbox.
+4. decide the first send of each changed instance's step (the one decision: consent,
+   suppression, freshness, variant; the message composed), then write the instance and that
+   decision in one transaction: the instance conditional on the ``seq`` read, the decision's
+   record and claim (its lease and message), its trace on the profile conditional on the
+   send counter (a concurrent stimulus or sender that got there first: read the profile and
+   the instances again and run again; the engine is deterministic and its effects
+   idempotent). The instance's outbox keeps the effects that transaction does not hold;
+5. carry out the effects in their order: timers are one-time schedules named by their timer
+   id (creating one twice is a no-op), the decided send goes to SES (a send SES did not
+   take undoes its claim and puts every effect back in the outbox, in one transaction, for
+   the retry), any further send is a decision whose id derives from the step's dedupe key
+   (sending twice is a duplicate); then the send's completion clears the outbox in the same
+   request (its own UpdateItem only when no send completes), and the decision is announced.
 
 A candidate event that no journey follows for its subject (no instance about that event or
 job listens to it) falls back to the catalogue's ``triggers``: the attended / no-show
