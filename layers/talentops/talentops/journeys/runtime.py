@@ -412,7 +412,7 @@ class JourneyRuntime:
             if outbox:
                 self.store.complete_send(settled, instance_id, seq)
             else:
-                self.delivery.repo.complete_decision(settled)
+                self.pool.complete_decision(settled)
         elif outbox:
             self.store.clear_outbox(profile.candidate_id, instance_id, seq)
         if settled is not None:
