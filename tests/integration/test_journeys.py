@@ -1027,6 +1027,111 @@ def test_a_failed_confirmation_is_sent_once_by_the_retried_event(
     assert [due_at(s) for s in _timers(candidate)] == [BERLIN_NINE]
 
 
+def test_a_confirmation_whose_write_lost_the_race_on_the_send_counter_is_decided_again(
+    aws: Aws,
+    handlers: Handlers,
+    context: FakeContext,
+    clock: Callable[[datetime], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The step's send is written with its instance, conditional on the profile's send
+    counter: another sender that wrote between the read and the write makes the transaction
+    fail whole (no instance moved, no claim), and the stimulus runs again on the profile read
+    again: one confirmation, and both sends' traces on the profile."""
+    candidate = _seed(handlers, context, "race@example.org")
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    save = JourneyRepository.save
+    raced: list[bool] = []
+
+    def another_sender_first(self: JourneyRepository, *args: Any, **kw: Any) -> None:
+        if kw.get("decision") is not None and not raced:
+            raced.append(True)
+            ddb.update_item(
+                TableName=TABLE,
+                Key={"pk": {"S": f"CAND#{candidate}"}, "sk": {"S": "PROFILE"}},
+                UpdateExpression="SET #r.#k = :r ADD alert_seq :one",
+                ExpressionAttributeNames={"#r": "recent", "#k": "another-sender"},
+                ExpressionAttributeValues={
+                    ":r": {
+                        "M": {
+                            "at": {"S": _iso(T0 - timedelta(minutes=5))},
+                            "purpose": {"S": "marketing"},
+                            "template": {"S": "spring_hiring"},
+                        }
+                    },
+                    ":one": {"N": "1"},
+                },
+            )
+        save(self, *args, **kw)
+
+    monkeypatch.setattr(JourneyRepository, "save", another_sender_first)
+    result = _candidate_event(handlers, context, REGISTERED, "race@example.org", T0, event=EVENT)
+    assert raced
+    assert [(d["outcome"], d["template"]) for d in result["decisions"]] == [
+        ("send", "event_registration_confirmation")
+    ]
+    assert _subjects(aws, "race@example.org") == ["You're registered: Data & AI Careers Summit"]
+    [sent] = [d for d in _decisions(candidate) if d.outcome == "send"]
+    assert sent.status == "sent"
+    held = wiring.repository().get_profile(candidate)
+    assert held is not None
+    assert {"another-sender", sent.decision_id} <= set(held.recent)
+    [stored] = _instances(candidate)
+    assert stored.outbox == [] and stored.data["step"] == "day_before"
+    assert [due_at(s) for s in _timers(candidate)] == [BERLIN_NINE]
+
+
+def test_a_confirmation_whose_sender_died_after_the_write_is_sent_once_by_the_reconciler(
+    aws: Aws,
+    handlers: Handlers,
+    context: FakeContext,
+    clock: Callable[[datetime], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The instance, the claim and its kept message are one write: a sender that dies after
+    it (not an error SES answered) leaves the claim to its lease. The event's redelivery
+    creates the timer the outbox kept and sends nothing while the lease runs; the reconciler
+    sends the kept message once the lease ran out."""
+    candidate = _seed(handlers, context, "died@example.org")
+    send_raw = SesSender.send_raw
+    died: list[bool] = []
+
+    def dies_once(self: SesSender, *, sender: str, to: str, raw: bytes, **kw: Any) -> str:
+        if not died:
+            died.append(True)
+            raise RuntimeError("the invocation timed out")
+        return send_raw(self, sender=sender, to=to, raw=raw, **kw)
+
+    monkeypatch.setattr(SesSender, "send_raw", dies_once)
+    registration = _envelope(
+        REGISTERED,
+        {"candidate": {"email": "died@example.org"}, "observed_at": _iso(T0), "event": EVENT},
+        "talent.events-platform",
+        "reg-died",
+    )
+    with pytest.raises(RuntimeError):
+        handlers["journeys"].handler(registration, context)
+    [claim] = _decisions(candidate)
+    assert (claim.template, claim.status) == ("event_registration_confirmation", "decided")
+    [stored] = _instances(candidate)
+    assert [e["type"] for e in stored.outbox] == ["ScheduleTimer"]
+    assert _timers(candidate) == []
+
+    clock(T0 + timedelta(minutes=1))
+    handlers["journeys"].handler(registration, context)
+    assert _mails(aws, "died@example.org") == []  # the lease still runs
+    [stored] = _instances(candidate)
+    assert stored.outbox == []
+    assert [due_at(s) for s in _timers(candidate)] == [BERLIN_NINE]
+
+    clock(T0 + timedelta(hours=1))
+    assert wiring.delivery_service().resolver().sweep()["sent"] == 1
+    assert wiring.delivery_service().resolver().sweep()["found"] == 0
+    assert _subjects(aws, "died@example.org") == ["You're registered: Data & AI Careers Summit"]
+    [sent] = _decisions(candidate)
+    assert sent.status == "sent"
+
+
 def test_a_withdrawal_before_the_reminder_suppresses_it_and_the_journey_goes_on(
     aws: Aws, handlers: Handlers, context: FakeContext, clock: Callable[[datetime], None]
 ) -> None:

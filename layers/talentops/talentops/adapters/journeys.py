@@ -19,9 +19,11 @@ from botocore.exceptions import ClientError
 
 from ..errors import ConcurrencyError, StorageError
 from ..journeys.model import Journey
-from ..models.state import Profile
+from ..models.state import Decision, Profile
 from .aws import client
-from .dynamo import cancellation_codes, query_all, to_value
+from .dynamo import cancellation_codes, query_all
+from .pool.claims import _completion
+from .pool.decisions import DecidedBeforeError, DecisionParts, ProfileUpdate
 from .talent_pool import PROFILE_SK, cand_pk
 
 JOURNEY_PREFIX = "JOURNEY#"
@@ -113,12 +115,18 @@ class JourneyRepository:
         outbox: Sequence[dict[str, Any]],
         ended: bool,
         behaviour: tuple[str, dict[str, Any]] | None = None,
+        decision: DecisionParts | None = None,
     ) -> None:
         """Write an instance at ``seq`` if it is still at ``expected_seq`` (None: if it does
         not exist yet); ConcurrencyError when another transition got there first.
-        ``behaviour``: what the candidate did, noted on the profile in the same request."""
+        ``behaviour``: what the candidate did, noted on the profile in the same request.
+        ``decision``: the decision of the transition's send, written in the same transaction
+        (its record, its trace on the profile and the send counter it is conditional on):
+        ConcurrencyError when another send moved the counter, DecidedBeforeError when the
+        record exists already (then nothing is written)."""
+        pk = cand_pk(candidate_id)
         item: dict[str, Any] = {
-            "pk": {"S": cand_pk(candidate_id)},
+            "pk": {"S": pk},
             "sk": {"S": f"{JOURNEY_PREFIX}{instance_id}"},
             "journey": {"S": str(data["journey"])},
             "status": {"S": "ended" if ended else "active"},
@@ -126,81 +134,88 @@ class JourneyRepository:
             "instance": {"S": json.dumps(data, separators=(",", ":"), sort_keys=True)},
             "outbox": {"S": json.dumps(list(outbox), separators=(",", ":"))},
         }
-        noted = ""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {":one": {"N": "1"}}
+        put: dict[str, Any] = {"TableName": self.table, "Item": item}
+        if expected_seq is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "seq = :expected"
+            put["ExpressionAttributeValues"] = {":expected": {"N": str(expected_seq)}}
+        profile = decision.profile if decision is not None else None
+        if expected_seq is None:
+            # A new instance only beside a profile (an erasure that ran since the read must
+            # not be followed by a journey item nothing would delete), and counted on it
+            # (Profile.journey_items).
+            profile = profile or ProfileUpdate()
+            profile.adds.append("journey_items :one")
+            profile.values[":one"] = {"N": "1"}
         if behaviour is not None:
-            noted = "SET #b.#k = :b "
-            names = {"#b": "behaviours", "#k": behaviour[0]}
-            values[":b"] = to_value(behaviour[1])
-        profile_key = {"pk": {"S": cand_pk(candidate_id)}, "sk": {"S": PROFILE_SK}}
+            profile = profile or ProfileUpdate()
+            profile.note_behaviour(behaviour)
+        items: list[dict[str, Any]] = []
+        if profile is not None:
+            update = profile.item(self.table, pk)
+            if profile.counted:
+                # An existing profile that failed: its send counter moved (not an erasure).
+                update["Update"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            items.append(update)
+        items.append({"Put": put})
+        if decision is not None:
+            items.append(decision.put)
         try:
-            if expected_seq is None:
-                # A new instance only beside a profile: an erasure that ran since the read
-                # must not be followed by a journey item nothing would delete.
-                self.ddb.transact_write_items(
-                    TransactItems=[
-                        {
-                            # ... and counted on the profile (Profile.journey_items).
-                            "Update": {
-                                "TableName": self.table,
-                                "Key": profile_key,
-                                "UpdateExpression": f"{noted}ADD journey_items :one",
-                                "ConditionExpression": "attribute_exists(pk)",
-                                **({"ExpressionAttributeNames": names} if names else {}),
-                                "ExpressionAttributeValues": values,
-                            }
-                        },
-                        {
-                            "Put": {
-                                "TableName": self.table,
-                                "Item": item,
-                                "ConditionExpression": "attribute_not_exists(pk)",
-                            }
-                        },
-                    ]
-                )
-            elif behaviour is not None:
-                del values[":one"]
-                self.ddb.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Update": {
-                                "TableName": self.table,
-                                "Key": profile_key,
-                                "UpdateExpression": noted.strip(),
-                                "ConditionExpression": "attribute_exists(pk)",
-                                "ExpressionAttributeNames": names,
-                                "ExpressionAttributeValues": values,
-                            }
-                        },
-                        {
-                            "Put": {
-                                "TableName": self.table,
-                                "Item": item,
-                                "ConditionExpression": "seq = :expected",
-                                "ExpressionAttributeValues": {
-                                    ":expected": {"N": str(expected_seq)}
-                                },
-                            }
-                        },
-                    ]
-                )
+            if len(items) == 1:
+                self.ddb.put_item(**put)
             else:
-                self.ddb.put_item(
-                    TableName=self.table,
-                    Item=item,
-                    ConditionExpression="seq = :expected",
-                    ExpressionAttributeValues={":expected": {"N": str(expected_seq)}},
-                )
+                self.ddb.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
+            raise _save_failed(exc, candidate_id, instance_id, profile, decision) from exc
+
+    def complete_send(self, decision: Decision, instance_id: str, seq: int) -> None:
+        """Record a journey's send sent (``ClaimStore.complete_decision``) and clear the
+        outbox of the transition that decided it, in one request: the completion is written
+        anyway, and the outbox's effects are carried out by then. An instance that moved on
+        meanwhile keeps its own outbox (the completion is then written alone); a candidate
+        erased meanwhile stays erased."""
+        completion = _completion(self.table, decision)
+        try:
+            self.ddb.transact_write_items(
+                TransactItems=[completion, _outbox_cleared(self.table, decision, instance_id, seq)]
+            )
+        except ClientError as exc:
             codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise CandidateGoneError(candidate_id) from exc
-            if code == "ConditionalCheckFailedException" or "ConditionalCheckFailed" in codes:
-                raise ConcurrencyError(f"journey instance {instance_id} moved on") from exc
-            raise StorageError("writing a journey instance failed") from exc
+            if not codes:
+                raise StorageError("recording a journey send failed") from exc
+            if codes[0] == "ConditionalCheckFailed":
+                return  # erased meanwhile
+            try:
+                self.ddb.update_item(**completion["Update"])
+            except ClientError as again:
+                if again.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    return
+                raise StorageError("recording a journey send failed") from again
+            if codes[1] != "ConditionalCheckFailed":
+                self.clear_outbox(str(decision.candidate_id), instance_id, seq)
+
+    def outbox_restored(
+        self, candidate_id: str, instance_id: str, seq: int, outbox: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The write (a transaction's item) that puts ``outbox`` back on transition ``seq`` of
+        an instance, if it is still at that transition: a send released after a failure goes
+        back among the effects the next delivery carries out."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {
+                    "pk": {"S": cand_pk(candidate_id)},
+                    "sk": {"S": f"{JOURNEY_PREFIX}{instance_id}"},
+                },
+                "UpdateExpression": "SET outbox = :outbox",
+                "ConditionExpression": "seq = :seq",
+                "ExpressionAttributeValues": {
+                    ":outbox": {"S": json.dumps(list(outbox), separators=(",", ":"))},
+                    ":seq": {"N": str(seq)},
+                },
+            }
+        }
 
     def clear_outbox(self, candidate_id: str, instance_id: str, seq: int) -> None:
         """The effects of transition ``seq`` are carried out. A later transition that wrote
@@ -248,3 +263,49 @@ class JourneyRepository:
         if item is None:
             return None
         return Journey.from_canonical_json(item["definition"]["S"])
+
+
+def _outbox_cleared(table: str, decision: Decision, instance_id: str, seq: int) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {
+                "pk": {"S": cand_pk(str(decision.candidate_id))},
+                "sk": {"S": f"{JOURNEY_PREFIX}{instance_id}"},
+            },
+            "UpdateExpression": "SET outbox = :empty",
+            "ConditionExpression": "seq = :seq",
+            "ExpressionAttributeValues": {":empty": {"S": "[]"}, ":seq": {"N": str(seq)}},
+        }
+    }
+
+
+def _save_failed(
+    exc: ClientError,
+    candidate_id: str,
+    instance_id: str,
+    profile: ProfileUpdate | None,
+    decision: DecisionParts | None,
+) -> Exception:
+    """What a failed write of an instance means: the items of its transaction are the
+    profile's update (if any), the instance, the decision (if any), in that order."""
+    code = exc.response.get("Error", {}).get("Code")
+    codes = cancellation_codes(exc)
+    reasons = exc.response.get("CancellationReasons") or []
+    failed = "ConditionalCheckFailed"
+    at_instance = 0 if profile is None else 1
+    if codes and profile is not None and codes[0] == failed:
+        if profile.counted and reasons and reasons[0].get("Item"):
+            return ConcurrencyError("the profile's sends changed since it was read")
+        return CandidateGoneError(candidate_id)
+    if code == "ConditionalCheckFailedException" or (
+        len(codes) > at_instance and codes[at_instance] == failed
+    ):
+        return ConcurrencyError(f"journey instance {instance_id} moved on")
+    if decision is not None and codes and codes[-1] == failed:
+        found = reasons[-1].get("Item") if reasons else None
+        sk = decision.put["Put"]["Item"]["sk"]["S"]
+        return DecidedBeforeError(sk.removeprefix("DECISION#"), found)
+    if "TransactionConflict" in codes:
+        return ConcurrencyError("a concurrent transaction on the candidate")
+    return StorageError("writing a journey instance failed")

@@ -1,8 +1,10 @@
 """Triggered messages: resolve, decide, render, claim, send, record.
 
 Requests per sent message: one read (the profile), one transaction (the decision record,
-which is the durable dedupe, plus the send trace on the profile), one SES send, one
-PutEvents. A suppressed trigger costs the read, the decision write and the PutEvents.
+which is the durable dedupe, plus the send trace on the profile), one SES send, the
+completion (status sent), one PutEvents. A suppressed trigger costs the read, the decision
+write and the PutEvents. A journey plans its send (``plan_send``) and writes it in the
+transaction of its instance, then ``deliver`` and ``announce``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..adapters.bus import EventPublisher
+from ..adapters.pool.decisions import DecisionParts
 from ..adapters.ses import SesSender
 from ..adapters.talent_pool import TalentPoolRepository
 from ..consent.policy import ConsentPolicy
@@ -43,6 +46,19 @@ from .leases import LeaseResolver, lease_attributes
 from .ledger import outdated_for
 
 MAX_DECIDE_ROUNDS = 4
+
+
+@dataclass
+class Planned:
+    """A decision taken and its message composed, not yet written (``plan_send``,
+    ``plan_suppressed``): ``parts`` is its write as parts of the caller's transaction; ``to``
+    the address the message goes to."""
+
+    decision: Decision
+    raw: bytes | None
+    to: str | None
+    parts: DecisionParts
+    held_back: bool = False  # held back before the decision (record_suppressed's kind)
 
 
 @dataclass
@@ -182,6 +198,120 @@ class DeliveryService:
 
         return self._on_fresh_reads(profile, attempt)[0]
 
+    def plan_send(
+        self,
+        *,
+        template: str,
+        decision_id: str,
+        trigger: Mapping[str, str],
+        payload: Mapping[str, Any],
+        profile: Profile,
+        observed_at: datetime,
+        reasons: Sequence[str] = (),
+        budget: ContactPolicy | None = None,
+        holdouts: Sequence[HoldoutRef] = (),
+    ) -> Planned:
+        """``send_planned``'s decision, rendering and claim, not yet written: the caller
+        writes ``parts`` in its own transaction (a journey's instance with it), then calls
+        ``deliver`` and ``announce``. A race on the profile's send counter makes that write
+        fail (ConcurrencyError): the caller reads again and plans again."""
+        spec = self.catalogue.message(template)
+        fact = _planned_fact(trigger, profile, observed_at, payload)
+        outcome = self._decide(fact, profile, template, spec, holdouts)
+        decision = outcome.decision.model_copy(
+            update={
+                "decision_id": decision_id,
+                "message_id": f"m_{decision_id}" if outcome.decision.outcome == "send" else None,
+                "reasons": [*reasons, *outcome.decision.reasons],
+            }
+        )
+        window = budget.budget.window if budget is not None and budget.budget else None
+        decision, raw = self._render(fact, Outcome(decision, outcome.variant), profile)
+        sent = decision.send_trace()
+        parts = self.repo.decision_parts(
+            decision,
+            sent=sent,
+            send_seq=profile.alert_seq,
+            lease=lease_attributes(decision.decision_id, self.now(), raw)
+            if raw is not None
+            else None,
+            prune=self._outdated(profile, window) if sent is not None else (),
+        )
+        return Planned(decision=decision, raw=raw, to=profile.email, parts=parts)
+
+    def plan_suppressed(
+        self,
+        *,
+        template: str,
+        decision_id: str,
+        trigger: Mapping[str, str],
+        candidate_id: str,
+        reason: str,
+        reasons: Sequence[str],
+    ) -> Planned:
+        """``record_suppressed``'s record, not yet written (as ``plan_send``)."""
+        decision = self._held_back(
+            template,
+            decision_id,
+            trigger,
+            candidate_id=candidate_id,
+            reason=reason,
+            reasons=reasons,
+        )
+        parts = self.repo.decision_parts(decision, sent=None)
+        return Planned(decision=decision, raw=None, to=None, parts=parts, held_back=True)
+
+    def deliver(self, planned: Planned, *, restore: Sequence[dict[str, Any]] = ()) -> Decision:
+        """Send a planned decision whose claim is written: the decision as it stands after
+        SES answered (status ``sent``, not yet completed: the caller completes it), recorded
+        failed when SES refused it for good. A failure SES did not take: the claim is undone
+        together with ``restore`` (the caller's writes that take the send back) and the error
+        raised, so that the retry sends; one SES may have taken keeps its claim (its lease)."""
+        decision = planned.decision
+        if planned.raw is None:
+            return decision
+        assert planned.to
+        try:
+            self.sender.send_raw(
+                sender=self.brand.sender_address,
+                to=planned.to,
+                raw=planned.raw,
+                decision_id=decision.decision_id,
+                candidate_id=decision.candidate_id,
+            )
+        except SendRefusedError as exc:
+            failed = undeliverable(decision, exc.ses_code)
+            self.repo.fail_decisions([failed])
+            return failed
+        except DeliveryError as exc:
+            if not getattr(exc, "ambiguous", False):
+                self.repo.release_decision(decision, also=restore)
+            raise
+        return decision.model_copy(update={"status": "sent"})
+
+    def announce(self, decision: Decision, *, held_back: bool = False) -> None:
+        """Publish, count and log a decision carried out (``deliver``), as ``_carry_out``
+        and ``record_suppressed`` do."""
+        self._publish(decision)
+        count(decision.outcome, decision.reason)
+        if held_back:
+            logger.info(
+                "decision",
+                outcome="suppress",
+                reason=decision.reason,
+                template=decision.template,
+                decision_id=decision.decision_id,
+            )
+            return
+        logger.info(
+            "decision",
+            outcome=decision.outcome,
+            reason=decision.reason,
+            template=decision.template,
+            variant=decision.variant,
+            decision_id=decision.decision_id,
+        )
+
     def record_suppressed(
         self,
         *,
@@ -194,19 +324,13 @@ class DeliveryService:
     ) -> Decision:
         """A message held back before the decision (the contact budget, quiet hours past
         its deadline): recorded and announced like any suppression."""
-        spec = self.catalogue.message(template)
-        decision = Decision(
-            decision_id=decision_id,
+        decision = self._held_back(
+            template,
+            decision_id,
+            trigger,
             candidate_id=candidate_id,
-            trigger=dict(trigger),
-            template=template,
-            purpose=spec.purpose,
-            decided_at=self.now(),
-            outcome="suppress",
             reason=reason,
-            status="suppressed",
-            reasons=list(reasons),
-            inputs=DecisionInputs(content=dict(self.versions or {})),
+            reasons=reasons,
         )
         try:
             self.repo.record_decision(decision, sent=None, behaviour=None)
@@ -235,19 +359,7 @@ class DeliveryService:
         outdated traces removed, the behaviour, one transaction), send, announce.
         ``window``: a budget window the caller reads the ledger through, if longer than the
         configured ones."""
-        decision = outcome.decision
-        raw: bytes | None = None
-        if outcome.variant is not None:
-            try:
-                raw = self._compose(fact, decision, outcome, profile)
-            except RenderError as exc:
-                logger.warning(
-                    "render failed",
-                    template=decision.template,
-                    variant=decision.variant,
-                    error=str(exc),
-                )
-                decision = decision.render_failed(exc)
+        decision, raw = self._render(fact, outcome, profile)
         if decision.candidate_id is None:
             self._publish(decision)
             return decision
@@ -299,6 +411,50 @@ class DeliveryService:
             decision_id=decision.decision_id,
         )
         return decision
+
+    def _held_back(
+        self,
+        template: str,
+        decision_id: str,
+        trigger: Mapping[str, str],
+        *,
+        candidate_id: str,
+        reason: str,
+        reasons: Sequence[str],
+    ) -> Decision:
+        spec = self.catalogue.message(template)
+        return Decision(
+            decision_id=decision_id,
+            candidate_id=candidate_id,
+            trigger=dict(trigger),
+            template=template,
+            purpose=spec.purpose,
+            decided_at=self.now(),
+            outcome="suppress",
+            reason=reason,
+            status="suppressed",
+            reasons=list(reasons),
+            inputs=DecisionInputs(content=dict(self.versions or {})),
+        )
+
+    def _render(
+        self, fact: TriggerFact, outcome: Outcome, profile: Profile | None
+    ) -> tuple[Decision, bytes | None]:
+        """The message of a send, composed; a render that fails turns the decision into a
+        suppression (render_error)."""
+        decision = outcome.decision
+        if outcome.variant is None:
+            return decision, None
+        try:
+            return decision, self._compose(fact, decision, outcome, profile)
+        except RenderError as exc:
+            logger.warning(
+                "render failed",
+                template=decision.template,
+                variant=decision.variant,
+                error=str(exc),
+            )
+            return decision.render_failed(exc), None
 
     def _outdated(self, profile: Profile | None, window: timedelta | None) -> tuple[str, ...]:
         if profile is None:

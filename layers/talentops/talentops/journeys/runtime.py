@@ -7,12 +7,19 @@ One stimulus (a candidate event, a profile change, a timer) for one candidate:
 2. carry out what an earlier attempt left in an instance's outbox (a crash between the write
    and the effects loses nothing);
 3. ``dispatch``: the running instances move, journeys whose entry this is start;
-4. write each changed instance with its effects as its outbox, conditional on the ``seq`` read
-   (a concurrent stimulus that got there first: read again and run again; the engine is
-   deterministic and its effects idempotent);
-5. carry out the effects: timers are one-time schedules named by their timer id (creating
-   one twice is a no-op), sends are decisions whose id derives from the step's dedupe key
-   (sending twice is a duplicate), then clear the outbox.
+4. decide the first send of each changed instance's step (the one decision: consent,
+   suppression, freshness, variant; the message composed), then write the instance and that
+   decision in one transaction: the instance conditional on the ``seq`` read, the decision's
+   record and claim (its lease and message), its trace on the profile conditional on the
+   send counter (a concurrent stimulus or sender that got there first: read the profile and
+   the instances again and run again; the engine is deterministic and its effects
+   idempotent). The instance's outbox keeps the effects that transaction does not hold;
+5. carry out the effects in their order: timers are one-time schedules named by their timer
+   id (creating one twice is a no-op), the decided send goes to SES (a send SES did not
+   take undoes its claim and puts every effect back in the outbox, in one transaction, for
+   the retry), any further send is a decision whose id derives from the step's dedupe key
+   (sending twice is a duplicate); then the send's completion clears the outbox in the same
+   request (its own UpdateItem only when no send completes), and the decision is announced.
 
 A candidate event that no journey follows for its subject (no instance about that event or
 job listens to it) falls back to the catalogue's ``triggers``: the attended / no-show
@@ -22,19 +29,20 @@ follow-ups of an event the candidate did not register for through us.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..adapters.journeys import CandidateGoneError, JourneyRepository, StoredInstance
 from ..adapters.listings import ListingsRepository
+from ..adapters.pool.decisions import DecidedBeforeError
 from ..adapters.scheduler import TimerScheduler
 from ..adapters.talent_pool import TalentPoolRepository
 from ..delivery.budget import ContactPolicy
 from ..delivery.decide import TriggerFact, behaviour_kind, decision_id
 from ..delivery.holdouts import HoldoutRef
-from ..delivery.service import DeliveryService, behaviour_of
+from ..delivery.service import DeliveryService, Planned, behaviour_of
 from ..errors import ConcurrencyError
 from ..job_alerts.matching import fits
 from ..listings.service import listed_job_fields
@@ -202,13 +210,19 @@ class JourneyRuntime:
         candidate_id = profile.candidate_id
         for attempt in range(MAX_ATTEMPTS):
             # A profile that counts no journey instance has none to read (the count moves in
-            # the write that creates one); a write that then fails reads them after all.
-            # ``preloaded``: read with the profile.
-            none = attempt == 0 and profile.journey_items == 0
-            if attempt == 0 and preloaded is not None:
-                stored = preloaded
+            # the write that creates one); a write that then fails reads them after all, with
+            # the profile (its send counter may have moved). ``preloaded``: read with it.
+            if attempt == 0:
+                none = profile.journey_items == 0
+                stored = preloaded if preloaded is not None else []
+                if preloaded is None and not none:
+                    stored = self.store.instances(candidate_id)
             else:
-                stored = [] if none else self.store.instances(candidate_id)
+                reread, stored = self.store.candidate(candidate_id)
+                if reread is None:
+                    logger.info("candidate erased while their journeys moved: nothing to do")
+                    return []
+                profile = _noted(reread, behaviour)
             for item in stored:
                 if item.outbox:
                     outcome.decisions += self._carry_out(
@@ -226,19 +240,13 @@ class JourneyRuntime:
                 policy=self.contact,
             )
             try:
-                written = self._write(candidate_id, stored, transitions, behaviour, outcome)
+                self._write(profile, stored, transitions, behaviour, outcome)
             except CandidateGoneError:
                 logger.info("candidate erased while their journeys moved: nothing to do")
                 return []
             except ConcurrencyError:
                 logger.info("journey instance moved on meanwhile: running again")
                 continue
-            for transition in written:
-                assert transition.instance is not None
-                outbox = [effect_to_dict(e) for e in transition.effects]
-                outcome.decisions += self._carry_out(
-                    profile, transition.instance.instance_id, transition.instance.seq, outbox
-                )
             for transition in transitions:
                 logger.info(
                     "journey",
@@ -254,14 +262,19 @@ class JourneyRuntime:
 
     def _write(
         self,
-        candidate_id: str,
+        profile: Profile,
         stored: list[StoredInstance],
         transitions: list[Transition],
-        behaviour: tuple[str, dict[str, Any]] | None = None,
-        outcome: Outcome | None = None,
-    ) -> list[Transition]:
+        behaviour: tuple[str, dict[str, Any]] | None,
+        outcome: Outcome,
+    ) -> None:
+        """Write each changed instance and carry out its effects. The transition's first
+        decision (a send or a suppression) is decided before the write and written in the
+        same transaction (its record and claim, its trace on the profile): the instance's
+        outbox keeps only what the transaction does not already hold (timers, any further
+        send), and the completion of the send, written once SES accepted it, clears it."""
+        candidate_id = profile.candidate_id
         before = {s.data["instance_id"]: s for s in stored}
-        written = []
         for transition in transitions:
             instance = transition.instance
             if instance is None:
@@ -272,20 +285,140 @@ class JourneyRuntime:
                 continue  # nothing changed (a late event noted, a stray timer)
             if previous is None:
                 self._remember(instance)
-            self.store.save(
-                candidate_id,
-                instance.instance_id,
-                data,
-                instance.seq,
-                expected_seq=previous.seq if previous is not None else None,
-                outbox=[effect_to_dict(e) for e in transition.effects],
-                ended=instance.status != "active",
-                behaviour=None if outcome is None or outcome.behaviour_noted else behaviour,
-            )
-            if behaviour is not None and outcome is not None:
+            effects = [effect_to_dict(e) for e in transition.effects]
+            folded = self._fold(profile, transition.effects)
+            outbox = [e for i, e in enumerate(effects) if folded is None or i != folded.index]
+            noted = None if outcome.behaviour_noted else behaviour
+            try:
+                self.store.save(
+                    candidate_id,
+                    instance.instance_id,
+                    data,
+                    instance.seq,
+                    expected_seq=previous.seq if previous is not None else None,
+                    outbox=outbox,
+                    ended=instance.status != "active",
+                    behaviour=noted,
+                    decision=folded.planned.parts
+                    if folded is not None and folded.planned is not None
+                    else None,
+                )
+            except DecidedBeforeError:
+                # Decided before (by an earlier attempt's outbox): the instance alone, and the
+                # send through the one decision, which finds the record.
+                assert folded is not None
+                folded, outbox = None, effects
+                self.store.save(
+                    candidate_id,
+                    instance.instance_id,
+                    data,
+                    instance.seq,
+                    expected_seq=previous.seq if previous is not None else None,
+                    outbox=outbox,
+                    ended=instance.status != "active",
+                    behaviour=noted,
+                )
+            if behaviour is not None:
                 outcome.behaviour_noted = True
-            written.append(transition)
-        return written
+            if folded is None:
+                outcome.decisions += self._carry_out(
+                    profile, instance.instance_id, instance.seq, outbox
+                )
+            else:
+                outcome.decisions += self._after_commit(
+                    profile,
+                    instance.instance_id,
+                    instance.seq,
+                    effects,
+                    folded=folded,
+                    outbox=bool(outbox),
+                )
+
+    def _fold(self, profile: Profile, effects: Sequence[Effect]) -> _Folded | None:
+        """The first decision among a transition's effects, decided now so that it is
+        written with the instance; None when there is none."""
+        for index, effect in enumerate(effects):
+            if isinstance(effect, SendMessage | SuppressMessage):
+                return _Folded(index, self._plan(profile, effect))
+        return None
+
+    def _plan(self, profile: Profile, effect: SendMessage | SuppressMessage) -> Planned | None:
+        """What ``_effect`` decides for a send or a suppression, not yet written; None when
+        the catalogue's follow-up answered it already (nothing to write)."""
+        if isinstance(effect, SuppressMessage):
+            return self.delivery.plan_suppressed(
+                template=effect.template,
+                decision_id=journey_decision_id(effect.dedupe_key),
+                trigger=effect.trigger,
+                candidate_id=profile.candidate_id,
+                reason=effect.reason,
+                reasons=[f"journey {effect.journey} step {effect.step}", effect.explanation],
+            )
+        if self._answered(profile, effect):
+            return None
+        context: dict[str, Any] = render_payload(effect.payload)
+        if isinstance(context.get("job"), Mapping) and not self._known_job(profile, context):
+            return self.delivery.plan_suppressed(
+                template=effect.template,
+                decision_id=journey_decision_id(effect.dedupe_key),
+                trigger=effect.trigger,
+                candidate_id=profile.candidate_id,
+                reason="unknown_job",
+                reasons=[f"journey {effect.journey} step {effect.step}", UNKNOWN_JOB],
+            )
+        return self.delivery.plan_send(
+            template=effect.template,
+            decision_id=journey_decision_id(effect.dedupe_key),
+            trigger=effect.trigger,
+            payload=context,
+            profile=profile,
+            observed_at=self.now(),
+            reasons=effect.reasons,
+            budget=self.contact,
+            holdouts=[HoldoutRef(effect.holdout, effect.holdout_share)]
+            if effect.holdout is not None and effect.holdout_share is not None
+            else (),
+        )
+
+    def _after_commit(
+        self,
+        profile: Profile,
+        instance_id: str,
+        seq: int,
+        effects: list[dict[str, Any]],
+        *,
+        folded: _Folded,
+        outbox: bool,
+    ) -> list[Decision]:
+        """The effects of a transition whose first decision was written with it, in their
+        order; that decision's send goes when its turn comes (a send SES did not take puts
+        every effect back in the outbox, with the claim undone, for the retry). Then the send
+        is completed, clearing the outbox (``outbox``: it holds anything) in the same write,
+        and announced."""
+        decisions: list[Decision] = []
+        settled: Decision | None = None
+        for index, raw in enumerate(effects):
+            if index != folded.index:
+                decision = self._effect(profile, effect_from_dict(raw))
+                if decision is not None:
+                    decisions.append(decision)
+                continue
+            if folded.planned is None:
+                continue  # answered by the catalogue: nothing to send
+            restore = self.store.outbox_restored(profile.candidate_id, instance_id, seq, effects)
+            settled = self.delivery.deliver(folded.planned, restore=[restore])
+            decisions.append(settled)
+        if settled is not None and settled.status == "sent":
+            if outbox:
+                self.store.complete_send(settled, instance_id, seq)
+            else:
+                self.pool.complete_decision(settled)
+        elif outbox:
+            self.store.clear_outbox(profile.candidate_id, instance_id, seq)
+        if settled is not None:
+            assert folded.planned is not None
+            self.delivery.announce(settled, held_back=folded.planned.held_back)
+        return decisions
 
     def _carry_out(
         self, profile: Profile, instance_id: str, seq: int, outbox: list[dict[str, Any]]
@@ -312,13 +445,7 @@ class JourneyRuntime:
         elif isinstance(effect, CancelTimer):
             self.timers.cancel(effect.timer_id)
         elif isinstance(effect, SendMessage):
-            answered = self._answered_by_catalogue(profile, effect)
-            if answered is not None:
-                logger.info(
-                    "journey send already answered by the catalogue follow-up",
-                    template=effect.template,
-                    decision_id=answered.decision_id,
-                )
+            if self._answered(profile, effect):
                 return None
             context: dict[str, Any] = render_payload(effect.payload)
             if isinstance(context.get("job"), Mapping) and not self._known_job(profile, context):
@@ -409,6 +536,16 @@ class JourneyRuntime:
             self.store.remember_version(journey)
             self._remembered.add(key)
 
+    def _answered(self, profile: Profile, effect: SendMessage) -> bool:
+        answered = self._answered_by_catalogue(profile, effect)
+        if answered is not None:
+            logger.info(
+                "journey send already answered by the catalogue follow-up",
+                template=effect.template,
+                decision_id=answered.decision_id,
+            )
+        return answered is not None
+
     def _answered_by_catalogue(self, profile: Profile, effect: SendMessage) -> Decision | None:
         """The catalogue's direct follow-up for the same subject, if it was decided: an
         outcome that arrived before the registration (no journey followed it then) got its
@@ -465,6 +602,23 @@ class JourneyRuntime:
                 break
         context["jobs"] = {"similar": found}
         return True
+
+
+@dataclass(frozen=True)
+class _Folded:
+    """A transition's first decision, planned before its write: its place among the
+    effects, and the plan (None: the catalogue answered it, nothing to write)."""
+
+    index: int
+    planned: Planned | None
+
+
+def _noted(profile: Profile, behaviour: tuple[str, dict[str, Any]] | None) -> Profile:
+    """The profile with the event's behaviour on it, as ``_with_behaviour`` made it."""
+    if behaviour is None:
+        return profile
+    kind, value = behaviour
+    return profile.model_copy(update={"behaviours": {**profile.behaviours, kind: value}})
 
 
 def _listened(journey: Any) -> set[str]:

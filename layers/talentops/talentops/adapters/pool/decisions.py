@@ -7,6 +7,7 @@ the ledger no longer needs (delivery/ledger.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -69,56 +70,17 @@ class DecisionStore(TableStore):
         decide again), and the counter moves on. ``prune``: traces of the ledger that fell
         out of its window (delivery.ledger), removed in the same write (only with a send and
         its counter: the traces removed are those read)."""
-        assert decision.candidate_id is not None
-        pk = cand_pk(decision.candidate_id)
-        record = decision.model_dump(mode="json")
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {
-                        **to_item({"pk": pk, "sk": f"DECISION#{decision.decision_id}", **record}),
-                        **(lease or {}),
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                    # A duplicate gets the record it met back: no read to find it.
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            }
-        ]
-        sets, names, values = [], {}, {}
-        if sent is not None:
-            sets.append("#r.#k = :r")
-            names.update({"#r": "recent", "#k": decision.decision_id})
-            values[":r"] = to_value(sent.model_dump(mode="json"))
-        if behaviour is not None:
-            sets.append("#b.#bk = :b")
-            names.update({"#b": "behaviours", "#bk": behaviour[0]})
-            values[":b"] = to_value(behaviour[1])
-        condition = "attribute_exists(pk)"
-        update = "SET " + ", ".join(sets) if sets else ""
-        if sent is not None and send_seq is not None:
-            update += _removals([k for k in prune if k != decision.decision_id], names)
-            update += " ADD alert_seq :one"
-            values[":one"] = {"N": "1"}
-            if send_seq:
-                condition += " AND alert_seq = :seq"
-                values[":seq"] = {"N": str(send_seq)}
-            else:
-                condition += " AND attribute_not_exists(alert_seq)"
-        if sets:
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": {"pk": {"S": pk}, "sk": {"S": PROFILE_SK}},
-                        "UpdateExpression": update,
-                        "ConditionExpression": condition,
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": values,
-                    }
-                }
-            )
+        parts = self.decision_parts(
+            decision,
+            sent=sent,
+            behaviour=behaviour,
+            send_seq=send_seq,
+            lease=lease,
+            prune=prune,
+        )
+        items: list[dict[str, Any]] = [parts.put]
+        if parts.profile is not None:
+            items.append(parts.profile.item(self.table, parts.pk))
         try:
             if len(items) == 1:
                 self.ddb.put_item(**items[0]["Put"])
@@ -141,8 +103,61 @@ class DecisionStore(TableStore):
                 raise ConcurrencyError("a concurrent transaction on the profile") from exc
             raise StorageError("recording a decision failed") from exc
 
-    def release_decision(self, decision: Decision) -> None:
-        """Undo a claim whose send failed, so that the retry can send."""
+    def decision_parts(
+        self,
+        decision: Decision,
+        *,
+        sent: SentRecord | None,
+        behaviour: tuple[str, dict[str, Any]] | None = None,
+        send_seq: int | None = None,
+        lease: dict[str, Any] | None = None,
+        prune: Sequence[str] = (),
+    ) -> DecisionParts:
+        """What ``record_decision`` writes, as parts of a transaction: the conditional put of
+        the record, and the profile's update (the send's trace, its counter, the ledger's
+        removals, the behaviour), None when it notes nothing on the profile. A caller that
+        writes more of the candidate's partition in the same transaction (a journey's
+        instance) merges its own changes of the profile into ``profile``."""
+        assert decision.candidate_id is not None
+        pk = cand_pk(decision.candidate_id)
+        record = decision.model_dump(mode="json")
+        put = {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
+                    **to_item({"pk": pk, "sk": f"DECISION#{decision.decision_id}", **record}),
+                    **(lease or {}),
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+                # A duplicate gets the record it met back: no read to find it.
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        update = ProfileUpdate()
+        if sent is not None:
+            update.sets.append("#r.#k = :r")
+            update.names.update({"#r": "recent", "#k": decision.decision_id})
+            update.values[":r"] = to_value(sent.model_dump(mode="json"))
+        if behaviour is not None:
+            update.note_behaviour(behaviour)
+        if sent is not None and send_seq is not None:
+            update.removes += _removal_paths(
+                [k for k in prune if k != decision.decision_id], update.names
+            )
+            update.adds.append("alert_seq :one")
+            update.values[":one"] = {"N": "1"}
+            if send_seq:
+                update.conditions.append("alert_seq = :seq")
+                update.values[":seq"] = {"N": str(send_seq)}
+            else:
+                update.conditions.append("attribute_not_exists(alert_seq)")
+            update.counted = True
+        return DecisionParts(pk=pk, put=put, profile=update if update.sets else None)
+
+    def release_decision(self, decision: Decision, also: Sequence[dict[str, Any]] = ()) -> None:
+        """Undo a claim whose send failed, so that the retry can send. ``also``: items of
+        the candidate's partition written in the same transaction (a journey's outbox that
+        takes the send back)."""
         assert decision.candidate_id is not None
         pk = cand_pk(decision.candidate_id)
         try:
@@ -170,11 +185,12 @@ class DecisionStore(TableStore):
                             "ExpressionAttributeValues": {":one": {"N": "1"}},
                         }
                     },
+                    *also,
                 ]
             )
         except ClientError as exc:
             if "ConditionalCheckFailed" in cancellation_codes(exc):
-                return  # the candidate was erased meanwhile
+                return  # the candidate was erased meanwhile (or the instance moved on)
             raise StorageError("releasing a claim failed") from exc
 
     def fail_decisions(self, decisions: Sequence[Decision]) -> None:
@@ -225,3 +241,63 @@ def _removals(prune: Sequence[str], names: dict[str, str]) -> str:
     names["#r"] = "recent"
     names.update({f"#p{i}": key for i, key in enumerate(prune)})
     return " REMOVE " + ", ".join(f"#r.#p{i}" for i in range(len(prune)))
+
+
+def _removal_paths(prune: Sequence[str], names: dict[str, str]) -> list[str]:
+    """The paths ``_removals`` lists, for an update that assembles its own expression."""
+    if not prune:
+        return []
+    names["#r"] = "recent"
+    names.update({f"#p{i}": key for i, key in enumerate(prune)})
+    return [f"#r.#p{i}" for i in range(len(prune))]
+
+
+@dataclass
+class ProfileUpdate:
+    """An update of the candidate's profile assembled from several writers' parts (a
+    decision's trace and counter, a journey's count of instances, a behaviour), so that one
+    transaction touches the profile once (DynamoDB allows one operation an item)."""
+
+    sets: list[str] = field(default_factory=list)
+    removes: list[str] = field(default_factory=list)
+    adds: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    conditions: list[str] = field(default_factory=lambda: ["attribute_exists(pk)"])
+    counted: bool = False  # conditional on the send counter (a failure may be a race)
+
+    def note_behaviour(self, behaviour: tuple[str, dict[str, Any]]) -> None:
+        self.sets.append("#b.#bk = :b")
+        self.names.update({"#b": "behaviours", "#bk": behaviour[0]})
+        self.values[":b"] = to_value(behaviour[1])
+
+    def expression(self) -> str:
+        parts = []
+        if self.sets:
+            parts.append("SET " + ", ".join(self.sets))
+        if self.removes:
+            parts.append("REMOVE " + ", ".join(self.removes))
+        if self.adds:
+            parts.append("ADD " + ", ".join(self.adds))
+        return " ".join(parts)
+
+    def item(self, table: str, pk: str) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": table,
+            "Key": {"pk": {"S": pk}, "sk": {"S": PROFILE_SK}},
+            "UpdateExpression": self.expression(),
+            "ConditionExpression": " AND ".join(self.conditions),
+            "ExpressionAttributeValues": self.values,
+        }
+        if self.names:
+            update["ExpressionAttributeNames"] = self.names
+        return {"Update": update}
+
+
+@dataclass(frozen=True)
+class DecisionParts:
+    """A decision's write as parts of a transaction (``DecisionStore.decision_parts``)."""
+
+    pk: str
+    put: dict[str, Any]
+    profile: ProfileUpdate | None
