@@ -25,9 +25,12 @@ import boto3
 import pytest
 
 from talentops import wiring
+from talentops.adapters.bus import EventPublisher
 from talentops.adapters.journeys import JourneyRepository, StoredInstance
+from talentops.adapters.scheduler import TimerScheduler
 from talentops.adapters.ses import SesSender
 from talentops.clock import SYSTEM_CLOCK
+from talentops.delivery import leases
 from talentops.errors import DeliveryError, StorageError
 from talentops.models.events import CandidateRef, JobInfo
 from talentops.models.state import Decision
@@ -1090,7 +1093,8 @@ def test_a_confirmation_whose_sender_died_after_the_write_is_sent_once_by_the_re
 ) -> None:
     """The instance, the claim and its kept message are one write: a sender that dies after
     it (not an error SES answered) leaves the claim to its lease. The event's redelivery
-    creates the timer the outbox kept and sends nothing while the lease runs; the reconciler
+    carries out the outbox: the send meets its claim in flight (nothing sent while the lease
+    runs) and the timer is created; the reconciler
     sends the kept message once the lease ran out."""
     candidate = _seed(handlers, context, "died@example.org")
     send_raw = SesSender.send_raw
@@ -1114,7 +1118,7 @@ def test_a_confirmation_whose_sender_died_after_the_write_is_sent_once_by_the_re
     [claim] = _decisions(candidate)
     assert (claim.template, claim.status) == ("event_registration_confirmation", "decided")
     [stored] = _instances(candidate)
-    assert [e["type"] for e in stored.outbox] == ["ScheduleTimer"]
+    assert [e["type"] for e in stored.outbox] == ["SendMessage", "ScheduleTimer"]
     assert _timers(candidate) == []
 
     clock(T0 + timedelta(minutes=1))
@@ -1130,6 +1134,138 @@ def test_a_confirmation_whose_sender_died_after_the_write_is_sent_once_by_the_re
     assert _subjects(aws, "died@example.org") == ["You're registered: Data & AI Careers Summit"]
     [sent] = _decisions(candidate)
     assert sent.status == "sent"
+
+
+def test_a_message_sent_whose_announcement_failed_is_announced_by_the_retry(
+    aws: Aws,
+    handlers: Handlers,
+    context: FakeContext,
+    clock: Callable[[datetime], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PutEvents failing after SES took the confirmation: the send is completed before the
+    error goes on (never sent again) and the outbox keeps it, so that Lambda's retry
+    announces it."""
+    candidate = _seed(handlers, context, "pe@example.org")
+    aws.drain()
+    publish = EventPublisher.publish
+    failed: list[bool] = []
+
+    def fails_once(self: EventPublisher, entries: Any) -> None:
+        if any(t == "Message Sent" for t, _ in entries) and not failed:
+            failed.append(True)
+            raise StorageError("publishing events failed")
+        publish(self, entries)
+
+    monkeypatch.setattr(EventPublisher, "publish", fails_once)
+    registration = _envelope(
+        REGISTERED,
+        {"candidate": {"email": "pe@example.org"}, "observed_at": _iso(T0), "event": EVENT},
+        "talent.events-platform",
+        "reg-pe",
+    )
+    with pytest.raises(StorageError):
+        handlers["journeys"].handler(registration, context)
+    [sent] = _decisions(candidate)
+    assert sent.status == "sent"  # completed before the error went on
+    assert _bus(aws, "Message Sent") == []
+
+    handlers["journeys"].handler(registration, context)  # Lambda's retry
+    assert _subjects(aws, "pe@example.org") == ["You're registered: Data & AI Careers Summit"]
+    [announced] = _bus(aws, "Message Sent")
+    assert announced["detail"]["message_id"] == sent.message_id
+    [stored] = _instances(candidate)
+    assert stored.outbox == []
+    assert [due_at(s) for s in _timers(candidate)] == [BERLIN_NINE]
+
+
+def test_a_timer_that_failed_after_ses_took_the_confirmation_never_sends_it_twice(
+    aws: Aws,
+    handlers: Handlers,
+    context: FakeContext,
+    clock: Callable[[datetime], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CreateSchedule failing after SES took the confirmation: the send is completed before
+    the error goes on, so neither the retry nor the reconciler past the lease (on AWS
+    without the SES Send event recorded yet) sends it again."""
+    monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
+    candidate = _seed(handlers, context, "ts@example.org")
+    schedule = TimerScheduler.schedule
+    failed: list[bool] = []
+
+    def fails_once(self: TimerScheduler, *args: Any, **kwargs: Any) -> None:
+        if not failed:
+            failed.append(True)
+            raise StorageError("creating a timer failed: ThrottlingException")
+        schedule(self, *args, **kwargs)
+
+    monkeypatch.setattr(TimerScheduler, "schedule", fails_once)
+    registration = _envelope(
+        REGISTERED,
+        {"candidate": {"email": "ts@example.org"}, "observed_at": _iso(T0), "event": EVENT},
+        "talent.events-platform",
+        "reg-ts",
+    )
+    with pytest.raises(StorageError):
+        handlers["journeys"].handler(registration, context)
+    assert len(_mails(aws, "ts@example.org")) == 1
+    [sent] = _decisions(candidate)
+    assert sent.status == "sent"
+
+    clock(T0 + timedelta(minutes=1))
+    handlers["journeys"].handler(registration, context)  # Lambda's retry
+    assert [due_at(s) for s in _timers(candidate)] == [BERLIN_NINE]
+    clock(T0 + timedelta(hours=1))
+    assert wiring.delivery_service().resolver().sweep()["found"] == 0
+    assert _subjects(aws, "ts@example.org") == ["You're registered: Data & AI Careers Summit"]
+
+
+def test_a_follow_up_goes_at_once_when_cancelling_the_no_show_timer_fails(
+    aws: Aws,
+    handlers: Handlers,
+    context: FakeContext,
+    clock: Callable[[datetime], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Attended step cancels the check-in timer and sends the follow-up: the send,
+    written with the instance, goes first, so that a DeleteSchedule failing does not hold it
+    back until the reconciler; the retry cancels the timer and sends nothing again."""
+    candidate = _seed(handlers, context, "came@example.org")
+    _candidate_event(handlers, context, REGISTERED, "came@example.org", T0, event=EVENT)
+    clock(BERLIN_NINE)
+    assert _fire(handlers, context, BERLIN_NINE) == 1
+    assert len(_mails(aws, "came@example.org")) == 2
+    cancel = TimerScheduler.cancel
+    failed: list[bool] = []
+
+    def fails_once(self: TimerScheduler, name: str) -> None:
+        if not failed:
+            failed.append(True)
+            raise StorageError("deleting a timer failed: ThrottlingException")
+        cancel(self, name)
+
+    monkeypatch.setattr(TimerScheduler, "cancel", fails_once)
+    now = STARTS + timedelta(hours=20)
+    clock(now)
+    attended = _envelope(
+        ATTENDED,
+        {
+            "candidate": {"email": "came@example.org"},
+            "observed_at": _iso(STARTS + timedelta(minutes=10)),
+            "event": EVENT,
+        },
+        "talent.events-platform",
+        "att-1",
+    )
+    with pytest.raises(StorageError):
+        handlers["journeys"].handler(attended, context)
+    assert len(_mails(aws, "came@example.org")) == 3  # the follow-up went before the cancel
+    clock(now + timedelta(minutes=1))
+    handlers["journeys"].handler(attended, context)  # Lambda's retry a minute later
+    assert len(_mails(aws, "came@example.org")) == 3
+    assert _timers(candidate) == []
+    assert [d.status for d in _decisions(candidate)].count("sent") == 3
 
 
 def test_a_withdrawal_before_the_reminder_suppresses_it_and_the_journey_goes_on(

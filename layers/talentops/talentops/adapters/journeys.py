@@ -195,28 +195,6 @@ class JourneyRepository:
             if codes[1] != "ConditionalCheckFailed":
                 self.clear_outbox(str(decision.candidate_id), instance_id, seq)
 
-    def outbox_restored(
-        self, candidate_id: str, instance_id: str, seq: int, outbox: Sequence[dict[str, Any]]
-    ) -> dict[str, Any]:
-        """The write (a transaction's item) that puts ``outbox`` back on transition ``seq`` of
-        an instance, if it is still at that transition: a send released after a failure goes
-        back among the effects the next delivery carries out."""
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": {
-                    "pk": {"S": cand_pk(candidate_id)},
-                    "sk": {"S": f"{JOURNEY_PREFIX}{instance_id}"},
-                },
-                "UpdateExpression": "SET outbox = :outbox",
-                "ConditionExpression": "seq = :seq",
-                "ExpressionAttributeValues": {
-                    ":outbox": {"S": json.dumps(list(outbox), separators=(",", ":"))},
-                    ":seq": {"N": str(seq)},
-                },
-            }
-        }
-
     def clear_outbox(self, candidate_id: str, instance_id: str, seq: int) -> None:
         """The effects of transition ``seq`` are carried out. A later transition that wrote
         its own outbox meanwhile keeps it (the condition on seq)."""

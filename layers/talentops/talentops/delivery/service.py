@@ -261,12 +261,12 @@ class DeliveryService:
         parts = self.repo.decision_parts(decision, sent=None)
         return Planned(decision=decision, raw=None, to=None, parts=parts, held_back=True)
 
-    def deliver(self, planned: Planned, *, restore: Sequence[dict[str, Any]] = ()) -> Decision:
+    def deliver(self, planned: Planned) -> Decision:
         """Send a planned decision whose claim is written: the decision as it stands after
         SES answered (status ``sent``, not yet completed: the caller completes it), recorded
         failed when SES refused it for good. A failure SES did not take: the claim is undone
-        together with ``restore`` (the caller's writes that take the send back) and the error
-        raised, so that the retry sends; one SES may have taken keeps its claim (its lease)."""
+        and the error raised, so that the retry sends (the caller keeps what takes it there:
+        a journey's outbox); one SES may have taken keeps its claim (its lease)."""
         decision = planned.decision
         if planned.raw is None:
             return decision
@@ -285,7 +285,7 @@ class DeliveryService:
             return failed
         except DeliveryError as exc:
             if not getattr(exc, "ambiguous", False):
-                self.repo.release_decision(decision, also=restore)
+                self.repo.release_decision(decision)
             raise
         return decision.model_copy(update={"status": "sent"})
 

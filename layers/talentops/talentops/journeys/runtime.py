@@ -13,13 +13,15 @@ One stimulus (a candidate event, a profile change, a timer) for one candidate:
    record and claim (its lease and message), its trace on the profile conditional on the
    send counter (a concurrent stimulus or sender that got there first: read the profile and
    the instances again and run again; the engine is deterministic and its effects
-   idempotent). The instance's outbox keeps the effects that transaction does not hold;
-5. carry out the effects in their order: timers are one-time schedules named by their timer
-   id (creating one twice is a no-op), the decided send goes to SES (a send SES did not
-   take undoes its claim and puts every effect back in the outbox, in one transaction, for
-   the retry), any further send is a decision whose id derives from the step's dedupe key
-   (sending twice is a duplicate); then the send's completion clears the outbox in the same
-   request (its own UpdateItem only when no send completes), and the decision is announced.
+   idempotent). The instance's outbox keeps the step's effects, the send among them until
+   its completion;
+5. carry out the effects: the decided send first, to SES (a send SES did not take undoes its
+   claim, and the retry finds it in the outbox; anything failing once SES took it completes
+   it first), then the rest in their order: timers are one-time schedules named by their
+   timer id (creating one twice is a no-op), any further send is a decision whose id derives
+   from the step's dedupe key (sending twice is a duplicate); then the send is announced and
+   its completion clears the outbox in the same request (its own UpdateItem when no send
+   completes).
 
 A candidate event that no journey follows for its subject (no instance about that event or
 job listens to it) falls back to the catalogue's ``triggers``: the attended / no-show
@@ -271,8 +273,8 @@ class JourneyRuntime:
         """Write each changed instance and carry out its effects. The transition's first
         decision (a send or a suppression) is decided before the write and written in the
         same transaction (its record and claim, its trace on the profile): the instance's
-        outbox keeps only what the transaction does not already hold (timers, any further
-        send), and the completion of the send, written once SES accepted it, clears it."""
+        outbox keeps the effects (a suppression the transaction holds in full aside), and the
+        completion of the send, written once SES accepted it, clears it."""
         candidate_id = profile.candidate_id
         before = {s.data["instance_id"]: s for s in stored}
         for transition in transitions:
@@ -287,7 +289,7 @@ class JourneyRuntime:
                 self._remember(instance)
             effects = [effect_to_dict(e) for e in transition.effects]
             folded = self._fold(profile, transition.effects)
-            outbox = [e for i, e in enumerate(effects) if folded is None or i != folded.index]
+            outbox = _outbox(effects, folded)
             noted = None if outcome.behaviour_noted else behaviour
             try:
                 self.store.save(
@@ -390,24 +392,34 @@ class JourneyRuntime:
         folded: _Folded,
         outbox: bool,
     ) -> list[Decision]:
-        """The effects of a transition whose first decision was written with it, in their
-        order; that decision's send goes when its turn comes (a send SES did not take puts
-        every effect back in the outbox, with the claim undone, for the retry). Then the send
-        is completed, clearing the outbox (``outbox``: it holds anything) in the same write,
-        and announced."""
+        """The effects of a transition whose first decision was written with it. That
+        decision goes first: a send to SES (one SES did not take is released, and the retry
+        finds it in the outbox, which holds a send until its completion), a suppression
+        announced. Then the other effects in their order, the send announced, and its
+        completion written with the outbox cleared (``outbox``: it holds anything), in one
+        request. Anything failing once SES took the send completes it before the error goes
+        on: the retry carries out the outbox again, where the send meets its record and is
+        announced again, never sent again."""
         decisions: list[Decision] = []
-        settled: Decision | None = None
-        for index, raw in enumerate(effects):
-            if index != folded.index:
-                decision = self._effect(profile, effect_from_dict(raw))
-                if decision is not None:
-                    decisions.append(decision)
-                continue
-            if folded.planned is None:
-                continue  # answered by the catalogue: nothing to send
-            restore = self.store.outbox_restored(profile.candidate_id, instance_id, seq, effects)
-            settled = self.delivery.deliver(folded.planned, restore=[restore])
+        planned = folded.planned
+        settled = self.delivery.deliver(planned) if planned is not None else None
+        if settled is not None:
             decisions.append(settled)
+            if settled.status != "sent":
+                assert planned is not None
+                self.delivery.announce(settled, held_back=planned.held_back)
+        try:
+            for index, raw in enumerate(effects):
+                if index != folded.index:
+                    decision = self._effect(profile, effect_from_dict(raw))
+                    if decision is not None:
+                        decisions.append(decision)
+            if settled is not None and settled.status == "sent":
+                self.delivery.announce(settled)
+        except Exception:
+            if settled is not None and settled.status == "sent":
+                self.pool.complete_decision(settled)  # the outbox stays for the retry
+            raise
         if settled is not None and settled.status == "sent":
             if outbox:
                 self.store.complete_send(settled, instance_id, seq)
@@ -415,9 +427,6 @@ class JourneyRuntime:
                 self.pool.complete_decision(settled)
         elif outbox:
             self.store.clear_outbox(profile.candidate_id, instance_id, seq)
-        if settled is not None:
-            assert folded.planned is not None
-            self.delivery.announce(settled, held_back=folded.planned.held_back)
         return decisions
 
     def _carry_out(
@@ -611,6 +620,15 @@ class _Folded:
 
     index: int
     planned: Planned | None
+
+
+def _outbox(effects: list[dict[str, Any]], folded: _Folded | None) -> list[dict[str, Any]]:
+    """What an instance's outbox keeps of its transition's effects: all but a decision the
+    transaction wrote in full (a suppression, or a send the catalogue answered). A send
+    stays until its completion clears it, so that a retry finds it (and announces it)."""
+    if folded is None or (folded.planned is not None and folded.planned.raw is not None):
+        return effects
+    return [e for i, e in enumerate(effects) if i != folded.index]
 
 
 def _noted(profile: Profile, behaviour: tuple[str, dict[str, Any]] | None) -> Profile:

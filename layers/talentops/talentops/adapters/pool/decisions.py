@@ -154,10 +154,8 @@ class DecisionStore(TableStore):
             update.counted = True
         return DecisionParts(pk=pk, put=put, profile=update if update.sets else None)
 
-    def release_decision(self, decision: Decision, also: Sequence[dict[str, Any]] = ()) -> None:
-        """Undo a claim whose send failed, so that the retry can send. ``also``: items of
-        the candidate's partition written in the same transaction (a journey's outbox that
-        takes the send back)."""
+    def release_decision(self, decision: Decision) -> None:
+        """Undo a claim whose send failed, so that the retry can send."""
         assert decision.candidate_id is not None
         pk = cand_pk(decision.candidate_id)
         try:
@@ -185,12 +183,11 @@ class DecisionStore(TableStore):
                             "ExpressionAttributeValues": {":one": {"N": "1"}},
                         }
                     },
-                    *also,
                 ]
             )
         except ClientError as exc:
             if "ConditionalCheckFailed" in cancellation_codes(exc):
-                return  # the candidate was erased meanwhile (or the instance moved on)
+                return  # the candidate was erased meanwhile
             raise StorageError("releasing a claim failed") from exc
 
     def fail_decisions(self, decisions: Sequence[Decision]) -> None:
