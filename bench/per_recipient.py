@@ -454,7 +454,7 @@ def _campaign(role: str, share: float) -> Callable[[RequestCounter], RecipientRu
         scans = calls.get("dynamodb.Scan", 0)
         return RecipientRun(
             name=(
-                f"campaign, {share:.1%} segment ({sent:,} of a pool of {CAMPAIGN_POOL:,}; "
+                f"campaign, {share * 100:g} % segment ({sent:,} of a pool of {CAMPAIGN_POOL:,}; "
                 f"{scans} Scan pages)"
             ),
             recipients_sent=sent,
@@ -463,8 +463,8 @@ def _campaign(role: str, share: float) -> Callable[[RequestCounter], RecipientRu
             suppressed_calls=supp_calls,
             poller_calls=poller,
             note=(
-                f"campaign, {CAMPAIGN_SUPPRESSED[1]:.0%} segment in an opt-in country without a "
-                "marketing grant (no_consent)"
+                f"campaign, {CAMPAIGN_SUPPRESSED[1] * 100:g} % segment in an opt-in country "
+                "without a marketing grant (no_consent)"
                 if suppressed
                 else ""
             ),
