@@ -159,6 +159,37 @@ def copy_each_table_once() -> None:
     _MOTO_PATCHED.append(True)
 
 
+def project_once() -> None:
+    """moto 5.2.5's Item.project (a Scan or Query with a ProjectionExpression) converts the
+    whole item to plain JSON once per path of the expression, deep copies included, which
+    makes a projected Scan of a few thousand profiles take minutes. The item is converted
+    once; each path's part of it is copied (the merge of the parts may change them), so the
+    projected item is the one moto gave. Nothing else in moto changes."""
+    if _PROJECT_PATCHED:
+        return
+    import copy
+
+    from botocore.utils import merge_dicts
+    from moto.dynamodb.models.dynamo_type import Item, find_nested_key, serializer
+
+    def project(item: Any, projection_expressions: list[list[str]]) -> Any:
+        whole = item.to_regular_json()
+        result: dict[str, Any] = {}
+        for expr in projection_expressions:
+            merge_dicts(result, copy.deepcopy(find_nested_key(expr, whole)))
+        return Item(
+            hash_key=item.hash_key,
+            range_key=item.range_key,
+            attrs=serializer.serialize(result)["M"],
+        )
+
+    Item.project = project  # type: ignore[method-assign,assignment]
+    _PROJECT_PATCHED.append(True)
+
+
+_PROJECT_PATCHED: list[bool] = []
+
+
 @contextlib.contextmanager
 def emulated_account() -> Iterator[None]:
     """moto's in-process AWS with the table, bus, SES identity and token key."""

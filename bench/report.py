@@ -188,6 +188,8 @@ def goal_rows(results: dict[str, Any]) -> list[list[str]]:
                     ]
                 )
                 supp = s["besides_send_per_suppressed_recipient"]
+                if not s["recipients_suppressed"]:
+                    continue  # a scenario without a suppressed run
                 rows.append(
                     [
                         "1",

@@ -1045,6 +1045,9 @@ def test_a_two_percent_segment_is_queued_in_full_messages_across_scan_pages(rig,
     # everything else stays within the 0.2 budget.
     status_reads = len(pages) + 1
     assert per_recipient["dynamodb.GetItem"] == status_reads, per_recipient
+    # The page's transactions: two of claims (a decision record and a profile trace each,
+    # 200 items) and one recording the 100 sends (it took four, 25 sends each).
+    assert per_recipient["dynamodb.TransactWriteItems"] == 3, per_recipient
     per_recipient.subtract({"dynamodb.GetItem": status_reads})
     assert sum(per_recipient.values()) / recipients <= 0.2, per_recipient
 

@@ -23,8 +23,8 @@ Both run in the campaign worker, off the campaign queue (SQS, partial batch fail
   BatchGetItem then), the claim (TalentPoolRepository.claim_decisions: the decision
   record, and for a send the trace on the profile that the contact budget counts), the
   compose (delivery.compose.compose_email) and the SES send, the completion
-  (complete_decisions), one PutEvents per ten outcomes (Message Sent / Suppressed) and one
-  UpdateItem of the campaign's counters.
+  (complete_decisions: one transaction for the page's sends), one PutEvents per ten
+  outcomes (Message Sent / Suppressed) and one UpdateItem of the campaign's counters.
 
 Pause and cancel (campaigns.service, docs/campaigns.md): the fan-out reads the campaign's
 status before each batch it queues (and its saves are conditional on ``launching``), so it
@@ -109,7 +109,11 @@ MESSAGE_SIZE = 100  # candidate ids a page message (one BatchGetItem)
 FLUSH_MESSAGES = 10  # full page messages a SendMessageBatch and a save of the cursor
 PAGE_SIZE: int | None = None  # profiles a Scan page of the fan-out (None: DynamoDB's 1 MB)
 MAX_CLAIM_ROUNDS = 4
-COMPLETE_EVERY = 25  # record sends done every this many (one BatchWriteItem)
+# Record sends done every this many (one TransactWriteItems of up to 100 items): a page's
+# sends at its end, in one transaction, not four. A worker killed outright part-way leaves
+# what it sent unrecorded to the leases' resolver (up to a page now, 25 before); a page that
+# stops records what it sent and releases the rest, as before.
+COMPLETE_EVERY = MESSAGE_SIZE
 # Stop with this much of the invocation left: the fan-out queues its continuation; a page
 # releases what it did not send and fails, so that SQS delivers it again.
 MIN_SECONDS_LEFT = 15.0
