@@ -59,7 +59,7 @@ def reference(html: str) -> list[tuple[int, int]]:
 
 
 def fast(html: str) -> list[tuple[int, int]] | None:
-    found = links._followed_tags(html, html.lower())
+    found = links._followed_tags(html)
     return None if found is None else [m.span() for m in found]
 
 
@@ -94,3 +94,21 @@ def test_the_fast_scan_finds_the_tags_reading_every_tag_finds(seed: int) -> None
         expected = reference_urls(html)
         assert links.html_urls(html)[: len(expected)] == expected, html
     assert scanned > 1000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u0130" * 40 + " www.evil.example",
+        "\u0130\u0130 JavaScript:alert(1)",
+        "\u0130 see https://evil.example/x",
+        "\u212a\u0130 Data:text/html,x",
+    ],
+)
+def test_text_is_searched_at_its_own_positions_whatever_lowering_does(text: str) -> None:
+    """"\u0130" lowers to two characters: markers are found where they are in the text
+    (searching the lowered text found them shifted, or ran past its end)."""
+    rule = links.LinkRule.of("https://careers.example.com", "https://api.example.com")
+    assert rule.refused(f"<p>{text}</p>", text, text) == ["html", "text", "subject"]
+    allowed = text.rpartition(" ")[0] + " https://careers.example.com/events"
+    assert rule.refused(f"<p>{allowed}</p>", allowed, allowed) == []
