@@ -114,14 +114,22 @@ def parse_origins(value: str | Iterable[str]) -> tuple[str, ...]:
 
 def with_query(url: str, **params: str) -> str:
     """``url`` with ``params`` added to its query (before any fragment)."""
-    base, query, fragment = _split_for_query(url)
+    return with_encoded_query(url, query_of(params))
+
+
+def query_of(params: dict[str, str]) -> str:
+    """``params`` as urlencode writes them (a token's parameter once for all its links)."""
     if len(params) == 1:  # a link's token: one parameter, without a generator per link
         ((key, value),) = params.items()
-        added = f"{key}={value}" if _UNRESERVED.fullmatch(f"{key}{value}") else urlencode(params)
-    elif all(_UNRESERVED.fullmatch(f"{k}{v}") for k, v in params.items()):
-        added = "&".join(f"{k}={v}" for k, v in params.items())  # what urlencode gives
-    else:
-        added = urlencode(params)
+        return f"{key}={value}" if _UNRESERVED.fullmatch(f"{key}{value}") else urlencode(params)
+    if all(_UNRESERVED.fullmatch(f"{k}{v}") for k, v in params.items()):
+        return "&".join(f"{k}={v}" for k, v in params.items())  # what urlencode gives
+    return urlencode(params)
+
+
+def with_encoded_query(url: str, added: str) -> str:
+    """``url`` with ``added`` (a query_of) added to its query (before any fragment)."""
+    base, query, fragment = _split_for_query(url)
     query = f"{query}&{added}" if query else added
     return f"{base}?{query}{fragment}" if query else f"{base}{fragment}"
 
