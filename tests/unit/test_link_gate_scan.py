@@ -106,9 +106,30 @@ def test_the_fast_scan_finds_the_tags_reading_every_tag_finds(seed: int) -> None
     ],
 )
 def test_text_is_searched_at_its_own_positions_whatever_lowering_does(text: str) -> None:
-    """"\u0130" lowers to two characters: markers are found where they are in the text
+    """ "\u0130" lowers to two characters: markers are found where they are in the text
     (searching the lowered text found them shifted, or ran past its end)."""
     rule = links.LinkRule.of("https://careers.example.com", "https://api.example.com")
     assert rule.refused(f"<p>{text}</p>", text, text) == ["html", "text", "subject"]
     allowed = text.rpartition(" ")[0] + " https://careers.example.com/events"
     assert rule.refused(f"<p>{allowed}</p>", allowed, allowed) == []
+
+
+def test_what_the_scan_assumes_of_lower_case_holds_for_this_unicode_version() -> None:
+    """The scan matches names without lowering the document (delivery/links.py): it
+    assumes that only "\u0130" lowers to more than one character, that only it and KELVIN
+    SIGN lower to something with ASCII in it, and that lowering keeps whether a character
+    is a space or a word character. A Python with other Unicode data fails here, not in
+    the gate."""
+    longer, to_ascii, changed_class = [], [], []
+    for code in range(0x80, 0x110000):
+        char = chr(code)
+        low = char.lower()
+        if len(low) != 1:
+            longer.append(char)
+        if any(c.isascii() for c in low):
+            to_ascii.append(char)
+        elif len(low) == 1 and (char.isspace() != low.isspace() or char.isalnum() != low.isalnum()):
+            changed_class.append(char)
+    assert longer == [links._LOWERS_LONGER]
+    assert to_ascii == ["\u0130", "\u212a"]
+    assert changed_class == []

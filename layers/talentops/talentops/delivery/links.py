@@ -21,8 +21,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 from html import unescape
+from typing import Any
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 from ..errors import RenderError
