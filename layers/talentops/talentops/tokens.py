@@ -23,6 +23,7 @@ signature, bad payload) is a :class:`TokenError` (401 on the API), never another
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -30,6 +31,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from json.encoder import encode_basestring_ascii as _json_str
 from types import MappingProxyType
 
 from .errors import TokenError
@@ -42,8 +44,12 @@ MIN_KEY_BYTES = 16
 KID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """base64url without padding (``base64.urlsafe_b64encode`` without its Python frames)."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def _unb64(text: str) -> bytes:
@@ -159,14 +165,18 @@ class TokenSigner:
         now: datetime,
         ttl: timedelta,
     ) -> str:
-        payload = {
-            "c": candidate_id,
-            "p": purpose,
-            "m": message_id,
-            "s": scope,
-            "e": int((now + ttl).timestamp()),
-        }
-        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        expires = int((now + ttl).timestamp())
+        if type(candidate_id) is type(purpose) is type(message_id) is type(scope) is str:
+            # What json.dumps(payload, separators=(",", ":")) writes, without building an
+            # encoder per token: each string as json writes it (ASCII, escaped), the int.
+            text = (
+                f'{{"c":{_json_str(candidate_id)},"p":{_json_str(purpose)},'
+                f'"m":{_json_str(message_id)},"s":{_json_str(scope)},"e":{expires}}}'
+            )
+        else:
+            payload = {"c": candidate_id, "p": purpose, "m": message_id, "s": scope, "e": expires}
+            text = json.dumps(payload, separators=(",", ":"))
+        body = _b64(text.encode())
         signed_part = f"{VERSION}.{self.kid}.{body}"
         mac = self._current_mac()
         mac.update(signed_part.encode("ascii"))

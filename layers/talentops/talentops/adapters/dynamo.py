@@ -97,6 +97,11 @@ def _plain_value(kind: str, value: Any) -> Any:
 
 def _typed(typed: dict[str, Any]) -> Any:
     for kind, value in typed.items():
+        # The kinds a profile is made of first, without a call for each value.
+        if kind == "S":
+            return value
+        if kind == "M":
+            return {k: _typed(v) for k, v in value.items()}
         return _plain_value(kind, value)
     raise ValueError("an attribute value without a type")
 

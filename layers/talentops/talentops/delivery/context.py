@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..tokens import TokenSigner
-from .links import LinkRule, with_query
+from .links import LinkRule, query_of, with_encoded_query
 
 PURPOSE_LABELS = {
     "events": "events and meetups",
@@ -39,10 +39,16 @@ class Brand:
     link_origins: tuple[str, ...] = ()
 
     @cached_property
+    def pages(self) -> tuple[str, str]:
+        """The careers site's and the API's base URLs without a final "/"."""
+        return self.careers_site_url.rstrip("/"), self.api_base_url.rstrip("/")
+
+    @cached_property
     def link_rule(self) -> LinkRule:
         return LinkRule.of(self.careers_site_url, self.api_base_url, self.link_origins)
 
 
+@lru_cache(maxsize=1024)  # an event's start in its attendees' few timezones
 def format_when(starts_at: datetime, timezone: str | None) -> str:
     tz = ZoneInfo(timezone) if timezone else ZoneInfo("UTC")
     local = starts_at.astimezone(tz)
@@ -88,18 +94,19 @@ def build_links(
         now=now,
         ttl=ttl,
     )
-    careers = brand.careers_site_url.rstrip("/")
+    careers, api = brand.pages
     rule = brand.link_rule
     event = event_url if event_url and rule.allows(event_url) else f"{careers}/events"
+    link = query_of({"t": link_token})  # each token encoded once for all its links
+    unsub = query_of({"token": unsub_token})
     if rule.on_careers_site(event):
-        event = with_query(event, t=link_token)
-    api = brand.api_base_url.rstrip("/")
+        event = with_encoded_query(event, link)
     return Links(
-        careers=with_query(f"{careers}/", t=link_token),
-        jobs=with_query(f"{careers}/jobs", t=link_token),
+        careers=with_encoded_query(f"{careers}/", link),
+        jobs=with_encoded_query(f"{careers}/jobs", link),
         event=event,
-        unsubscribe=with_query(f"{api}/unsubscribe", token=unsub_token),
-        preferences=with_query(f"{api}/preferences", token=unsub_token),
+        unsubscribe=with_encoded_query(f"{api}/unsubscribe", unsub),
+        preferences=with_encoded_query(f"{api}/preferences", unsub),
     )
 
 

@@ -93,11 +93,10 @@ def decision_id(fact: TriggerFact, template: str, candidate_id: str | None) -> s
 
 def candidate_view(profile: Profile | None) -> dict[str, Any]:
     """Every profile field, present or None, as templates and rules see them."""
-    values = {name: None for name in PROFILE_FIELDS}
-    if profile is not None:
-        for name in PROFILE_FIELDS:
-            values[name] = profile.value(name)
-    return values
+    if profile is None:
+        return dict.fromkeys(PROFILE_FIELDS)
+    fields = profile.fields  # Profile.value for each name, without a call per name
+    return {name: (f.value if (f := fields.get(name)) else None) for name in PROFILE_FIELDS}
 
 
 def rule_context(profile: Profile, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
 
 from ..content.catalogue import MessageSpec
@@ -59,7 +60,13 @@ def content_hash(*parts: bytes | str) -> str:
 
 def canonical(data: Any) -> str:
     """JSON with sorted keys: the same data, the same text (and hash)."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    if type(data) is str:  # an address, a long name: what the encoder writes for it
+        return _json_str(data)
+    return _CANONICAL.encode(data)
+
+
+# json.dumps with these options builds this encoder for every call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True)

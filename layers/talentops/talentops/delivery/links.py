@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape
+from typing import Any
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 from ..errors import RenderError
@@ -113,14 +114,22 @@ def parse_origins(value: str | Iterable[str]) -> tuple[str, ...]:
 
 def with_query(url: str, **params: str) -> str:
     """``url`` with ``params`` added to its query (before any fragment)."""
-    base, query, fragment = _split_for_query(url)
+    return with_encoded_query(url, query_of(params))
+
+
+def query_of(params: dict[str, str]) -> str:
+    """``params`` as urlencode writes them (a token's parameter once for all its links)."""
     if len(params) == 1:  # a link's token: one parameter, without a generator per link
         ((key, value),) = params.items()
-        added = f"{key}={value}" if _UNRESERVED.fullmatch(f"{key}{value}") else urlencode(params)
-    elif all(_UNRESERVED.fullmatch(f"{k}{v}") for k, v in params.items()):
-        added = "&".join(f"{k}={v}" for k, v in params.items())  # what urlencode gives
-    else:
-        added = urlencode(params)
+        return f"{key}={value}" if _UNRESERVED.fullmatch(f"{key}{value}") else urlencode(params)
+    if all(_UNRESERVED.fullmatch(f"{k}{v}") for k, v in params.items()):
+        return "&".join(f"{k}={v}" for k, v in params.items())  # what urlencode gives
+    return urlencode(params)
+
+
+def with_encoded_query(url: str, added: str) -> str:
+    """``url`` with ``added`` (a query_of) added to its query (before any fragment)."""
+    base, query, fragment = _split_for_query(url)
     query = f"{query}&{added}" if query else added
     return f"{base}?{query}{fragment}" if query else f"{base}{fragment}"
 
@@ -185,21 +194,36 @@ class LinkRule:
 
 
 def _text_urls(text: str) -> Iterator[str]:
-    lowered = text.lower()
-    for marker in ("://", "www.", *_BARE_SCHEMES):
+    lowered = ascii_lowered(text)
+    for marker in (b"://", b"www.", *_BARE_SCHEMES_B):
         at = lowered.find(marker)
         while at != -1:
             rest = at + len(marker)
             end = _URL_REST.match(text, rest).end()  # type: ignore[union-attr]
-            if marker == "://":
+            if marker == b"://":
                 yield text[_scheme_start(text, at) : end]
             elif (
                 (at == 0 or not text[at - 1].isalnum())
-                and (end > rest or marker == "www.")
-                and not lowered.endswith("//", 0, at)  # inside a URL found from its "://"
+                and (end > rest or marker == b"www.")
+                and not lowered.endswith(b"//", 0, at)  # inside a URL found from its "://"
             ):
                 yield text[at:end]
             at = lowered.find(marker, max(end, at + 1))
+
+
+_BARE_SCHEMES_B = tuple(s.encode("ascii") for s in _BARE_SCHEMES)
+
+
+def ascii_lowered(text: str) -> bytes:
+    """``text`` with its ASCII letters lowered, one byte for each character (any character
+    beyond Latin-1 is "?"), for finding ASCII markers (``www.``, ``javascript:``) in any
+    case at the positions of ``text``. Where ``text.lower()`` would find a marker this
+    finds it at the same place: the only characters beyond ASCII whose lower case holds
+    ASCII are KELVIN SIGN ("k", in no marker) and "\u0130" (which lowers to two characters,
+    so that ``text.lower()``'s positions were not those of ``text``: here they are). Encoding
+    a Latin-1 string copies it; ``str.lower`` on a string with one "ü" reads each character
+    through the Unicode tables (about 3 ns a character)."""
+    return text.encode("latin-1", "replace").lower()
 
 
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
@@ -249,27 +273,62 @@ _MARKUP = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
 # The followed attributes found from their "=": the document is searched reversed, so
 # that the pattern starts with a literal (which the regular expression engine scans for
 # quickly) instead of trying every name at every character; (?![\w:-]) after a reversed
-# name is _FOLLOWED's look-behind.
+# name is _FOLLOWED's look-behind. The document is not lowered: each letter of a name is
+# matched by the characters that lower to it (both ASCII cases; for "k" KELVIN SIGN too,
+# the only other character whose lower case is an ASCII letter of one character), and
+# lowering keeps whether a character is a space or a word character, so this finds in
+# the document what _FOLLOWED_REVERSED would find in the lowered document. Lowering an
+# 11 KB part with one "ü" cost about 30 us.
+def _any_case(char: str) -> str:
+    """A pattern of the characters whose lower case is ``char``."""
+    if char.isascii() and char.isalpha():
+        return f"[{char}{char.upper()}{chr(0x212A) if char == 'k' else ''}]"
+    return re.escape(char)
+
+
+def _trie(words: Iterable[str]) -> str:
+    """One pattern for ``words`` in any case, as a tree of their common starts (a branch
+    of 16 names tried one after the other cost twice as much at each "="). At most one
+    word can match at a place followed by _FOLLOWED_REVERSED's look-ahead (a name that
+    starts another is followed there by a letter or ":"), so the order tried is free."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, Any]) -> str:
+        alternatives = [_any_case(c) + pattern(sub) for c, sub in sorted(node.items()) if c]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(tree)
+
+
 _FOLLOWED_REVERSED = re.compile(
-    r"=\s*(?:"
-    + "|".join(
-        re.escape(n[::-1]) for n in sorted([*URL_ATTRIBUTES, "http-equiv"], key=len, reverse=True)
-    )
-    + r")(?![\w:-])"
+    r"=\s*" + _trie(n[::-1] for n in [*URL_ATTRIBUTES, "http-equiv"]) + r"(?![\w:-])"
 )
+# "url(" in any case, reversed (in the lowered document, "url(" is exactly this).
+_CSS_URL_REVERSED = re.compile(r"\([lL][rR][uU]")
+# The one character whose lower case is longer: positions in the lowered document would
+# not be positions in the document.
+_LOWERS_LONGER = "\u0130"
 
 
 def html_urls(html: str) -> list[str]:
     """Every URL a client may follow or fetch in an HTML document: URL attributes,
     ``url(...)`` anywhere (styles), the target of a meta refresh, and URLs in the text."""
-    low = html.lower()
-    tags = _followed_tags(html, low)
-    if tags is None:  # lowering changed a length or a tag: read every tag
+    reversed_html = html[::-1]
+    tags = _followed_tags(html, reversed_html)
+    if tags is None:  # lowering would change a length: read every tag
         tags = [m for m in _TAG.finditer(html) if _FOLLOWED.search((m.group(2) or "").lower())]
     urls: list[str] = []
     for match in tags:
         urls += _tag_urls(match)
-    if "url(" in low:
+    if _CSS_URL_REVERSED.search(reversed_html):
         urls += [unescape(m.group(2)) for m in _CSS_URL.finditer(html)]
     text = _MARKUP.sub(" ", html)
     if _DECODES.search(text):  # an entity that may spell part of a URL (&#58; is ":")
@@ -278,25 +337,27 @@ def html_urls(html: str) -> list[str]:
     return urls
 
 
-def _followed_tags(html: str, low: str) -> list[re.Match[str]] | None:
-    """The matches of _TAG.finditer(html) whose attributes _FOLLOWED finds a name in, in
-    order, without a step for each of the other tags; None when ``low`` (the lowered
-    document) cannot stand for it (lowering changed its length).
+def _followed_tags(html: str, reversed_html: str | None = None) -> list[re.Match[str]] | None:
+    """The matches of _TAG.finditer(html) whose lowered attributes _FOLLOWED finds a name
+    in, in order, without a step for each of the other tags; None when the lowered
+    document's positions are not the document's (a character lowers to two).
 
     A followed name at p lies in the attributes of the tag that _TAG.finditer reaches:
     the first "<" after the last ">" before p where _TAG matches (no tag's attributes
     hold a ">", so the scan resumes at or before that ">", and every match from there
     ends at the first ">" after p)."""
-    if len(low) != len(html):
+    if _LOWERS_LONGER in html:
         return None
-    size = len(low)
-    hits = sorted(size - m.end() for m in _FOLLOWED_REVERSED.finditer(low[::-1]))
+    if reversed_html is None:
+        reversed_html = html[::-1]
+    size = len(html)
+    hits = sorted(size - m.end() for m in _FOLLOWED_REVERSED.finditer(reversed_html))
     tags: list[re.Match[str]] = []
     taken = -1  # the end of the last tag taken
     for p in hits:
         if p < taken:
             continue  # another name of the same tag
-        at = low.rfind(">", 0, p) + 1
+        at = html.rfind(">", 0, p) + 1
         while (at := html.find("<", at, p)) != -1:
             match = _TAG.match(html, at)
             if match is not None:
