@@ -5,13 +5,13 @@ Routers register here; each lives in its own module of this package.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .errors import error_payload, register_error_handlers
@@ -27,6 +27,28 @@ OPENAPI_INFO: dict[str, Any] = {
     ),
 }
 DOCS_PATH = "/docs"
+
+# Each capability's router (a module of this package), in the order the resolver takes them,
+# with the path prefixes every one of its routes lies under (a unit test holds each route to
+# them). A request includes the routers up to the last one whose prefixes its path starts
+# with, so that the routes that may match it are there, in the same order as when every
+# router is: a content request does not import the operations' routers and their models.
+ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("careers", ("/content", "/track")),
+    ("preferences", ("/preferences", "/unsubscribe")),
+    ("admin", ("/admin/candidates",)),
+    ("campaigns", ("/admin/campaigns",)),
+    ("segments", ("/admin/segments",)),
+    ("messages", ("/admin/messages",)),
+    ("metrics", ("/admin/metrics",)),
+    ("explain", ("/admin/candidates", "/admin/why-not")),
+)
+
+
+def routers_for(path: str) -> int:
+    """How many of ROUTERS a request for `path` needs (all of them for a path none takes)."""
+    needed = [i for i, (_, prefixes) in enumerate(ROUTERS) if path.startswith(prefixes)]
+    return needed[-1] + 1 if needed else len(ROUTERS)
 
 
 def _security_schemes() -> dict[str, Any]:
@@ -46,6 +68,19 @@ class TalentOpsResolver(APIGatewayHttpResolver):
         self.body_rules: dict[tuple[str, str], BodyRule] = {}
         self._documented = False
         self._documenting = threading.Lock()
+        self._included = 0  # routers of ROUTERS included so far, in their order
+        self._including = threading.Lock()
+
+    def include_routers(self, count: int = len(ROUTERS)) -> None:
+        """Include the first `count` routers of ROUTERS that are not yet included."""
+        if self._included >= count:
+            return
+        with self._including:
+            for name, _ in ROUTERS[self._included : count]:
+                router = importlib.import_module(f"{__package__}.{name}").router
+                self.include_router(router)
+                self.body_rules.update(getattr(router, "body_rules", {}))
+                self._included += 1
 
     def document(self) -> None:
         """The OpenAPI description and the Swagger UI at DOCS_PATH, set up when first asked
@@ -55,11 +90,17 @@ class TalentOpsResolver(APIGatewayHttpResolver):
             if self._documented:
                 return
             self._documented = True
+            self.include_routers()
             self.configure_openapi(**OPENAPI_INFO, security_schemes=_security_schemes())
             # Swagger UI with its assets inlined: it works offline (docs/careers-api.md).
             self.enable_swagger(path=DOCS_PATH)
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            path = self._to_proxy_event(dict(event)).path
+        except Exception:  # not an HTTP API event: Powertools says what is wrong with it
+            path = ""
+        self.include_routers(routers_for(path))
         refusal = screen(event, self.body_rules)
         if refusal is not None:
             return error_payload(refusal.status, refusal.code, refusal.message)
@@ -99,22 +140,6 @@ class TalentOpsResolver(APIGatewayHttpResolver):
 def build_app() -> TalentOpsResolver:
     app = TalentOpsResolver()
     register_error_handlers(app)
-    for router in _routers():
-        app.include_router(router)
-        app.body_rules.update(getattr(router, "body_rules", {}))
-    return app  # documented when first asked for (TalentOpsResolver.document)
-
-
-def _routers() -> list[Router]:
-    # Each capability adds its router to this list (imported here, not at module level,
-    # so that building the app is the only place that loads them).
-    from .admin import router as admin
-    from .campaigns import router as campaigns
-    from .careers import router as careers
-    from .explain import router as explain
-    from .messages import router as messages
-    from .metrics import router as metrics
-    from .preferences import router as preferences
-    from .segments import router as segments
-
-    return [careers, preferences, admin, campaigns, segments, messages, metrics, explain]
+    # The routers are included when a request first needs them (TalentOpsResolver.resolve),
+    # every one of them when the app is documented (TalentOpsResolver.document).
+    return app

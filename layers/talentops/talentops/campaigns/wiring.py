@@ -13,22 +13,21 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from ..adapters.campaigns import CampaignRepository
-from ..adapters.queue import QueueSender
-from ..adapters.scheduler import TimerScheduler
-from ..adapters.segments import SegmentRepository
-from ..adapters.ses import SesSender
-from ..clock import now
-from ..consent.policy import ConsentPolicy
-from ..content.catalogue import load_catalogue
 from ..settings import get_settings
-from ..talent_pool.policy import default_policy
-from ..wiring import brand, contact_policy, content_versions, publisher, repository
-from .launch import CampaignWorker
-from .preview_job import PREVIEW_SEGMENTS, PreviewWorker
-from .segments import SegmentService
-from .service import CampaignService
+
+if TYPE_CHECKING:
+    from ..adapters.campaigns import CampaignRepository
+    from ..adapters.queue import QueueSender
+    from ..adapters.scheduler import TimerScheduler
+    from .launch import CampaignWorker
+    from .preview_job import PreviewWorker
+    from .segments import SegmentService
+    from .service import CampaignService
+
+# Each service's modules are imported where it is built (as in talentops.wiring): the worker
+# does not load the API's campaign service nor the segments' store.
 
 
 def _env(name: str) -> str:
@@ -40,31 +39,45 @@ def _env(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def campaign_repository() -> CampaignRepository:
+    from ..adapters.campaigns import CampaignRepository
+
     return CampaignRepository(get_settings().table_name)
 
 
 @lru_cache(maxsize=1)
 def segment_service() -> SegmentService:
+    from ..adapters.segments import SegmentRepository
+    from ..clock import now
+    from .segments import SegmentService
+
     return SegmentService(segments=SegmentRepository(get_settings().table_name), now=now)
 
 
 @lru_cache(maxsize=1)
 def campaign_queue() -> QueueSender:
+    from ..adapters.queue import QueueSender
+
     return QueueSender(_env("CAMPAIGN_QUEUE_URL"))
 
 
 @lru_cache(maxsize=1)
 def preview_queue() -> QueueSender:
+    from ..adapters.queue import QueueSender
+
     return QueueSender(_env("CAMPAIGN_PREVIEW_QUEUE_URL"))
 
 
 def preview_segments() -> int:
+    from .preview_job import PREVIEW_SEGMENTS
+
     value = os.environ.get("CAMPAIGN_PREVIEW_SEGMENTS", "")
     return max(1, min(1000, int(value))) if value else PREVIEW_SEGMENTS
 
 
 @lru_cache(maxsize=1)
 def campaign_timers() -> TimerScheduler:
+    from ..adapters.scheduler import TimerScheduler
+
     return TimerScheduler(
         group=_env("CAMPAIGN_SCHEDULE_GROUP"),
         target_arn=_env("CAMPAIGN_QUEUE_ARN"),
@@ -74,6 +87,13 @@ def campaign_timers() -> TimerScheduler:
 
 @lru_cache(maxsize=1)
 def campaign_service() -> CampaignService:
+    from ..clock import now
+    from ..consent.policy import ConsentPolicy
+    from ..content.catalogue import load_catalogue
+    from ..talent_pool.policy import default_policy
+    from ..wiring import brand, contact_policy
+    from .service import CampaignService
+
     settings = get_settings()
     return CampaignService(
         campaigns=campaign_repository(),
@@ -94,6 +114,13 @@ def campaign_service() -> CampaignService:
 
 @lru_cache(maxsize=1)
 def preview_worker() -> PreviewWorker:
+    from ..clock import now
+    from ..consent.policy import ConsentPolicy
+    from ..content.catalogue import load_catalogue
+    from ..talent_pool.policy import default_policy
+    from ..wiring import brand, contact_policy, repository
+    from .preview_job import PreviewWorker
+
     settings = get_settings()
     return PreviewWorker(
         campaigns=campaign_repository(),
@@ -111,7 +138,14 @@ def preview_worker() -> PreviewWorker:
 
 @lru_cache(maxsize=1)
 def campaign_worker() -> CampaignWorker:
+    from ..adapters.ses import SesSender
+    from ..clock import now
+    from ..consent.policy import ConsentPolicy
+    from ..content.catalogue import load_catalogue
     from ..job_alerts.wiring import CachedSigner
+    from ..talent_pool.policy import default_policy
+    from ..wiring import brand, contact_policy, content_versions, publisher, repository
+    from .launch import CampaignWorker
 
     settings = get_settings()
     return CampaignWorker(
@@ -136,6 +170,7 @@ def campaign_worker() -> CampaignWorker:
 def reset() -> None:
     """Forget the cached services (tests that change the environment)."""
     from .. import wiring
+    from ..talent_pool.policy import default_policy
 
     for cached in (
         campaign_repository,

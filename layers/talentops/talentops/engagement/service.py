@@ -15,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..models.events import MessageClicked, MessageEngagement
-from ..models.ses import SesEventDetail
-from ..models.state import Decision
 from ..observability import logger, metrics
+
+if TYPE_CHECKING:  # the SES record's model is the bounce handler's, not the lake's
+    from ..models.ses import SesEventDetail
+    from ..models.state import Decision
 
 # SES event type -> the fact it becomes.
 ENGAGEMENT_FACTS = {

@@ -4,7 +4,7 @@ BatchGetItem of profiles), everything the worker needs without reading the job a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AwareDatetime,
@@ -16,11 +16,13 @@ from pydantic import (
     field_validator,
 )
 
-from ..delivery.decide import TriggerFact
 from ..errors import InvalidEventError
 from ..models.events import JobInfo
 from ..models.validation import summary
 from ..observability import logger
+
+if TYPE_CHECKING:
+    from ..delivery.decide import TriggerFact
 
 JOB_OPENED = "Job Opened"
 TEMPLATE = "job_alert"
@@ -49,6 +51,8 @@ class AlertBatch(BaseModel):
         return JobInfo.model_validate(value).model_dump(mode="json")
 
     def fact(self, candidate_id: str) -> TriggerFact:
+        from ..delivery.decide import TriggerFact  # the worker's: the fan-out never decides
+
         return TriggerFact(
             detail_type=JOB_OPENED,
             event_id=self.event_id,

@@ -12,28 +12,19 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from ..adapters.job_store import JobRepository
-from ..adapters.queue import QueueSender
-from ..adapters.ses import SesSender
-from ..clock import now
-from ..consent.policy import ConsentPolicy
-from ..content.catalogue import load_catalogue
-from ..delivery.decide import FrequencyCap
 from ..settings import get_settings
-from ..talent_pool.policy import default_policy
-from ..tokens import TokenSigner
-from ..wiring import (
-    brand,
-    contact_policy,
-    content_versions,
-    listings,
-    publisher,
-    repository,
-    signer,
-)
-from .fanout import JobFanoutService
-from .worker import JobAlertWorker
+from ..wiring import signer
+
+if TYPE_CHECKING:
+    from ..delivery.decide import FrequencyCap
+    from ..tokens import TokenSigner
+    from .fanout import JobFanoutService
+    from .worker import JobAlertWorker
+
+# Each service's modules are imported where it is built: the fan-out reads the pool and
+# queues pages, and never loads the catalogue, the templates or Jinja2.
 
 
 class CachedSigner:
@@ -52,6 +43,9 @@ class CachedSigner:
 
 
 def job_alert_cap() -> FrequencyCap:
+    from ..delivery.decide import FrequencyCap
+    from ..talent_pool.policy import default_policy
+
     alerts = default_policy().job_alerts
     limit = alerts.cap_limit
     if os.environ.get("JOB_ALERT_WEEKLY_CAP", "").strip():
@@ -61,6 +55,13 @@ def job_alert_cap() -> FrequencyCap:
 
 @lru_cache(maxsize=1)
 def fanout_service() -> JobFanoutService:
+    from ..adapters.job_store import JobRepository
+    from ..adapters.queue import QueueSender
+    from ..clock import now
+    from ..talent_pool.policy import default_policy
+    from ..wiring import listings, repository
+    from .fanout import JobFanoutService
+
     settings = get_settings()
     queue_url = os.environ.get("JOB_ALERT_QUEUE_URL", "")
     if not queue_url:
@@ -77,6 +78,14 @@ def fanout_service() -> JobFanoutService:
 
 @lru_cache(maxsize=1)
 def alert_worker() -> JobAlertWorker:
+    from ..adapters.ses import SesSender
+    from ..clock import now
+    from ..consent.policy import ConsentPolicy
+    from ..content.catalogue import load_catalogue
+    from ..talent_pool.policy import default_policy
+    from ..wiring import brand, contact_policy, content_versions, publisher, repository
+    from .worker import JobAlertWorker
+
     settings = get_settings()
     policy = default_policy()
     return JobAlertWorker(
@@ -101,6 +110,7 @@ def alert_worker() -> JobAlertWorker:
 def reset() -> None:
     """Forget the cached services and policy (tests that change the environment)."""
     from .. import wiring
+    from ..talent_pool.policy import default_policy
 
     for cached in (fanout_service, alert_worker, default_policy):
         cached.cache_clear()

@@ -377,13 +377,19 @@ class RetentionSweeper:
         )
 
 
-def repermission_asker(delivery: object) -> Callable[[Profile, str, datetime], bool]:
+def repermission_asker(
+    delivery_service: Callable[[], object],
+) -> Callable[[Profile, str, datetime], bool]:
     """Send the re-permission message for one grant through the delivery service (decide,
     render, the send ledger): at most one per grant, because the fact that triggers it is
-    identified by the grant's observed_at, and the ledger is checked before deciding."""
-    from ..delivery.decide import TriggerFact, decision_id
+    identified by the grant's observed_at, and the ledger is checked before deciding. The
+    service is asked of `delivery_service` when a grant first needs it (a cached builder):
+    a sweep that asks nobody loads no catalogue and no templates."""
 
     def ask(profile: Profile, purpose: str, granted_at: datetime) -> bool:
+        from ..delivery.decide import TriggerFact, decision_id
+
+        delivery = delivery_service()
         detail_type = repermission_trigger(purpose)
         templates = delivery.catalogue.for_trigger(detail_type)  # type: ignore[attr-defined]
         if not templates:
