@@ -18,9 +18,10 @@ besides moto and the application.
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 class _Raw:
@@ -50,12 +51,60 @@ def _body(request: Any) -> bytes:
     return body.encode("utf-8") if isinstance(body, str) else bytes(body)
 
 
+def _environ(
+    method: str,
+    url: str,
+    headers: Any,
+    body: bytes,
+    server: tuple[str, str, str],
+) -> dict[str, Any]:
+    """The WSGI environ werkzeug's test EnvironBuilder gives for this request (what its
+    `get_environ()` builds from a base URL, path, query, headers and body), built directly:
+    the builder's own parsing and header objects cost more than the answer."""
+    name, port, host = server
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    query = parts.query
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote(path).encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": query,
+        "REQUEST_URI": path,
+        "RAW_URI": path,
+        "SERVER_NAME": name,
+        "SERVER_PORT": port,
+        "HTTP_HOST": host,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    combined: dict[str, str] = {}
+    for key, value in headers.items():
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        lowered = str(key).lower()
+        if lowered == "content-type":
+            environ["CONTENT_TYPE"] = text
+        elif lowered != "content-length":
+            name_key = "HTTP_" + str(key).upper().replace("-", "_")
+            current = combined.get(name_key)
+            combined[name_key] = text if current is None else f"{current}, {text}"
+    environ.update(combined)
+    if body:
+        environ["CONTENT_LENGTH"] = str(len(body))
+    return environ
+
+
 def install(base_url: str) -> Callable[[], None]:
     """Routes requests to ``base_url`` into moto in this process; returns the undo."""
     from botocore.awsrequest import AWSResponse
     from botocore.endpoint import Endpoint
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.test import EnvironBuilder, run_wsgi_app
 
     original = Endpoint._send
     if getattr(original, "_in_process", None) is not None:
@@ -63,33 +112,33 @@ def install(base_url: str) -> Callable[[], None]:
     application = DomainDispatcherApplication(create_backend_app)
     prefix = base_url.rstrip("/") + "/"
     scheme_host = base_url.rstrip("/")
+    netloc = urlsplit(scheme_host)
+    server = (netloc.hostname or "localhost", str(netloc.port or 80), netloc.netloc)
 
     def send(self: Any, request: Any) -> Any:
         url = str(request.url)
         if not (url.startswith(prefix) or url == scheme_host):
             return original(self, request)
-        parts = urlsplit(url)
-        headers = [
-            (str(name), value.decode("latin-1") if isinstance(value, bytes) else str(value))
-            for name, value in request.headers.items()
-        ]
-        environ = EnvironBuilder(
-            method=request.method,
-            base_url=scheme_host,
-            path=parts.path or "/",
-            query_string=parts.query,
-            headers=headers,
-            data=_body(request),
-        ).get_environ()
-        app_iter, status, response_headers = run_wsgi_app(application, environ)
+        environ = _environ(request.method, url, request.headers, _body(request), server)
+        answer: list[Any] = []
+
+        def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            if exc_info:
+                raise exc_info[1].with_traceback(exc_info[2])
+            answer[:] = [status, headers]
+            return chunks.append
+
+        chunks: list[bytes] = []
+        app_iter = application(environ, start_response)
         try:
-            data = b"".join(app_iter)
+            chunks.extend(app_iter)
         finally:
             close = getattr(app_iter, "close", None)
             if close is not None:
                 close()
+        status, response_headers = answer
         return AWSResponse(
-            url, int(status.split(" ", 1)[0]), dict(response_headers.items()), _Raw(data)
+            url, int(status.split(" ", 1)[0]), dict(response_headers), _Raw(b"".join(chunks))
         )
 
     send._in_process = base_url  # type: ignore[attr-defined]

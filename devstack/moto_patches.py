@@ -103,6 +103,9 @@ def install() -> Any:
         _install_jsonpath_cache(),
         _install_update_expression_cache(),
         _install_cheaper_validation(),
+        _install_lean_traversal(),
+        _install_backend_lookup_cache(),
+        _install_cheaper_random_strings(),
         _install_lock(),
     ]
 
@@ -638,6 +641,144 @@ def _install_cheaper_validation() -> Any:
         traverser.process = original_process  # type: ignore[method-assign]
         validators.ActionCountValidator.traverse = original_count  # type: ignore[method-assign]
         core_responses.method_names_from_class = original_names
+
+    return uninstall
+
+
+# -- 8. a request's fixed costs: its backend found once, its traversals lean --------------------
+
+
+_MISSING = object()
+
+
+def _install_lean_traversal() -> Any:
+    """moto's DepthFirstTraverser, node for node, with what it looked up at every node of every
+    pass (is this node's class processed? by which processor? is there a child hook?) looked
+    up once per class. Ten passes over the tree of every UpdateExpression."""
+    from moto.dynamodb.parsing import ast_nodes as nodes_module
+
+    ast_nodes: Any = nodes_module
+    traverser = ast_nodes.DepthFirstTraverser
+    node_class = ast_nodes.Node
+    original = traverser.traverse_node_recursively
+    if getattr(original, "_lean", False):
+        return lambda: None
+    base_hook = traverser.pre_processing_of_child
+    # (traverser class, node class) -> the key of the processing map that processes it, or None
+    keys: dict[tuple[type, type], Any] = {}
+
+    def key_for(self: Any, kind: type) -> Any:
+        found = keys.get((type(self), kind), _MISSING)
+        if found is _MISSING:
+            processed = self.nodes_to_be_processed()
+            found = None
+            if issubclass(kind, processed):
+                found = next(k for k in self._processing_map() if issubclass(kind, k))
+            keys[(type(self), kind)] = found
+        return found
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        hook = self.pre_processing_of_child
+        if getattr(hook, "__func__", None) is base_hook:
+            hook = None
+        processors = self._processing_map()
+        handlers: dict[type, Any] = {}
+
+        def walk(current: Any, index: int) -> Any:
+            if not isinstance(current, node_class):
+                return current
+            parent = current.parent
+            children = current.children
+            if children is not None:
+                for i, child in enumerate(children):
+                    if hook is not None:
+                        hook(current, i)
+                    walk(child, i)
+            kind = type(current)
+            handler = handlers.get(kind, _MISSING)
+            if handler is _MISSING:
+                key = key_for(self, kind)
+                handler = handlers[kind] = None if key is None else processors[key]
+            if handler is not None:
+                current = handler(current)
+                current.parent = parent
+                if parent:
+                    parent.children[index] = current
+            return current
+
+        return walk(node, child_id)
+
+    traverse_node_recursively._lean = True  # type: ignore[attr-defined]
+    traverser.traverse_node_recursively = traverse_node_recursively  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        traverser.traverse_node_recursively = original  # type: ignore[method-assign]
+
+    return uninstall
+
+
+def _install_backend_lookup_cache() -> Any:
+    """moto's server finds the backend of every request by listing its own package's folders
+    (a listdir and a stat per service) and matching the host against some 200 patterns. The
+    answer for a host never changes: it is found once per host."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    if getattr(original, "_cached", False):
+        return lambda: None
+    found: dict[str, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host is None:
+            return None
+        backend = found.get(host, _MISSING)
+        if backend is _MISSING:
+            backend = original(self, host)
+            if len(found) < 1024:
+                found[host] = backend
+        return backend
+
+    get_backend_for_host._cached = True  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        DomainDispatcherApplication.get_backend_for_host = original  # type: ignore[method-assign]
+
+    return uninstall
+
+
+def _install_cheaper_random_strings() -> Any:
+    """moto draws every request id (52 characters) and every SQS receipt handle (185) one
+    `random.choice` at a time; `choices` draws them from the same generator (so moto's seeding
+    still applies) in one call."""
+    import string
+
+    from moto.moto_api._internal import mock_random
+    from moto.moto_api._internal.moto_random import MotoRandom
+    from moto.sqs import models as sqs_models
+
+    original_string = MotoRandom.get_random_string
+    original_handle = sqs_models.generate_receipt_handle
+    if getattr(original_string, "_choices", False):
+        return lambda: None
+
+    def get_random_string(
+        self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False
+    ) -> str:
+        pool = string.ascii_letters + string.digits if include_digits else string.ascii_letters
+        drawn = "".join(self.choices(pool, k=length))
+        return drawn.lower() if lower_case else drawn
+
+    def generate_receipt_handle() -> str:
+        return "".join(mock_random.choices(string.ascii_lowercase, k=185))
+
+    get_random_string._choices = True  # type: ignore[attr-defined]
+    MotoRandom.get_random_string = get_random_string  # type: ignore[method-assign]
+    sqs_models.generate_receipt_handle = generate_receipt_handle
+
+    def uninstall() -> None:
+        MotoRandom.get_random_string = original_string  # type: ignore[method-assign]
+        sqs_models.generate_receipt_handle = original_handle
 
     return uninstall
 

@@ -251,3 +251,102 @@ def test_a_long_poll_waits_without_holding_the_lock(aws: None) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="wake up")  # blocked if the poll held the lock
     poller.join()
     assert [m["Body"] for m in received[0]] == ["wake up"]
+
+
+# Update expressions that exercise every pass moto's validator makes over the tree: names and
+# values resolved, functions, arithmetic, nested paths, and each error it raises.
+_UPDATES: list[tuple[str, dict[str, str] | None, dict[str, Any] | None]] = [
+    (
+        "SET a = :s, n = if_not_exists(n, :zero) + :one",
+        None,
+        {":s": {"S": "x"}, ":zero": {"N": "0"}, ":one": {"N": "1"}},
+    ),
+    ("SET m = :map", None, {":map": {"M": {"k": {"S": "v"}, "deep": {"M": {"x": {"N": "2"}}}}}}),
+    (
+        "SET #m.#k = :s, l = list_append(if_not_exists(l, :empty), :list)",
+        {"#m": "m", "#k": "k"},
+        {":s": {"S": "w"}, ":empty": {"L": []}, ":list": {"L": [{"S": "e"}]}},
+    ),
+    ("SET m.deep.x = m.deep.x - :one REMOVE a", None, {":one": {"N": "1"}}),
+    ("ADD tags :set", None, {":set": {"SS": ["a", "b"]}}),
+    ("DELETE tags :gone", None, {":gone": {"SS": ["a"]}}),
+    ("SET l[0] = :s, n = n + :one", None, {":s": {"S": "first"}, ":one": {"N": "1"}}),
+    ("SET nothere.path = :s", None, {":s": {"S": "x"}}),  # the document path does not exist
+    ("SET n = n + :s", None, {":s": {"S": "x"}}),  # an operand of the wrong type
+    ("SET pk = :s", None, {":s": {"S": "x"}}),  # a key attribute
+    ("SET m = :s, m.k = :s", None, {":s": {"S": "x"}}),  # overlapping paths
+    ("SET a = :undefined", None, {":s": {"S": "x"}}),  # a value not supplied
+    ("SET a = :s ADD n :one SET b = :s", None, {":s": {"S": "x"}, ":one": {"N": "1"}}),
+]
+
+
+def _apply_updates(ddb: Any) -> list[Any]:
+    outcomes: list[Any] = []
+    key = {"pk": {"S": "U"}, "sk": {"S": "S"}}
+    ddb.put_item(TableName="t", Item={**key, "n": {"N": "5"}})
+    for expression, names, values in _UPDATES:
+        kwargs: dict[str, Any] = {"TableName": "t", "Key": key, "UpdateExpression": expression}
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            ddb.update_item(**kwargs)
+            outcomes.append(ddb.get_item(TableName="t", Key=key)["Item"])
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"])
+    ddb.delete_item(TableName="t", Key=key)
+    return outcomes
+
+
+def test_lean_traversals_validate_and_apply_updates_as_moto_does(aws: None) -> None:
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    _table(ddb)
+    lean = _apply_updates(ddb)
+    current = DepthFirstTraverser.traverse_node_recursively
+    assert getattr(current, "_lean", False)
+    DepthFirstTraverser.traverse_node_recursively = _MOTO_TRAVERSE  # type: ignore[method-assign]
+    try:
+        motos = _apply_updates(ddb)
+    finally:
+        DepthFirstTraverser.traverse_node_recursively = current  # type: ignore[method-assign]
+    assert lean == motos
+    errors = [o for o in lean if "Code" in o]
+    assert len(errors) == 6  # each refused update is refused by both, with moto's message
+
+
+def _moto_traverse(self: Any, node: Any, child_id: int = -1) -> Any:
+    """moto 5's DepthFirstTraverser.traverse_node_recursively, as published."""
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    if isinstance(node, Node):
+        parent_node = node.parent
+        if node.children is not None:
+            for i, child_node in enumerate(node.children):
+                self.pre_processing_of_child(node, i)
+                self.traverse_node_recursively(child_node, i)
+        if isinstance(node, self.nodes_to_be_processed()):
+            node = self.process(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+    return node
+
+
+_MOTO_TRAVERSE = _moto_traverse
+
+
+def test_request_ids_and_receipt_handles_keep_their_form(aws: None) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="forms")["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=url, MessageBody="m")
+    request_id = sent["ResponseMetadata"]["RequestId"]
+    message = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    handle = message["ReceiptHandle"]
+    assert len(handle) == 185 and handle.isalpha() and handle.islower()
+    assert request_id and request_id.isalnum()
+    again = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)
+    assert again.get("Messages", []) == []  # still in flight under its first handle
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
