@@ -513,6 +513,27 @@ def _templates_without_reminder(tmp_path: Path) -> Path:
     return copy
 
 
+def test_a_journey_version_is_kept_in_the_transaction_of_its_first_instance(
+    aws: Aws, handlers: Handlers, context: FakeContext, clock: Callable[[datetime], None]
+) -> None:
+    """The version a new instance runs is written with it (no PutItem of its own), once a
+    process: a timer that finds the instance later can read the version it started on."""
+    calls: list[str] = []
+    wiring.journey_runtime().store.ddb.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+    )
+    candidate = _seed(handlers, context, "kept@example.org")
+    calls.clear()
+    _candidate_event(handlers, context, REGISTERED, "kept@example.org", T0, event=EVENT)
+    [started] = _instances(candidate)
+    key = {"pk": {"S": "JVER#event"}, "sk": {"S": f"V#{started.data['version']}"}}
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    stored = ddb.get_item(TableName=TABLE, Key=key).get("Item")
+    assert stored is not None
+    assert json.loads(stored["definition"]["S"])["name"] == "event"
+    assert "PutItem" not in calls and "TransactWriteItems" in calls
+
+
 def test_a_running_instance_finishes_on_the_version_it_started_on(
     aws: Aws,
     handlers: Handlers,

@@ -116,6 +116,7 @@ class JourneyRepository:
         ended: bool,
         behaviour: tuple[str, dict[str, Any]] | None = None,
         decision: DecisionParts | None = None,
+        version: Journey | None = None,
     ) -> None:
         """Write an instance at ``seq`` if it is still at ``expected_seq`` (None: if it does
         not exist yet); ConcurrencyError when another transition got there first.
@@ -123,7 +124,9 @@ class JourneyRepository:
         ``decision``: the decision of the transition's send, written in the same transaction
         (its record, its trace on the profile and the send counter it is conditional on):
         ConcurrencyError when another send moved the counter, DecidedBeforeError when the
-        record exists already (then nothing is written)."""
+        record exists already (then nothing is written). ``version``: the journey version
+        the instance runs, kept in the same request (the first instance of a version a
+        process writes)."""
         pk = cand_pk(candidate_id)
         item: dict[str, Any] = {
             "pk": {"S": pk},
@@ -159,6 +162,8 @@ class JourneyRepository:
                 update["Update"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
             items.append(update)
         items.append({"Put": put})
+        if version is not None:
+            items.append(self.version_put(version))
         if decision is not None:
             items.append(decision.put)
         try:
@@ -216,21 +221,19 @@ class JourneyRepository:
 
     # -- versions -------------------------------------------------------------------------
 
-    def remember_version(self, journey: Journey) -> None:
-        """Keep this version (once; a version never changes)."""
-        try:
-            self.ddb.put_item(
-                TableName=self.table,
-                Item={
+    def version_put(self, journey: Journey) -> dict[str, Any]:
+        """The write (a transaction's item) that keeps this version: unconditional, since a
+        version never changes (its name is its content's digest), so writing it twice writes
+        the same item."""
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
                     **version_key(journey.name, journey.version),
                     "definition": {"S": journey.canonical_json()},
                 },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return
-            raise StorageError("storing a journey version failed") from exc
+            }
+        }
 
     def load_version(self, name: str, version: str) -> Journey | None:
         try:
@@ -266,7 +269,8 @@ def _save_failed(
     decision: DecisionParts | None,
 ) -> Exception:
     """What a failed write of an instance means: the items of its transaction are the
-    profile's update (if any), the instance, the decision (if any), in that order."""
+    profile's update (if any), the instance, its journey version (if any: never fails a
+    condition), the decision (if any), in that order."""
     code = exc.response.get("Error", {}).get("Code")
     codes = cancellation_codes(exc)
     reasons = exc.response.get("CancellationReasons") or []

@@ -285,8 +285,7 @@ class JourneyRuntime:
             data = instance.model_dump(mode="json")
             if previous is not None and previous.data == data and not transition.effects:
                 continue  # nothing changed (a late event noted, a stray timer)
-            if previous is None:
-                self._remember(instance)
+            version = self._unremembered(instance) if previous is None else None
             effects = [effect_to_dict(e) for e in transition.effects]
             folded = self._fold(profile, transition.effects)
             outbox = _outbox(effects, folded)
@@ -304,6 +303,7 @@ class JourneyRuntime:
                     decision=folded.planned.parts
                     if folded is not None and folded.planned is not None
                     else None,
+                    version=version,
                 )
             except DecidedBeforeError:
                 # Decided before (by an earlier attempt's outbox): the instance alone, and the
@@ -319,7 +319,10 @@ class JourneyRuntime:
                     outbox=outbox,
                     ended=instance.status != "active",
                     behaviour=noted,
+                    version=version,
                 )
+            if version is not None:
+                self._remembered.add((version.name, version.version))
             if behaviour is not None:
                 outcome.behaviour_noted = True
             if folded is None:
@@ -536,14 +539,14 @@ class JourneyRuntime:
             if instance.status == "active":
                 self._version(instance)
 
-    def _remember(self, instance: JourneyInstance) -> None:
+    def _unremembered(self, instance: JourneyInstance) -> Journey | None:
+        """The version a new instance runs, when this process has not kept it yet: written
+        with the instance (a timer or an event that finds the instance later reads it from
+        there, once the registry has moved on)."""
         key = (instance.journey, instance.version)
         if key in self._remembered:
-            return
-        journey = self.registry.get(*key)
-        if journey is not None:
-            self.store.remember_version(journey)
-            self._remembered.add(key)
+            return None
+        return self.registry.get(*key)
 
     def _answered(self, profile: Profile, effect: SendMessage) -> bool:
         answered = self._answered_by_catalogue(profile, effect)
