@@ -12,12 +12,13 @@ the same account with the same counter.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -186,6 +187,7 @@ def _triggered(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
                 from talentops import wiring
 
                 wiring.reset()  # a new execution environment: no cached service, key, client
+                load_handler("journeys")  # its init, as Lambda runs it: the cold start's
             mails_before = sent_mail_count()
             result, seen, tries = h.counted(partial(quietly, h.followup, event, h.context))
             mails += sent_mail_count() - mails_before
@@ -272,9 +274,8 @@ def _triggered(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
         by("email"),
         outcome="sent",
         floor=floors["sent"],
-        goal=None,
         first_of_process=True,
-        note="what a cold start adds once (cached for the life of the environment)",
+        note="a new execution environment: its init (not counted here) reads the token key",
     )
 
     def redelivery(_: int) -> tuple[dict[str, Any], Callable[[], None]]:
@@ -505,6 +506,20 @@ def _ingest(h: Harness) -> list[dict[str, Any]]:
     return out
 
 
+@contextlib.contextmanager
+def lambda_environment() -> Iterator[None]:
+    """``AWS_EXECUTION_ENV`` as Lambda sets it, for the time of the measurement."""
+    before = os.environ.get("AWS_EXECUTION_ENV")
+    os.environ["AWS_EXECUTION_ENV"] = "AWS_Lambda_python3.12"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("AWS_EXECUTION_ENV", None)
+        else:
+            os.environ["AWS_EXECUTION_ENV"] = before
+
+
 def run() -> dict[str, Any]:
     use_repository()
     apply_function_env()
@@ -513,7 +528,9 @@ def run() -> dict[str, Any]:
     from talentops import wiring
 
     wiring.reset()
-    with emulated_account():
+    # Lambda's environment: the sending functions read the token key at init
+    # (wiring.read_at_init), which every load_handler here runs outside the counts.
+    with lambda_environment(), emulated_account():
         h = Harness(counter)
         silence_logs()
         floors = {

@@ -20,6 +20,9 @@ from talentops.campaigns.preview_job import PreviewMessage
 from talentops.campaigns.wiring import campaign_worker, preview_worker
 from talentops.invocation import bounded
 from talentops.observability import logger, metrics
+from talentops.wiring import read_at_init
+
+read_at_init()  # the token key, in Lambda's init phase rather than with a message
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

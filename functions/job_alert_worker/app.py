@@ -16,6 +16,9 @@ from talentops.invocation import bounded
 from talentops.job_alerts.messages import parse_batch
 from talentops.job_alerts.wiring import alert_worker
 from talentops.observability import logger, metrics
+from talentops.wiring import read_at_init
+
+read_at_init()  # the token key, in Lambda's init phase rather than with a message
 
 # A batch whose every record failed is reported like any other (each record listed), so that
 # only its records come back, and the invocation itself does not count as an error.

@@ -20,7 +20,9 @@ from pydantic import BaseModel, ConfigDict
 import talentops.journeys.runtime  # noqa: F401
 from talentops.invocation import bounded
 from talentops.observability import logger, metrics
-from talentops.wiring import journey_runtime
+from talentops.wiring import journey_runtime, read_at_init
+
+read_at_init()  # the token key, in Lambda's init phase rather than with a message
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

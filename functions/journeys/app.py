@@ -16,7 +16,9 @@ import talentops.journeys.runtime  # noqa: F401
 from talentops.invocation import bounded
 from talentops.journeys.inbound import ProfileChange, parse_inbound
 from talentops.observability import logger, metrics
-from talentops.wiring import journey_runtime
+from talentops.wiring import journey_runtime, read_at_init
+
+read_at_init()  # the token key, in Lambda's init phase rather than with a message
 
 
 @metrics.log_metrics

@@ -54,6 +54,25 @@ def signer() -> TokenSigner:
     return TokenSigner(token_keys(get_settings().token_key_parameter))
 
 
+def read_at_init() -> None:
+    """What a sending function reads once per execution environment, read in Lambda's init
+    phase (the function module's top level) so that no message pays for it: the token key
+    set (Powertools keeps it five minutes; past that, the next message reads it again). Only
+    inside Lambda (``AWS_EXECUTION_ENV``): the tests and the local stack import functions
+    outside any account. A failure here is left to the first message, which reads the key
+    itself and fails or retries as it would have."""
+    import os
+
+    if not os.environ.get("AWS_EXECUTION_ENV"):
+        return
+    try:
+        signer()
+    except Exception as exc:  # the first message reads it again
+        from .observability import logger
+
+        logger.warning("token key not read at init", error=type(exc).__name__)
+
+
 def content_versions() -> dict[str, str]:
     """The versions of the content and policies this process decides with (catalogue,
     journeys, policy: content/versions.py), computed once per load; every decision records
