@@ -51,7 +51,7 @@ def _runner(name: str, quick: bool) -> Callable[[], dict[str, Any]]:
     if name == "campaign_scale":
         from . import campaign_scale
 
-        return campaign_scale.run  # the largest pool: CAMPAIGN_BENCH_MAX (default 100,000)
+        return campaign_scale.run  # the largest pool: CAMPAIGN_BENCH_MAX (default 1,000,000)
     if name == "coldstart":
         from . import coldstart
 

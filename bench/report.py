@@ -360,6 +360,7 @@ def goal_rows(results: dict[str, Any]) -> list[list[str]]:
                         f["note"],
                     ]
                 )
+    rows += campaign_goal_rows(results.get("campaign_scale", {}))
     cs = results.get("coldstart", {})
     for fn in cs.get("functions", []):
         extra = fn["imports_extra_ms_by_package"]
@@ -754,6 +755,55 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"Skipped: {ls.get('note', '')}")
     lines += ["", END]
     return "\n".join(lines)
+
+
+def campaign_goal_rows(camp: dict[str, Any]) -> list[list[str]]:
+    """Campaigns at any pool size (bench/campaign_scale.py): the preview of the largest pool
+    on AWS, on paper from the measured cost, and CPU and memory against the pool."""
+    if not camp.get("rows"):
+        return []
+    rows = camp["rows"]
+    last = rows[-1]
+    aws = last["aws"]
+    out: list[list[str]] = []
+    goal_s = camp.get("preview_goal_s", 60.0)
+    out.append(
+        [
+            "3",
+            f"Campaign preview of {last['pool']:,} candidates: wall time on AWS, on paper",
+            f"{_f(aws['preview_wall_s'])} s",
+            f"{camp['assumptions']['segments']} segments side by side, "
+            f"{aws['segment_pages']:,} pages a segment; {_f(last['preview_us_per_profile'])} us "
+            "of CPU a profile, measured",
+            f"<= {_f(goal_s)} s at 1,000,000",
+            _verdict(aws["preview_wall_s"] <= goal_s)
+            if last["pool"] >= 1_000_000
+            else "n/a (1,000,000 not measured)",
+            f"{camp['assumptions']['lambda_cpu']}; "
+            f"{_f(camp['assumptions']['page_latency_s'] * 1000)} ms a page request",
+        ]
+    )
+    flat = camp["flat_threshold"]
+    for key, label in (
+        ("preview_cpu", "CPU per profile of the preview"),
+        ("preview_peak", "peak memory of a preview segment"),
+        ("fanout_cpu", "CPU per profile of the launch fan-out"),
+        ("fanout_peak", "peak memory of the launch fan-out"),
+    ):
+        ratio = camp["ratios"][key]
+        out.append(
+            [
+                "3",
+                f"Campaigns: {label}, {camp['ratios_of']}",
+                f"{_f(ratio)}x",
+                "the smaller pool, same run",
+                f"flat (<= {flat}x)",
+                _verdict(ratio <= flat),
+                "below about 10,000 profiles a segment reads less than a 1 MB page, so the "
+                "largest pool is read against the one before it",
+            ]
+        )
+    return out
 
 
 def campaign_scale_lines(camp: dict[str, Any]) -> list[str]:
