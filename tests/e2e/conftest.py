@@ -41,6 +41,9 @@ class LocalStack:
         self.aws_url = aws_url
         self.api_url = api_url
         self.ready_line = ""
+        # Every stdout line that begins with "ready", however long the stack has run (the
+        # tail below keeps the last 200 lines only).
+        self.ready_lines: list[str] = []
         self.stdout_tail: collections.deque[str] = collections.deque(maxlen=200)
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=200)
         self._ready = threading.Event()
@@ -98,6 +101,8 @@ class LocalStack:
             assert self.process.stdout is not None
             for line in self.process.stdout:
                 self.stdout_tail.append(line.rstrip("\n"))
+                if line.startswith("ready"):
+                    self.ready_lines.append(line.rstrip("\n"))
                 if line.startswith("ready") and not self._ready.is_set():
                     self.ready_line = line.rstrip("\n")
                     self._ready.set()

@@ -60,8 +60,7 @@ def _translated_plan() -> Any:
 @e2e
 def test_ready_line_is_the_first_line_beginning_with_ready(stack: LocalStack) -> None:
     assert stack.ready_line == f"ready aws={stack.aws_url} api={stack.api_url}"
-    ready_lines = [line for line in stack.stdout_tail if line.startswith("ready")]
-    assert ready_lines == [stack.ready_line]
+    assert stack.ready_lines == [stack.ready_line]
 
 
 @e2e
