@@ -52,6 +52,10 @@ UpdateExpression that DynamoDB accepts (up to 4 KB: the ledger's prune removes u
 `RecursionError` that moto reports as a cancelled transaction. The limit is raised, never
 lowered, for the process (the tests raise it as well, for plain moto).
 
+8. A request's fixed costs paid once (the backend of a host, traversal lookups, random ids) and
+9. names converted once: moto's `camelcase_to_underscores` (every action name, every SQS
+attribute name at every SendMessage / GetQueueAttributes) answered from a cache.
+
 Installed by the local stack before it serves, and by the job-alert, identity, import and
 campaign tests.
 """
@@ -106,6 +110,7 @@ def install() -> Any:
         _install_lean_traversal(),
         _install_backend_lookup_cache(),
         _install_cheaper_random_strings(),
+        _install_name_conversion_cache(),
         _install_lock(),
     ]
 
@@ -779,6 +784,50 @@ def _install_cheaper_random_strings() -> Any:
     def uninstall() -> None:
         MotoRandom.get_random_string = original_string  # type: ignore[method-assign]
         sqs_models.generate_receipt_handle = original_handle
+
+    return uninstall
+
+
+# -- 9. attribute and action names converted once ------------------------------------------------
+
+
+_NAME_MODULES = (
+    "moto.core.utils",
+    "moto.core.responses",
+    "moto.sqs.models",
+    "moto.sns.models",
+    "moto.sns.responses",
+)
+
+
+def _install_name_conversion_cache() -> Any:
+    """moto's `camelcase_to_underscores`, a pure function of a short string, answered from a
+    cache: SQS converts the name of every queue attribute at every SendMessage and
+    GetQueueAttributes (13 names a call), and every request converts its action name; about a
+    twentieth of the stack's CPU per event went to re-deriving the same few dozen names."""
+    import importlib
+
+    from moto.core import utils as core_utils
+
+    original = core_utils.camelcase_to_underscores
+    if getattr(original, "_cached", False):
+        return lambda: None
+    remembered = functools.lru_cache(maxsize=4096)(original)
+
+    def cached(argument: Any) -> Any:
+        return remembered(argument) if type(argument) is str else original(argument)
+
+    cached._cached = True  # type: ignore[attr-defined]
+    patched = []
+    for name in _NAME_MODULES:
+        module = importlib.import_module(name)
+        if getattr(module, "camelcase_to_underscores", None) is original:
+            module.camelcase_to_underscores = cached  # type: ignore[attr-defined]
+            patched.append(module)
+
+    def uninstall() -> None:
+        for module in patched:
+            module.camelcase_to_underscores = original  # type: ignore[attr-defined]
 
     return uninstall
 

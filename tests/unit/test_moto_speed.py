@@ -350,3 +350,22 @@ def test_request_ids_and_receipt_handles_keep_their_form(aws: None) -> None:
     again = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)
     assert again.get("Messages", []) == []  # still in flight under its first handle
     sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+
+
+def test_names_converted_from_a_cache_as_moto_converts_them(aws: None) -> None:
+    from moto.core import utils as core_utils
+    from moto.sqs import models as sqs_models
+
+    convert = sqs_models.camelcase_to_underscores
+    assert getattr(convert, "_cached", False)
+    for name in ("ApproximateNumberOfMessagesNotVisible", "ReceiveMessage", "KmsMasterKeyId", ""):
+        assert convert(name) == convert(name) == core_utils.camelcase_to_underscores(name)
+    assert convert("ReceiveMessage") == "receive_message"
+    assert convert("KmsMasterKeyId") == "kms_master_key_id"
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "7"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "7"
+    assert attributes["ApproximateNumberOfMessages"] == "1"
