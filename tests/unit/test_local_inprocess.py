@@ -65,3 +65,43 @@ def test_the_environ_is_the_one_the_builder_gave(
     )
     assert built.pop("wsgi.input").read() == expected.pop("wsgi.input").read()
     assert built == expected
+
+
+def test_requests_to_the_embedded_moto_carry_a_placeholder_signature_others_a_real_one() -> None:
+    from botocore.auth import SigV4Auth
+    from botocore.credentials import Credentials
+
+    from devstack.inprocess import PLACEHOLDER_SIGNATURE, _unsigned_locally
+
+    credentials = Credentials("local", "local", "token")
+
+    def signed(url: str) -> AWSRequest:
+        request = AWSRequest(
+            method="POST",
+            url=url,
+            headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "T.GetItem"},
+            data=b"{}",
+        )
+        SigV4Auth(credentials, "dynamodb", "eu-west-1").add_auth(request)
+        return request
+
+    before_local, before_other = signed(BASE + "/"), signed("https://dynamodb.example.org/")
+    undo = _unsigned_locally(BASE + "/", BASE)
+    try:
+        local, other = signed(BASE + "/"), signed("https://dynamodb.example.org/")
+    finally:
+        undo()
+    assert SigV4Auth.add_auth is not None and not hasattr(SigV4Auth.add_auth, "_in_process")
+
+    def parts(request: AWSRequest) -> tuple[str, str]:
+        head, _, signature = str(request.headers["Authorization"]).rpartition("Signature=")
+        return head, signature
+
+    # the same headers and credential scope; only the signature differs
+    assert set(local.headers.keys()) == set(before_local.headers.keys())
+    assert parts(local)[0] == parts(before_local)[0]
+    assert "Credential=local/" in parts(local)[0]
+    assert local.headers["X-Amz-Security-Token"] == "token"
+    assert parts(local)[1] == PLACEHOLDER_SIGNATURE != parts(before_local)[1]
+    assert parts(other)[1] != PLACEHOLDER_SIGNATURE
+    assert parts(other)[0] == parts(before_other)[0]
