@@ -52,8 +52,9 @@ UpdateExpression that DynamoDB accepts (up to 4 KB: the ledger's prune removes u
 `RecursionError` that moto reports as a cancelled transaction. The limit is raised, never
 lowered, for the process (the tests raise it as well, for plain moto).
 
-8. A request's fixed costs paid once (the backend of a host, traversal lookups, random ids) and
-9. names converted once: moto's `camelcase_to_underscores` (every action name, every SQS
+8. A request's fixed costs paid once: the backend of a host, traversal lookups, random ids.
+
+9. Names converted once: moto's `camelcase_to_underscores` (every action name, every SQS
 attribute name at every SendMessage / GetQueueAttributes) answered from a cache.
 
 Installed by the local stack before it serves, and by the job-alert, identity, import and
