@@ -350,40 +350,53 @@ class JourneyRuntime:
     def _plan(self, profile: Profile, effect: SendMessage | SuppressMessage) -> Planned | None:
         """What ``_effect`` decides for a send or a suppression, not yet written; None when
         the catalogue's follow-up answered it already (nothing to write)."""
+        asked = self._asked(profile, effect)
+        if asked is None:
+            return None
+        send, args = asked
+        return self.delivery.plan_send(**args) if send else self.delivery.plan_suppressed(**args)
+
+    def _asked(
+        self, profile: Profile, effect: SendMessage | SuppressMessage
+    ) -> tuple[bool, dict[str, Any]] | None:
+        """The decision a send or a suppression step asks for, planned (``_plan``) or carried
+        out at once (``_effect``): whether it is a send, and the arguments the delivery
+        service's calls for it share. A send about a job the pool does not know is held back
+        (``unknown_job``). None when the catalogue's follow-up answered it already."""
+        asked: dict[str, Any] = {
+            "template": effect.template,
+            "decision_id": journey_decision_id(effect.dedupe_key),
+            "trigger": effect.trigger,
+        }
+        step = f"journey {effect.journey} step {effect.step}"
         if isinstance(effect, SuppressMessage):
-            return self.delivery.plan_suppressed(
-                template=effect.template,
-                decision_id=journey_decision_id(effect.dedupe_key),
-                trigger=effect.trigger,
-                candidate_id=profile.candidate_id,
-                reason=effect.reason,
-                reasons=[f"journey {effect.journey} step {effect.step}", effect.explanation],
-            )
+            return False, {
+                **asked,
+                "candidate_id": profile.candidate_id,
+                "reason": effect.reason,
+                "reasons": [step, effect.explanation],
+            }
         if self._answered(profile, effect):
             return None
         context: dict[str, Any] = render_payload(effect.payload)
         if isinstance(context.get("job"), Mapping) and not self._known_job(profile, context):
-            return self.delivery.plan_suppressed(
-                template=effect.template,
-                decision_id=journey_decision_id(effect.dedupe_key),
-                trigger=effect.trigger,
-                candidate_id=profile.candidate_id,
-                reason="unknown_job",
-                reasons=[f"journey {effect.journey} step {effect.step}", UNKNOWN_JOB],
-            )
-        return self.delivery.plan_send(
-            template=effect.template,
-            decision_id=journey_decision_id(effect.dedupe_key),
-            trigger=effect.trigger,
-            payload=context,
-            profile=profile,
-            observed_at=self.now(),
-            reasons=effect.reasons,
-            budget=self.contact,
-            holdouts=[HoldoutRef(effect.holdout, effect.holdout_share)]
+            return False, {
+                **asked,
+                "candidate_id": profile.candidate_id,
+                "reason": "unknown_job",
+                "reasons": [step, UNKNOWN_JOB],
+            }
+        return True, {
+            **asked,
+            "payload": context,
+            "profile": profile,
+            "observed_at": self.now(),
+            "reasons": effect.reasons,
+            "budget": self.contact,
+            "holdouts": [HoldoutRef(effect.holdout, effect.holdout_share)]
             if effect.holdout is not None and effect.holdout_share is not None
             else (),
-        )
+        }
 
     def _after_commit(
         self,
@@ -456,42 +469,14 @@ class JourneyRuntime:
             count_journey("JourneyTimersScheduled")
         elif isinstance(effect, CancelTimer):
             self.timers.cancel(effect.timer_id)
-        elif isinstance(effect, SendMessage):
-            if self._answered(profile, effect):
+        elif isinstance(effect, SendMessage | SuppressMessage):
+            asked = self._asked(profile, effect)
+            if asked is None:
                 return None
-            context: dict[str, Any] = render_payload(effect.payload)
-            if isinstance(context.get("job"), Mapping) and not self._known_job(profile, context):
-                return self.delivery.record_suppressed(
-                    template=effect.template,
-                    decision_id=journey_decision_id(effect.dedupe_key),
-                    trigger=effect.trigger,
-                    candidate_id=profile.candidate_id,
-                    reason="unknown_job",
-                    reasons=[f"journey {effect.journey} step {effect.step}", UNKNOWN_JOB],
-                )
-            return self.delivery.send_planned(
-                template=effect.template,
-                decision_id=journey_decision_id(effect.dedupe_key),
-                trigger=effect.trigger,
-                payload=context,
-                profile=profile,
-                observed_at=now,
-                reasons=effect.reasons,
-                budget=self.contact,
-                priority=effect.priority,
-                holdouts=[HoldoutRef(effect.holdout, effect.holdout_share)]
-                if effect.holdout is not None and effect.holdout_share is not None
-                else (),
-            )
-        elif isinstance(effect, SuppressMessage):
-            return self.delivery.record_suppressed(
-                template=effect.template,
-                decision_id=journey_decision_id(effect.dedupe_key),
-                trigger=effect.trigger,
-                candidate_id=profile.candidate_id,
-                reason=effect.reason,
-                reasons=[f"journey {effect.journey} step {effect.step}", effect.explanation],
-            )
+            send, args = asked
+            if send and isinstance(effect, SendMessage):
+                return self.delivery.send_planned(**args, priority=effect.priority)
+            return self.delivery.record_suppressed(**args)
         elif isinstance(effect, Exit):
             count_journey("JourneysCompleted" if effect.status == "completed" else "JourneysExited")
             logger.info(
