@@ -267,15 +267,21 @@ class DeliveryService:
         failed when SES refused it for good. A failure SES did not take: the claim is undone
         and the error raised, so that the retry sends (the caller keeps what takes it there:
         a journey's outbox); one SES may have taken keeps its claim (its lease)."""
-        decision = planned.decision
         if planned.raw is None:
-            return decision
+            return planned.decision
         assert planned.to
+        return self._send(planned.decision, planned.raw, planned.to)
+
+    def _send(self, decision: Decision, raw: bytes, to: str) -> Decision:
+        """SES's answer to a claimed send: the decision ``sent`` (not yet completed), or
+        recorded failed when SES refused it for good. A failure SES did not take undoes the
+        claim and raises, so that the retry sends; one SES may have taken keeps its claim
+        (its lease resolves it)."""
         try:
             self.sender.send_raw(
                 sender=self.brand.sender_address,
-                to=planned.to,
-                raw=planned.raw,
+                to=to,
+                raw=raw,
                 decision_id=decision.decision_id,
                 candidate_id=decision.candidate_id,
             )
@@ -290,8 +296,8 @@ class DeliveryService:
         return decision.model_copy(update={"status": "sent"})
 
     def announce(self, decision: Decision, *, held_back: bool = False) -> None:
-        """Publish, count and log a decision carried out (``deliver``), as ``_carry_out``
-        and ``record_suppressed`` do."""
+        """Publish, count and log a decision carried out: by ``deliver`` (its caller
+        announces), ``_carry_out`` or ``record_suppressed`` (``held_back``)."""
         self._publish(decision)
         count(decision.outcome, decision.reason)
         if held_back:
@@ -336,15 +342,7 @@ class DeliveryService:
             self.repo.record_decision(decision, sent=None, behaviour=None)
         except DuplicateError:
             return decision
-        self._publish(decision)
-        count(decision.outcome, decision.reason)
-        logger.info(
-            "decision",
-            outcome="suppress",
-            reason=reason,
-            template=template,
-            decision_id=decision_id,
-        )
+        self.announce(decision, held_back=True)
         return decision
 
     def _carry_out(
@@ -379,37 +377,10 @@ class DeliveryService:
             return self._duplicate(fact, decision, getattr(exc, "item", None))
         if raw is not None:
             assert profile is not None and profile.email
-            try:
-                self.sender.send_raw(
-                    sender=self.brand.sender_address,
-                    to=profile.email,
-                    raw=raw,
-                    decision_id=decision.decision_id,
-                    candidate_id=decision.candidate_id,
-                )
-            except SendRefusedError as exc:
-                # Refused for good: recorded, announced, and the caller goes on.
-                decision = undeliverable(decision, exc.ses_code)
-                self.repo.fail_decisions([decision])
-            except DeliveryError as exc:
-                # Undo the claim so that Lambda's retry can send; then let it retry. Unless
-                # SES may have taken it: then the claim stays and its lease resolves it.
-                if not getattr(exc, "ambiguous", False):
-                    self.repo.release_decision(decision)
-                raise
-            else:
-                decision = decision.model_copy(update={"status": "sent"})
+            decision = self._send(decision, raw, profile.email)
+            if decision.status == "sent":
                 self.repo.complete_decision(decision)  # the lease and the message go
-        self._publish(decision)
-        count(decision.outcome, decision.reason)
-        logger.info(
-            "decision",
-            outcome=decision.outcome,
-            reason=decision.reason,
-            template=decision.template,
-            variant=decision.variant,
-            decision_id=decision.decision_id,
-        )
+        self.announce(decision)
         return decision
 
     def _held_back(
