@@ -221,6 +221,27 @@ def _bus(aws: Aws, detail_type: str) -> list[dict[str, Any]]:
     return [e for e in aws.drain() if e["detail-type"] == detail_type]
 
 
+def _fails_once(
+    monkeypatch: pytest.MonkeyPatch,
+    owner: type,
+    name: str,
+    error: Exception,
+    when: Callable[..., bool] = lambda *args, **kwargs: True,
+) -> None:
+    """``owner.name`` raises ``error`` the first time it is called with arguments ``when``
+    accepts, and behaves as before otherwise."""
+    original = getattr(owner, name)
+    failed: list[bool] = []
+
+    def patched(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not failed and when(*args, **kwargs):
+            failed.append(True)
+            raise error
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, patched)
+
+
 def _scan() -> list[dict[str, Any]]:
     ddb = boto3.client("dynamodb", region_name=REGION)
     items: list[dict[str, Any]] = []
@@ -1169,16 +1190,13 @@ def test_a_message_sent_whose_announcement_failed_is_announced_by_the_retry(
     announces it."""
     candidate = _seed(handlers, context, "pe@example.org")
     aws.drain()
-    publish = EventPublisher.publish
-    failed: list[bool] = []
-
-    def fails_once(self: EventPublisher, entries: Any) -> None:
-        if any(t == "Message Sent" for t, _ in entries) and not failed:
-            failed.append(True)
-            raise StorageError("publishing events failed")
-        publish(self, entries)
-
-    monkeypatch.setattr(EventPublisher, "publish", fails_once)
+    _fails_once(
+        monkeypatch,
+        EventPublisher,
+        "publish",
+        StorageError("publishing events failed"),
+        when=lambda entries: any(t == "Message Sent" for t, _ in entries),
+    )
     registration = _envelope(
         REGISTERED,
         {"candidate": {"email": "pe@example.org"}, "observed_at": _iso(T0), "event": EVENT},
@@ -1212,16 +1230,12 @@ def test_a_timer_that_failed_after_ses_took_the_confirmation_never_sends_it_twic
     without the SES Send event recorded yet) sends it again."""
     monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
     candidate = _seed(handlers, context, "ts@example.org")
-    schedule = TimerScheduler.schedule
-    failed: list[bool] = []
-
-    def fails_once(self: TimerScheduler, *args: Any, **kwargs: Any) -> None:
-        if not failed:
-            failed.append(True)
-            raise StorageError("creating a timer failed: ThrottlingException")
-        schedule(self, *args, **kwargs)
-
-    monkeypatch.setattr(TimerScheduler, "schedule", fails_once)
+    _fails_once(
+        monkeypatch,
+        TimerScheduler,
+        "schedule",
+        StorageError("creating a timer failed: ThrottlingException"),
+    )
     registration = _envelope(
         REGISTERED,
         {"candidate": {"email": "ts@example.org"}, "observed_at": _iso(T0), "event": EVENT},
@@ -1257,16 +1271,12 @@ def test_a_follow_up_goes_at_once_when_cancelling_the_no_show_timer_fails(
     clock(BERLIN_NINE)
     assert _fire(handlers, context, BERLIN_NINE) == 1
     assert len(_mails(aws, "came@example.org")) == 2
-    cancel = TimerScheduler.cancel
-    failed: list[bool] = []
-
-    def fails_once(self: TimerScheduler, name: str) -> None:
-        if not failed:
-            failed.append(True)
-            raise StorageError("deleting a timer failed: ThrottlingException")
-        cancel(self, name)
-
-    monkeypatch.setattr(TimerScheduler, "cancel", fails_once)
+    _fails_once(
+        monkeypatch,
+        TimerScheduler,
+        "cancel",
+        StorageError("deleting a timer failed: ThrottlingException"),
+    )
     now = STARTS + timedelta(hours=20)
     clock(now)
     attended = _envelope(
@@ -1504,16 +1514,12 @@ def test_an_outbox_left_by_a_failed_timer_is_carried_out_by_the_next_event(
     candidate = _seed(handlers, context, "left@example.org")
     _candidate_event(handlers, context, JOB_VIEWED, "left@example.org", VIEWED_AT, job=VIEWED_JOB)
     [timer] = _timers(candidate)
-    send_raw = SesSender.send_raw
-    failures: list[bool] = [True]
-
-    def fails_once(self: SesSender, *, sender: str, to: str, raw: bytes, **kw: Any) -> str:
-        if failures:
-            failures.clear()
-            raise DeliveryError("SES refused the send: ServiceUnavailable")
-        return send_raw(self, sender=sender, to=to, raw=raw, **kw)
-
-    monkeypatch.setattr(SesSender, "send_raw", fails_once)
+    _fails_once(
+        monkeypatch,
+        SesSender,
+        "send_raw",
+        DeliveryError("SES refused the send: ServiceUnavailable"),
+    )
     clock(NUDGE_AT)
     failed = _deliver(handlers, context, timer["Target"]["Input"])
     assert len(failed["batchItemFailures"]) == 1
