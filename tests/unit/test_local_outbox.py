@@ -52,7 +52,7 @@ RAW: list[str | bytes] = [
         '--b1\r\nContent-Type: multipart/alternative; boundary="b2"\r\n\r\n'
         "--b2\r\nContent-Type: text/plain; charset=latin-1\r\n"
         "Content-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9\r\n"
-        "--b2\r\nContent-Type: TEXT/HTML; charset=\"utf-8\"\r\n"
+        '--b2\r\nContent-Type: TEXT/HTML; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: base64\r\n\r\nPHA+Q2Fmw6k8L3A+\r\n--b2--\r\n"
         "--b1\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=a.txt\r\n"
         "\r\nattached\r\n--b1--\r\n"

@@ -413,11 +413,13 @@ def test_items_are_built_and_set_within_the_size_limit_as_moto_checks_it() -> No
     def run() -> list[tuple[str, Any]]:
         answers = []
         for attrs, name, value in cases:
-            status, item = outcome(lambda: Item(DynamoType({"S": "h"}), None, attrs))
+            status, item = outcome(
+                lambda attrs=attrs: Item(DynamoType({"S": "h"}), None, attrs)  # type: ignore[misc]
+            )
             answers.append((status, item and item.to_json()))
             for key in [name, *list(attrs)[:1]]:  # a new attribute, then an existing one
 
-                def put(item: Any = item, key: str = key) -> Any:
+                def put(item: Any = item, key: str = key, value: Any = value) -> Any:
                     item.attrs[key] = DynamoType(value)
                     return item.to_json()
 
