@@ -57,6 +57,14 @@ lowered, for the process (the tests raise it as well, for plain moto).
 9. Names converted once: moto's `camelcase_to_underscores` (every action name, every SQS
 attribute name at every SendMessage / GetQueueAttributes) answered from a cache.
 
+10. An item's size summed once as it is built. moto checks the 400 KB limit at every
+attribute it puts in an item's dict by summing the sizes of every attribute already there, so
+building an item (every put, every transaction's put, every answer it converts) costs
+O(attributes^2) size computations of nested profiles. The item is built with a running sum
+(the sizes are never negative, so the sum passes the limit at the same attribute as moto's
+check does, with the same error); an attribute set on an existing item is checked as moto
+checks it, the sum taken over the dict without building lists.
+
 Installed by the local stack before it serves, and by the job-alert, identity, import and
 campaign tests.
 """
@@ -112,6 +120,7 @@ def install() -> Any:
         _install_backend_lookup_cache(),
         _install_cheaper_random_strings(),
         _install_name_conversion_cache(),
+        _install_item_size_once(),
         _install_lock(),
     ]
 
@@ -799,6 +808,61 @@ _NAME_MODULES = (
     "moto.sns.models",
     "moto.sns.responses",
 )
+
+
+# moto's item size limit (LimitedSizeDict.__setitem__): "between 409 and 410KB" by its tests.
+ITEM_SIZE_LIMIT = 405000
+
+
+def _install_item_size_once() -> Any:
+    """10. above: an Item built with a running sum of its size; a set checked without lists."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    original_init = Item.__init__
+    original_setitem = LimitedSizeDict.__setitem__
+    if getattr(original_init, "_summed_once", False):
+        return lambda: None
+
+    def entry_size(entry: Any) -> int:
+        # moto's `item.size() if type(item) is DynamoType else bytesize(str(item))`, for a key
+        # and for a value
+        if type(entry) is DynamoType:
+            return entry.size()  # type: ignore[no-any-return]
+        text = str(entry)
+        return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+    def setitem(self: Any, key: str, value: Any) -> None:
+        current = 0
+        for name, held in dict.items(self):
+            current += entry_size(name) + entry_size(held)
+        if current + entry_size(key) + entry_size(value) > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self, key, value)
+
+    def init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        built = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.__init__(built)
+        total = 0
+        for key, value in attrs.items():
+            wrapped = DynamoType(value)
+            total += entry_size(key) + entry_size(wrapped)
+            if total > ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            dict.__setitem__(built, key, wrapped)
+        self.attrs = built
+
+    init._summed_once = True  # type: ignore[attr-defined]
+    Item.__init__ = init  # type: ignore[method-assign]
+    LimitedSizeDict.__setitem__ = setitem  # type: ignore[method-assign,assignment]
+
+    def uninstall() -> None:
+        Item.__init__ = original_init  # type: ignore[method-assign]
+        LimitedSizeDict.__setitem__ = original_setitem  # type: ignore[method-assign]
+
+    return uninstall
 
 
 def _install_name_conversion_cache() -> Any:

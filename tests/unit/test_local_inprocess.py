@@ -105,3 +105,106 @@ def test_requests_to_the_embedded_moto_carry_a_placeholder_signature_others_a_re
     assert parts(local)[1] == PLACEHOLDER_SIGNATURE != parts(before_local)[1]
     assert parts(other)[1] != PLACEHOLDER_SIGNATURE
     assert parts(other)[0] == parts(before_other)[0]
+
+
+# Headers whose values are drawn at each answer (request ids, the clock), and the one header
+# Flask's CORS hook adds that the direct answer leaves out.
+_DRAWN = {"date", "x-amzn-requestid", "x-amz-request-id", "x-amz-id-2", "x-amzn-trace-id"}
+_CORS = "access-control-allow-origin"
+
+
+def test_moto_answers_directly_what_its_flask_app_answers() -> None:
+    """Read requests of the services the stack uses (and errors: a missing table, a missing
+    key, a ClientError answer) answered by `_direct_answer` and by moto's WSGI application,
+    from the same environ: the same status, body and headers."""
+    import json
+
+    import boto3
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from devstack import inprocess
+    from devstack.moto_patches import install as patch_moto
+
+    application = DomainDispatcherApplication(create_backend_app)
+    direct = inprocess._direct_answer(application)
+    server = ("127.0.0.1", "4566", "127.0.0.1:4566")
+    compared: list[str] = []
+
+    def run(app: Any, environ: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
+        answer: list[Any] = []
+
+        def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            answer[:] = [status, headers]
+            return None
+
+        body = b"".join(app(environ, start_response))
+        return answer[0], {k.lower(): v for k, v in answer[1]}, body
+
+    def compare(request: Any, event_name: str, **_: Any) -> None:
+        def environ() -> dict[str, Any]:
+            body = inprocess._body(request)
+            return inprocess._environ(request.method, request.url, request.headers, body, server)
+
+        status, headers, body = run(direct, environ())
+        flask_status, flask_headers, flask_body = run(application, environ())
+        assert _CORS not in headers and flask_headers.pop(_CORS, None) == "*"
+        for name in _DRAWN:
+            assert (name in headers) == (name in flask_headers)
+            headers.pop(name, None)
+            flask_headers.pop(name, None)
+        assert (status, headers) == (flask_status, flask_headers)
+        if b"RequestId" not in body:
+            assert body == flask_body
+        compared.append(f"{event_name} {status}")
+
+    undo_moto = patch_moto()
+    undo = inprocess.install("http://127.0.0.1:4566")
+    try:
+        kw: dict[str, Any] = {
+            "region_name": "eu-west-1",
+            "endpoint_url": "http://127.0.0.1:4566",
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
+        ddb, sqs = boto3.client("dynamodb", **kw), boto3.client("sqs", **kw)
+        events, s3 = boto3.client("events", **kw), boto3.client("s3", **kw)
+        ses = boto3.client("sesv2", **kw)
+        ddb.create_table(
+            TableName="direct",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.put_item(TableName="direct", Item={"pk": {"S": "a"}, "v": {"M": {"x": {"N": "1"}}}})
+        url = sqs.create_queue(QueueName="direct")["QueueUrl"]
+        events.put_rule(Name="direct", EventPattern=json.dumps({"source": ["x"]}))
+        s3.create_bucket(
+            Bucket="direct", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        s3.put_object(Bucket="direct", Key="a/b.json", Body=b"{}")
+        for client in (ddb, sqs, events, s3, ses):
+            client.meta.events.register("before-send", compare)
+        ddb.get_item(TableName="direct", Key={"pk": {"S": "a"}})
+        ddb.query(
+            TableName="direct",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "a"}},
+        )
+        with pytest.raises(ddb.exceptions.ResourceNotFoundException):
+            ddb.get_item(TableName="missing", Key={"pk": {"S": "a"}})
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        sqs.list_queues()
+        events.list_rules()
+        events.describe_rule(Name="direct")
+        s3.list_objects_v2(Bucket="direct")
+        s3.get_object(Bucket="direct", Key="a/b.json")["Body"].read()
+        s3.head_object(Bucket="direct", Key="a/b.json")
+        with pytest.raises(s3.exceptions.NoSuchKey):
+            s3.get_object(Bucket="direct", Key="missing")
+        ses.list_email_identities()
+    finally:
+        undo()
+        undo_moto()
+    assert len(compared) == 12
+    assert "before-send.dynamodb.GetItem 400 BAD REQUEST" in compared
+    assert "before-send.s3.GetObject 404 NOT FOUND" in compared

@@ -369,3 +369,72 @@ def test_names_converted_from_a_cache_as_moto_converts_them(aws: None) -> None:
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attributes["VisibilityTimeout"] == "7"
     assert attributes["ApproximateNumberOfMessages"] == "1"
+
+
+def _random_attribute(rng: random.Random, depth: int = 0) -> dict[str, Any]:
+    kind = rng.choice(["S", "N", "B", "BOOL", "NULL", "SS", "L", "M"] if depth < 3 else ["S", "N"])
+    if kind == "S":
+        return {"S": rng.choice(["", "é", "straße", "x" * rng.randint(1, 40_000)])}
+    if kind == "N":
+        return {"N": str(rng.randint(-(10**6), 10**6))}
+    if kind == "B":
+        return {"B": bytes(rng.randint(1, 300))}
+    if kind == "BOOL":
+        return {"BOOL": rng.random() < 0.5}
+    if kind == "NULL":
+        return {"NULL": True}
+    if kind == "SS":
+        return {"SS": [f"v{i}ü" for i in range(rng.randint(1, 5))]}
+    if kind == "L":
+        return {"L": [_random_attribute(rng, depth + 1) for _ in range(rng.randint(0, 4))]}
+    return {"M": {f"k{i}": _random_attribute(rng, depth + 1) for i in range(rng.randint(0, 4))}}
+
+
+def test_items_are_built_and_set_within_the_size_limit_as_moto_checks_it() -> None:
+    """An item built with a running sum of its size (and an attribute set on it) is what moto's
+    own check builds, and is refused (ItemSizeTooLarge) exactly when moto's refuses it."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    rng = random.Random(7)
+    cases = []
+    for _ in range(150):
+        attrs = {f"a{i}é": _random_attribute(rng) for i in range(rng.randint(0, 30))}
+        for j in range(rng.randint(0, 5)):
+            attrs[f"big{j}"] = {"S": "y" * rng.randint(0, 150_000)}
+        cases.append((attrs, f"new{rng.randint(0, 3)}", _random_attribute(rng)))
+
+    def outcome(build: Any) -> tuple[str, Any]:
+        try:
+            return ("ok", build())
+        except ItemSizeTooLarge:
+            return ("too large", None)
+
+    def run() -> list[tuple[str, Any]]:
+        answers = []
+        for attrs, name, value in cases:
+            status, item = outcome(
+                lambda attrs=attrs: Item(DynamoType({"S": "h"}), None, attrs)  # type: ignore[misc]
+            )
+            answers.append((status, item and item.to_json()))
+            for key in [name, *list(attrs)[:1]]:  # a new attribute, then an existing one
+
+                def put(item: Any = item, key: str = key, value: Any = value) -> Any:
+                    item.attrs[key] = DynamoType(value)
+                    return item.to_json()
+
+                if item is not None:
+                    answers.append(outcome(put))
+        return answers
+
+    theirs = run()
+    undo = install()
+    try:
+        assert getattr(Item.__init__, "_summed_once", False)
+        ours = run()
+    finally:
+        undo()
+    assert not getattr(Item.__init__, "_summed_once", False)
+    assert ours == theirs
+    refused = [status for status, _ in theirs].count("too large")
+    assert 0 < refused < len(theirs) / 2
