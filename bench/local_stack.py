@@ -148,8 +148,9 @@ def _stack(extra_env: dict[str, str] | None = None) -> Iterator[_Stack]:
         "LOCAL_AWS_PORT": str(aws_port),
         "LOCAL_API_PORT": str(api_port),
         "PYTHONUNBUFFERED": "1",
+        # The stack's own log lines only: the functions log at the template's LogLevel
+        # (INFO by default), as in a stack a person runs, and that is measured.
         "LOCAL_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",  # the application's own log lines: not measured
         **(extra_env or {}),
     }
     process = subprocess.Popen(
