@@ -12,10 +12,8 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
-from moto.server import ThreadedMotoServer
-
 from . import eventlog
-from .aws import AwsClients, StartupError, start_moto
+from .aws import AwsClients, MotoServer, StartupError, start_moto
 from .config import (
     APPLICATION_CLOCK,
     LOCAL_PARAMETER_DEFAULTS,
@@ -64,7 +62,7 @@ class LocalStack:
         self.config = config
         self.stop_event = threading.Event()
         self.clients = AwsClients(config)
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: MotoServer | None = None
         self._api: ApiServer | None = None
         self._threads: list[threading.Thread] = []
         self.invokers: dict[str, AsyncInvoker] = {}

@@ -54,19 +54,41 @@ def arn_service(arn: str) -> str:
     return parts[2] if len(parts) > 5 and parts[0] == "arn" else ""
 
 
-def start_moto(config: LocalConfig) -> ThreadedMotoServer:
+class MotoServer:
+    """The embedded moto server, and what starting it installed in this process (the moto
+    patches, the in-process transport): ``stop`` stops the server and takes them out again,
+    so that nothing outlives the server in a process that goes on (a test run)."""
+
+    def __init__(self, server: ThreadedMotoServer, undo: list[Any]):
+        self.server = server
+        self._undo = undo
+
+    def stop(self) -> None:
+        try:
+            self.server.stop()
+        finally:
+            while self._undo:
+                self._undo.pop()()
+
+
+def start_moto(config: LocalConfig) -> MotoServer:
     _ensure_port_free(config.host, config.aws_port)
     # moto copies the whole table per transaction item: keep transactions O(items).
     from .moto_patches import install
 
-    install()
+    undo = [install()]
     server = ThreadedMotoServer(ip_address=config.host, port=config.aws_port, verbose=False)
-    server.start()
-    if config.in_process:
-        from . import inprocess
+    try:
+        server.start()
+        if config.in_process:
+            from . import inprocess
 
-        inprocess.install(config.aws_url)  # the stack's own calls skip the socket
-    return server
+            undo.append(inprocess.install(config.aws_url))  # the stack's own calls skip the socket
+    except BaseException:
+        while undo:
+            undo.pop()()
+        raise
+    return MotoServer(server, undo)
 
 
 def _ensure_port_free(host: str, port: int) -> None:

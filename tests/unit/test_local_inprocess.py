@@ -208,3 +208,34 @@ def test_moto_answers_directly_what_its_flask_app_answers() -> None:
     assert len(compared) == 12
     assert "before-send.dynamodb.GetItem 400 BAD REQUEST" in compared
     assert "before-send.s3.GetObject 404 NOT FOUND" in compared
+
+
+def test_stopping_the_embedded_moto_takes_out_what_starting_it_installed() -> None:
+    """`start_moto` installs the moto patches and the in-process transport; `stop` takes them
+    out, so that a process that goes on (a test run) does not keep them: a test of the
+    transport run after a stack's test in the same process met them installed."""
+    import socket
+    from pathlib import Path
+
+    from botocore.auth import SigV4Auth
+    from botocore.endpoint import Endpoint
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from devstack.aws import start_moto
+    from devstack.config import LocalConfig
+
+    def patched() -> tuple[Any, ...]:
+        return (SigV4Auth.add_auth, Endpoint._send, Item.__init__)
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    root = Path(__file__).resolve().parents[2]
+    before = patched()
+    server = start_moto(LocalConfig(repo=root, template_path=root / "template.yaml", aws_port=port))
+    try:
+        during = patched()
+    finally:
+        server.stop()
+    assert all(now is not then for now, then in zip(during, before, strict=True))
+    assert patched() == before
