@@ -79,42 +79,6 @@ VARIANT_SUBJECTS = {
 # -- seeding the sample -------------------------------------------------------------------
 
 
-_SET = re.compile(
-    r"^(?P<name>[#\w]+) = (?:(?P<value>:\w+)|if_not_exists\((?P=name), (?P<default>:\w+)\))$"
-)
-
-
-def _clauses(text: str) -> list[str]:
-    """``a = :a, b = if_not_exists(b, :b)`` -> the clauses (commas in parentheses kept)."""
-    out, depth, start = [], 0, 0
-    for index, char in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            out.append(text[start:index].strip())
-            start = index + 1
-    out.append(text[start:].strip())
-    return [c for c in out if c]
-
-
-def created_item(update: dict[str, Any]) -> dict[str, Any]:
-    """The item an Update of the importer creates (condition ``attribute_not_exists(pk)``:
-    the item does not exist), as a Put would write it. Refuses any other Update."""
-    if update.get("ConditionExpression") != "attribute_not_exists(pk)":
-        raise ValueError(f"not a creation: {update.get('ConditionExpression')}")
-    match = re.fullmatch(r"SET (?P<set>.+?)(?: REMOVE (?P<remove>.+))?", update["UpdateExpression"])
-    if match is None:
-        raise ValueError(update["UpdateExpression"])
-    names = update.get("ExpressionAttributeNames", {})
-    values = update["ExpressionAttributeValues"]
-    item = dict(update["Key"])
-    for clause in _clauses(match["set"]):
-        found = _SET.match(clause)
-        if found is None:
-            raise ValueError(f"cannot write {clause!r} as a Put")
-        item[names.get(found["name"], found["name"])] = values[found["value"] or found["default"]]
-    return item  # REMOVE of attributes an item being created does not have: nothing to do
-
-
 @dataclass
 class Pool:
     table: str
@@ -159,14 +123,12 @@ def seed(
                 )
                 for item in items:
                     if "Update" in item:
-                        key, put = item["Update"]["Key"], None
-                        if entry.expected_version == 0:
-                            put = created_item(item["Update"])
+                        key = item["Update"]["Key"]
                     else:
-                        key = put = item["Put"]["Item"]
+                        key = item["Put"]["Item"]
+                        if entry.expected_version == 0:  # a creation: every item is a Put
+                            puts.append({"PutRequest": {"Item": key}})
                     keys.add((key["pk"]["S"], key["sk"]["S"]))
-                    if entry.expected_version == 0:
-                        puts.append({"PutRequest": {"Item": put}})
             batch_write(self.ddb, self.table, puts, what="seeding the sample")
             failed = super().save_profiles([entries[i] for i in existing])
             return [existing[i] for i in failed]

@@ -178,6 +178,47 @@ def test_a_stale_version_is_refused_by_the_table(ingest, aws):
         repo.save_profile(profile, expected_version=profile.version)
 
 
+def test_a_new_profile_is_put_whole_as_an_update_would_leave_it(ingest, aws):
+    """A creation is a Put on ``attribute_not_exists(pk)``; the item it writes is the one the
+    versioned Update writes for the same profile (only the version moves on), and a second
+    creation of the same id is refused as a lost race."""
+    from talentops.adapters.pool.base import PROFILE_SK, cand_pk
+    from talentops.models.state import Profile
+
+    cid = ingest(
+        profile_fact(
+            ref="ats:P-1",
+            email_address="Put@Example.org",
+            role_family="data",
+            seniority="mid",
+            city="Oslo",
+        )
+    )["candidate_id"]
+    repo = _repo()
+    key = {"pk": {"S": cand_pk(cid)}, "sk": {"S": PROFILE_SK}}
+
+    def item():
+        return aws.client("dynamodb").get_item(TableName=repo.table, Key=key, ConsistentRead=True)[
+            "Item"
+        ]
+
+    created = item()
+    assert created["version"] == {"N": "1"} and created["journey_items"] == {"N": "0"}
+    assert created["recent"] == {"M": {}} and created["behaviours"] == {"M": {}}
+    assert created["email_norm"] == {"S": "put@example.org"}
+    assert created["match_role"] == {"S": "data"} and "match_city" in created
+    profile = repo.get_profile(cid)
+    repo.save_profile(profile, expected_version=1)
+    updated = item()
+    assert updated.pop("version") == {"N": "2"}
+    created.pop("version")
+    assert updated == created
+    with pytest.raises(ConcurrencyError):
+        repo.save_profile(
+            Profile(candidate_id=cid, created_at=profile.created_at), expected_version=0
+        )
+
+
 def test_the_matching_index_follows_the_profile(ingest, aws):
     from talentops.adapters.talent_pool import INDEX_ROLE_CITY
 
