@@ -160,6 +160,32 @@ def test_the_key_is_kept_and_an_erased_candidate_gets_none(aws, handler, context
     )
 
 
+def test_a_batchs_new_candidates_get_their_keys_in_one_request(aws, handler, context):
+    """Three new candidates: one transaction creates their keys. A batch holding a candidate
+    without a profile and one whose key exists is cancelled and goes one by one: each gets
+    what a lone creation gives it."""
+    from talentops.adapters.lake_keys import LakeKeys
+
+    for c in ("c_1", "c_2", "c_3", "c_4"):
+        profile(aws, c)
+    calls: list[str] = []
+    ddb = aws.client("dynamodb")
+    ddb.meta.events.register(
+        "before-call.dynamodb.TransactWriteItems", lambda **_: calls.append("transact")
+    )
+    keys = LakeKeys(TABLE, ddb)
+    first = keys.create_many(["c_1", "c_2", "c_3", "c_2"])
+    assert calls == ["transact"]
+    assert set(first) == {"c_1", "c_2", "c_3"} and len(set(first.values())) == 3
+    assert keys.existing(["c_1", "c_2", "c_3"]) == first
+
+    calls.clear()
+    second = keys.create_many(["c_4", "c_gone", "c_1"])
+    assert second["c_gone"] is None and second["c_1"] == first["c_1"]
+    assert second["c_4"] is not None and keys.existing(["c_4"]) == {"c_4": second["c_4"]}
+    assert calls == ["transact"] * 4  # the cancelled group, then one each
+
+
 def test_an_empty_batch_answers_no_records(aws, handler, context):
     assert handler(batch(), context) == {"records": []}
 

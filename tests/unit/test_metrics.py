@@ -362,15 +362,18 @@ class FakeKeys:
         self.keys = {"c_known": "k_known"}
         self.profiles = {"c_known", "c_new"}
         self.reads = 0
+        self.creations = 0
 
     def existing(self, candidate_ids: Any) -> dict[str, str]:
         self.reads += 1
         return {c: self.keys[c] for c in candidate_ids if c in self.keys}
 
-    def create(self, candidate_id: str) -> str | None:
-        if candidate_id not in self.profiles:
-            return None
-        return self.keys.setdefault(candidate_id, f"k_{candidate_id}")
+    def create_many(self, candidate_ids: Any) -> dict[str, str | None]:
+        self.creations += 1
+        return {
+            c: self.keys.setdefault(c, f"k_{c}") if c in self.profiles else None
+            for c in candidate_ids
+        }
 
 
 def test_the_firehose_transform_answers_each_record_and_reads_keys_once_a_batch() -> None:
@@ -408,7 +411,7 @@ def test_the_firehose_transform_answers_each_record_and_reads_keys_once_a_batch(
     assert all(
         r["metadata"]["partitionKeys"] == {"day": "2026-11-02"} for r in answer["records"][:3]
     )
-    assert keys.reads == 1
+    assert keys.reads == 1 and keys.creations == 1
 
 
 def test_the_lake_row_carries_the_holdout_arm_and_experiment_of_the_decision() -> None:

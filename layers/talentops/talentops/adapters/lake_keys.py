@@ -22,6 +22,8 @@ from .talent_pool import PROFILE_SK, cand_pk
 
 LAKE_SK = "LAKE"
 BATCH_GET_LIMIT = 100
+# Keys created in one transaction: a condition check and a put each (100 items at most).
+CREATE_LIMIT = 50
 
 
 def new_lake_key() -> str:
@@ -59,30 +61,56 @@ class LakeKeys:
                 request = resp.get("UnprocessedKeys") or {}
         return found
 
+    def create_many(self, candidate_ids: Iterable[str]) -> dict[str, str | None]:
+        """``create`` for each candidate, up to CREATE_LIMIT in one transaction: a batch of
+        the lake's new candidates in one request, not one each. A group whose transaction is
+        cancelled (a profile gone, a key another writer created, a conflict) wrote nothing
+        and goes one by one, so each candidate gets exactly what ``create`` gives it."""
+        ids = list(dict.fromkeys(candidate_ids))
+        created: dict[str, str | None] = {}
+        for start in range(0, len(ids), CREATE_LIMIT):
+            group = ids[start : start + CREATE_LIMIT]
+            if len(group) == 1:
+                created[group[0]] = self.create(group[0])
+                continue
+            keys = {c: new_lake_key() for c in group}
+            try:
+                self.ddb.transact_write_items(
+                    TransactItems=[i for c in group for i in self._create_items(c, keys[c])]
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise StorageError("creating lake keys failed") from exc
+                created.update({c: self.create(c) for c in group})
+                continue
+            created.update(keys)
+        return created
+
+    def _create_items(self, candidate_id: str, key: str) -> list[dict[str, Any]]:
+        pk = {"S": cand_pk(candidate_id)}
+        return [
+            {
+                "ConditionCheck": {
+                    "TableName": self.table,
+                    "Key": {"pk": pk, "sk": {"S": PROFILE_SK}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {"pk": pk, "sk": {"S": LAKE_SK}, "key": {"S": key}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+
     def create(self, candidate_id: str) -> str | None:
         """A new key for a candidate whose profile exists (None when it does not); the key
         another writer created first when there is one."""
         key = new_lake_key()
-        pk = {"S": cand_pk(candidate_id)}
         try:
-            self.ddb.transact_write_items(
-                TransactItems=[
-                    {
-                        "ConditionCheck": {
-                            "TableName": self.table,
-                            "Key": {"pk": pk, "sk": {"S": PROFILE_SK}},
-                            "ConditionExpression": "attribute_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": {"pk": pk, "sk": {"S": LAKE_SK}, "key": {"S": key}},
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
+            self.ddb.transact_write_items(TransactItems=self._create_items(candidate_id, key))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise StorageError("creating a lake key failed") from exc

@@ -24,7 +24,7 @@ from .lake import candidate_of, lake_record
 class KeyStore(Protocol):
     def existing(self, candidate_ids: Iterable[str]) -> dict[str, str]: ...
 
-    def create(self, candidate_id: str) -> str | None: ...
+    def create_many(self, candidate_ids: Iterable[str]) -> dict[str, str | None]: ...
 
 
 def _event(data: str) -> Mapping[str, Any] | None:
@@ -42,9 +42,7 @@ class LakeTransform:
     def keys_for(self, candidate_ids: Iterable[str]) -> dict[str, str | None]:
         wanted = list(dict.fromkeys(candidate_ids))
         found: dict[str, str | None] = dict(self.keys.existing(wanted))
-        for candidate_id in wanted:
-            if candidate_id not in found:
-                found[candidate_id] = self.keys.create(candidate_id)
+        found.update(self.keys.create_many(c for c in wanted if c not in found))
         return found
 
     def rows(self, events: list[Mapping[str, Any] | None]) -> list[dict[str, Any] | None]:
