@@ -65,6 +65,13 @@ O(attributes^2) size computations of nested profiles. The item is built with a r
 check does, with the same error); an attribute set on an existing item is checked as moto
 checks it, the sum taken over the dict without building lists.
 
+11. An UpdateItem's copies of the item, made only when read. moto deep-copies the item twice
+for every update: the backend for the table's stream (it has none: the copy is never read),
+and the UpdateItem answer for ReturnValues (ALL_OLD, UPDATED_OLD and UPDATED_NEW read it;
+NONE, the default, and ALL_NEW do not). A deep copy of a profile (nested maps of wrapped
+values) is as costly as the update itself. Each copy is now made only for the readers that
+use it, and the answer is the one moto gave before.
+
 Installed by the local stack before it serves, and by the job-alert, identity, import and
 campaign tests.
 """
@@ -121,6 +128,7 @@ def install() -> Any:
         _install_cheaper_random_strings(),
         _install_name_conversion_cache(),
         _install_item_size_once(),
+        _install_unread_copies(),
         _install_lock(),
     ]
 
@@ -909,6 +917,76 @@ def locked(function: Callable[..., Any]) -> Callable[..., Any]:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+class _UnreadCopies(threading.local):
+    """Set while an UpdateItem runs whose item copies nobody reads."""
+
+    stream: bool = False  # the backend's copy for a table without a stream: the item itself
+    answer: bool = False  # the answer's copy when ReturnValues reads no old values: none
+
+
+_UNREAD = _UnreadCopies()
+
+
+class _CopyModule:
+    """``copy`` as moto's DynamoDB modules see it: ``deepcopy`` skips the copies _UNREAD
+    names; everything else is the standard module."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if _UNREAD.stream:
+            return value  # moto's backend: `orig_item`, read only by a table's stream
+        if _UNREAD.answer:
+            return None  # moto's answer: `existing_item`, read only for old values
+        return copy.deepcopy(value, memo)
+
+
+_COPY_READERS = ("ALL_OLD", "UPDATED_OLD", "UPDATED_NEW")
+
+
+def _install_unread_copies() -> Any:
+    import moto.dynamodb.models as backend_module
+    import moto.dynamodb.responses as answer_module
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
+
+    backend_update, answer_update = DynamoDBBackend.update_item, DynamoHandler.update_item
+    if getattr(backend_update, "_unread_copies", False):
+        return lambda: None
+
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        table = self.tables.get(table_name)
+        previous = (_UNREAD.stream, _UNREAD.answer)
+        _UNREAD.stream = table is not None and table.stream_shard is None
+        _UNREAD.answer = False  # the answer's flag is not the backend's
+        try:
+            return backend_update(self, table_name, *args, **kwargs)
+        finally:
+            _UNREAD.stream, _UNREAD.answer = previous
+
+    def answer(self: Any) -> Any:
+        previous = _UNREAD.answer
+        _UNREAD.answer = self.body.get("ReturnValues", "NONE") not in _COPY_READERS
+        try:
+            return answer_update(self)
+        finally:
+            _UNREAD.answer = previous
+
+    update_item._unread_copies = True  # type: ignore[attr-defined]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+    DynamoHandler.update_item = answer  # type: ignore[method-assign]
+    backend_module.copy = answer_module.copy = _CopyModule()  # type: ignore[assignment]
+
+    def uninstall() -> None:
+        DynamoDBBackend.update_item = backend_update  # type: ignore[method-assign]
+        DynamoHandler.update_item = answer_update  # type: ignore[method-assign]
+        backend_module.copy = answer_module.copy = copy  # type: ignore[attr-defined]
+
+    return uninstall
 
 
 def _install_lock() -> Any:

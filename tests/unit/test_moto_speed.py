@@ -438,3 +438,76 @@ def test_items_are_built_and_set_within_the_size_limit_as_moto_checks_it() -> No
     assert ours == theirs
     refused = [status for status, _ in theirs].count("too large")
     assert 0 < refused < len(theirs) / 2
+
+
+def _answers_and_stream_records() -> dict[str, Any]:
+    """Each update of _UPDATES under each ReturnValues, on a table with a stream (old and new
+    images) and one without: the answers, the items left and the stream's records."""
+    out: dict[str, Any] = {}
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        _table(ddb)
+        ddb.create_table(
+            TableName="s",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        key = {"pk": {"S": "U"}, "sk": {"S": "S"}}
+        for table in ("t", "s"):
+            for returns in ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"):
+                ddb.put_item(TableName=table, Item={**key, "n": {"N": "5"}})
+                for expression, names, values in _UPDATES:
+                    kwargs: dict[str, Any] = {
+                        "TableName": table,
+                        "Key": key,
+                        "UpdateExpression": expression,
+                        "ReturnValues": returns,
+                        **({"ExpressionAttributeNames": names} if names else {}),
+                        **({"ExpressionAttributeValues": values} if values else {}),
+                    }
+                    try:
+                        answer = ddb.update_item(**kwargs)
+                        answer.pop("ResponseMetadata")
+                    except ClientError as exc:
+                        answer = exc.response["Error"]
+                    item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+                    out[f"{table} {returns} {expression}"] = (answer, item)
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables["s"].stream_shard
+        out["stream"] = [
+            (
+                r.record["eventName"],
+                r.record["dynamodb"].get("OldImage"),
+                r.record["dynamodb"].get("NewImage"),
+            )
+            for r in shard.items
+        ]
+    return out
+
+
+def test_updates_answer_and_stream_as_plain_moto_without_unread_copies() -> None:
+    """Patch 11 skips the copies of an updated item that nothing reads: every ReturnValues
+    answer, every item and every stream record (old and new images) stay plain moto's."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    assert not getattr(DynamoDBBackend.update_item, "_unread_copies", False), "installed"
+    plain = _answers_and_stream_records()
+    undo = install()
+    try:
+        assert getattr(DynamoDBBackend.update_item, "_unread_copies", False)
+        patched = _answers_and_stream_records()
+    finally:
+        undo()
+    assert len(plain["stream"]) > len(_UPDATES)  # the stream saw the updates, old images too
+    assert any(old for _, old, _ in plain["stream"])
+    assert patched == plain
