@@ -29,9 +29,9 @@ def aws() -> Iterator[None]:
         undo()
 
 
-def _table(ddb: Any) -> None:
+def _table(ddb: Any, name: str = "t", **extra: Any) -> None:
     ddb.create_table(
-        TableName="t",
+        TableName=name,
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
@@ -47,6 +47,7 @@ def _table(ddb: Any) -> None:
                 "Projection": {"ProjectionType": "ALL"},
             }
         ],
+        **extra,
     )
 
 
@@ -447,17 +448,9 @@ def _answers_and_stream_records() -> dict[str, Any]:
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name=REGION)
         _table(ddb)
-        ddb.create_table(
-            TableName="s",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
+        _table(
+            ddb,
+            "s",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
         key = {"pk": {"S": "U"}, "sk": {"S": "S"}}
