@@ -10,6 +10,7 @@ from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from .adapters.bus import EventPublisher
+    from .adapters.campaigns import CampaignRepository
     from .adapters.listings import ListingsRepository
     from .adapters.scheduler import TimerScheduler
     from .adapters.talent_pool import TalentPoolRepository
@@ -149,7 +150,6 @@ def delivery_service() -> DeliveryService:
 def lease_resolver() -> LeaseResolver:
     """The send reconciler's resolver, with a campaign's counts taking what it resolves:
     built from the clients alone (no catalogue, no templates: it sends stored messages)."""
-    from .adapters.campaigns import CampaignRepository
     from .adapters.ses import SesSender
     from .campaigns.counting import count_resolved
     from .clock import now
@@ -164,8 +164,14 @@ def lease_resolver() -> LeaseResolver:
         policy=ConsentPolicy.from_json(settings.consent_policy),
         sender_address=settings.sender_address,
         now=now,
-        observers=[count_resolved(CampaignRepository(settings.table_name))],
+        observers=[count_resolved(lambda: _campaign_repository(settings.table_name))],
     )
+
+
+def _campaign_repository(table_name: str) -> CampaignRepository:
+    from .adapters.campaigns import CampaignRepository
+
+    return CampaignRepository(table_name)
 
 
 @lru_cache(maxsize=1)

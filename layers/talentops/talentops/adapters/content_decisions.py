@@ -18,7 +18,7 @@ from ..errors import StorageError, UnknownCandidateError
 from ..models.state import Decision
 from .aws import client
 from .dynamo import cancellation_codes, to_value
-from .talent_pool import PROFILE_SK, cand_pk
+from .pool.base import PROFILE_SK, cand_pk
 
 
 class ContentDecisionRepository:

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from ..errors import StorageError
 from .aws import client
-from .talent_pool import PROFILE_SK, cand_pk
+from .pool.base import PROFILE_SK, cand_pk
 
 LAKE_SK = "LAKE"
 BATCH_GET_LIMIT = 100

@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 from ..errors import StorageError
 from .aws import client
 from .dynamo import batch_write, from_item, query_all, to_item
-from .talent_pool import MATCH_ATTRIBUTES, PROFILE_SK, alias_pk, cand_pk
+from .pool.base import PROFILE_SK, alias_pk, cand_pk
+from .pool.matching import MATCH_ATTRIBUTES
 
 Key = tuple[str, str]
 

@@ -505,7 +505,7 @@ class CampaignWorker:
             policy=self.consent,
             sender_address=self.brand.sender_address,
             now=self.now,
-            observers=[count_resolved(self.campaigns)],
+            observers=[count_resolved(lambda: self.campaigns)],
         )
         for decision in existing.values():
             if decision.status != "decided" or decision.outcome != "send":

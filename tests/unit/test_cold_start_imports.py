@@ -1,0 +1,105 @@
+"""What a function imports before its first event is done is its cold start (bench/coldstart.py
+measures it). These functions need a few keys of the talent pool table, not the repository
+that joins every store, and the send reconciler needs the campaign adapter only when it
+resolves a campaign's claim. Each check runs in a fresh interpreter: this test session has
+imported everything already."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+LAYER = Path(__file__).resolve().parents[2] / "layers" / "talentops"
+
+
+def _loaded_after(code: str) -> set[str]:
+    """The talentops modules a fresh interpreter holds after running ``code``."""
+    script = textwrap.dedent(code) + textwrap.dedent(
+        """
+        import sys
+        print("\\n".join(m for m in sys.modules if m.startswith("talentops")))
+        """
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(LAYER),
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "TABLE_NAME": "talent-pool",
+        "EVENT_BUS_NAME": "talent",
+        "SENDER_ADDRESS": "careers@example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return set(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from talentops.privacy.wiring import feedback_service; feedback_service()",
+        "from talentops.metrics.wiring import lake_transform; lake_transform()",
+        "import talentops.adapters.content_decisions",
+    ],
+    ids=["ses_feedback", "lake_transform", "content_decisions"],
+)
+def test_a_function_that_needs_the_tables_keys_does_not_import_every_store(code: str) -> None:
+    loaded = _loaded_after(code)
+    assert "talentops.adapters.pool.base" in loaded  # the keys came from their own module
+    assert "talentops.adapters.talent_pool" not in loaded
+    assert "talentops.adapters.pool.claims" not in loaded
+
+
+def test_the_reconciler_imports_the_campaign_adapter_only_for_a_campaigns_claim() -> None:
+    built = _loaded_after("from talentops.wiring import lease_resolver; lease_resolver()")
+    assert "talentops.delivery.leases" in built
+    assert "talentops.adapters.campaigns" not in built
+
+    observed = _loaded_after(
+        """
+        from datetime import UTC, datetime
+        from talentops.campaigns import counting
+        from talentops.models.state import Decision
+
+        added = []
+
+        class Campaigns:
+            def add_counts(self, campaign_id, counts):
+                added.append((campaign_id, counts.sent, dict(counts.suppressed)))
+
+        made = []
+        observe = counting.count_resolved(lambda: made.append(1) or Campaigns())
+
+        def decision(detail_type, status, reason=None):
+            return Decision(
+                decision_id="d-" + status,
+                candidate_id="c-1",
+                trigger={"detail_type": detail_type, "event_id": "camp-1"},
+                template="campaign_news",
+                purpose="marketing",
+                decided_at=datetime(2026, 12, 1, tzinfo=UTC),
+                outcome="send" if status == "sent" else "suppress",
+                reason=reason,
+                status=status,
+            )
+
+        observe(decision("Candidate Event Attended", "sent"))
+        assert made == [] and added == [], (made, added)
+        observe(decision(counting.CAMPAIGN_TRIGGER, "sent"))
+        observe(decision(counting.CAMPAIGN_TRIGGER, "suppressed", "no_consent"))
+        assert made == [1], made  # made once, when first needed
+        assert added == [("camp-1", 1, {}), ("camp-1", 0, {"no_consent": 1})], added
+        """
+    )
+    assert "talentops.adapters.campaigns" in observed
