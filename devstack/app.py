@@ -31,6 +31,7 @@ from .functions import (
     build_specs,
     content_dirs,
     extend_sys_path,
+    isolate_log_keys,
     layer_locations,
     load_handler,
     merged_environment,
@@ -122,7 +123,9 @@ class LocalStack:
         extend_sys_path(python_paths(layers))
         self._create_prerequisites(environment)
         runtimes = {lid: FunctionRuntime(spec, load_handler(spec)) for lid, spec in specs.items()}
-        log.info("handlers loaded", functions=sorted(runtimes))
+        # The functions run side by side in threads: each thread keeps its own log keys.
+        isolated = isolate_log_keys()
+        log.info("handlers loaded", functions=sorted(runtimes), log_formatters=isolated)
         return runtimes
 
     def _local_lake(self, plan: StackPlan, environment: dict[str, str]) -> None:

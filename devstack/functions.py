@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import sys
 import threading
@@ -275,6 +276,61 @@ def _import_unique(name: str, source: Path) -> ModuleType:
         del sys.modules[name]
         raise
     return module
+
+
+# -- the functions' log lines --------------------------------------------------------------
+
+
+class _PerThreadKeys:
+    """Marks a Powertools formatter whose keys are kept per thread (isolate_log_keys)."""
+
+
+def isolate_log_keys(loggers: list[logging.Logger] | None = None) -> int:
+    """Give each thread its own copy of the keys of every Powertools log formatter.
+
+    Powertools keeps a logger's keys (``function_name``, ``function_request_id``,
+    ``cold_start``, and whatever a handler appends) on its formatter, one formatter per
+    logger name. In Lambda one invocation at a time uses it; here the functions share one
+    process and run side by side in threads, so one's ``inject_lambda_context`` would stamp
+    another's log lines with its name and request id. A thread's keys start from those the
+    formatter held when this ran. ``loggers``: those to look at (default: every logger the
+    process has). Returns how many formatters were changed."""
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    if loggers is None:
+        named = logging.Logger.manager.loggerDict.values()
+        loggers = [logging.getLogger(), *(x for x in named if isinstance(x, logging.Logger))]
+    changed = 0
+    for logger in loggers:
+        for handler in logger.handlers:
+            formatter = handler.formatter
+            if isinstance(formatter, LambdaPowertoolsFormatter) and not isinstance(
+                formatter, _PerThreadKeys
+            ):
+                _keys_per_thread(formatter)
+                changed += 1
+    return changed
+
+
+def _keys_per_thread(formatter: logging.Formatter) -> None:
+    start = dict(formatter.log_format)  # type: ignore[attr-defined]
+    local = threading.local()
+
+    def keys(self: Any) -> dict[str, Any]:
+        held: dict[str, Any] | None = getattr(local, "keys", None)
+        if held is None:
+            held = local.keys = dict(start)
+        return held
+
+    def set_keys(self: Any, value: dict[str, Any]) -> None:
+        local.keys = value
+
+    base = type(formatter)
+    formatter.__class__ = type(
+        f"PerThread{base.__name__}",
+        (base, _PerThreadKeys),
+        {"log_format": property(keys, set_keys), "__module__": __name__},
+    )
 
 
 class LambdaContext:
