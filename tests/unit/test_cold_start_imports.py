@@ -18,11 +18,11 @@ LAYER = Path(__file__).resolve().parents[2] / "layers" / "talentops"
 
 
 def _loaded_after(code: str) -> set[str]:
-    """The talentops modules a fresh interpreter holds after running ``code``."""
+    """The talentops and pydantic modules a fresh interpreter holds after running ``code``."""
     script = textwrap.dedent(code) + textwrap.dedent(
         """
         import sys
-        print("\\n".join(m for m in sys.modules if m.startswith("talentops")))
+        print("\\n".join(m for m in sys.modules if m.startswith(("talentops", "pydantic"))))
         """
     )
     env = {
@@ -103,3 +103,19 @@ def test_the_reconciler_imports_the_campaign_adapter_only_for_a_campaigns_claim(
         """
     )
     assert "talentops.adapters.campaigns" in observed
+
+
+def test_the_lake_transform_imports_no_model() -> None:
+    """It keeps facts by their detail-type and reads the fields it needs from the JSON: its
+    cold start builds no pydantic model and imports no pydantic."""
+    loaded = _loaded_after(
+        """
+        from talentops.metrics.wiring import lake_transform
+        from talentops.metrics.lake import KNOWN_FACTS
+        lake_transform()
+        assert "Message Sent" in KNOWN_FACTS
+        """
+    )
+    assert "talentops.metrics.transform" in loaded
+    assert not {m for m in loaded if m.startswith("pydantic")}
+    assert "talentops.models.events" not in loaded

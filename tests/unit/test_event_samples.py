@@ -879,3 +879,14 @@ def test_http_sample_is_answered_by_the_api(name, wired, context):
         assert 200 <= answer["statusCode"] < 300, (before, answer.get("body"))
     response = handler_of("ApiFunction").handler(filled(name, candidate_id), context)
     assert 200 <= response["statusCode"] < 300, (response["statusCode"], response.get("body"))
+
+
+def test_the_detail_type_names_are_the_models_maps():
+    """models/detail_types.py lists the names without the models (for the lake transform);
+    each list is exactly the keys of the map of its direction."""
+    from talentops.models import detail_types
+    from talentops.models.careers import CAREERS_SITE_EVENTS
+
+    assert set(INBOUND_EVENTS) == detail_types.INBOUND
+    assert set(OUTBOUND_EVENTS) == detail_types.OUTBOUND
+    assert set(CAREERS_SITE_EVENTS) == detail_types.CAREERS_SITE

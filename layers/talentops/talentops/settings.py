@@ -1,12 +1,19 @@
-"""Typed settings, parsed once per function from the environment that template.yaml sets."""
+"""Typed settings, parsed once per function from the environment that template.yaml sets.
+
+A frozen dataclass, not a pydantic model: every function reads its settings at its first
+event, and building a model's validator for them cost each cold start about 10 ms. The
+environment's values are strings; a number that does not parse or is out of its bounds is
+refused with the variable named (never its value).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import Field, dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 
 def _default_templates_dir() -> str:
@@ -15,9 +22,8 @@ def _default_templates_dir() -> str:
     return str(repo) if repo.is_dir() else "/opt"
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
-
+@dataclass(frozen=True)
+class Settings:
     table_name: str = "talent-pool"
     event_bus_name: str = "talent-events"
     sender_address: str = "careers@talent.example.com"
@@ -43,7 +49,7 @@ class Settings(BaseModel):
     # How long the send ledger on the profile keeps traces beyond the windows that count
     # them (delivery.ledger): the longest a campaign may exclude a purpose's recipients for
     # (docs/campaigns.md, "Exclusions"); 0: only the budget's and the caps' windows.
-    ledger_window_days: int = Field(default=0, ge=0, le=365)
+    ledger_window_days: int = field(default=0, metadata={"ge": 0, "le": 365})
     # Journey timers: EventBridge Scheduler group, the queue they deliver to, the role used.
     timer_group: str = "default"
     timer_queue_arn: str = ""
@@ -52,7 +58,7 @@ class Settings(BaseModel):
     listing_cache_seconds: float = 30.0
     # How far ahead of the receiving clock a fact's observed_at may be (producers' clock
     # skew); later ones are refused at the edge (docs/contract.md, "Dates").
-    fact_max_ahead_seconds: int = Field(default=300, ge=0, le=86400)
+    fact_max_ahead_seconds: int = field(default=300, metadata={"ge": 0, "le": 86400})
     # The event lake that reports read (docs/metrics.md): on AWS an Athena workgroup and the
     # Glue database of the facts table; on the local stack a folder of JSON Lines (DuckDB).
     lake_workgroup: str = ""
@@ -60,17 +66,37 @@ class Settings(BaseModel):
     lake_dir: str = ""
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        env = dict(os.environ if env is None else env)
-        values: dict[str, object] = {}
-        for name in cls.model_fields:
-            raw = env.get(name.upper())
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings from ``env`` (the process's environment): each field from its name
+        in upper case; an unset or empty variable keeps the default."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = env.get(spec.name.upper())
             if raw not in (None, ""):
-                values[name] = raw
-        settings = cls.model_validate(values)
+                values[spec.name] = _parsed(spec, raw)
+        settings = cls(**values)
         if not settings.templates_dir:
-            settings = settings.model_copy(update={"templates_dir": _default_templates_dir()})
+            settings = replace(settings, templates_dir=_default_templates_dir())
         return settings
+
+
+_NUMBERS: dict[str, type[int] | type[float]] = {"int": int, "float": float}
+
+
+def _parsed(spec: Field[Any], raw: str) -> Any:
+    number = _NUMBERS.get(str(spec.type))
+    if number is None:
+        return raw  # a text setting (str, or str | None)
+    name = spec.name.upper()
+    try:
+        value = number(raw.strip())
+    except ValueError:
+        raise ValueError(f"setting {name}: not a valid {number.__name__}") from None
+    low, high = spec.metadata.get("ge"), spec.metadata.get("le")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"setting {name}: must be between {low} and {high}")
+    return value
 
 
 @lru_cache(maxsize=1)

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..models.events import MessageClicked, MessageEngagement
 from ..observability import logger, metrics
+from .urls import without_token
 
 if TYPE_CHECKING:  # the SES record's model is the bounce handler's, not the lake's
     from ..models.ses import SesEventDetail
@@ -31,18 +31,6 @@ ENGAGEMENT_FACTS = {
     "Open": "Message Opened",
     "Click": "Message Clicked",
 }
-# Query parameters that carry a credential (a link token) and never leave the email.
-TOKEN_PARAMETERS = frozenset({"t", "token"})
-
-
-def without_token(url: str) -> str:
-    """The link without its token parameters (and without userinfo or a fragment)."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    kept = urlencode([(k, v) for k, v in query if k.lower() not in TOKEN_PARAMETERS])
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, kept, ""))
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..engagement.service import without_token
-from ..models.careers import CAREERS_SITE_EVENTS
-from ..models.events import INBOUND_EVENTS, OUTBOUND_EVENTS
+from ..engagement.urls import without_token
+from ..models import detail_types
 
 # column -> SQL type (DuckDB's names; the Glue table declares the same with Hive's).
 COLUMNS: dict[str, str] = {
@@ -64,9 +63,7 @@ BREAKDOWN_COLUMNS = frozenset(FACT_BREAKDOWNS + CANDIDATE_BREAKDOWNS)
 # What a definition's `where` may test (equality).
 FILTER_COLUMNS = frozenset((*FACT_BREAKDOWNS, "status", "source", "job_id", "arm"))
 HOLDOUT_ARMS = ("holdout", "treatment")
-KNOWN_FACTS = (
-    frozenset(INBOUND_EVENTS) | frozenset(OUTBOUND_EVENTS) | frozenset(CAREERS_SITE_EVENTS)
-)
+KNOWN_FACTS = detail_types.INBOUND | detail_types.OUTBOUND | detail_types.CAREERS_SITE
 
 
 def _text(value: Any) -> str | None:

@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ...errors import StorageError
-from ...models.state import Profile
 from ..dynamo import batch_write, plain_item, query_all
+
+if TYPE_CHECKING:
+    from ...models.state import Profile
 
 PROFILE_SK = "PROFILE"
 TRANSACTION_LIMIT = 100  # items per TransactWriteItems
@@ -93,5 +95,8 @@ def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def profile_from_item(item: dict[str, Any]) -> Profile:
+    # Imported here: the stores that only need the keys above import no model.
+    from ...models.state import Profile
+
     data = plain_item(item)  # from_item's values, without boto3's TypeDeserializer
     return Profile.model_validate(data)
