@@ -15,21 +15,12 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from talentops.models import detail_types
 from tests.fuzz.jsonschema import from_json_schema
 from tests.support.cfn import ROOT
 
 SCHEMAS = ROOT / "schemas"
-INBOUND = (
-    "Candidate Profile Updated",
-    "Candidate Consent Changed",
-    "Candidate Event Registered",
-    "Candidate Event Attended",
-    "Candidate Event No-Show",
-    "Candidate Job Viewed",
-    "Candidate Application Submitted",
-    "Job Opened",
-    "Candidate Erasure Requested",
-)
+INBOUND = tuple(sorted(detail_types.INBOUND))  # every detail-type the system consumes
 
 EXTREME_DATES = (
     "9999-12-31T23:59:59Z",

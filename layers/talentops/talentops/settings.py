@@ -1,9 +1,9 @@
 """Typed settings, parsed once per function from the environment that template.yaml sets.
 
-A frozen dataclass, not a pydantic model: every function reads its settings at its first
-event, and building a model's validator for them cost each cold start about 10 ms. The
-environment's values are strings; a number that does not parse or is out of its bounds is
-refused with the variable named (never its value).
+A frozen dataclass, not a pydantic model, so that a function that validates nothing else
+(the lake transform) imports no pydantic at its cold start. The environment's values are
+strings; a number that does not parse or is out of its bounds is refused with the variable
+named (never its value).
 """
 
 from __future__ import annotations
