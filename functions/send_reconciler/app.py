@@ -9,11 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talentops.invocation import bounded
 from talentops.observability import logger, metrics
-from talentops.wiring import lease_resolver
+from talentops.wiring import reconciler
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 @bounded
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    return lease_resolver().sweep()
+    return reconciler().sweep()

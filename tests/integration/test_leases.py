@@ -326,7 +326,7 @@ def test_the_reconciler_says_nothing_about_a_candidate_erased_under_its_claim(
     monkeypatch.setattr(SYSTEM_CLOCK, "fixed", T0 + timedelta(minutes=21))
     monkeypatch.setattr(SYSTEM_CLOCK, "offset", timedelta(0))
     monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
-    [open_claim] = service.repo.expired_claims(T0 + timedelta(minutes=21), shards=8, limit=10)
+    [open_claim] = service.repo.expired_claims(T0 + timedelta(minutes=21), limit=10)
     # Erased after the index read: the profile is gone when the resolver looks.
     monkeypatch.setattr(service.repo, "get_profile", lambda *a, **k: None)
     aws.drain()

@@ -119,3 +119,46 @@ def test_the_lake_transform_imports_no_model() -> None:
     assert "talentops.metrics.transform" in loaded
     assert not {m for m in loaded if m.startswith("pydantic")}
     assert "talentops.models.events" not in loaded
+
+
+def test_the_reconcilers_usual_run_reads_the_lease_index_and_imports_no_model() -> None:
+    """Every five minutes it finds, as a rule, no lease run out: that run builds no resolver,
+    imports no store of the talent pool and no pydantic; a lease run out builds it once."""
+    quiet = _loaded_after(
+        """
+        from talentops.wiring import reconciler
+
+        asked = []
+        run = reconciler()
+        run.expired = lambda now, limit: asked.append(limit) or []
+        assert run.sweep() == {"found": 0, "sent": 0, "accepted": 0, "other": 0}
+        assert asked == [500], asked
+        """
+    )
+    assert "talentops.delivery.reconcile" in quiet
+    assert "talentops.adapters.pool.lease_index" in quiet
+    assert not {m for m in quiet if m.startswith("pydantic")}
+    assert "talentops.delivery.leases" not in quiet
+    assert "talentops.adapters.talent_pool" not in quiet
+
+    busy = _loaded_after(
+        """
+        from talentops.wiring import reconciler
+
+        run = reconciler()
+        run.expired = lambda now, limit: [("c-1", "d-1")]
+        built = []
+
+        class Repo:
+            def open_claim(self, candidate_id, decision_id):
+                return None  # resolved since the index was read
+
+        class Resolver:
+            repo = Repo()
+
+        run.resolver = lambda: built.append(1) or Resolver()
+        assert run.sweep()["found"] == 0
+        assert built == [1], built
+        """
+    )
+    assert "talentops.delivery.reconcile" in busy

@@ -3,6 +3,7 @@ here runs at import time)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from .delivery.context import Brand
     from .delivery.leases import LeaseResolver
     from .delivery.proofs import MessageProofs
+    from .delivery.reconcile import Reconciler
     from .delivery.service import DeliveryService
     from .engagement.service import EngagementService
     from .journeys.model import Journey
@@ -145,6 +147,22 @@ def delivery_service() -> DeliveryService:
         caps={"job_alerts": FrequencyCap(settings.job_alert_weekly_cap, timedelta(days=7))},
         versions=content_versions(),
     )
+
+
+def reconciler() -> Reconciler:
+    """The send reconciler's run: the by_lease index read with the table's client alone, the
+    resolver built only when a lease ran out (the usual run imports no store and no model)."""
+    from .adapters.aws import client
+    from .adapters.pool.lease_index import expired_leases
+    from .clock import now
+    from .delivery.reconcile import Reconciler
+
+    table = get_settings().table_name
+
+    def expired(moment: datetime, limit: int) -> list[tuple[str, str]]:
+        return expired_leases(client("dynamodb"), table, moment, limit)
+
+    return Reconciler(expired=expired, resolver=lease_resolver, now=now)
 
 
 def lease_resolver() -> LeaseResolver:

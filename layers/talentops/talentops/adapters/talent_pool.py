@@ -31,8 +31,9 @@ from .pool.base import (
     encode_key,
     profile_from_item,
 )
-from .pool.claims import INDEX_LEASE, Claim, ClaimResult, ClaimStore, OpenClaim
+from .pool.claims import Claim, ClaimResult, ClaimStore, OpenClaim
 from .pool.decisions import DecidedBeforeError, DecisionStore
+from .pool.lease_index import INDEX_LEASE
 from .pool.matching import (
     INDEX_ROLE,
     INDEX_ROLE_CITY,

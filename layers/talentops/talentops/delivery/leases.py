@@ -22,7 +22,6 @@ resolved here, by the next delivery of the same fact or by the reconciler
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from email.utils import getaddresses
 from typing import Any
 
 from ..adapters.bus import EventPublisher
+from ..adapters.pool.lease_index import expired_leases, lease_shard
 from ..adapters.ses import SesSender
 from ..adapters.talent_pool import OpenClaim, TalentPoolRepository
 from ..consent.policy import ConsentPolicy
@@ -45,16 +45,10 @@ from ..observability import count, logger
 # known) and the time SES's Send event may take back.
 LEASE = timedelta(minutes=15)
 MARGIN = timedelta(minutes=5)
-LEASE_SHARDS = 8  # partitions of the by_lease index (no hot key under a campaign)
 
 # The local stack registers a lookup of its emulator's sent mail here (decision id -> SES
 # message id, or None); nothing is registered in AWS, where the Send event is the record.
 ACCEPTANCE_LOOKUPS: list[Callable[[str], str | None]] = []
-
-
-def lease_shard(decision_id: str) -> str:
-    digest = hashlib.sha256(decision_id.encode()).digest()
-    return f"L#{digest[0] % LEASE_SHARDS}"
 
 
 def lease_until(now: datetime) -> datetime:
@@ -169,26 +163,14 @@ class LeaseResolver:
         return sent
 
     def sweep(self, limit: int = 500) -> dict[str, int]:
-        """Resolve the claims whose lease ran out (the reconciler's run)."""
-        tally = {"found": 0, "sent": 0, "accepted": 0, "other": 0}
-        for claim in self.repo.expired_claims(self.now(), LEASE_SHARDS, limit):
-            tally["found"] += 1
-            before = claim.accepted or None
-            resolved = self.resolve(claim)
-            if resolved is None:
-                continue
-            if resolved.status == "sent":
-                tally["accepted" if before else "sent"] += 1
-            else:
-                tally["other"] += 1
-        (logger.info if tally["found"] else logger.debug)(
-            "claims reconciled",
-            found=tally["found"],
-            sent=tally["sent"],
-            accepted=tally["accepted"],
-            other=tally["other"],
-        )
-        return tally
+        """Resolve the claims whose lease ran out (delivery/reconcile.py, the reconciler's run,
+        with this resolver)."""
+        from .reconcile import Reconciler
+
+        def expired(now: datetime, most: int) -> list[tuple[str, str]]:
+            return expired_leases(self.repo.ddb, self.repo.table, now, most)
+
+        return Reconciler(expired=expired, resolver=lambda: self, now=self.now).sweep(limit)
 
     def _announce(self, decision: Decision, how: str) -> None:
         from .service import announcement

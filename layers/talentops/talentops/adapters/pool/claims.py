@@ -15,11 +15,11 @@ from botocore.exceptions import ClientError
 
 from ...errors import StorageError
 from ...models.state import Decision, SentRecord
-from ..dynamo import cancellation_codes, from_item, query_all, to_item, to_value
+from ..dynamo import cancellation_codes, from_item, to_item, to_value
 from .base import PROFILE_SK, TRANSACTION_LIMIT, TableStore, _strip_keys, cand_pk
 from .decisions import _removals
+from .lease_index import expired_leases
 
-INDEX_LEASE = "by_lease"  # sparse: unresolved send claims (lease_shard, lease_until)
 _LEASE_FIELDS = ("lease_until", "lease_shard", "raw", "ses_accepted")
 
 
@@ -200,28 +200,11 @@ class ClaimStore(TableStore):
         item = resp.get("Item")
         return _open_claim(item) if item else None
 
-    def expired_claims(self, now: datetime, shards: int, limit: int) -> list[OpenClaim]:
+    def expired_claims(self, now: datetime, limit: int) -> list[OpenClaim]:
         """Claims whose lease ran out before ``now``, from the sparse by_lease index (only
         unresolved claims carry its keys), at most ``limit``."""
-        found: list[OpenClaim] = []
-        for shard in range(shards):
-            kwargs: dict[str, Any] = {
-                "TableName": self.table,
-                "IndexName": INDEX_LEASE,
-                "KeyConditionExpression": "lease_shard = :s AND lease_until < :now",
-                "ExpressionAttributeValues": {
-                    ":s": {"S": f"L#{shard}"},
-                    ":now": {"S": now.isoformat()},
-                },
-            }
-            for key in query_all(self.ddb, "reading expired claims", **kwargs):
-                if len(found) >= limit:
-                    return found
-                pk, sk = (k if isinstance(k, str) else k["S"] for k in (key["pk"], key["sk"]))
-                claim = self.open_claim(pk.removeprefix("CAND#"), sk.removeprefix("DECISION#"))
-                if claim is not None:
-                    found.append(claim)
-        return found
+        found = (self.open_claim(*key) for key in expired_leases(self.ddb, self.table, now, limit))
+        return [claim for claim in found if claim is not None]
 
     def take_over(self, claim: OpenClaim, until: datetime) -> bool:
         """Extend an expired lease to ``until`` if it is still the one read (one resolver

@@ -1,0 +1,56 @@
+"""The send reconciler's run (functions/send_reconciler, every five minutes): read the
+``by_lease`` index for claims whose lease ran out, and resolve each (delivery/leases.py).
+
+The resolver (the talent pool's stores, consent, SES, the bus and the models they read) is
+built only when a lease ran out. The usual run finds none, and then reads the index and
+imports nothing else: its cold start stays near a bare handler's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..observability import logger
+
+if TYPE_CHECKING:
+    from .leases import LeaseResolver
+
+
+@dataclass
+class Reconciler:
+    # (candidate id, decision id) of the claims whose lease ran out before a moment, at most
+    # a number of them (adapters/pool/lease_index.expired_leases).
+    expired: Callable[[datetime, int], Sequence[tuple[str, str]]]
+    resolver: Callable[[], LeaseResolver]
+    now: Callable[[], datetime]
+
+    def sweep(self, limit: int = 500) -> dict[str, int]:
+        """Resolve the claims whose lease ran out: found, sent by the resolver, recorded sent
+        because SES had accepted them, and other outcomes (suppressed, failed)."""
+        tally = {"found": 0, "sent": 0, "accepted": 0, "other": 0}
+        keys = self.expired(self.now(), limit)
+        resolver = self.resolver() if keys else None
+        for candidate_id, decision_id in keys:
+            assert resolver is not None
+            claim = resolver.repo.open_claim(candidate_id, decision_id)
+            if claim is None:
+                continue  # resolved since the index was read
+            tally["found"] += 1
+            before = claim.accepted or None
+            resolved = resolver.resolve(claim)
+            if resolved is None:
+                continue
+            if resolved.status == "sent":
+                tally["accepted" if before else "sent"] += 1
+            else:
+                tally["other"] += 1
+        (logger.info if tally["found"] else logger.debug)(
+            "claims reconciled",
+            found=tally["found"],
+            sent=tally["sent"],
+            accepted=tally["accepted"],
+            other=tally["other"],
+        )
+        return tally
