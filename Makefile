@@ -74,7 +74,8 @@ format: $(BIN)/.installed ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-build: $(SAM_VENV)/.installed ## sam build (needs a python3.13 interpreter; found on PATH or in pyenv)
+build: $(BIN)/.installed $(SAM_VENV)/.installed ## sam build (needs a python3.13 interpreter; found on PATH or in pyenv); the catalogue compiled to JSON first
+	$(BIN)/python scripts/compile_catalogue.py templates
 	@py313=$$(scripts/find-python313.sh) || { echo "python3.13 not found: sam build needs the runtime's Python"; exit 1; }; \
 	PATH="$$(dirname $$py313):$$PATH" $(SAM) build --config-env $(ENV)
 
@@ -141,7 +142,7 @@ simulate: $(BIN)/.installed ## replay the recorded triggers FROM..TO with the co
 		$(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(ARGS)
 
 clean: ## remove build output and caches (keeps the virtual environments)
-	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache templates/catalogue.compiled.json
 
 .PHONY: import
 import: $(BIN)/.installed ## bulk-load a talent pool (CSV / JSON Lines) into the local stack: make import FILE=data/sample-pool.jsonl

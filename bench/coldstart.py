@@ -790,10 +790,10 @@ def _copy_templates(root: Path, extra_variants: int = 0) -> Path:
     """The shipped templates in a new directory (a new Jinja2 environment: nothing compiled
     yet), plus a message of ``extra_variants`` variants (no trigger; each variant its own
     HTML and text template), so that the catalogue grows while the work of a message does
-    not."""
+    not; built as `make build` builds it (the catalogue compiled to JSON)."""
     import yaml
 
-    shutil.copytree(TEMPLATES, root)
+    shutil.copytree(TEMPLATES, root, ignore=shutil.ignore_patterns("catalogue.compiled.json"))
     if extra_variants:
         source = "event_attended_followup"
         html = (root / "email" / source / "default.html").read_text(encoding="utf-8")
@@ -827,6 +827,10 @@ def _copy_templates(root: Path, extra_variants: int = 0) -> Path:
             "variants": variants,
         }
         path.write_text(yaml.safe_dump(catalogue, sort_keys=False), encoding="utf-8")
+    # As `make build` ships it: the catalogue compiled to JSON beside its YAML.
+    from talentops.content.catalogue import compile_catalogue_file
+
+    compile_catalogue_file(root)
     return root
 
 
