@@ -634,6 +634,7 @@ def _child_env(pycache: Path) -> dict[str, str]:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("PYTHONPATH", None)
     env.update(FUNCTION_ENV)
+    env["AWS_LAMBDA_FUNCTION_NAME"] = "coldstart"  # as Lambda sets it (talentops.coldstart)
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
     return env
 

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from talentops.campaigns.launch import parse_message
 from talentops.campaigns.preview_job import PreviewMessage
 from talentops.campaigns.wiring import campaign_worker, preview_worker
+from talentops.coldstart import collect_after_first_call
 from talentops.invocation import bounded
 from talentops.observability import logger, metrics
 from talentops.wiring import read_at_init
@@ -43,6 +44,7 @@ def record_handler(
     return {"kind": report.kind, "status": report.status, "sent": report.sent}
 
 
+@collect_after_first_call
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 @bounded

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talentops.coldstart import collect_after_first_call
 from talentops.invocation import bounded
 from talentops.job_alerts.messages import parse_batch
 from talentops.job_alerts.wiring import alert_worker
@@ -30,6 +31,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     return {"sent": report.sent, "duplicates": report.duplicates}
 
 
+@collect_after_first_call
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 @bounded

@@ -6,12 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talentops.coldstart import collect_after_first_call
 from talentops.errors import InvalidEventError
 from talentops.job_alerts.wiring import fanout_service
 from talentops.models.events import JobOpened, parse_event
 from talentops.observability import logger, metrics
 
 
+@collect_after_first_call
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 # The journeys' code is imported at init, the way Lambda runs a module's top level; the
 # runtime itself (catalogue, journeys, clients) is built when the first event needs it.
 import talentops.journeys.runtime  # noqa: F401
+from talentops.coldstart import collect_after_first_call
 from talentops.invocation import bounded
 from talentops.observability import logger, metrics
 from talentops.wiring import journey_runtime, read_at_init
@@ -46,6 +47,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     return outcome.summary()
 
 
+@collect_after_first_call
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 @bounded

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 # The journeys' code is imported at init, the way Lambda runs a module's top level; the
 # runtime itself (catalogue, journeys, clients) is built when the first event needs it.
 import talentops.journeys.runtime  # noqa: F401
+from talentops.coldstart import collect_after_first_call
 from talentops.invocation import bounded
 from talentops.journeys.inbound import ProfileChange, parse_inbound
 from talentops.observability import logger, metrics
@@ -21,6 +22,7 @@ from talentops.wiring import journey_runtime, read_at_init
 read_at_init()  # the token key, in Lambda's init phase rather than with a message
 
 
+@collect_after_first_call
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 @bounded

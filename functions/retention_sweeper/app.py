@@ -8,10 +8,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talentops.coldstart import collect_after_first_call
 from talentops.observability import logger, metrics
 from talentops.privacy.wiring import retention_sweeper
 
 
+@collect_after_first_call
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

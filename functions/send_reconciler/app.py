@@ -7,11 +7,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talentops.coldstart import collect_after_first_call
 from talentops.invocation import bounded
 from talentops.observability import logger, metrics
 from talentops.wiring import reconciler
 
 
+@collect_after_first_call
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 @bounded

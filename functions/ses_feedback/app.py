@@ -9,11 +9,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talentops.coldstart import collect_after_first_call
 from talentops.models.ses import parse_ses_event
 from talentops.observability import logger, metrics
 from talentops.privacy.wiring import feedback_service
 
 
+@collect_after_first_call
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -7,3 +7,8 @@ Tiers, imports pointing downward only:
 """
 
 __version__ = "0.1.0"
+
+# In Lambda, the collector waits until the first invocation ends (talentops/coldstart.py).
+from .coldstart import defer_collection as _defer_collection
+
+_defer_collection()
