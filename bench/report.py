@@ -292,7 +292,8 @@ def goal_rows(results: dict[str, Any]) -> list[list[str]]:
                     f"{small} variants: {_f(a['us_per_message'])} us",
                     f"flat (<= {sc['flat_threshold']}x, the bench's reading)",
                     _verdict(ratio <= sc["flat_threshold"]),
-                    f"the rule walk is linear and writes one reason per variant passed "
+                    "the pinned variants are found by the candidate's value "
+                    "(content/selection.py), the first five passed over explained "
                     f"(decision record {_f(a['decision_record_bytes'])} -> "
                     f"{_f(b['decision_record_bytes'])} bytes); catalogue load (compiled to JSON) "
                     f"{_f(a['catalogue_load_ms'])} -> {_f(b['catalogue_load_ms'])} ms "

@@ -44,10 +44,9 @@ from .rules import (  # noqa: F401  (Rule, RuleOp: the rule language, as the cat
     Condition,
     Rule,
     RuleOp,
-    explain_held,
-    first_failed,
     rule_holds,
 )
+from .selection import first_holding
 
 ProfileFieldName = Annotated[str, Field(pattern=r"^[a-z_]+$")]
 
@@ -275,7 +274,8 @@ def select_variant(
     stale: Mapping[str, str] | None = None,
 ) -> Selection[Variant]:
     """First variant whose rules all hold (and whose required fields are fresh: ``stale``
-    maps a stale field to why); the reasons say why each earlier one did not."""
+    maps a stale field to why); the reasons say why the first earlier ones did not, and how
+    many more there were."""
     return choose_variant(spec.variants, context, now=now, stale=stale)
 
 
@@ -286,23 +286,13 @@ def choose_variant(
     now: datetime | None = None,
     stale: Mapping[str, str] | None = None,
 ) -> Selection[V]:
-    """The rule walk shared by email messages and careers-site slots (the last variant has no
-    rules, as loading checks)."""
-    reasons: list[str] = []
-    for variant in variants:
-        not_fresh = [f for f in getattr(variant, "requires_fresh", ()) if f in (stale or {})]
-        if not_fresh:
-            reasons.append(f"not {variant.name}: {(stale or {})[not_fresh[0]]}")
-            continue
-        failed = first_failed(variant.rules, context, now)
-        if failed is None:
-            if variant.rules:
-                held = explain_held(variant.rules, context, now)
-                reasons.append(f"variant {variant.name}: {held}")
-            else:
-                reasons.append(f"variant {variant.name}: fallback")
-            return Selection(variant, reasons)
-        reasons.append(f"not {variant.name}: {failed.explain(context, now)} does not hold")
+    """The variant chosen for email messages and careers-site slots alike (the last variant
+    has no rules, as loading checks), with its reasons bounded as a decision record keeps
+    them (content/selection.py)."""
+    found = first_holding(variants, context, now=now, stale=stale)
+    if found is not None:
+        position, reasons = found
+        return Selection(variants[position], reasons)
     raise CatalogueError("no fallback variant")  # unreachable: validated at load
 
 

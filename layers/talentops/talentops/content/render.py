@@ -5,6 +5,7 @@ them stays inert; HTML in them is escaped in the HTML part."""
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .catalogue import Catalogue, Variant
 
 _WHITESPACE = re.compile(r"\s+")
+# Compiled templates an environment keeps (a catalogue's most used; the rest compile again).
+TEMPLATES_KEPT = 2000
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -43,9 +46,32 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return verdict
 
 
+class _RecentTemplates(OrderedDict[Any, Any]):
+    """The environment's compiled templates, the least recently used dropped past
+    ``capacity``: what Jinja2's own LRUCache does, in O(1) a lookup (its ``deque.remove``
+    scans the whole cache, about 40 us a template at 2,000 templates)."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        try:
+            self.move_to_end(key)
+        except KeyError:
+            return default
+        return self[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.capacity:
+            self.popitem(last=False)
+
+
 @lru_cache(maxsize=4)
 def environment(templates_dir: str) -> ImmutableSandboxedEnvironment:
-    return _Sandbox(
+    env = _Sandbox(
         loader=jinja2.FileSystemLoader(templates_dir),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(
@@ -54,8 +80,9 @@ def environment(templates_dir: str) -> ImmutableSandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
-        cache_size=2000,
     )
+    env.cache = _RecentTemplates(TEMPLATES_KEPT)
+    return env
 
 
 @lru_cache(maxsize=2048)

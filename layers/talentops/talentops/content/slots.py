@@ -36,7 +36,7 @@ from ..adapters.listings import EVENT_FIELDS, JOB_FIELDS, ListingsRepository
 from ..adapters.talent_pool import TalentPoolRepository
 from ..errors import RenderError, TokenError, UnknownCandidateError
 from ..models.events import SENIORITY_LEVELS
-from ..models.state import Decision, Profile, passed_over
+from ..models.state import Decision, Profile
 from ..observability import logger
 from ..tokens import TokenSigner
 from .catalogue import Catalogue, Selection, SlotSpec, SlotVariant, choose_variant
@@ -220,7 +220,7 @@ def content_decision(
         purpose=CONTENT_PURPOSE,
         outcome="show",
         variant=selection.variant.name,
-        reasons=passed_over(selection.reasons),
+        reasons=selection.reasons,
         decided_at=now,
         status="shown",
     )

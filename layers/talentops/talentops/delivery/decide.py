@@ -17,7 +17,8 @@ from typing import Any
 
 from ..consent.policy import ConsentPolicy
 from ..content.catalogue import MessageSpec, Variant, select_variant
-from ..models.state import Assignment, Decision, Profile, passed_over
+from ..content.selection import variant_index
+from ..models.state import Assignment, Decision, Profile
 from ..talent_pool.policy import default_policy, freshness_problem
 from .holdouts import Arm, HoldoutRef, arm_of, held_out
 from .inputs import record_inputs
@@ -116,7 +117,7 @@ def stale_variant_fields(
     variant requiring one of them is passed over (select_variant's ``stale``)."""
     return {
         name: problem.describe()
-        for name in sorted({f for v in spec.variants for f in v.requires_fresh})
+        for name in variant_index(spec.variants).fresh_fields
         if (problem := freshness_problem(profile, name, windows, now)) is not None
     }
 
@@ -264,7 +265,7 @@ def decide(
         reasons.append(f"frequency: {count} of {cap.limit} {spec.purpose} messages used")
     stale = stale_variant_fields(spec, profile, windows, now)
     selection = select_variant(spec, context, now=now, stale=stale)
-    reasons.extend(passed_over(selection.reasons))
+    reasons.extend(selection.reasons)
     variant, drawn, why = experiment_arm(spec, selection.variant, profile.candidate_id, stale)
     if why is not None:
         reasons.append(why)

@@ -92,13 +92,15 @@ def clip(reason: str) -> str:
     return reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…"
 
 
-def passed_over(reasons: list[str]) -> list[str]:
+def passed_over(reasons: list[str], more: int = 0) -> list[str]:
     """The reasons of a variant selection, bounded: the first PASSED_OVER_NAMED variants
-    passed over and why, how many more there were, and the variant chosen and why (last)."""
+    passed over and why, how many more there were, and the variant chosen and why (last).
+    ``more``: variants passed over besides those ``reasons`` name (a selection that found
+    its variant without explaining every earlier one, content/selection.py)."""
     *passed, chosen = reasons or [""]
     named = [clip(r) for r in passed[:PASSED_OVER_NAMED]]
-    if len(passed) > PASSED_OVER_NAMED:
-        more = len(passed) - PASSED_OVER_NAMED
+    more += len(passed) - len(named)
+    if more > 0:
         named.append(f"and {more} more variant{'s' if more > 1 else ''} passed over")
     return [*named, clip(chosen)] if reasons else []
 
