@@ -11,6 +11,9 @@ is inside the measurement.
 
 Bytecode: the children share a PYTHONPYCACHEPREFIX that two warm-up runs fill, so that every
 module (the layer's too) loads from bytecode, as from a layer built with compiled bytecode.
+The content the children read is a copy of templates/ built as `make build` ships it: the
+catalogue compiled to JSON, the templates compiled to Jinja2 bytecode (by the bench's own
+interpreter, where the build uses the runtime's).
 
 Breakdown: phases from time.perf_counter (CLOCK_MONOTONIC on Linux, one clock for parent and
 child), import cost by package from `-X importtime` (self time of each module, summed by
@@ -791,10 +794,17 @@ def _copy_templates(root: Path, extra_variants: int = 0) -> Path:
     """The shipped templates in a new directory (a new Jinja2 environment: nothing compiled
     yet), plus a message of ``extra_variants`` variants (no trigger; each variant its own
     HTML and text template), so that the catalogue grows while the work of a message does
-    not; built as `make build` builds it (the catalogue compiled to JSON)."""
+    not; built as `make build` builds it: the catalogue compiled to JSON, the templates to
+    bytecode (by this interpreter, as the build does with the runtime's)."""
     import yaml
 
-    shutil.copytree(TEMPLATES, root, ignore=shutil.ignore_patterns("catalogue.compiled.json"))
+    from talentops.content.render import BYTECODE_DIR, compile_bytecode
+
+    shutil.copytree(
+        TEMPLATES,
+        root,
+        ignore=shutil.ignore_patterns("catalogue.compiled.json", f"{BYTECODE_DIR}*"),
+    )
     if extra_variants:
         source = "event_attended_followup"
         html = (root / "email" / source / "default.html").read_text(encoding="utf-8")
@@ -832,6 +842,7 @@ def _copy_templates(root: Path, extra_variants: int = 0) -> Path:
     from talentops.content.catalogue import compile_catalogue_file
 
     compile_catalogue_file(root)
+    compile_bytecode(str(root))
     return root
 
 
@@ -1055,6 +1066,8 @@ def run(*, runs: int = RUNS, only: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as tmp:
         workdir = Path(tmp)
         env = _child_env(workdir / "pycache")
+        # The functions read the content layer as `make build` ships it.
+        env["TEMPLATES_DIR"] = str(_copy_templates(workdir / "templates"))
         for function in measured:
             try:
                 results.append(measure_function(function, specs[function], workdir, env, runs))

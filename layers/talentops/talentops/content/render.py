@@ -4,14 +4,18 @@ them stays inert; HTML in them is escaped in the HTML part."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from jinja2.bccache import Bucket
 from jinja2.environment import TemplateModule
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
 _WHITESPACE = re.compile(r"\s+")
 # Compiled templates an environment keeps (a catalogue's most used; the rest compile again).
 TEMPLATES_KEPT = 2000
+# Beside the templates: their code compiled at build (`make build`, scripts/compile_templates.py)
+# with the runtime's Python. Absent, templates compile when first used, as they always did.
+BYTECODE_DIR = ".jinja-bytecode"
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -69,6 +76,43 @@ class _RecentTemplates(OrderedDict[Any, Any]):
             self.popitem(last=False)
 
 
+class BuildBytecode(jinja2.BytecodeCache):
+    """Templates' code compiled at build, found by template name (not by path: the build's
+    and the layer's paths differ). Jinja2 checks each file's magic (its format and the
+    Python version) and the checksum of the template's source: a template changed since the
+    build, a file from another Python or a damaged one is compiled as it would be without
+    the cache. Read-only at run time (a layer is); ``writable`` for the build."""
+
+    def __init__(self, directory: Path, *, writable: bool = False) -> None:
+        self.directory = directory
+        self.writable = writable
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return hashlib.sha1(name.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+    def _path(self, bucket: Bucket) -> Path:
+        return self.directory / f"{bucket.key}.cache"
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            with self._path(bucket).open("rb") as f:
+                bucket.load_bytecode(f)
+        except FileNotFoundError:
+            return
+        except Exception:  # damaged: compile from the source, as without a cache
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if self.writable:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._path(bucket).write_bytes(bucket.bytecode_to_string())
+
+
+def _bytecode(templates_dir: str) -> BuildBytecode | None:
+    directory = Path(templates_dir) / BYTECODE_DIR
+    return BuildBytecode(directory) if directory.is_dir() else None
+
+
 @lru_cache(maxsize=4)
 def environment(templates_dir: str) -> ImmutableSandboxedEnvironment:
     env = _Sandbox(
@@ -80,6 +124,7 @@ def environment(templates_dir: str) -> ImmutableSandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        bytecode_cache=_bytecode(templates_dir),
     )
     env.cache = _RecentTemplates(TEMPLATES_KEPT)
     return env
@@ -152,3 +197,29 @@ def compile_catalogue(catalogue: Catalogue) -> None:
                 raise CatalogueError(
                     f"{where}: {exc.filename} line {exc.lineno}: {exc.message}"
                 ) from exc
+
+
+def compile_bytecode(templates_dir: str) -> int:
+    """Compile every template under ``templates_dir`` with the environment messages render
+    with, into its BYTECODE_DIR (replaced whole): what `make build` ships, run by the
+    runtime's Python. Returns how many templates were compiled."""
+    root = Path(templates_dir)
+    target = root / BYTECODE_DIR
+    fresh = root / f"{BYTECODE_DIR}.new"
+    shutil.rmtree(fresh, ignore_errors=True)
+    env = environment.__wrapped__(templates_dir)  # an environment of its own, not the cached one
+    cache = BuildBytecode(fresh, writable=True)
+    names = env.list_templates(filter_func=lambda name: name.endswith((".html", ".txt")))
+    for name in names:
+        source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        bucket = cache.get_bucket(env, name, None, source)
+        try:
+            # The name as the code's file name: no path of the build machine in the layer.
+            bucket.code = env.compile(source, name, name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise CatalogueError(f"{name} line {exc.lineno}: {exc.message}") from exc
+        cache.set_bucket(bucket)
+    fresh.mkdir(exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    fresh.rename(target)
+    return len(names)
