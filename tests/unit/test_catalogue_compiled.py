@@ -2,6 +2,8 @@
 was compiled from this very YAML, ignored otherwise; never written for a broken catalogue."""
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,7 @@ def _no_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the YAML was parsed")
 
-    monkeypatch.setattr(catalogue_module.yaml, "load", refuse)
+    monkeypatch.setattr(catalogue_module, "_parse_yaml", refuse)
 
 
 def test_the_compiled_catalogue_loads_as_the_yaml_does_without_parsing_it(
@@ -68,3 +70,34 @@ def test_a_broken_catalogue_is_not_compiled(content: Path) -> None:
     with pytest.raises(CatalogueError, match="line"):
         compile_catalogue_file(content)
     assert not (content / COMPILED_NAME).exists()
+
+
+def test_a_catalogue_read_from_its_json_imports_no_yaml_parser(content: Path) -> None:
+    """In a fresh interpreter, as a cold start: neither PyYAML nor the journeys' YAML source
+    reader is imported to load a compiled catalogue (the YAML without it still loads)."""
+    compile_catalogue_file(content)
+    code = (
+        "import sys\n"
+        "from talentops.content.catalogue import Catalogue\n"
+        f"Catalogue.load({str(content)!r})\n"
+        "print(sorted(m for m in ('yaml', 'talentops.journeys.source') if m in sys.modules))\n"
+    )
+    layer = str(ROOT / "layers" / "talentops")
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": layer, "PATH": "/usr/bin:/bin"},
+    )
+    assert run.stdout.strip() == "[]"
+    (content / COMPILED_NAME).unlink()
+    code_yaml = code.replace("print(sorted(", "print('yaml' in sys.modules, sorted(")
+    again = subprocess.run(
+        [sys.executable, "-c", code_yaml],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": layer, "PATH": "/usr/bin:/bin"},
+    )
+    assert again.stdout.startswith("True")

@@ -27,7 +27,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -39,7 +38,7 @@ from pydantic import (
 
 from ..delivery.holdouts import check_share
 from ..errors import CatalogueError
-from ..journeys.source import Problem, Source, SourceError, read_source
+from ..problems import Problem, SourceError
 from .rules import (  # noqa: F401  (Rule, RuleOp: the rule language, as the catalogue's)
     Condition,
     Rule,
@@ -349,8 +348,8 @@ class Catalogue:
             version = content_hash(text)
             raw = _compiled(root, version)
             if raw is None:
-                raw = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506
-        except (OSError, yaml.YAMLError) as exc:
+                raw = _parse_yaml(text)
+        except (OSError, _YamlError) as exc:
             raise CatalogueError(f"{path.name}: cannot be read: {exc}") from exc
         try:
             data = CatalogueFile.model_validate(raw)
@@ -396,6 +395,8 @@ def _problems(file: str, text: str, exc: ValidationError) -> list[Problem]:
     """The validation errors of the catalogue at their lines: the file is parsed again,
     keeping where each value came from, only when it failed (loading a valid one stays the
     fast C parser alone)."""
+    from ..journeys.source import Source, read_source
+
     try:
         source = read_source(text, file)
     except SourceError:  # e.g. a repeated key, which PyYAML's loader lets pass
@@ -403,8 +404,21 @@ def _problems(file: str, text: str, exc: ValidationError) -> list[Problem]:
     return source.validation_problems(exc)
 
 
-# The C (libyaml) parser when PyYAML has it: the pure-Python one takes about ten times as long.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _YamlError(Exception):
+    """PyYAML's error, as this module raises it (PyYAML is imported only to parse)."""
+
+
+def _parse_yaml(text: str) -> Any:
+    """The catalogue's YAML as Python data. PyYAML is imported here, not with the module: a
+    function whose catalogue comes from the build's JSON never imports it (about 8 ms)."""
+    import yaml
+
+    # The C (libyaml) parser when PyYAML has it: the pure-Python one takes ten times as long.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError as exc:
+        raise _YamlError(str(exc)) from exc
 
 
 @lru_cache(maxsize=4)
@@ -436,7 +450,7 @@ def compile_catalogue_file(root: str | Path) -> Path:
     root = Path(root)
     check_catalogue(root)
     text = (root / "catalogue.yaml").read_text(encoding="utf-8")
-    raw = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506
+    raw = _parse_yaml(text)
     try:
         payload = json.dumps(
             {"source": content_hash(text), "catalogue": raw},

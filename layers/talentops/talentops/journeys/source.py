@@ -12,7 +12,7 @@ text "21:00" (PyYAML would read it as the integer 1260), so times of day need no
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..content.rules import located_errors
-from ..errors import TalentOpsError
+from ..problems import Problem, SourceError, format_path
 
 Path = tuple[str | int, ...]
 
@@ -63,42 +63,6 @@ SourceLoader.add_implicit_resolver(
     ),
     list("-+0123456789."),
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a file: where (file, line, path) and what."""
-
-    file: str
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-class SourceError(TalentOpsError):
-    """A data file (journey, campaign) is not valid; ``problems`` lists each problem with its
-    file and line. Nothing of the file is used."""
-
-    code = "invalid_file"
-
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems = list(problems)
-        super().__init__("; ".join(str(p) for p in self.problems))
-
-
-def format_path(path: Sequence[str | int]) -> str:
-    """``("steps", 2, "wait_for")`` -> ``steps[2].wait_for``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 @dataclass
