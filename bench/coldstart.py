@@ -13,7 +13,8 @@ Bytecode: the children share a PYTHONPYCACHEPREFIX that two warm-up runs fill, s
 module (the layer's too) loads from bytecode, as from a layer built with compiled bytecode.
 The content the children read is a copy of templates/ built as `make build` ships it: the
 catalogue compiled to JSON, the templates compiled to Jinja2 bytecode (by the bench's own
-interpreter, where the build uses the runtime's).
+interpreter, where the build uses the runtime's); the talent pool policy is compiled to JSON
+beside its YAML in the layer, as `make build` does.
 
 Breakdown: phases from time.perf_counter (CLOCK_MONOTONIC on Linux, one clock for parent and
 child), import cost by package from `-X importtime` (self time of each module, summed by
@@ -1066,8 +1067,12 @@ def run(*, runs: int = RUNS, only: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as tmp:
         workdir = Path(tmp)
         env = _child_env(workdir / "pycache")
-        # The functions read the content layer as `make build` ships it.
+        # The functions read the content layer, and the shared layer's policy, as `make build`
+        # ships them.
         env["TEMPLATES_DIR"] = str(_copy_templates(workdir / "templates"))
+        from talentops.talent_pool.policy import compile_policy_file
+
+        compile_policy_file()
         for function in measured:
             try:
                 results.append(measure_function(function, specs[function], workdir, env, runs))

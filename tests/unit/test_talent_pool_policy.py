@@ -4,17 +4,25 @@ refusal of bad configuration, and freshness of fields."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from talentops.models.state import FieldValue, Profile
+from talentops.talent_pool import policy as policy_module
 from talentops.talent_pool.policy import (
     PolicyError,
     freshness_problem,
     load_policy,
+    parse_policy,
     stale_fields,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -90,3 +98,76 @@ def test_freshness_problem_includes_a_field_never_observed():
     assert missing is not None and missing.describe() == "city never observed"
     exactly = freshness_problem(_profile(city=180), "city", windows, NOW)
     assert exactly is not None  # the window is [observed_at, observed_at + window)
+
+
+# -- the policy compiled at build (policy.compiled.json) ------------------------------------
+
+
+def _shipped_copy(tmp_path):
+    path = tmp_path / "policy.yaml"
+    shutil.copy(policy_module.POLICY_FILE, path)
+    return path
+
+
+def test_the_compiled_policy_is_read_as_the_yaml_without_parsing_it(tmp_path, monkeypatch):
+    path = _shipped_copy(tmp_path)
+    from_yaml = policy_module._shipped(path)
+    written = policy_module.compile_policy_file(path)
+    assert written == tmp_path / "policy.compiled.json"
+
+    def refuse(text):
+        raise AssertionError("the YAML was parsed")
+
+    monkeypatch.setattr(policy_module, "_parse", refuse)
+    assert policy_module._shipped(path) == from_yaml
+    assert parse_policy(policy_module._shipped(path)) == parse_policy(from_yaml)
+
+
+def test_a_compiled_policy_of_another_yaml_or_unreadable_is_ignored(tmp_path):
+    path = _shipped_copy(tmp_path)
+    policy_module.compile_policy_file(path)
+    path.write_text(path.read_text().replace("fresh_for_days: 180", "fresh_for_days: 181", 1))
+    assert parse_policy(policy_module._shipped(path)).freshness["seniority"] == timedelta(days=181)
+    (tmp_path / "policy.compiled.json").write_text("{not json")
+    assert parse_policy(policy_module._shipped(path)).freshness["seniority"] == timedelta(days=181)
+
+
+def test_a_broken_policy_is_not_compiled(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("version: 1\nfields:\n  city:\n    fresh_days: 3\n")
+    with pytest.raises(PolicyError, match="fresh_days"):
+        policy_module.compile_policy_file(path)
+    assert not (tmp_path / "policy.compiled.json").exists()
+
+
+def test_the_compiled_policy_and_a_json_override_import_no_yaml_parser(tmp_path):
+    """In a fresh interpreter, as a cold start: reading the policy from its compiled JSON,
+    with an override in JSON, imports no YAML parser (an override in YAML still parses)."""
+    layer = tmp_path / "layer"
+    shutil.copytree(
+        ROOT / "layers" / "talentops" / "talentops",
+        layer / "talentops",
+        ignore=shutil.ignore_patterns("__pycache__", "policy.compiled.json"),
+    )
+    load = (
+        "import sys\n"
+        "from talentops.talent_pool.policy import load_policy\n"
+        "policy = load_policy()\n"
+        "print('yaml' in sys.modules, policy.freshness['city'].days)\n"
+    )
+    compile_ = "from talentops.talent_pool.policy import compile_policy_file as c; c()"
+
+    def run(source: str, override: str = "") -> str:
+        env = {"PYTHONPATH": str(layer), "PATH": "/usr/bin:/bin", "TALENT_POOL_POLICY": override}
+        done = subprocess.run(
+            [sys.executable, "-c", source], env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    as_json = json.dumps({"fields": {"city": {"fresh_for_days": 30}}})
+    assert run(load, as_json) == "True 30"  # no compiled file: the YAML is parsed
+    run(compile_)
+    assert (layer / "talentops" / "talent_pool" / "policy.compiled.json").is_file()
+    assert run(load, as_json) == "False 30"
+    assert run(load) == "False 180"
+    assert run(load, "fields:\n  city:\n    fresh_for_days: 31\n") == "True 31"

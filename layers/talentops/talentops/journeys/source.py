@@ -14,13 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
 
 from ..content.rules import located_errors
 from ..problems import Problem, SourceError, format_path
+
+if TYPE_CHECKING:
+    import yaml
 
 Path = tuple[str | int, ...]
 
@@ -28,41 +31,46 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 
 
-# The C (libyaml) parser when PyYAML has it (about ten times as fast as the pure-Python one);
-# resolving and constructing stay PyYAML's, so the resolvers below apply to both.
-_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+@lru_cache(maxsize=1)
+def source_loader() -> Any:
+    """The loader class: SafeLoader, minus base-60 numbers. Built on first use, so that code
+    which only reports problems (or validates data that came as JSON) imports no PyYAML.
+    The C (libyaml) parser when PyYAML has it (about ten times as fast as the pure-Python
+    one); resolving and constructing stay PyYAML's, so the resolvers below apply to both."""
+    import yaml
 
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class SourceLoader(_BASE_LOADER):  # type: ignore[valid-type,misc]
-    """SafeLoader, minus base-60 numbers."""
+    class SourceLoader(base):  # type: ignore[valid-type,misc]
+        """SafeLoader, minus base-60 numbers."""
 
-
-SourceLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-SourceLoader.add_implicit_resolver(
-    _INT,
-    re.compile(
-        r"""^(?:[-+]?0b[0-1_]+
-            |[-+]?0[0-7_]+
-            |[-+]?(?:0|[1-9][0-9_]*)
-            |[-+]?0x[0-9a-fA-F_]+)$""",
-        re.X,
-    ),
-    list("-+0123456789"),
-)
-SourceLoader.add_implicit_resolver(
-    _FLOAT,
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
-            |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
-            |[-+]?\.(?:inf|Inf|INF)
-            |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
+    SourceLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    SourceLoader.add_implicit_resolver(
+        _INT,
+        re.compile(
+            r"""^(?:[-+]?0b[0-1_]+
+                |[-+]?0[0-7_]+
+                |[-+]?(?:0|[1-9][0-9_]*)
+                |[-+]?0x[0-9a-fA-F_]+)$""",
+            re.X,
+        ),
+        list("-+0123456789"),
+    )
+    SourceLoader.add_implicit_resolver(
+        _FLOAT,
+        re.compile(
+            r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                |[-+]?\.(?:inf|Inf|INF)
+                |\.(?:nan|NaN|NAN))$""",
+            re.X,
+        ),
+        list("-+0123456789."),
+    )
+    return SourceLoader
 
 
 @dataclass
@@ -79,6 +87,8 @@ class Source:
         node = self.root
         if node is None:
             return None
+        import yaml  # loaded already: the nodes came from it
+
         line = node.start_mark.line + 1
         for index, part in enumerate(path):
             last = index == len(path) - 1
@@ -122,6 +132,8 @@ class Source:
 
 
 def _duplicate_keys(node: yaml.Node | None, file: str) -> list[Problem]:
+    import yaml
+
     problems: list[Problem] = []
     stack = [node] if node is not None else []
     while stack:
@@ -150,7 +162,9 @@ def _duplicate_keys(node: yaml.Node | None, file: str) -> list[Problem]:
 def read_source(text: str, file: str) -> Source:
     """Parse one YAML document; a syntax error or a repeated key is a SourceError at its
     line."""
-    loader = SourceLoader(text)
+    import yaml
+
+    loader = source_loader()(text)
     try:
         root = loader.get_single_node()
         if root is None:

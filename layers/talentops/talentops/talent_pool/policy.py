@@ -5,10 +5,16 @@ The shipped policy is ``policy.yaml`` beside this module. ``TALENT_POOL_POLICY``
 it: a path to a YAML or JSON file, or the YAML / JSON text itself, laid over the shipped
 file (a field named in the override replaces that field's entry; job_alerts keys replace
 the keys they name). Pure apart from reading that file once per process.
+
+`make build` writes the shipped file as JSON beside it (``policy.compiled.json``, keyed by the
+hash of the YAML, `compile_policy_file`), so that a cold start reads JSON and imports no YAML
+parser; a missing or stale compiled file is ignored and the YAML is parsed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..models.state import Profile, shift
@@ -25,9 +30,7 @@ from .merge import MergePolicy
 
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
 POLICY_ENV = "TALENT_POOL_POLICY"
-# The C (libyaml) safe loader when PyYAML has it: the pure-Python one takes about ten times as
-# long (read at each cold start of a function that decides).
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+COMPILED_POLICY = POLICY_FILE.with_name("policy.compiled.json")
 
 
 class PolicyError(ValueError):
@@ -139,10 +142,55 @@ def _read(text_or_path: str) -> Any:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise PolicyError(f"{POLICY_ENV}: cannot read {path.name}: {exc.strerror}") from exc
+    return _parse(text)
+
+
+def _parse(text: str) -> Any:
+    if text.lstrip().startswith("{"):  # JSON (an override may be): no YAML parser needed
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # YAML's flow style, or broken: the YAML parser says which
+    import yaml  # here: a function reading the compiled policy never imports it (about 8 ms)
+
+    # The C (libyaml) safe loader when PyYAML has it: the pure-Python one takes ten times as long.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=_YAML_LOADER) or {}  # noqa: S506 (a safe loader)
+        return yaml.load(text, Loader=loader) or {}  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise PolicyError(f"talent pool policy is not valid YAML / JSON: {exc}") from exc
+
+
+def _version(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _shipped(path: Path = POLICY_FILE) -> Any:
+    """The shipped policy's data: from the build's JSON when it was compiled from this very
+    YAML, else parsed from the YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read {path.name}: {exc.strerror}") from exc
+    try:
+        compiled = json.loads(path.with_name(COMPILED_POLICY.name).read_bytes())
+    except (OSError, ValueError):
+        compiled = None
+    if isinstance(compiled, dict) and compiled.get("source") == _version(text):
+        return compiled.get("policy")
+    return _parse(text)
+
+
+def compile_policy_file(path: Path = POLICY_FILE) -> Path:
+    """Check the shipped policy and write it as JSON beside it, with the hash of its YAML
+    (what a cold start reads first). PolicyError when it is not valid."""
+    text = path.read_text(encoding="utf-8")
+    data = _parse(text)
+    parse_policy(data, path.name)
+    target = path.with_name(COMPILED_POLICY.name)
+    payload = {"source": _version(text), "policy": data}
+    target.write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
+    return target
 
 
 def _overlay(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +217,7 @@ def parse_policy(raw: Any, where: str = "policy") -> TalentPoolPolicy:
 
 def load_policy(env: Mapping[str, str] | None = None) -> TalentPoolPolicy:
     """The shipped policy with the environment's override laid over it."""
-    base = _read(str(POLICY_FILE))
+    base = _shipped()
     override = (os.environ if env is None else env).get(POLICY_ENV, "")
     if override.strip():
         extra = _read(override)
