@@ -2,8 +2,6 @@
 was compiled from this very YAML, ignored otherwise; never written for a broken catalogue."""
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import yaml
 from talentops.content import catalogue as catalogue_module
 from talentops.content.catalogue import COMPILED_NAME, Catalogue, compile_catalogue_file
 from talentops.errors import CatalogueError
+from tests.support.fresh import fresh_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,22 +81,7 @@ def test_a_catalogue_read_from_its_json_imports_no_yaml_parser(content: Path) ->
         f"Catalogue.load({str(content)!r})\n"
         "print(sorted(m for m in ('yaml', 'talentops.journeys.source') if m in sys.modules))\n"
     )
-    layer = str(ROOT / "layers" / "talentops")
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": layer, "PATH": "/usr/bin:/bin"},
-    )
-    assert run.stdout.strip() == "[]"
+    assert fresh_python(code, inherit=False).strip() == "[]"
     (content / COMPILED_NAME).unlink()
     code_yaml = code.replace("print(sorted(", "print('yaml' in sys.modules, sorted(")
-    again = subprocess.run(
-        [sys.executable, "-c", code_yaml],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": layer, "PATH": "/usr/bin:/bin"},
-    )
-    assert again.stdout.startswith("True")
+    assert fresh_python(code_yaml, inherit=False).startswith("True")

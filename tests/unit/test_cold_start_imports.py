@@ -6,15 +6,11 @@ imported everything already."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-LAYER = Path(__file__).resolve().parents[2] / "layers" / "talentops"
+from tests.support.fresh import fresh_python
 
 
 def _loaded_after(code: str) -> set[str]:
@@ -26,23 +22,12 @@ def _loaded_after(code: str) -> set[str]:
         """
     )
     env = {
-        **os.environ,
-        "PYTHONPATH": str(LAYER),
         "AWS_DEFAULT_REGION": "eu-west-1",
         "TABLE_NAME": "talent-pool",
         "EVENT_BUS_NAME": "talent",
         "SENDER_ADDRESS": "careers@example.com",
     }
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return set(result.stdout.split())
+    return set(fresh_python(script, env).split())
 
 
 @pytest.mark.parametrize(

@@ -5,16 +5,13 @@ changes. Each check runs in a fresh interpreter: this session imported talentops
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from tests.support.fresh import fresh_python
+
 ROOT = Path(__file__).resolve().parents[2]
-LAYER = ROOT / "layers" / "talentops"
 
 SCRIPT = """
 import gc, json
@@ -46,20 +43,8 @@ print(json.dumps(seen))
 def _run(lambda_name: str | None) -> dict[str, object]:
     import json
 
-    env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
-    env["PYTHONPATH"] = str(LAYER)
-    if lambda_name is not None:
-        env["AWS_LAMBDA_FUNCTION_NAME"] = lambda_name
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SCRIPT)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    env = {"AWS_LAMBDA_FUNCTION_NAME": lambda_name} if lambda_name is not None else {}
+    return json.loads(fresh_python(SCRIPT, env, timeout=60))  # type: ignore[no-any-return]
 
 
 def test_in_lambda_the_collector_waits_for_the_end_of_the_first_call_even_a_failed_one() -> None:

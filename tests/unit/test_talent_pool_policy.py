@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from talentops.talent_pool.policy import (
     parse_policy,
     stale_fields,
 )
+from tests.support.fresh import fresh_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,11 +157,8 @@ def test_the_compiled_policy_and_a_json_override_import_no_yaml_parser(tmp_path)
     compile_ = "from talentops.talent_pool.policy import compile_policy_file as c; c()"
 
     def run(source: str, override: str = "") -> str:
-        env = {"PYTHONPATH": str(layer), "PATH": "/usr/bin:/bin", "TALENT_POOL_POLICY": override}
-        done = subprocess.run(
-            [sys.executable, "-c", source], env=env, capture_output=True, text=True, check=True
-        )
-        return done.stdout.strip()
+        env = {"TALENT_POOL_POLICY": override}
+        return fresh_python(source, env, layer=layer, inherit=False).strip()
 
     as_json = json.dumps({"fields": {"city": {"fresh_for_days": 30}}})
     assert run(load, as_json) == "True 30"  # no compiled file: the YAML is parsed
