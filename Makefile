@@ -74,12 +74,13 @@ format: $(BIN)/.installed ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-build: $(BIN)/.installed $(SAM_VENV)/.installed ## sam build (needs a python3.13 interpreter; found on PATH or in pyenv); the catalogue and the talent pool policy compiled to JSON first, the templates to bytecode after
+build: $(BIN)/.installed $(SAM_VENV)/.installed ## sam build (needs a python3.13 interpreter; found on PATH or in pyenv); the catalogue and the talent pool policy compiled to JSON first, the templates to bytecode into the built shared layer after
 	$(BIN)/python scripts/compile_catalogue.py templates
 	$(BIN)/python scripts/compile_policy.py
 	@py313=$$(scripts/find-python313.sh) || { echo "python3.13 not found: sam build needs the runtime's Python"; exit 1; }; \
 	PATH="$$(dirname $$py313):$$PATH" $(SAM) build --config-env $(ENV) && \
-	PYTHONPATH=.aws-sam/build/SharedLayer/python $$py313 scripts/compile_templates.py templates
+	PYTHONPATH=.aws-sam/build/SharedLayer/python $$py313 scripts/compile_templates.py templates \
+	  .aws-sam/build/SharedLayer/python/talentops/content/bytecode
 
 local: $(BIN)/.installed ## run the whole application on this machine (LOCAL_AWS_PORT, LOCAL_API_PORT)
 	$(BIN)/python -m devstack

@@ -799,13 +799,9 @@ def _copy_templates(root: Path, extra_variants: int = 0) -> Path:
     bytecode (by this interpreter, as the build does with the runtime's)."""
     import yaml
 
-    from talentops.content.render import BYTECODE_DIR, compile_bytecode
+    from talentops.content.render import compile_bytecode
 
-    shutil.copytree(
-        TEMPLATES,
-        root,
-        ignore=shutil.ignore_patterns("catalogue.compiled.json", f"{BYTECODE_DIR}*"),
-    )
+    shutil.copytree(TEMPLATES, root, ignore=shutil.ignore_patterns("catalogue.compiled.json"))
     if extra_variants:
         source = "event_attended_followup"
         html = (root / "email" / source / "default.html").read_text(encoding="utf-8")
@@ -843,8 +839,19 @@ def _copy_templates(root: Path, extra_variants: int = 0) -> Path:
     from talentops.content.catalogue import compile_catalogue_file
 
     compile_catalogue_file(root)
-    compile_bytecode(str(root))
+    compile_bytecode(str(root), bytecode_of(root))
     return root
+
+
+def bytecode_of(templates: Path) -> Path:
+    """Where the bench keeps the compiled templates of a copy (the build puts them in the
+    shared layer; the children are pointed at this one with TEMPLATE_BYTECODE_DIR)."""
+    return templates.with_name(f"{templates.name}.bytecode")
+
+
+def content_env(templates: Path) -> dict[str, str]:
+    """The variables that point a child at a built copy of the content and its bytecode."""
+    return {"TEMPLATES_DIR": str(templates), "TEMPLATE_BYTECODE_DIR": str(bytecode_of(templates))}
 
 
 GROWTH_VARIANTS = 1000
@@ -911,8 +918,8 @@ def catalogue_growth(
     path.write_text(json.dumps({**spec, "mode": "real"}), encoding="utf-8")
     out_path = workdir / "growth.out.json"
     envs = {
-        "shipped": {**env, "TEMPLATES_DIR": str(shipped)},
-        "grown": {**env, "TEMPLATES_DIR": str(grown)},
+        "shipped": {**env, **content_env(shipped)},
+        "grown": {**env, **content_env(grown)},
     }
     for e in envs.values():  # bytecode, and each environment's first run
         _spawn(path, out_path, e)
@@ -1069,7 +1076,7 @@ def run(*, runs: int = RUNS, only: list[str] | None = None) -> dict[str, Any]:
         env = _child_env(workdir / "pycache")
         # The functions read the content layer, and the shared layer's policy, as `make build`
         # ships them.
-        env["TEMPLATES_DIR"] = str(_copy_templates(workdir / "templates"))
+        env.update(content_env(_copy_templates(workdir / "templates")))
         from talentops.talent_pool.policy import compile_policy_file
 
         compile_policy_file()

@@ -10,6 +10,7 @@ from talentops.campaigns.model import (
     CampaignError,
     load_campaign_file,
     parse_campaign,
+    restricted_spec,
     validate_campaign,
 )
 from talentops.campaigns.preview import (
@@ -382,3 +383,20 @@ def test_preview_as_dict_and_of_nothing():
 def test_campaign_model_round_trips_as_json():
     again = Campaign.model_validate_json(CAMPAIGN.model_dump_json())
     assert again == CAMPAIGN
+
+
+def test_a_restricted_message_is_made_once_for_a_campaigns_recipients():
+    """Each recipient of a campaign that names its variants decides with the same copy of
+    the message (and so the same index of its variants), not a copy of its own."""
+    spec = MESSAGES["spring_hiring"]
+    campaign = validate_campaign(
+        {**VALID, "content": {**VALID["content"], "variants": ["senior", "default"]}},
+        messages=MESSAGES,
+    )
+    first = restricted_spec(campaign, spec)
+    assert [v.name for v in first.variants] == ["senior", "default"]
+    assert restricted_spec(campaign, spec) is first
+    everyone = validate_campaign(VALID, messages=MESSAGES)
+    assert restricted_spec(everyone, spec) is spec
+    other = MESSAGES["meetup_invite"]
+    assert restricted_spec(campaign, other) is not first

@@ -189,3 +189,11 @@ _values = st.recursive(
 def test_the_fast_parser_reads_items_as_from_item_does(data):
     item = to_item(data)
     assert plain_item(item) == from_item(item)
+
+
+@pytest.mark.parametrize(
+    "text", ["1E+23", "12345678901234567890.0", "9007199254740993.0", "1.5", "-0.0", "1e-7"]
+)
+def test_the_fast_parser_reads_numbers_exactly_as_from_item_does(text):
+    item = {"n": {"N": text}, "l": {"L": [{"N": text}]}, "m": {"M": {"x": {"N": text}}}}
+    assert plain_item(item) == from_item(item)

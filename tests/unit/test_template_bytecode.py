@@ -1,7 +1,9 @@
 """Templates compiled to Jinja2 bytecode at build (content/render.py, scripts/
 compile_templates.py): loaded instead of compiled, the same output, and never stale or
-broken: a template changed since the build, bytecode of another Python or a damaged file is
-compiled from its source as without the cache."""
+broken: a template changed since the build, bytecode of another Python, Jinja2 or
+environment, or a damaged file is compiled from its source as without the cache. The
+bytecode is read from the shared layer (or the directory TEMPLATE_BYTECODE_DIR names), never
+from the content directory."""
 
 from __future__ import annotations
 
@@ -13,7 +15,14 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from talentops.content.render import BYTECODE_DIR, compile_bytecode, environment
+from talentops.content import render
+from talentops.content.render import (
+    BYTECODE_ENV,
+    BYTECODE_PACKAGE_DIR,
+    bytecode_dir,
+    compile_bytecode,
+    environment,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTEXT = {"candidate": {"first_name": "Ada <b>"}, "event": {"name": "Data Night"}}
@@ -23,6 +32,14 @@ PROBE = (
     "Hello {{ candidate.first_name | upper }}{% if event %}, see you at {{ event.name }}{% endif %}"
 )
 SHIPPED = "email/event_attended_followup/default.html"
+
+
+@pytest.fixture
+def target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The compiled templates' directory, as TEMPLATE_BYTECODE_DIR names it."""
+    path = tmp_path / "bytecode"
+    monkeypatch.setenv(BYTECODE_ENV, str(path))
+    return path
 
 
 @pytest.fixture
@@ -54,12 +71,14 @@ def _render(env: jinja2.Environment) -> str:
     return env.get_template(NAME).render(CONTEXT)
 
 
-def test_compiled_templates_are_loaded_not_compiled_and_render_the_same(content: Path):
+def test_compiled_templates_are_loaded_not_compiled_and_render_the_same(
+    content: Path, target: Path
+):
     without = _render(_fresh(content))
-    count = compile_bytecode(str(content))
+    count = compile_bytecode(str(content), target)
     files = [p for p in content.rglob("*") if p.suffix in (".html", ".txt")]
     assert count == len(files) > 20
-    assert len(list((content / BYTECODE_DIR).iterdir())) == count
+    assert len(list(target.iterdir())) == count
 
     assert without == "Hello ADA &lt;B&gt;, see you at Data Night"  # autoescaped, as before
     env = _fresh(content)
@@ -68,8 +87,10 @@ def test_compiled_templates_are_loaded_not_compiled_and_render_the_same(content:
     assert env.compiled == []  # type: ignore[attr-defined]
 
 
-def test_a_template_changed_after_the_build_is_compiled_from_its_source(content: Path):
-    compile_bytecode(str(content))
+def test_a_template_changed_after_the_build_is_compiled_from_its_source(
+    content: Path, target: Path
+):
+    compile_bytecode(str(content), target)
     path = content / NAME
     path.write_text(path.read_text(encoding="utf-8") + "\nchanged after the build\n")
     env = _fresh(content)
@@ -78,12 +99,12 @@ def test_a_template_changed_after_the_build_is_compiled_from_its_source(content:
 
 
 @pytest.mark.parametrize("damage", ["truncated", "another format or Python", "empty"])
-def test_bytecode_that_does_not_fit_is_ignored(content: Path, damage: str):
+def test_bytecode_that_does_not_fit_is_ignored(content: Path, target: Path, damage: str):
     expected = _render(_fresh(content))
-    compile_bytecode(str(content))
+    compile_bytecode(str(content), target)
     env = _fresh(content)
     bucket = env.bytecode_cache.get_bucket(env, NAME, None, (content / NAME).read_text())
-    path = content / BYTECODE_DIR / f"{bucket.key}.cache"
+    path = target / f"{bucket.key}.cache"
     data = path.read_bytes()
     if damage == "truncated":
         path.write_bytes(data[: len(data) // 2])
@@ -96,26 +117,60 @@ def test_bytecode_that_does_not_fit_is_ignored(content: Path, damage: str):
     assert env.compiled == [NAME]  # type: ignore[attr-defined]
 
 
-def test_without_the_build_output_templates_compile_when_first_used(content: Path):
+def test_bytecode_of_another_environment_or_jinja2_is_not_read(
+    content: Path, target: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Jinja2 checks its format, the Python version and the source: not the environment's
+    options (autoescape above all) nor its own version. The fingerprint of both is in the
+    key, so bytecode made for another one is never found."""
+    expected = _render(_fresh(content))
+    compile_bytecode(str(content), target)
+    monkeypatch.setattr(render, "_fingerprint", lambda: "another-environment")
+    env = _fresh(content)
+    assert env.bytecode_cache is not None
+    assert _render(env) == expected
+    assert env.compiled == [NAME]  # type: ignore[attr-defined]
+
+
+def test_bytecode_is_never_read_from_the_content_directory(content: Path, monkeypatch):
+    """The content layer is marketing ops' files; code found there would run outside the
+    sandbox. Without TEMPLATE_BYTECODE_DIR the bytecode is the shared layer's own."""
+    monkeypatch.delenv(BYTECODE_ENV, raising=False)
+    assert bytecode_dir() == BYTECODE_PACKAGE_DIR
+    assert BYTECODE_PACKAGE_DIR.parent == Path(render.__file__).parent
+    planted = content / ".jinja-bytecode"
+    compile_bytecode(str(content), planted)
+    env = _fresh(content)
+    assert env.bytecode_cache is None or env.bytecode_cache.directory != planted
+    _render(env)
+    assert NAME in env.compiled  # type: ignore[attr-defined]
+
+
+def test_without_the_build_output_templates_compile_when_first_used(content: Path, target: Path):
+    assert not target.exists()
     env = _fresh(content)
     assert env.bytecode_cache is None
     _render(env)
     assert NAME in env.compiled  # type: ignore[attr-defined]
 
 
-def test_the_build_script_compiles_and_refuses_a_broken_template(content: Path):
+def test_the_build_script_compiles_and_refuses_a_broken_template(content: Path, target: Path):
     script = ROOT / "scripts" / "compile_templates.py"
-    done = subprocess.run(
-        [sys.executable, str(script), str(content)], capture_output=True, text=True, check=False
-    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(script), *args], capture_output=True, text=True, check=False
+        )
+
+    assert run(str(content)).returncode == 2  # no target: the usage
+    done = run(str(content), str(target))
     assert done.returncode == 0, done.stderr
     assert f"for Python {sys.version_info[0]}.{sys.version_info[1]}" in done.stdout
-    assert (content / BYTECODE_DIR).is_dir()
+    built = sorted(p.name for p in target.iterdir())
+    assert built
 
     (content / "email" / "broken.html").write_text("line one\n{% if %}\n")
-    broken = subprocess.run(
-        [sys.executable, str(script), str(content)], capture_output=True, text=True, check=False
-    )
+    broken = run(str(content), str(target))
     assert broken.returncode == 1
     assert "email/broken.html line 2" in broken.stderr
-    assert (content / BYTECODE_DIR).is_dir()  # the previous build's output stays whole
+    assert sorted(p.name for p in target.iterdir()) == built  # the previous build stays whole

@@ -111,8 +111,11 @@ def _number(text: str) -> int | float:
     try:
         return int(text)
     except ValueError:
-        number = float(text)
-        return int(number) if number.is_integer() else number
+        from decimal import Decimal  # as from_item reads it (the module imports it lazily)
+
+        # Exact while whole: "1E+23" is 10**23, not the integer of the float nearest to it.
+        number = Decimal(text)
+        return int(number) if number == number.to_integral_value() else float(number)
 
 
 def cancellation_codes(exc: Exception) -> list[str]:

@@ -414,9 +414,22 @@ def load_campaign_file(
 
 
 def restricted_spec(campaign: Campaign, spec: MessageSpec) -> MessageSpec:
-    """The catalogue's message with only the campaign's variants (all when it names none)."""
+    """The catalogue's message with only the campaign's variants (all when it names none):
+    one copy per message and restriction, so that a campaign's recipients share it (and the
+    index of its variants, content/selection.py)."""
     if not campaign.content.variants:
         return spec
+    key = (id(spec), tuple(campaign.content.variants))
+    held = _RESTRICTED.get(key)
+    if held is not None and held[0] is spec:  # the spec is held: its id is not reused
+        return held[1]
     keep = set(campaign.content.variants)
     variants = tuple(v for v in spec.variants if v.name in keep)
-    return spec.model_copy(update={"variants": variants})
+    restricted = spec.model_copy(update={"variants": variants})
+    if len(_RESTRICTED) >= 64:
+        _RESTRICTED.clear()
+    _RESTRICTED[key] = (spec, restricted)
+    return restricted
+
+
+_RESTRICTED: dict[tuple[int, tuple[str, ...]], tuple[MessageSpec, MessageSpec]] = {}

@@ -5,6 +5,7 @@ them stays inert; HTML in them is escaped in the HTML part."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from collections import OrderedDict
@@ -27,9 +28,12 @@ if TYPE_CHECKING:
 _WHITESPACE = re.compile(r"\s+")
 # Compiled templates an environment keeps (a catalogue's most used; the rest compile again).
 TEMPLATES_KEPT = 2000
-# Beside the templates: their code compiled at build (`make build`, scripts/compile_templates.py)
-# with the runtime's Python. Absent, templates compile when first used, as they always did.
-BYTECODE_DIR = ".jinja-bytecode"
+# The templates' code compiled at build (`make build`: scripts/compile_templates.py, with the
+# runtime's Python) ships in the shared layer, which engineers own: never in the content
+# layer, where marketing ops' files would run as code outside the sandbox. TEMPLATE_BYTECODE_DIR
+# names another directory (the bench's). Absent, templates compile when first used.
+BYTECODE_ENV = "TEMPLATE_BYTECODE_DIR"
+BYTECODE_PACKAGE_DIR = Path(__file__).with_name("bytecode")
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -76,19 +80,43 @@ class _RecentTemplates(OrderedDict[Any, Any]):
             self.popitem(last=False)
 
 
+def bytecode_dir() -> Path:
+    """Where the templates' compiled code is read from (it may not exist)."""
+    configured = os.environ.get(BYTECODE_ENV)
+    return Path(configured) if configured else BYTECODE_PACKAGE_DIR
+
+
+@lru_cache(maxsize=1)
+def _fingerprint() -> str | None:
+    """What compiled code depends on besides a template's source, which Jinja2's own checks
+    (its format, the Python version, the checksum of the source) do not cover: Jinja2's
+    version and this module, which sets the environment up (autoescape, whitespace, the
+    sandbox). None when this module's source cannot be read: then no bytecode is used."""
+    try:
+        source = Path(__file__).read_bytes()
+    except OSError:
+        return None
+    digest = hashlib.sha256(jinja2.__version__.encode("utf-8") + b"\0" + source)
+    return digest.hexdigest()[:16]
+
+
 class BuildBytecode(jinja2.BytecodeCache):
     """Templates' code compiled at build, found by template name (not by path: the build's
-    and the layer's paths differ). Jinja2 checks each file's magic (its format and the
-    Python version) and the checksum of the template's source: a template changed since the
-    build, a file from another Python or a damaged one is compiled as it would be without
-    the cache. Read-only at run time (a layer is); ``writable`` for the build."""
+    and the layer's paths differ) and the fingerprint of the environment it was compiled
+    for. Jinja2 checks each file's magic (its format and the Python version) and the
+    checksum of the template's source: a template changed since the build, bytecode of
+    another Python, another Jinja2 or another environment, or a damaged file, is compiled
+    as it would be without the cache. Read-only at run time (a layer is); ``writable`` for
+    the build."""
 
-    def __init__(self, directory: Path, *, writable: bool = False) -> None:
+    def __init__(self, directory: Path, fingerprint: str, *, writable: bool = False) -> None:
         self.directory = directory
+        self.fingerprint = fingerprint
         self.writable = writable
 
     def get_cache_key(self, name: str, filename: str | None = None) -> str:
-        return hashlib.sha1(name.encode("utf-8"), usedforsecurity=False).hexdigest()
+        key = f"{self.fingerprint}|{name}".encode()
+        return hashlib.sha1(key, usedforsecurity=False).hexdigest()
 
     def _path(self, bucket: Bucket) -> Path:
         return self.directory / f"{bucket.key}.cache"
@@ -108,9 +136,11 @@ class BuildBytecode(jinja2.BytecodeCache):
             self._path(bucket).write_bytes(bucket.bytecode_to_string())
 
 
-def _bytecode(templates_dir: str) -> BuildBytecode | None:
-    directory = Path(templates_dir) / BYTECODE_DIR
-    return BuildBytecode(directory) if directory.is_dir() else None
+def _bytecode() -> BuildBytecode | None:
+    directory, fingerprint = bytecode_dir(), _fingerprint()
+    if fingerprint is None or not directory.is_dir():
+        return None
+    return BuildBytecode(directory, fingerprint)
 
 
 @lru_cache(maxsize=4)
@@ -124,7 +154,7 @@ def environment(templates_dir: str) -> ImmutableSandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
-        bytecode_cache=_bytecode(templates_dir),
+        bytecode_cache=_bytecode(),
     )
     env.cache = _RecentTemplates(TEMPLATES_KEPT)
     return env
@@ -199,16 +229,17 @@ def compile_catalogue(catalogue: Catalogue) -> None:
                 ) from exc
 
 
-def compile_bytecode(templates_dir: str) -> int:
+def compile_bytecode(templates_dir: str, target: Path) -> int:
     """Compile every template under ``templates_dir`` with the environment messages render
-    with, into its BYTECODE_DIR (replaced whole): what `make build` ships, run by the
-    runtime's Python. Returns how many templates were compiled."""
-    root = Path(templates_dir)
-    target = root / BYTECODE_DIR
-    fresh = root / f"{BYTECODE_DIR}.new"
+    with, into ``target`` (replaced whole): what `make build` puts in the shared layer, run
+    by the runtime's Python. Returns how many templates were compiled."""
+    fingerprint = _fingerprint()
+    if fingerprint is None:
+        raise CatalogueError(f"cannot read {Path(__file__).name}: nothing to fingerprint")
+    fresh = target.with_name(f"{target.name}.new")
     shutil.rmtree(fresh, ignore_errors=True)
     env = environment.__wrapped__(templates_dir)  # an environment of its own, not the cached one
-    cache = BuildBytecode(fresh, writable=True)
+    cache = BuildBytecode(fresh, fingerprint, writable=True)
     names = env.list_templates(filter_func=lambda name: name.endswith((".html", ".txt")))
     for name in names:
         source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
@@ -219,7 +250,7 @@ def compile_bytecode(templates_dir: str) -> int:
         except jinja2.TemplateSyntaxError as exc:
             raise CatalogueError(f"{name} line {exc.lineno}: {exc.message}") from exc
         cache.set_bucket(bucket)
-    fresh.mkdir(exist_ok=True)
+    fresh.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(target, ignore_errors=True)
     fresh.rename(target)
     return len(names)
