@@ -26,7 +26,7 @@ def _no_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the YAML was parsed")
 
-    monkeypatch.setattr(catalogue_module, "_parse_yaml", refuse)
+    monkeypatch.setattr(catalogue_module, "parse_yaml", refuse)
 
 
 def test_the_compiled_catalogue_loads_as_the_yaml_does_without_parsing_it(

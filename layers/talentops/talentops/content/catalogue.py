@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..compiled import YamlError, compiled_json, parse_yaml, read_compiled
 from ..delivery.holdouts import check_share
 from ..errors import CatalogueError
 from ..problems import Problem, SourceError
@@ -346,10 +347,10 @@ class Catalogue:
         try:
             text = path.read_text(encoding="utf-8")
             version = content_hash(text)
-            raw = _compiled(root, version)
+            raw = read_compiled(root / COMPILED_NAME, version, "catalogue")
             if raw is None:
-                raw = _parse_yaml(text)
-        except (OSError, _YamlError) as exc:
+                raw = parse_yaml(text)
+        except (OSError, YamlError) as exc:
             raise CatalogueError(f"{path.name}: cannot be read: {exc}") from exc
         try:
             data = CatalogueFile.model_validate(raw)
@@ -404,41 +405,12 @@ def _problems(file: str, text: str, exc: ValidationError) -> list[Problem]:
     return source.validation_problems(exc)
 
 
-class _YamlError(Exception):
-    """PyYAML's error, as this module raises it (PyYAML is imported only to parse)."""
-
-
-def _parse_yaml(text: str) -> Any:
-    """The catalogue's YAML as Python data. PyYAML is imported here, not with the module: a
-    function whose catalogue comes from the build's JSON never imports it (about 8 ms)."""
-    import yaml
-
-    # The C (libyaml) parser when PyYAML has it: the pure-Python one takes ten times as long.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as exc:
-        raise _YamlError(str(exc)) from exc
-
-
 @lru_cache(maxsize=4)
 def load_catalogue(root: str) -> Catalogue:
     return Catalogue.load(root)
 
 
 COMPILED_NAME = "catalogue.compiled.json"
-
-
-def _compiled(root: Path, version: str) -> Any | None:
-    """The catalogue's data from the build's JSON when it was compiled from this version of
-    the YAML; None otherwise (no file, another version, not readable)."""
-    try:
-        data = json.loads((root / COMPILED_NAME).read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("source") != version:
-        return None
-    return data.get("catalogue")
 
 
 def compile_catalogue_file(root: str | Path) -> Path:
@@ -450,13 +422,9 @@ def compile_catalogue_file(root: str | Path) -> Path:
     root = Path(root)
     check_catalogue(root)
     text = (root / "catalogue.yaml").read_text(encoding="utf-8")
-    raw = _parse_yaml(text)
+    raw = parse_yaml(text)
     try:
-        payload = json.dumps(
-            {"source": content_hash(text), "catalogue": raw},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        payload = compiled_json(content_hash(text), "catalogue", raw)
     except (TypeError, ValueError) as exc:
         raise CatalogueError(f"catalogue.yaml: cannot be written as JSON: {exc}") from exc
     again = json.loads(payload)["catalogue"]

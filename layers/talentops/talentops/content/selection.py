@@ -108,19 +108,16 @@ def _stale_field(variant: Any, stale: Mapping[str, str]) -> str | None:
     return None
 
 
-def _reason(
+def _passed_reason(
     variant: Any, context: Mapping[str, Any], now: datetime | None, stale: Mapping[str, str]
 ) -> str:
-    """Why ``variant`` was chosen or passed over, in words."""
+    """Why ``variant``, one before the chosen, was passed over, in words."""
     field = _stale_field(variant, stale)
     if field is not None:
         return f"not {variant.name}: {stale[field]}"
     failed = first_failed(variant.rules, context, now)
-    if failed is not None:
-        return f"not {variant.name}: {failed.explain(context, now)} does not hold"
-    if variant.rules:
-        return f"variant {variant.name}: {explain_held(variant.rules, context, now)}"
-    return f"variant {variant.name}: fallback"
+    assert failed is not None  # the chosen variant is the first that holds
+    return f"not {variant.name}: {failed.explain(context, now)} does not hold"
 
 
 def first_holding(
@@ -140,7 +137,8 @@ def first_holding(
         if first_failed(variant.rules, context, now) is not None:
             continue
         earlier = variants[: min(position, PASSED_OVER_NAMED)]
-        named = [_reason(v, context, now, stale) for v in earlier]
-        chosen = _reason(variant, context, now, stale)
+        named = [_passed_reason(v, context, now, stale) for v in earlier]
+        held = explain_held(variant.rules, context, now) if variant.rules else "fallback"
+        chosen = f"variant {variant.name}: {held}"
         return position, passed_over([*named, chosen], more=position - len(named))
     return None

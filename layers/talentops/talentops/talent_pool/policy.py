@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..compiled import YamlError, compiled_json, parse_yaml, read_compiled
 from ..models.state import Profile, shift
 from .merge import MergePolicy
 
@@ -151,13 +152,9 @@ def _parse(text: str) -> Any:
             return json.loads(text)
         except ValueError:
             pass  # YAML's flow style, or broken: the YAML parser says which
-    import yaml  # here: a function reading the compiled policy never imports it (about 8 ms)
-
-    # The C (libyaml) safe loader when PyYAML has it: the pure-Python one takes ten times as long.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader) or {}  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as exc:
+        return parse_yaml(text) or {}
+    except YamlError as exc:
         raise PolicyError(f"talent pool policy is not valid YAML / JSON: {exc}") from exc
 
 
@@ -172,13 +169,8 @@ def _shipped(path: Path = POLICY_FILE) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"cannot read {path.name}: {exc.strerror}") from exc
-    try:
-        compiled = json.loads(path.with_name(COMPILED_POLICY.name).read_bytes())
-    except (OSError, ValueError):
-        compiled = None
-    if isinstance(compiled, dict) and compiled.get("source") == _version(text):
-        return compiled.get("policy")
-    return _parse(text)
+    compiled = read_compiled(path.with_name(COMPILED_POLICY.name), _version(text), "policy")
+    return _parse(text) if compiled is None else compiled
 
 
 def compile_policy_file(path: Path = POLICY_FILE) -> Path:
@@ -188,8 +180,7 @@ def compile_policy_file(path: Path = POLICY_FILE) -> Path:
     data = _parse(text)
     parse_policy(data, path.name)
     target = path.with_name(COMPILED_POLICY.name)
-    payload = {"source": _version(text), "policy": data}
-    target.write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
+    target.write_text(compiled_json(_version(text), "policy", data), encoding="utf-8")
     return target
 
 
