@@ -145,7 +145,8 @@ simulate: $(BIN)/.installed ## replay the recorded triggers FROM..TO with the co
 		$(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(ARGS)
 
 clean: ## remove build output and caches (keeps the virtual environments)
-	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache templates/catalogue.compiled.json
+	rm -rf .aws-sam out .pytest_cache .mypy_cache .ruff_cache templates/catalogue.compiled.json \
+		templates/journeys/journeys.compiled.json
 
 .PHONY: import
 import: $(BIN)/.installed ## bulk-load a talent pool (CSV / JSON Lines) into the local stack: make import FILE=data/sample-pool.jsonl

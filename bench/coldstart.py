@@ -12,9 +12,9 @@ is inside the measurement.
 Bytecode: the children share a PYTHONPYCACHEPREFIX that two warm-up runs fill, so that every
 module (the layer's too) loads from bytecode, as from a layer built with compiled bytecode.
 The content the children read is a copy of templates/ built as `make build` ships it: the
-catalogue compiled to JSON, the templates compiled to Jinja2 bytecode (by the bench's own
-interpreter, where the build uses the runtime's); the talent pool policy is compiled to JSON
-beside its YAML in the layer, as `make build` does.
+catalogue and the journeys compiled to JSON, the templates compiled to Jinja2 bytecode (by the
+bench's own interpreter, where the build uses the runtime's); the talent pool policy is
+compiled to JSON beside its YAML in the layer, as `make build` does.
 
 Breakdown: phases from time.perf_counter (CLOCK_MONOTONIC on Linux, one clock for parent and
 child), import cost by package from `-X importtime` (self time of each module, summed by
@@ -795,13 +795,13 @@ def _copy_templates(root: Path, extra_variants: int = 0) -> Path:
     """The shipped templates in a new directory (a new Jinja2 environment: nothing compiled
     yet), plus a message of ``extra_variants`` variants (no trigger; each variant its own
     HTML and text template), so that the catalogue grows while the work of a message does
-    not; built as `make build` builds it: the catalogue compiled to JSON, the templates to
-    bytecode (by this interpreter, as the build does with the runtime's)."""
+    not; built as `make build` builds it: the catalogue and the journeys compiled to JSON, the
+    templates to bytecode (by this interpreter, as the build does with the runtime's)."""
     import yaml
 
     from talentops.content.render import compile_bytecode
 
-    shutil.copytree(TEMPLATES, root, ignore=shutil.ignore_patterns("catalogue.compiled.json"))
+    shutil.copytree(TEMPLATES, root, ignore=shutil.ignore_patterns("*.compiled.json"))
     if extra_variants:
         source = "event_attended_followup"
         html = (root / "email" / source / "default.html").read_text(encoding="utf-8")
@@ -835,10 +835,13 @@ def _copy_templates(root: Path, extra_variants: int = 0) -> Path:
             "variants": variants,
         }
         path.write_text(yaml.safe_dump(catalogue, sort_keys=False), encoding="utf-8")
-    # As `make build` ships it: the catalogue compiled to JSON beside its YAML.
-    from talentops.content.catalogue import compile_catalogue_file
+    # As `make build` ships it: the catalogue and the journeys compiled to JSON beside their
+    # YAML.
+    from talentops.content.catalogue import Catalogue, compile_catalogue_file
+    from talentops.journeys.loader import compile_journeys_file, messages_of
 
     compile_catalogue_file(root)
+    compile_journeys_file(root / "journeys", messages_of(Catalogue.load(root)))
     compile_bytecode(str(root), bytecode_of(root))
     return root
 

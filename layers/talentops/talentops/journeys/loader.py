@@ -11,6 +11,7 @@ that could go round without a wait (it would send without end).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -58,22 +59,61 @@ def parse_journey(text: str, file: str, messages: KnownMessages) -> Journey:
 
 def load_journey_file(path: str | Path, messages: KnownMessages) -> Journey:
     path = Path(path)
+    return parse_journey(_read_text(path), path.name, messages)
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SourceError([Problem(path.name, None, "", f"cannot be read: {exc}")]) from exc
-    return parse_journey(text, path.name, messages)
+
+
+# What `make build` writes beside the journey files (``compile_journeys_file``): the data of
+# every file as JSON, keyed by the version of all of them together, so that a cold start
+# reads JSON and never imports PyYAML (about 10 ms). A missing, stale or unreadable one is
+# ignored, and a file whose data no longer validates (the catalogue changed) is read from
+# its YAML, so that its problems name their lines.
+COMPILED_NAME = "journeys.compiled.json"
+
+
+def journeys_version(texts: Mapping[str, str]) -> str:
+    """The version of a directory's journey files: the hash of every file's name and text."""
+    from ..delivery.inputs import content_hash
+
+    return content_hash("\0".join(f"{name}\0{text}" for name, text in sorted(texts.items())))
+
+
+def _journey_texts(directory: Path) -> dict[str, str]:
+    return {path.name: _read_text(path) for path in sorted(directory.glob("*.yaml"))}
 
 
 def load_journeys(directory: str | Path, messages: KnownMessages) -> list[Journey]:
     """Every ``*.yaml`` of a directory (templates/journeys), all or nothing: one SourceError
     with the problems of every file that has one."""
+    from ..compiled import read_compiled
+
     directory = Path(directory)
     journeys: list[Journey] = []
     problems: list[Problem] = []
+    texts: dict[str, str] = {}
     for path in sorted(directory.glob("*.yaml")):
         try:
-            journeys.append(load_journey_file(path, messages))
+            texts[path.name] = _read_text(path)
+        except SourceError as exc:
+            problems.extend(exc.problems)
+    compiled = read_compiled(directory / COMPILED_NAME, journeys_version(texts), "journeys")
+    if not isinstance(compiled, dict):
+        compiled = {}
+    for file, text in texts.items():
+        try:
+            if file in compiled:
+                try:
+                    journeys.append(validate_journey(Source(file, compiled[file], None), messages))
+                    continue
+                except SourceError:
+                    pass  # read again from the YAML, where its problems have lines
+            journeys.append(parse_journey(text, file, messages))
         except SourceError as exc:
             problems.extend(exc.problems)
     names = [j.name for j in journeys]
@@ -82,6 +122,35 @@ def load_journeys(directory: str | Path, messages: KnownMessages) -> list[Journe
     if problems:
         raise SourceError(problems)
     return journeys
+
+
+def compile_journeys_file(directory: str | Path, messages: KnownMessages) -> Path:
+    """Check every journey file as ``load_journeys`` does, then write their data as JSON
+    with the version of the files (what ``load_journeys`` reads first). Refused, with
+    SourceError, when a file is not valid or its JSON form would not load as the same
+    journey as its YAML."""
+    from ..compiled import compiled_json
+
+    directory = Path(directory)
+    target = directory / COMPILED_NAME
+    target.unlink(missing_ok=True)  # the YAML is checked, and no stale file outlives it
+    from_yaml = load_journeys(directory, messages)
+    texts = _journey_texts(directory)
+    data = {file: read_source(text, file).data for file, text in texts.items()}
+    try:
+        payload = compiled_json(journeys_version(texts), "journeys", data)
+    except (TypeError, ValueError) as exc:
+        raise SourceError(
+            [Problem(directory.name, None, "", f"cannot be written as JSON: {exc}")]
+        ) from exc
+    again = json.loads(payload)["journeys"]
+    for file, journey in zip(texts, from_yaml, strict=True):
+        if validate_journey(Source(file, again[file], None), messages) != journey:
+            raise SourceError(
+                [Problem(file, None, "", "its JSON form does not load as the same journey")]
+            )
+    target.write_text(payload, encoding="utf-8")
+    return target
 
 
 def validate_journey(source: Source, messages: KnownMessages) -> Journey:
