@@ -217,8 +217,19 @@ def test_attendance_at_another_event_does_not_count():
     t = _start(EVENT_JOURNEY, _registered(_utc(2026, 6, 1, 10)), _utc(2026, 6, 1, 10))
     t = _fire(EVENT_JOURNEY, t, _utc(2026, 6, 11, 7))
     other = _event("Candidate Event Attended", STARTS, subject="ev-99")
-    t = _on(EVENT_JOURNEY, t, other, _utc(2026, 6, 13, 9))
-    assert t.effects == () and t.instance.waiting is not None
+    after = _on(EVENT_JOURNEY, t, other, _utc(2026, 6, 13, 9))
+    assert after.effects == () and after.instance.waiting is not None
+    # Nothing of the instance changed, so the runtime does not write it.
+    assert after.instance == t.instance
+
+
+def test_an_early_event_about_another_subject_is_not_remembered_by_a_wait_for_the_same():
+    t = _start(EVENT_JOURNEY, _registered(_utc(2026, 6, 1, 10)), _utc(2026, 6, 1, 10))
+    other = _event("Candidate Event Attended", STARTS, subject="ev-99")
+    after = _on(EVENT_JOURNEY, t, other, _utc(2026, 6, 5))
+    assert after.effects == () and after.instance == t.instance and after.instance.inbox == {}
+    t = _fire(EVENT_JOURNEY, after, _utc(2026, 6, 11, 7))
+    assert _sent(t) == ["event_reminder"] and t.instance.step == "await_outcome"
 
 
 def test_a_follow_up_at_night_waits_for_the_candidates_morning():
@@ -628,6 +639,29 @@ def test_wait_for_any_subject_with_a_timeout_from_now():
     assert seen.instance.end_reason == "viewed"
     timed_out = _fire(journey, t, VIEWED + timedelta(days=2))
     assert timed_out.instance.end_reason == "quiet"
+
+
+def test_an_early_event_about_another_subject_is_remembered_when_its_wait_takes_any():
+    """A journey without a subject (a segment's): every job viewed is about another subject,
+    and a wait for any subject counts the one viewed before the step was reached."""
+    journey = _journey(
+        "  - id: pause\n"
+        "    wait: 1d\n"
+        "  - id: listen\n"
+        "    wait_for:\n"
+        "      events: [{event: Candidate Job Viewed, goto: viewed}]\n"
+        "      subject: any\n"
+        "      timeout: {after: 2d, goto: quiet}\n"
+        "  - id: viewed\n"
+        "    end: viewed\n"
+        "  - id: quiet\n"
+        "    end: quiet\n"
+    )
+    t = _start(journey, _changed("role_family"), VIEWED)
+    early = _on(journey, t, _viewed(VIEWED + timedelta(hours=1)), VIEWED + timedelta(hours=1))
+    assert early.effects == () and "Candidate Job Viewed|job-7" in early.instance.inbox
+    t = _fire(journey, early, VIEWED + timedelta(days=1))
+    assert t.instance.end_reason == "viewed"
 
 
 def test_sends_earlier_in_one_dispatch_count_toward_the_budget_of_later_ones():

@@ -22,7 +22,9 @@ Decisions (docs/journeys.md says them for marketing ops):
   same details.
 - A candidate event that a ``wait_for`` listens to is remembered when it arrives early (in the
   instance's inbox; the profile's behaviours cover one that arrived before the instance
-  began), and counts when the step is reached. The newest such fact wins.
+  began), and counts when the step is reached. The newest such fact wins. An event about
+  another subject is remembered only when a wait for it takes any subject: otherwise it
+  could never count, and the instance is not written for it.
 - A late event, after its ``wait_for`` timed out and the journey went on (Attended after the
   no-show follow-up went out), changes nothing: the candidate has had one follow-up and a
   second, contradicting one would be worse. The timeout is the knob for how late a check-in
@@ -640,14 +642,19 @@ class _Run:
             if self.holds(condition.when):
                 self.finish("exited", condition.describe())
                 return
-        listened = {
-            on.event
+        # Remembered only where a wait_for could count it (``seen``): an event about another
+        # subject, when every wait for it is about this journey's own subject, would change
+        # nothing but the instance (a write for each, and an inbox without bound).
+        key_subject = event.subject_id or ""
+        listened = any(
+            on.event == event.detail_type
+            and (s.wait_for.subject == "any" or key_subject == (self.inst.subject_id or ""))
             for s in self.journey.steps
             if isinstance(s, WaitForStep)
             for on in s.wait_for.events
-        }
-        if event.detail_type in listened:
-            key = f"{event.detail_type}|{event.subject_id or ''}"
+        )
+        if listened:
+            key = f"{event.detail_type}|{key_subject}"
             inbox = {**self.inst.inbox, key: event.observed_at.isoformat()}
             self.update(inbox=inbox, seq=self.inst.seq + 1)
         waiting = self.inst.waiting
@@ -662,7 +669,7 @@ class _Run:
             self.note(f"{self.inst.step}: {event.detail_type} -> {target}")
             self.enter(target)
             return
-        if event.detail_type in listened:
+        if listened:
             self.note(f"{event.detail_type} noted (not waited for at {self.inst.step})")
         self.check_profile_exit()
 
