@@ -153,10 +153,10 @@ class ClaimStore(TableStore):
         return result
 
     def complete_decisions(self, decisions: Sequence[Decision]) -> None:
-        """Record the outcome of claimed sends (status sent or failed), up to 100 a
-        transaction. Each write is conditional on its claim, as ``complete_decision`` is, so
-        that a candidate erased between the claim and this write stays erased; a transaction
-        that one erasure cancels is redone item by item."""
+        """Record claimed sends SES accepted (status sent), up to 100 a transaction. Each
+        write is conditional on its claim, as ``complete_decision`` is, so that a candidate
+        erased between the claim and this write stays erased; a transaction that one erasure
+        cancels is redone item by item."""
         items = [_completion(self.table, d) for d in decisions]
         for start in range(0, len(items), TRANSACTION_LIMIT):
             chunk = decisions[start : start + TRANSACTION_LIMIT]
@@ -297,17 +297,13 @@ class ClaimStore(TableStore):
 
 
 def _completion(table: str, decision: Decision) -> dict[str, Any]:
-    """The conditional write that records a claimed send's outcome: every field of the
-    decision set, the lease, the message kept for it and the index keys removed."""
-    fields = {
-        k: v
-        for k, v in to_item(decision.model_dump(mode="json")).items()
-        if k not in ("pk", "sk", *_LEASE_FIELDS)
-    }
-    names = {f"#f{i}": k for i, k in enumerate(fields)}
+    """The conditional write that records a claimed send's outcome: its status (``sent``),
+    the lease, the message kept for it and the index keys removed. The claim holds the rest
+    of the decision already (a send's outcome changes nothing else of it; a refusal, which
+    does, is ``fail_decisions``'), so nothing else is written: a small update expression,
+    and nothing recorded on the item since the claim (SES's Send event) is written over."""
+    names = {"#st": "status"}
     names.update({f"#l{i}": k for i, k in enumerate(_LEASE_FIELDS)})
-    values = {f":v{i}": v for i, v in enumerate(fields.values())}
-    sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
     removes = ", ".join(f"#l{i}" for i in range(len(_LEASE_FIELDS)))
     return {
         "Update": {
@@ -316,10 +312,10 @@ def _completion(table: str, decision: Decision) -> dict[str, Any]:
                 "pk": {"S": cand_pk(str(decision.candidate_id))},
                 "sk": {"S": f"DECISION#{decision.decision_id}"},
             },
-            "UpdateExpression": f"SET {sets} REMOVE {removes}",
+            "UpdateExpression": f"SET #st = :st REMOVE {removes}",
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
+            "ExpressionAttributeValues": {":st": {"S": decision.status}},
         }
     }
 
