@@ -729,6 +729,26 @@ def test_record_event_keeps_the_newest_view_of_an_event(aws, context, record_eve
     assert "email" not in json.dumps(stored)
 
 
+def test_a_newer_view_of_an_event_replaces_the_stored_one_field_by_field(
+    aws, context, record_event
+):
+    """A field the newer message no longer carries (the url) is gone from the listing; the
+    same observation again is written again (newest or equal wins)."""
+    first = behaviour("Registered", "a@example.org", observed_at="2026-11-20T10:00:00Z")
+    assert EVENT.get("url")
+    assert record_event.handler(first, context) == {"stored": True}
+    assert ListingsRepository(TABLE).get_event(EVENT["id"])["url"] == EVENT["url"]
+    without_url = {k: v for k, v in EVENT.items() if k != "url"} | {"city": "Hamburg"}
+    newer = behaviour(
+        "Attended", "b@example.org", observed_at="2026-11-21T10:00:00Z", event=without_url
+    )
+    assert record_event.handler(newer, context) == {"stored": True}
+    assert record_event.handler(newer, context) == {"stored": True}
+    stored = ListingsRepository(TABLE).get_event(EVENT["id"])
+    assert "url" not in stored and stored["city"] == "Hamburg"
+    assert stored["observed_at"] == "2026-11-21T10:00:00Z"
+
+
 def test_record_event_refuses_what_is_not_an_event_message(aws, context, record_event):
     from talentops.errors import InvalidEventError
 

@@ -60,26 +60,50 @@ class ListingsRepository:
     # -- writes ----------------------------------------------------------------------------
 
     def _upsert(
-        self, key: dict[str, Any], kind: str, listed_at: str, values: dict[str, Any], observed: str
+        self,
+        key: dict[str, Any],
+        kind: str,
+        listed_at: str,
+        values: dict[str, Any],
+        observed: str,
+        *,
+        whole: bool = False,
     ) -> bool:
-        names = {"#o": "observed_at", "#l": "listing", "#la": "listed_at"}
-        exprs = {":o": {"S": observed}, ":l": {"S": kind}, ":la": {"S": listed_at}}
-        sets = ["#o = :o", "#l = :l", "#la = :la"]
-        removes = []
-        for i, (name, value) in enumerate(values.items()):
-            names[f"#f{i}"] = name
-            if value is None:
-                removes.append(f"#f{i}")
-            else:
-                exprs[f":f{i}"] = to_value(value)
-                sets.append(f"#f{i} = :f{i}")
-        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        """Write a listing unless a newer observation is stored. ``whole``: the item holds
+        nothing but the listing (an event), so it is put whole, a PutItem with no update
+        expression to evaluate; a job's item also holds its fan-out's progress
+        (adapters/job_store.py), so only the listing's attributes are updated."""
+        condition = "attribute_not_exists(pk) OR #o <= :o"
         try:
+            if whole:
+                item = {**key, "observed_at": {"S": observed}, "listing": {"S": kind}}
+                item["listed_at"] = {"S": listed_at}
+                item.update({n: to_value(v) for n, v in values.items() if v is not None})
+                self.ddb.put_item(
+                    TableName=self.table,
+                    Item=item,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={"#o": "observed_at"},
+                    ExpressionAttributeValues={":o": {"S": observed}},
+                )
+                return True
+            names = {"#o": "observed_at", "#l": "listing", "#la": "listed_at"}
+            exprs = {":o": {"S": observed}, ":l": {"S": kind}, ":la": {"S": listed_at}}
+            sets = ["#o = :o", "#l = :l", "#la = :la"]
+            removes = []
+            for i, (name, value) in enumerate(values.items()):
+                names[f"#f{i}"] = name
+                if value is None:
+                    removes.append(f"#f{i}")
+                else:
+                    exprs[f":f{i}"] = to_value(value)
+                    sets.append(f"#f{i} = :f{i}")
+            update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
             self.ddb.update_item(
                 TableName=self.table,
                 Key=key,
                 UpdateExpression=update,
-                ConditionExpression="attribute_not_exists(pk) OR #o <= :o",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=exprs,
             )
@@ -109,6 +133,7 @@ class ListingsRepository:
             listing_time(event.starts_at),
             values,
             listing_time(observed_at),
+            whole=True,
         )
 
     # -- reads -----------------------------------------------------------------------------
