@@ -302,7 +302,8 @@ REGISTERED_AT = "2026-11-30T11:00:00Z"
 def _journeys(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
     """The event journey (templates/journeys/event.yaml) through the real journeys and
     journey_timer handlers: the registration (confirmation and the reminder's timer), the
-    reminder's timer, the check-in it waits for, and the check-in's timeout. The clock is
+    reminder's timer, the check-in it waits for, a check-in at another event while it waits
+    (the catalogue's follow-up), and the check-in's timeout. The clock is
     fixed at the moment of each stimulus; what comes before it is not counted."""
     import boto3
 
@@ -422,6 +423,21 @@ def _journeys(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
         )
         return partial(quietly, h.followup, event, h.context), "event_attended_followup"
 
+    def another_event() -> tuple[Callable[[], Any], str]:
+        s = h.seed(ada)
+        at("2026-11-30T11:00:05Z")
+        quietly(h.followup, registered(s), h.context)
+        at("2026-12-02T08:00:01Z")
+        quietly(fire())
+        at("2026-12-03T19:00:05Z")
+        event = behaviour_event(
+            "Candidate Event Attended",
+            {"email": s.email},
+            observed_at="2026-12-03T19:00:00Z",
+            event={**EVENT, "id": "evt-another-2026"},
+        )
+        return partial(quietly, h.followup, event, h.context), "event_attended_followup"
+
     def timeout() -> tuple[Callable[[], Any], str]:
         s = h.seed(ada)
         at("2026-11-30T11:00:05Z")
@@ -452,6 +468,14 @@ def _journeys(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
             goal=GOAL_PER_TRIGGERED_MESSAGE,
             floor=floors["sent"],
             note="the check-in came: its timeout timer is deleted (DeleteSchedule)",
+        )
+        run(
+            "journey: Attended at another event while the journey waits -> the catalogue's "
+            "follow-up (by email)",
+            another_event,
+            goal=GOAL_PER_TRIGGERED_MESSAGE,
+            floor=floors["sent"],
+            note="no journey follows this event: its instance is read, not written",
         )
         run(
             "journey: check-in timeout -> no-show follow-up",
