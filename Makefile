@@ -74,7 +74,7 @@ format: $(BIN)/.installed ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-build: $(BIN)/.installed $(SAM_VENV)/.installed ## sam build (needs a python3.13 interpreter; found on PATH or in pyenv); the catalogue and the talent pool policy compiled to JSON first, the templates to bytecode into the built shared layer after
+build: $(BIN)/.installed $(SAM_VENV)/.installed ## sam build (needs a python3.13 interpreter; found on PATH or in pyenv); the catalogue, the journeys and the talent pool policy compiled to JSON first, the templates to bytecode into the built shared layer after
 	$(BIN)/python scripts/compile_catalogue.py templates
 	$(BIN)/python scripts/compile_policy.py
 	@py313=$$(scripts/find-python313.sh) || { echo "python3.13 not found: sam build needs the runtime's Python"; exit 1; }; \

@@ -84,6 +84,29 @@ def test_an_unreadable_compiled_file_is_ignored(content: Path, garbage: bytes) -
     assert load_journeys(content / "journeys", messages) == from_yaml
 
 
+@pytest.mark.parametrize(
+    "data",
+    [[], {"event.yaml": 1}, {"event.yaml": {"name": "event"}}, "[" * 100_000],
+    ids=["not-a-mapping", "not-a-journey", "an-invalid-journey", "nested-too-deep"],
+)
+def test_a_current_compiled_file_with_bad_data_is_not_trusted(content: Path, data: object) -> None:
+    """A compiled file of the very files (its version current) whose data is not what the
+    build writes: each journey it spoils is read from its YAML, validated as ever."""
+    from talentops.compiled import compiled_json
+
+    messages = _messages(content)
+    from_yaml = load_journeys(content / "journeys", messages)
+    texts = {p.name: p.read_text(encoding="utf-8") for p in (content / "journeys").glob("*.yaml")}
+    target = content / "journeys" / COMPILED_NAME
+    if isinstance(data, str):
+        target.write_text(
+            f'{{"source":"{loader.journeys_version(texts)}","journeys":{data}', "utf-8"
+        )
+    else:
+        target.write_text(compiled_json(loader.journeys_version(texts), "journeys", data), "utf-8")
+    assert load_journeys(content / "journeys", messages) == from_yaml
+
+
 def test_a_broken_journey_is_not_compiled_and_leaves_no_stale_file(content: Path) -> None:
     messages = _messages(content)
     compile_journeys_file(content / "journeys", messages)

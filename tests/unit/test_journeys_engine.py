@@ -223,6 +223,22 @@ def test_attendance_at_another_event_does_not_count():
     assert after.instance == t.instance
 
 
+def test_the_inbox_keeps_the_newest_observation_of_each_kind_whatever_the_arrival_order():
+    """Attended at 19:00, a No-Show at 18:30, then a late copy of an Attended at 18:00: the
+    newest fact is the attendance at 19:00, and it decides the follow-up."""
+    t = _start(EVENT_JOURNEY, _registered(_utc(2026, 6, 1, 10)), _utc(2026, 6, 1, 10))
+    for detail_type, hour, minute in (
+        ("Attended", 19, 0),
+        ("No-Show", 18, 30),
+        ("Attended", 18, 0),
+    ):
+        at = _utc(2026, 6, 12, hour, minute)
+        t = _on(EVENT_JOURNEY, t, _event(f"Candidate Event {detail_type}", at), _utc(2026, 6, 5))
+    assert t.instance.inbox["Candidate Event Attended|ev-42"] == _utc(2026, 6, 12, 19).isoformat()
+    t = _fire(EVENT_JOURNEY, t, _utc(2026, 6, 11, 7))
+    assert _sent(t) == ["event_reminder", "event_attended_followup"]
+
+
 def test_an_early_event_about_another_subject_is_not_remembered_by_a_wait_for_the_same():
     t = _start(EVENT_JOURNEY, _registered(_utc(2026, 6, 1, 10)), _utc(2026, 6, 1, 10))
     other = _event("Candidate Event Attended", STARTS, subject="ev-99")

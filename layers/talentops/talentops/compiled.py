@@ -32,7 +32,7 @@ def read_compiled(path: Path, version: str, key: str) -> Any | None:
     ``version`` of its YAML; None otherwise (no file, another version, not readable)."""
     try:
         data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested past the parser's
         return None
     if not isinstance(data, dict) or data.get("source") != version:
         return None

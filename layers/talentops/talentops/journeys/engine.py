@@ -654,9 +654,13 @@ class _Run:
             for on in s.wait_for.events
         )
         if listened:
+            # The newest observation of each kind is kept: an older one arriving late (out
+            # of order) must not make an earlier fact look like the latest in ``seen``.
             key = f"{event.detail_type}|{key_subject}"
-            inbox = {**self.inst.inbox, key: event.observed_at.isoformat()}
-            self.update(inbox=inbox, seq=self.inst.seq + 1)
+            kept = _as_time(self.inst.inbox.get(key))
+            if kept is None or event.observed_at > kept:
+                inbox = {**self.inst.inbox, key: event.observed_at.isoformat()}
+                self.update(inbox=inbox, seq=self.inst.seq + 1)
         waiting = self.inst.waiting
         if (
             waiting is not None
