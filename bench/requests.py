@@ -404,45 +404,39 @@ def _journeys(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
             "event_registration_confirmation"
         )
 
-    def reminder() -> tuple[Callable[[], Any], str]:
+    def at_the_reminder() -> Any:
+        """Ada registered, the clock at her reminder's timer (due, not yet fired)."""
         s = h.seed(ada)
         at("2026-11-30T11:00:05Z")
         quietly(h.followup, registered(s), h.context)
         at("2026-12-02T08:00:01Z")  # 09:00 in Berlin, the day before
+        return s
+
+    def reminder() -> tuple[Callable[[], Any], str]:
+        at_the_reminder()
         return fire(), "event_reminder"
 
-    def attended() -> tuple[Callable[[], Any], str]:
-        s = h.seed(ada)
-        at("2026-11-30T11:00:05Z")
-        quietly(h.followup, registered(s), h.context)
-        at("2026-12-02T08:00:01Z")
-        quietly(fire())
+    def checked_in(event: dict[str, Any] | None = None) -> tuple[Callable[[], Any], str]:
+        """A check-in while the instance waits: at its own event (no ``event``) or another."""
+        s = at_the_reminder()
+        quietly(fire())  # the reminder: the instance now waits for the check-in
         at("2026-12-03T19:00:05Z")  # 20:00 in Berlin: before the quiet hours
-        event = behaviour_event(
-            "Candidate Event Attended", {"email": s.email}, observed_at="2026-12-03T19:00:00Z"
-        )
-        return partial(quietly, h.followup, event, h.context), "event_attended_followup"
-
-    def another_event() -> tuple[Callable[[], Any], str]:
-        s = h.seed(ada)
-        at("2026-11-30T11:00:05Z")
-        quietly(h.followup, registered(s), h.context)
-        at("2026-12-02T08:00:01Z")
-        quietly(fire())
-        at("2026-12-03T19:00:05Z")
-        event = behaviour_event(
+        fact = behaviour_event(
             "Candidate Event Attended",
             {"email": s.email},
             observed_at="2026-12-03T19:00:00Z",
-            event={**EVENT, "id": "evt-another-2026"},
+            **({"event": event} if event else {}),
         )
-        return partial(quietly, h.followup, event, h.context), "event_attended_followup"
+        return partial(quietly, h.followup, fact, h.context), "event_attended_followup"
+
+    def attended() -> tuple[Callable[[], Any], str]:
+        return checked_in()
+
+    def another_event() -> tuple[Callable[[], Any], str]:
+        return checked_in({**EVENT, "id": "evt-another-2026"})
 
     def timeout() -> tuple[Callable[[], Any], str]:
-        s = h.seed(ada)
-        at("2026-11-30T11:00:05Z")
-        quietly(h.followup, registered(s), h.context)
-        at("2026-12-02T08:00:01Z")
+        at_the_reminder()
         quietly(fire())
         at("2026-12-04T17:30:01Z")  # a day after the start: no check-in came
         return fire(), "event_no_show_followup"

@@ -25,6 +25,9 @@ At the end, past every lease and a reconciler run, it checks:
 - the DLQs of the template hold exactly the malformed events, once each;
 - every send refused by `ses_reject` is recorded `failed` / `undeliverable`.
 
+A check that found nothing to look at fails (a soak that sent nothing proves nothing), except
+the last: a run may refuse no send; its figures then say so.
+
 `CHAOS_EVENTS` sets the number of events (default 300, the CI soak; `make chaos`: 5,000),
 `CHAOS_SEED` the seed, `CHAOS_REPORT` a path to write the figures to as JSON.
 """
@@ -781,8 +784,27 @@ def soak(start_stack: Callable[..., LocalStack]) -> Iterator[Soak]:
         stack.stop()
 
 
-def _record(soak: Soak, name: str, problems: list[str]) -> None:
-    soak.figures.checks[name] = "ok" if not problems else f"{len(problems)} problems"
+def _record(soak: Soak, name: str, problems: list[str], *, checked: int) -> None:
+    """The check's verdict in the figures, with how many things it looked at. A check that
+    looked at nothing proves nothing: a soak whose run gives it nothing fails it (``checked``
+    is 0), except where the run cannot promise anything to look at (``_record_any``)."""
+    soak.figures.checks[name] = (
+        f"ok ({checked} checked)" if not problems else f"{len(problems)} problems"
+    )
+    assert not problems, f"seed {SEED}: " + "; ".join(problems[:20])
+    assert checked, f"seed {SEED}: {name}: the soak gave this check nothing to look at"
+
+
+def _record_any(soak: Soak, name: str, problems: list[str], *, checked: int) -> None:
+    """As _record, for a check whose subject the run may not produce (a refused send needs
+    a send while ``ses_reject`` is armed): the figures say when it had nothing to check."""
+    soak.figures.checks[name] = (
+        f"{len(problems)} problems"
+        if problems
+        else f"ok ({checked} checked)"
+        if checked
+        else "nothing to check in this run"
+    )
     assert not problems, f"seed {SEED}: " + "; ".join(problems[:20])
 
 
@@ -834,17 +856,19 @@ def test_every_sent_decision_has_one_email_and_every_email_a_decision(soak: Soak
             problems.append(
                 f"email {mail['message_id']} (decision {decision_id!r}) has no sent decision"
             )
-    _record(soak, "one email per sent decision, a decision per email", problems)
+    _record(
+        soak, "one email per sent decision, a decision per email", problems, checked=len(sent_ids)
+    )
 
 
 def test_no_claimed_send_is_left_unresolved(soak: Soak) -> None:
+    claims = [d for decisions in soak.decided.values() for d in decisions if d["outcome"] == "send"]
     problems = [
         f"{d['decision_id']} ({d['template']}) still {d['status']}"
-        for decisions in soak.decided.values()
-        for d in decisions
-        if d["outcome"] == "send" and d["status"] not in ("sent", "failed")
+        for d in claims
+        if d["status"] not in ("sent", "failed")
     ]
-    _record(soak, "no claim left unresolved", problems)
+    _record(soak, "no claim left unresolved", problems, checked=len(claims))
 
 
 def test_no_candidate_got_more_than_the_contact_budget(soak: Soak) -> None:
@@ -852,6 +876,7 @@ def test_no_candidate_got_more_than_the_contact_budget(soak: Soak) -> None:
 
     budget = ContactBudget()  # template.yaml's ContactPolicy is empty: the defaults
     problems: list[str] = []
+    checked = 0  # budgeted sends with a ceiling, each held to its window
     for email, decisions in soak.decided.items():
         sent = sorted(
             (datetime.fromisoformat(d["decided_at"]), d["purpose"], d["decision_id"])
@@ -862,6 +887,7 @@ def test_no_candidate_got_more_than_the_contact_budget(soak: Soak) -> None:
             ceiling = budget.ceilings.get(PRIORITY_OF_PURPOSE[purpose])
             if ceiling is None:
                 continue
+            checked += 1
             # budgeted sends in the window that ends at this one (the same instant included)
             counted = [
                 t for t, _, other in sent if at - budget.window < t <= at and other != decision_id
@@ -871,7 +897,7 @@ def test_no_candidate_got_more_than_the_contact_budget(soak: Soak) -> None:
                     f"{email}: {purpose} {decision_id} sent with {len(counted)} budgeted "
                     f"in the {budget.describe_window()} before it (ceiling {ceiling})"
                 )
-    _record(soak, "contact budget held", problems)
+    _record(soak, "contact budget held", problems, checked=checked)
 
 
 def test_no_erased_candidate_anywhere(soak: Soak) -> None:
@@ -881,12 +907,13 @@ def test_no_erased_candidate_anywhere(soak: Soak) -> None:
         c.email.lower(): c.key for c in erased
     }
     problems = []
-    for where, text in _scan_all(soak):
+    places = _scan_all(soak)
+    for where, text in places:
         lower = text.lower()
         for needle, key in needles.items():
             if needle in lower:
                 problems.append(f"erased candidate {key} in {where}")
-    _record(soak, "no erased candidate anywhere", problems)
+    _record(soak, "no erased candidate anywhere", problems, checked=len(places))
 
 
 def test_dead_letter_queues_hold_exactly_the_malformed_events(soak: Soak) -> None:
@@ -911,7 +938,7 @@ def test_dead_letter_queues_hold_exactly_the_malformed_events(soak: Soak) -> Non
     for event_id, what in soak.malformed.items():
         if found[event_id] != 1:
             problems.append(f"malformed event ({what}) in {found[event_id]} DLQs")
-    _record(soak, "DLQs hold exactly the malformed events", problems)
+    _record(soak, "DLQs hold exactly the malformed events", problems, checked=len(soak.malformed))
 
 
 def test_refused_sends_are_recorded_undeliverable(soak: Soak) -> None:
@@ -926,4 +953,4 @@ def test_refused_sends_are_recorded_undeliverable(soak: Soak) -> None:
             continue
         if d["status"] != "failed" or d["reason"] != "undeliverable":
             problems.append(f"refused send {decision_id} is {d['status']} / {d['reason']}")
-    _record(soak, "refused sends recorded undeliverable", problems)
+    _record_any(soak, "refused sends recorded undeliverable", problems, checked=len(soak.rejected))

@@ -1,5 +1,6 @@
 """A fresh interpreter, as a cold start has: run a snippet with only the shared layer on the
-path and return what it printed (the tests of what a cold start imports or sets up)."""
+path and return what it printed (the tests of what a cold start imports or sets up); and
+``refuse``, a call that must not happen (a source parsed where its compiled form serves)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "talentops"
 
@@ -36,3 +38,13 @@ def fresh_python(
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
+
+
+def refuse(monkeypatch: Any, owner: object, name: str, what: str) -> None:
+    """Make ``owner.name`` fail the test when called: a read that must not happen (``what``,
+    as the failure says it: "the YAML was parsed")."""
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError(what)
+
+    monkeypatch.setattr(owner, name, refused)

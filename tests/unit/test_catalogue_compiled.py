@@ -10,7 +10,7 @@ import yaml
 from talentops.content import catalogue as catalogue_module
 from talentops.content.catalogue import COMPILED_NAME, Catalogue, compile_catalogue_file
 from talentops.errors import CatalogueError
-from tests.support.fresh import fresh_python
+from tests.support.fresh import fresh_python, refuse
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,10 +23,7 @@ def content(tmp_path: Path) -> Path:
 
 
 def _no_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the YAML was parsed")
-
-    monkeypatch.setattr(catalogue_module, "parse_yaml", refuse)
+    refuse(monkeypatch, catalogue_module, "parse_yaml", "the YAML was parsed")
 
 
 def test_the_compiled_catalogue_loads_as_the_yaml_does_without_parsing_it(

@@ -17,7 +17,7 @@ from talentops.journeys.loader import (
     messages_of,
 )
 from talentops.problems import SourceError
-from tests.support.fresh import fresh_python
+from tests.support.fresh import fresh_python, refuse
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,10 +36,7 @@ def _messages(content: Path) -> dict[str, str]:
 
 
 def _no_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the YAML was parsed")
-
-    monkeypatch.setattr(loader, "read_source", refuse)
+    refuse(monkeypatch, loader, "read_source", "the YAML was parsed")
 
 
 def test_compiled_journeys_load_as_the_yaml_does_without_parsing_it(

@@ -637,9 +637,11 @@ def test_wait_until_a_local_window_goes_on_inside_it_and_waits_outside():
     assert _sent(outside) == [] and _timer(outside).at == _utc(2026, 6, 2, 7)
 
 
-def test_wait_for_any_subject_with_a_timeout_from_now():
-    journey = _journey(
-        "  - id: listen\n"
+def _listening(before=""):
+    """A journey whose wait_for (after the steps ``before``) takes a job viewed about any
+    subject, or times out 2 days after it began."""
+    return _journey(
+        before + "  - id: listen\n"
         "    wait_for:\n"
         "      events: [{event: Candidate Job Viewed, goto: viewed}]\n"
         "      subject: any\n"
@@ -649,6 +651,10 @@ def test_wait_for_any_subject_with_a_timeout_from_now():
         "  - id: quiet\n"
         "    end: quiet\n"
     )
+
+
+def test_wait_for_any_subject_with_a_timeout_from_now():
+    journey = _listening()
     t = _start(journey, _changed("role_family"), VIEWED)
     assert _timer(t).at == VIEWED + timedelta(days=2)
     seen = _on(journey, t, _viewed(VIEWED + timedelta(hours=1)), VIEWED + timedelta(hours=1))
@@ -660,19 +666,7 @@ def test_wait_for_any_subject_with_a_timeout_from_now():
 def test_an_early_event_about_another_subject_is_remembered_when_its_wait_takes_any():
     """A journey without a subject (a segment's): every job viewed is about another subject,
     and a wait for any subject counts the one viewed before the step was reached."""
-    journey = _journey(
-        "  - id: pause\n"
-        "    wait: 1d\n"
-        "  - id: listen\n"
-        "    wait_for:\n"
-        "      events: [{event: Candidate Job Viewed, goto: viewed}]\n"
-        "      subject: any\n"
-        "      timeout: {after: 2d, goto: quiet}\n"
-        "  - id: viewed\n"
-        "    end: viewed\n"
-        "  - id: quiet\n"
-        "    end: quiet\n"
-    )
+    journey = _listening("  - id: pause\n    wait: 1d\n")
     t = _start(journey, _changed("role_family"), VIEWED)
     early = _on(journey, t, _viewed(VIEWED + timedelta(hours=1)), VIEWED + timedelta(hours=1))
     assert early.effects == () and "Candidate Job Viewed|job-7" in early.instance.inbox

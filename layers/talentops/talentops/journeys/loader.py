@@ -84,24 +84,35 @@ def journeys_version(texts: Mapping[str, str]) -> str:
     return content_hash("\0".join(f"{name}\0{text}" for name, text in sorted(texts.items())))
 
 
-def _journey_texts(directory: Path) -> dict[str, str]:
-    return {path.name: _read_text(path) for path in sorted(directory.glob("*.yaml"))}
-
-
-def load_journeys(directory: str | Path, messages: KnownMessages) -> list[Journey]:
-    """Every ``*.yaml`` of a directory (templates/journeys), all or nothing: one SourceError
-    with the problems of every file that has one."""
-    from ..compiled import read_compiled
-
-    directory = Path(directory)
-    journeys: list[Journey] = []
-    problems: list[Problem] = []
+def _journey_texts(directory: Path) -> tuple[dict[str, str], list[Problem]]:
+    """The text of every ``*.yaml`` of ``directory`` by file name, and the problems of those
+    that cannot be read."""
     texts: dict[str, str] = {}
+    problems: list[Problem] = []
     for path in sorted(directory.glob("*.yaml")):
         try:
             texts[path.name] = _read_text(path)
         except SourceError as exc:
             problems.extend(exc.problems)
+    return texts, problems
+
+
+def load_journeys(directory: str | Path, messages: KnownMessages) -> list[Journey]:
+    """Every ``*.yaml`` of a directory (templates/journeys), all or nothing: one SourceError
+    with the problems of every file that has one."""
+    directory = Path(directory)
+    texts, problems = _journey_texts(directory)
+    return _journeys_of(directory, texts, problems, messages)
+
+
+def _journeys_of(
+    directory: Path, texts: Mapping[str, str], problems: list[Problem], messages: KnownMessages
+) -> list[Journey]:
+    """The journeys of ``texts`` (read from ``directory``, with the ``problems`` of reading),
+    from the compiled file where it is current."""
+    from ..compiled import read_compiled
+
+    journeys: list[Journey] = []
     compiled = read_compiled(directory / COMPILED_NAME, journeys_version(texts), "journeys")
     if not isinstance(compiled, dict):
         compiled = {}
@@ -134,8 +145,8 @@ def compile_journeys_file(directory: str | Path, messages: KnownMessages) -> Pat
     directory = Path(directory)
     target = directory / COMPILED_NAME
     target.unlink(missing_ok=True)  # the YAML is checked, and no stale file outlives it
-    from_yaml = load_journeys(directory, messages)
-    texts = _journey_texts(directory)
+    texts, problems = _journey_texts(directory)
+    from_yaml = _journeys_of(directory, texts, problems, messages)
     data = {file: read_source(text, file).data for file, text in texts.items()}
     try:
         payload = compiled_json(journeys_version(texts), "journeys", data)
