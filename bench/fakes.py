@@ -19,11 +19,18 @@ class UnexpectedCallError(AssertionError):
 
 
 class FakeAws:
-    def __init__(self, profiles: list[dict[str, Any]]):
-        """profiles: DynamoDB items of the profiles the reads should find."""
+    def __init__(
+        self,
+        profiles: list[dict[str, Any]],
+        journeys: dict[str, list[dict[str, Any]]] | None = None,
+    ):
+        """profiles: DynamoDB items of the profiles the reads should find; journeys: the
+        journey instance items of a partition (pk), which a Query of it returns."""
         self.by_pk = {item["pk"]["S"]: item for item in profiles}
         self.by_email = {item["email_norm"]["S"]: item for item in profiles if "email_norm" in item}
+        self.journeys = journeys or {}
         self.calls: Counter[str] = Counter()
+        self.items_read = 0  # items the Queries of a partition returned
 
     def answer(self, service: str, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         self.calls[f"{service}.{operation}"] += 1
@@ -38,7 +45,13 @@ class FakeAws:
                 if kwargs.get("IndexName") == "by_email":
                     item = self.by_email.get(kwargs["ExpressionAttributeValues"][":e"]["S"])
                     return {"Items": [item] if item else [], "Count": 1 if item else 0}
-                return {"Items": [], "Count": 0}
+                values = kwargs["ExpressionAttributeValues"]
+                pk = values[":pk"]["S"]
+                items = list(self.journeys.get(pk, []))  # JOURNEY#... sorts first
+                if ":last" in values and pk in self.by_pk:  # BETWEEN "JOURNEY#" AND "PROFILE"
+                    items.append(self.by_pk[pk])
+                self.items_read += len(items)
+                return {"Items": items, "Count": len(items)}
             if operation in ("transact_write_items", "put_item", "update_item", "delete_item"):
                 return {}
         if service == "scheduler" and operation in ("create_schedule", "delete_schedule"):

@@ -316,6 +316,24 @@ def goal_rows(results: dict[str, Any]) -> list[list[str]]:
                 f"{_f(st.get('item_ratio', 0))}x): {st['note'].split('; ', 1)[-1]}",
             ]
         )
+        jh = sc.get("journeys")
+        if jh:
+            first, last = jh["rows"][0], jh["rows"][-1]
+            rows.append(
+                [
+                    "3",
+                    f"Whole journeys handler per message, candidate with {jh['ratio_of']}",
+                    f"{_f(jh['ratio'])}x ({_f(last['us_per_message'])} us)",
+                    f"{_f(first['us_per_message'])} us",
+                    f"flat (<= {sc['flat_threshold']}x)",
+                    _verdict(jh["ratio"] <= sc["flat_threshold"]),
+                    f"a trigger reads every journey instance of the candidate, ended ones "
+                    f"included: {_f(last['items_read_per_message'])} items, "
+                    f"{_f(last['instance_bytes'])} bytes, {_f(last['read_units_consistent'])} "
+                    "read units more per consistent Query (not a goal of the issue: "
+                    "docs/performance.md, Caveats)",
+                ]
+            )
         fan = sc["fanout_memory"]
         if fan and all(f["status"] == "measured" for f in fan):
             small, large = fan[0], fan[-1]
@@ -638,6 +656,32 @@ def markdown(results: dict[str, Any]) -> str:
                     ]
                     for r in sc["state"]["rows"]
                 ),
+            ),
+            *(
+                [
+                    "",
+                    *_table(
+                        [
+                            "Ended journeys",
+                            "Instances read",
+                            "Their bytes",
+                            "Read units (consistent)",
+                            "us per message (whole handler)",
+                        ],
+                        (
+                            [
+                                r["ended_journeys"],
+                                r["items_read_per_message"],
+                                r["instance_bytes"],
+                                r["read_units_consistent"],
+                                r["us_per_message"],
+                            ]
+                            for r in sc["journeys"]["rows"]
+                        ),
+                    ),
+                ]
+                if sc.get("journeys")
+                else []
             ),
         ]
     camp = results.get("campaign_scale", {})

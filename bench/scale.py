@@ -14,6 +14,9 @@ holds. Measured: profiles with 0, 10, 100 and 1,000 recent sends (the ledger kep
 profile), read from the item and decided with a budget on the message's purpose, and the
 item's size (which DynamoDB bills per 4 KB read and caps at 400 KB).
 
+Journey history: the whole journeys handler (cpu.whole_handler) for candidates whose
+partition holds 0, 10 and 50 ended event journeys, which every trigger about them reads.
+
 Pool: the fan-out (job alerts) is where the pool size matters: one Job Opened through the
 real fan-out service over pools of 1,000, 10,000 and 100,000 fitting candidates, with the
 matching index served page by page from a generator (the pool itself takes no memory) and
@@ -221,6 +224,154 @@ def state_scale(repeats: int) -> dict[str, Any]:
     }
 
 
+# -- journey history: the ended instances a trigger reads -----------------------------------
+
+JOURNEY_HISTORY = (0, 10, 50)
+
+
+def ended_event_journeys(profile: Any, count: int) -> list[dict[str, Any]]:
+    """``count`` event journeys that ``profile``'s candidate went through to the end, played
+    by the engine (registered a week ahead, reminded, checked in, thanked), one a month, as
+    the journeys adapter stores them: the items a Query of the candidate's partition returns
+    with the profile."""
+    from datetime import UTC, datetime
+
+    from talentops.content.catalogue import Catalogue
+    from talentops.journeys.engine import CandidateEvent, TimerFired, advance, start
+    from talentops.journeys.loader import load_journeys, messages_of
+
+    from .fixtures import EVENT
+
+    catalogue = Catalogue.load(TEMPLATES)
+    journey = next(
+        j
+        for j in load_journeys(TEMPLATES / "journeys", messages_of(catalogue))
+        if j.name == "event"
+    )
+    items = []
+    for i in range(count):
+        starts = datetime(2024, 1, 10, 17, 30, tzinfo=UTC) + timedelta(days=30 * i)
+        event = {**EVENT, "id": f"evt-past-{i:03d}", "starts_at": starts.isoformat()}
+        registered = starts - timedelta(days=7)
+
+        def fact(kind: str, at: datetime, n: int = i, payload: Any = event) -> CandidateEvent:
+            return CandidateEvent(
+                kind, f"e-{kind[16:20]}-{n}", at, payload["id"], {"event": payload}
+            )
+
+        t = start(
+            journey,
+            candidate_id=profile.candidate_id,
+            profile=profile,
+            stimulus=fact("Candidate Event Registered", registered),
+            now=registered,
+        )
+        assert t is not None and t.instance is not None, "the event journey did not start"
+        instance = t.instance
+        waiting = instance.waiting
+        assert waiting is not None
+        t = advance(
+            journey,
+            instance,
+            profile=profile,
+            stimulus=TimerFired(instance.instance_id, waiting.timer_id),
+            now=waiting.until,
+        )
+        attended = starts + timedelta(hours=1)
+        t = advance(
+            journey,
+            t.instance,  # type: ignore[arg-type]
+            profile=profile,
+            stimulus=fact("Candidate Event Attended", attended),
+            now=attended,
+        )
+        done = t.instance
+        assert done is not None and done.status == "completed", done
+        data = done.model_dump(mode="json")
+        items.append(
+            {
+                "pk": {"S": f"CAND#{profile.candidate_id}"},
+                "sk": {"S": f"JOURNEY#{done.instance_id}"},
+                "journey": {"S": done.journey},
+                "status": {"S": done.status},
+                "seq": {"N": str(done.seq)},
+                "instance": {"S": json.dumps(data, separators=(",", ":"), sort_keys=True)},
+                "outbox": {"S": "[]"},
+            }
+        )
+    return items
+
+
+def journey_scale(repeats: int) -> dict[str, Any]:
+    """The whole journeys handler (cpu.whole_handler: the EventBridge event to its last AWS
+    call, AWS answered in memory) for a check-in that the catalogue follows up, for
+    candidates whose partition holds 0, 10 and 50 ended event journeys: a trigger reads the
+    candidate's journey instances, ended ones included (re-entry and a late event's owner
+    are decided from them). One interleaved group; the ratio is the median of the repeats'."""
+    from . import cpu
+
+    setup = cpu._setup()
+    messages = cpu.handler_messages(setup)
+    histories = {
+        count: {m.item["pk"]["S"]: ended_event_journeys(m.profile, count) for m in messages}
+        for count in JOURNEY_HISTORY
+    }
+    # One handler, as a warm Lambda holds it; each case points the fakes at its histories.
+    call, calls = cpu.whole_handler(setup)
+    fake = call.fake  # type: ignore[attr-defined]
+
+    def case(count: int) -> Any:
+        def run() -> object:
+            fake.journeys = histories[count]
+            return call()
+
+        return run
+
+    cases = {f"handler {count}": case(count) for count in JOURNEY_HISTORY}
+    rows = []
+    try:
+        for count in JOURNEY_HISTORY:
+            fake.items_read = 0
+            for _ in messages:
+                cases[f"handler {count}"]()
+            items = next(iter(histories[count].values()))
+            size = sum(len(json.dumps(i, separators=(",", ":")).encode()) for i in items)
+            rows.append(
+                {
+                    "ended_journeys": count,
+                    "instance_bytes": size,
+                    "read_units_consistent": math.ceil(size / 4096) if size else 0,
+                    "items_read_per_message": fake.items_read / len(messages),
+                    "aws_calls_per_message": sum(calls.values()),
+                }
+            )
+        n = max(calibrate(fn, target_s=0.04) for fn in cases.values())
+        n = max(n - n % len(messages), len(messages))
+        timings = time_interleaved(cases, iterations=n, repeats=repeats)
+    finally:
+        call.close()  # type: ignore[attr-defined]
+    for row in rows:
+        row["us_per_message"] = median(timings[f"handler {row['ended_journeys']}"]) / 1000
+    ratios = [
+        big / small
+        for big, small in zip(
+            timings[f"handler {JOURNEY_HISTORY[-1]}"],
+            timings[f"handler {JOURNEY_HISTORY[0]}"],
+            strict=True,
+        )
+    ]
+    return {
+        "rows": rows,
+        "ratio": median(ratios),
+        "ratio_of": f"{JOURNEY_HISTORY[-1]} vs {JOURNEY_HISTORY[0]} ended journeys",
+        "note": (
+            "each ended journey as the event journey leaves it (registered, reminded, checked "
+            "in, thanked); sizes are the JSON of the items' attribute values, an approximation "
+            "of DynamoDB's; a consistent Query costs a read unit per 4 KB it returns"
+        ),
+    }
+
+
 LEDGER_WINDOW = timedelta(days=7)  # the default configuration's longest window
 
 
@@ -399,6 +550,7 @@ def run(*, repeats: int = 5) -> dict[str, Any]:
     silence_logs()
     catalogue = catalogue_scale(repeats)
     state = state_scale(repeats)
+    journeys = journey_scale(repeats)
     try:
         fanout = fanout_scale()
     except Exception as exc:  # a fan-out under construction: report it, keep the rest
@@ -409,6 +561,7 @@ def run(*, repeats: int = 5) -> dict[str, Any]:
     return {
         "catalogue": catalogue,
         "state": state,
+        "journeys": journeys,
         "fanout_memory": fanout,
         "flat_threshold": FLAT,
         "catalogue_flat": all(r <= FLAT for r in catalogue["ratios"].values()),
