@@ -214,13 +214,15 @@ class ScheduleEngine:
         identity = f"{source.expression}|{source.timezone}"
         if source.key in self._invalid:
             return 0
+        known = self._next.get(source.key)
+        if known is not None and known[0] == identity and (known[1] is None or known[1] > now):
+            return 0  # nothing due (the expression was read when the schedule was first seen)
         try:
             expression = parse_expression(source.expression, source.timezone)
         except (ScheduleExpressionError, ValueError, KeyError):
             self._invalid.add(source.key)
             log.warning("schedule expression not supported locally", schedule=source.key)
             return 0
-        known = self._next.get(source.key)
         due = known[1] if known and known[0] == identity else expression.first(now)
         fired = 0
         while due is not None and due <= now:
@@ -287,6 +289,7 @@ class MotoScheduleSources:
         self._sqs = clients.client("sqs")
         self._events = clients.client("events")
         self._scheduler = clients.client("scheduler")
+        self._built: dict[str, tuple[tuple[Any, ...], ScheduleSource]] = {}
 
     def __call__(self) -> Iterator[ScheduleSource]:
         # A snapshot under the lock of moto's state (its dicts are written by other threads);
@@ -351,19 +354,30 @@ class MotoScheduleSources:
         from moto.scheduler.models import scheduler_backends
 
         backend = scheduler_backends[self._config.account_id][self._config.region]
+        built: dict[str, tuple[tuple[Any, ...], ScheduleSource]] = {}
         for group in list(backend.schedule_groups.values()):
             for schedule in list(group.schedules.values()):
-                if schedule.state != "ENABLED":
-                    continue
-                yield ScheduleSource(
-                    key=schedule.arn,
-                    expression=schedule.schedule_expression,
-                    timezone=schedule.schedule_expression_timezone,
-                    deliver=self._scheduler_delivery(dict(schedule.target)),
-                    start=_as_datetime(schedule.start_date),
-                    end=_as_datetime(schedule.end_date),
-                    on_completion=self._completion(schedule),
-                )
+                if (schedule.state or "ENABLED") != "ENABLED":
+                    continue  # (moto's UpdateSchedule without State leaves None: AWS enables)
+                # A schedule's source is made once, and again only when UpdateSchedule
+                # changed it (a tick reads every schedule: a journey's timers number one or
+                # two a candidate).
+                version = (id(schedule), schedule.last_modified_date)
+                kept = self._built.get(schedule.arn)
+                source = kept[1] if kept is not None and kept[0] == version else None
+                if source is None:
+                    source = ScheduleSource(
+                        key=schedule.arn,
+                        expression=schedule.schedule_expression,
+                        timezone=schedule.schedule_expression_timezone,
+                        deliver=self._scheduler_delivery(dict(schedule.target)),
+                        start=_as_datetime(schedule.start_date),
+                        end=_as_datetime(schedule.end_date),
+                        on_completion=self._completion(schedule),
+                    )
+                built[schedule.arn] = (version, source)
+                yield source
+        self._built = built  # the schedules deleted since the last tick are forgotten
 
     def _scheduler_delivery(self, target: dict[str, Any]) -> Callable[[datetime], None]:
         def deliver(when: datetime) -> None:

@@ -600,6 +600,40 @@ def test_toy_scheduler_schedule_created_at_run_time_fires(toy_stack: LocalStack)
     assert not [s for s in remaining if s["Name"].startswith("wake-")]  # ActionAfterCompletion
 
 
+@e2e
+def test_toy_scheduler_schedule_updated_fires_at_its_new_time(toy_stack: LocalStack) -> None:
+    """A schedule moved by UpdateSchedule fires at its new time only (the stack keeps what it
+    made of each schedule between ticks, and makes it again when the schedule changes)."""
+    sqs = toy_stack.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"moved-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    now = datetime.fromisoformat(toy_stack.now()).astimezone(UTC)
+    scheduler = toy_stack.client("scheduler")
+    name = f"moved-{uuid.uuid4().hex[:8]}"
+    common: dict[str, Any] = {
+        "Name": name,
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "ActionAfterCompletion": "DELETE",
+        "Target": {"Arn": queue_arn, "RoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/x"},
+    }
+    first, moved = now + timedelta(minutes=10), now + timedelta(minutes=30)
+    scheduler.create_schedule(
+        ScheduleExpression=f"at({first:%Y-%m-%dT%H:%M:%S})",
+        **{**common, "Target": {**common["Target"], "Input": "first"}},
+    )
+    toy_stack.advance_clock(60)  # a tick has seen it (and kept what it made of it)
+    scheduler.update_schedule(
+        ScheduleExpression=f"at({moved:%Y-%m-%dT%H:%M:%S})",
+        **{**common, "Target": {**common["Target"], "Input": "moved"}},
+    )
+    toy_stack.advance_clock(15 * 60)
+    assert not toy_stack.drain(queue_url)
+    toy_stack.advance_clock(20 * 60)
+    assert [m["Body"] for m in toy_stack.drain(queue_url)] == ["moved"]
+
+
 # == unit level =================================================================================
 
 

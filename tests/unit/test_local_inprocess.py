@@ -115,8 +115,9 @@ _CORS = "access-control-allow-origin"
 
 def test_moto_answers_directly_what_its_flask_app_answers() -> None:
     """Read requests of the services the stack uses (and errors: a missing table, a missing
-    key, a ClientError answer) answered by `_direct_answer` and by moto's WSGI application,
-    from the same environ: the same status, body and headers."""
+    key, a ClientError answer), with JSON bodies and a form (STS's query protocol, which
+    werkzeug parses itself) answered by `_direct_answer` and by moto's WSGI
+    application, from the same environ: the same status, body and headers."""
     import json
 
     import boto3
@@ -168,7 +169,7 @@ def test_moto_answers_directly_what_its_flask_app_answers() -> None:
         }
         ddb, sqs = boto3.client("dynamodb", **kw), boto3.client("sqs", **kw)
         events, s3 = boto3.client("events", **kw), boto3.client("s3", **kw)
-        ses = boto3.client("sesv2", **kw)
+        ses, sts = boto3.client("sesv2", **kw), boto3.client("sts", **kw)
         ddb.create_table(
             TableName="direct",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -182,7 +183,7 @@ def test_moto_answers_directly_what_its_flask_app_answers() -> None:
             Bucket="direct", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )
         s3.put_object(Bucket="direct", Key="a/b.json", Body=b"{}")
-        for client in (ddb, sqs, events, s3, ses):
+        for client in (ddb, sqs, events, s3, ses, sts):
             client.meta.events.register("before-send", compare)
         ddb.get_item(TableName="direct", Key={"pk": {"S": "a"}})
         ddb.query(
@@ -197,15 +198,17 @@ def test_moto_answers_directly_what_its_flask_app_answers() -> None:
         events.list_rules()
         events.describe_rule(Name="direct")
         s3.list_objects_v2(Bucket="direct")
-        s3.get_object(Bucket="direct", Key="a/b.json")["Body"].read()
+        assert s3.get_object(Bucket="direct", Key="a/b.json")["Body"].read() == b"{}"
         s3.head_object(Bucket="direct", Key="a/b.json")
         with pytest.raises(s3.exceptions.NoSuchKey):
             s3.get_object(Bucket="direct", Key="missing")
         ses.list_email_identities()
+        assert sts.get_caller_identity()["Account"]
     finally:
         undo()
         undo_moto()
-    assert len(compared) == 12
+    assert len(compared) == 13
+    assert "before-send.sts.GetCallerIdentity 200 OK" in compared
     assert "before-send.dynamodb.GetItem 400 BAD REQUEST" in compared
     assert "before-send.s3.GetObject 404 NOT FOUND" in compared
 
