@@ -151,7 +151,8 @@ def batch_write(ddb: Any, table: str, requests: Sequence[dict[str, Any]], *, wha
 
 
 def query_all(ddb: Any, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a Query, page by page, as plain Python values."""
+    """Every item of a Query, page by page, as plain Python values (``plain_item``: a
+    candidate's Query returns every journey instance of theirs, ended ones included)."""
     from botocore.exceptions import ClientError
 
     from ..errors import StorageError
@@ -162,7 +163,7 @@ def query_all(ddb: Any, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         except ClientError as exc:
             raise StorageError(f"{what} failed") from exc
         for item in resp.get("Items", []):
-            yield from_item(item)
+            yield plain_item(item)
         if "LastEvaluatedKey" not in resp:
             return
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -47,9 +47,10 @@ class StoredInstance:
 
 
 def _stored(item: dict[str, Any]) -> StoredInstance:
+    outbox = item.get("outbox") or "[]"
     return StoredInstance(
         data=json.loads(item["instance"]),
-        outbox=json.loads(item.get("outbox") or "[]"),
+        outbox=[] if outbox == "[]" else json.loads(outbox),  # most are carried out
         seq=int(item["seq"]),
     )
 
