@@ -7,12 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from talentops.adapters.campaigns import PreviewState
-from talentops.adapters.dynamo import from_item, plain_item, to_item
 from talentops.campaigns.launch import CampaignMessage, parse_message
 from talentops.campaigns.model import Campaign
 from talentops.campaigns.preview import merge_previews
@@ -170,30 +167,3 @@ def test_a_segment_projects_only_what_it_reads_and_previews_decide_at_send_at():
     assert preview_moment(_campaign(), NOW) == NOW
     later = NOW + timedelta(days=2)
     assert preview_moment(_campaign(send_at=later.isoformat()), NOW) == later
-
-
-_values = st.recursive(
-    st.one_of(
-        st.text(max_size=5),
-        st.integers(min_value=-(10**12), max_value=10**12),
-        st.floats(allow_nan=False, allow_infinity=False, width=32).filter(lambda f: abs(f) < 1e9),
-        st.booleans(),
-        st.none(),
-    ),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
-    max_leaves=8,
-)
-
-
-@given(st.dictionaries(st.text(min_size=1, max_size=6), _values, max_size=5))
-def test_the_fast_parser_reads_items_as_from_item_does(data):
-    item = to_item(data)
-    assert plain_item(item) == from_item(item)
-
-
-@pytest.mark.parametrize(
-    "text", ["1E+23", "12345678901234567890.0", "9007199254740993.0", "1.5", "-0.0", "1e-7"]
-)
-def test_the_fast_parser_reads_numbers_exactly_as_from_item_does(text):
-    item = {"n": {"N": text}, "l": {"L": [{"N": text}]}, "m": {"M": {"x": {"N": text}}}}
-    assert plain_item(item) == from_item(item)

@@ -57,7 +57,7 @@ from botocore.exceptions import ClientError
 from ..errors import ConcurrencyError, StorageError
 from ..models.state import Profile
 from .aws import client
-from .dynamo import batch_write, cancellation_codes, from_item, plain_item, query_all, to_item
+from .dynamo import batch_write, cancellation_codes, from_item, query_all, to_item
 from .talent_pool import LoadedProfile
 
 META_SK = "META"
@@ -825,6 +825,6 @@ class CampaignRepository:
                 continue
             key = {name: item[name] for name in INDEX_KEY if name in item}
             seq = int(item.get("alert_seq", {}).get("N", "0"))
-            data = plain_item({k: v for k, v in item.items() if k not in _NOT_PROFILE})
+            data = from_item({k: v for k, v in item.items() if k not in _NOT_PROFILE})
             items.append(PoolItem(Profile.model_validate(data), key, seq))
         return PoolPage(items, resp.get("LastEvaluatedKey"))

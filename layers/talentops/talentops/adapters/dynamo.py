@@ -54,27 +54,12 @@ def _serialize(value: Any) -> dict[str, Any]:
     return _SER.serialize(_plain(value))
 
 
-def _py(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _py(v) for k, v in value.items()}
-    if isinstance(value, (list, set)):
-        return [_py(v) for v in value]
-    return value
-
-
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _py(_DESER.deserialize(v)) for k, v in item.items()}
-
-
-def plain_item(item: dict[str, Any]) -> dict[str, Any]:
-    """``from_item`` for the hot path of reading many items (a pool Scan): the same values
-    (numbers as int, or float when not whole; sets as lists), without boto3's
-    TypeDeserializer and Decimal on the way (several times faster on a profile). A text,
-    the most common value by far, is taken where it is met, without a call."""
+    """An item's attribute values as plain Python values: numbers as int, or float when not
+    whole; sets as lists; what boto3's TypeDeserializer reads, without it and the Decimal of
+    every number on the way (several times faster on a profile: every item a repository
+    reads goes through here). A text, the most common value by far, is taken where it is
+    met, without a call. tests/unit/test_dynamo_items.py holds it to boto3's reading."""
     return {k: v["S"] if "S" in v else _typed(v) for k, v in item.items()}
 
 
@@ -93,7 +78,12 @@ def _plain_value(kind: str, value: Any) -> Any:
         return list(value)
     if kind == "NS":
         return [_number(v) for v in value]
-    return _py(_DESER.deserialize({kind: value}))  # binary: as from_item has it
+    return _binary(_DESER.deserialize({kind: value}))  # binary (B, BS): as boto3 reads it
+
+
+def _binary(value: Any) -> Any:
+    """boto3's Binary (bytes-like), or a set of them as a list."""
+    return list(value) if isinstance(value, set) else value
 
 
 def _typed(typed: dict[str, Any]) -> Any:
@@ -111,7 +101,7 @@ def _number(text: str) -> int | float:
     try:
         return int(text)
     except ValueError:
-        from decimal import Decimal  # as from_item reads it (the module imports it lazily)
+        from decimal import Decimal  # as boto3 reads it (imported when a number needs it)
 
         # Exact while whole: "1E+23" is 10**23, not the integer of the float nearest to it.
         number = Decimal(text)
@@ -151,7 +141,7 @@ def batch_write(ddb: Any, table: str, requests: Sequence[dict[str, Any]], *, wha
 
 
 def query_all(ddb: Any, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a Query, page by page, as plain Python values (``plain_item``: a
+    """Every item of a Query, page by page, as plain Python values (``from_item``: a
     candidate's Query returns every journey instance of theirs, ended ones included)."""
     from botocore.exceptions import ClientError
 
@@ -163,7 +153,7 @@ def query_all(ddb: Any, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         except ClientError as exc:
             raise StorageError(f"{what} failed") from exc
         for item in resp.get("Items", []):
-            yield plain_item(item)
+            yield from_item(item)
         if "LastEvaluatedKey" not in resp:
             return
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ...errors import StorageError
-from ..dynamo import batch_write, plain_item, query_all
+from ..dynamo import batch_write, from_item, query_all
 
 if TYPE_CHECKING:
     from ...models.state import Profile
@@ -98,5 +98,5 @@ def profile_from_item(item: dict[str, Any]) -> Profile:
     # Imported here: the stores that only need the keys above import no model.
     from ...models.state import Profile
 
-    data = plain_item(item)  # from_item's values, without boto3's TypeDeserializer
+    data = from_item(item)
     return Profile.model_validate(data)
