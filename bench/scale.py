@@ -231,11 +231,13 @@ JOURNEY_HISTORY = (0, 10, 50)
 
 def ended_event_journeys(profile: Any, count: int) -> list[dict[str, Any]]:
     """``count`` event journeys that ``profile``'s candidate went through to the end, played
-    by the engine (registered a week ahead, reminded, checked in, thanked), one a month, as
-    the journeys adapter stores them: the items a Query of the candidate's partition returns
-    with the profile."""
+    by the engine (registered a week ahead, reminded, checked in, thanked), one a month up
+    to the month before the bench's trigger (2026-12-03), stored by the journeys adapter's
+    own ``instance_item``: the items a Query of the candidate's partition returns with the
+    profile."""
     from datetime import UTC, datetime
 
+    from talentops.adapters.journeys import instance_item
     from talentops.content.catalogue import Catalogue
     from talentops.journeys.engine import CandidateEvent, TimerFired, advance, start
     from talentops.journeys.loader import load_journeys, messages_of
@@ -250,7 +252,7 @@ def ended_event_journeys(profile: Any, count: int) -> list[dict[str, Any]]:
     )
     items = []
     for i in range(count):
-        starts = datetime(2024, 1, 10, 17, 30, tzinfo=UTC) + timedelta(days=30 * i)
+        starts = datetime(2026, 11, 3, 17, 30, tzinfo=UTC) - timedelta(days=30 * (count - 1 - i))
         event = {**EVENT, "id": f"evt-past-{i:03d}", "starts_at": starts.isoformat()}
         registered = starts - timedelta(days=7)
 
@@ -289,25 +291,37 @@ def ended_event_journeys(profile: Any, count: int) -> list[dict[str, Any]]:
         assert done is not None and done.status == "completed", done
         data = done.model_dump(mode="json")
         items.append(
-            {
-                "pk": {"S": f"CAND#{profile.candidate_id}"},
-                "sk": {"S": f"JOURNEY#{done.instance_id}"},
-                "journey": {"S": done.journey},
-                "status": {"S": done.status},
-                "seq": {"N": str(done.seq)},
-                "instance": {"S": json.dumps(data, separators=(",", ":"), sort_keys=True)},
-                "outbox": {"S": "[]"},
-            }
+            instance_item(
+                profile.candidate_id, done.instance_id, data, done.seq, outbox=[], ended=True
+            )
         )
     return items
 
 
+def dynamodb_size(item: dict[str, Any]) -> int:
+    """The size DynamoDB bills of an item of texts and numbers: each attribute's name and
+    value in UTF-8, a number one byte for every two significant digits and one more."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode("utf-8"))
+        if "S" in value:
+            size += len(value["S"].encode("utf-8"))
+        elif "N" in value:
+            digits = value["N"].lstrip("-").replace(".", "").strip("0") or "0"
+            size += (len(digits) + 1) // 2 + 1
+        else:
+            raise ValueError(f"dynamodb_size reads texts and numbers, not {sorted(value)}")
+    return size
+
+
 def journey_scale(repeats: int) -> dict[str, Any]:
     """The whole journeys handler (cpu.whole_handler: the EventBridge event to its last AWS
-    call, AWS answered in memory) for a check-in that the catalogue follows up, for
-    candidates whose partition holds 0, 10 and 50 ended event journeys: a trigger reads the
-    candidate's journey instances, ended ones included (re-entry and a late event's owner
-    are decided from them). One interleaved group; the ratio is the median of the repeats'."""
+    call, AWS answered in memory) for the check-ins and no-shows of cpu.handler_messages,
+    which the catalogue follows up, for candidates whose partition holds 0, 10 and 50 ended
+    event journeys (their profile counting them, as the journeys adapter keeps it: with none,
+    a trigger reads no instances): a trigger reads the candidate's journey instances, ended
+    ones included (re-entry and a late event's owner are decided from them). One
+    interleaved group; the ratio is the median of the repeats'."""
     from . import cpu
 
     setup = cpu._setup()
@@ -316,13 +330,25 @@ def journey_scale(repeats: int) -> dict[str, Any]:
         count: {m.item["pk"]["S"]: ended_event_journeys(m.profile, count) for m in messages}
         for count in JOURNEY_HISTORY
     }
-    # One handler, as a warm Lambda holds it; each case points the fakes at its histories.
-    call, calls = cpu.whole_handler(setup)
+    profiles = {
+        count: [{**m.item, "journey_items": {"N": str(count)}} for m in messages]
+        for count in JOURNEY_HISTORY
+    }
+    # One handler, as a warm Lambda holds it; each case points the fakes at its candidates.
+    call, _ = cpu.whole_handler(setup)
     fake = call.fake  # type: ignore[attr-defined]
+    answers = {
+        count: (
+            {i["pk"]["S"]: i for i in profiles[count]},
+            {i["email_norm"]["S"]: i for i in profiles[count]},
+            histories[count],
+        )
+        for count in JOURNEY_HISTORY
+    }
 
     def case(count: int) -> Any:
         def run() -> object:
-            fake.journeys = histories[count]
+            fake.by_pk, fake.by_email, fake.journeys = answers[count]
             return call()
 
         return run
@@ -332,17 +358,18 @@ def journey_scale(repeats: int) -> dict[str, Any]:
     try:
         for count in JOURNEY_HISTORY:
             fake.items_read = 0
+            fake.calls.clear()
             for _ in messages:
                 cases[f"handler {count}"]()
             items = next(iter(histories[count].values()))
-            size = sum(len(json.dumps(i, separators=(",", ":")).encode()) for i in items)
+            size = sum(dynamodb_size(i) for i in items)
             rows.append(
                 {
                     "ended_journeys": count,
                     "instance_bytes": size,
-                    "read_units_consistent": math.ceil(size / 4096) if size else 0,
+                    "read_units_consistent": math.ceil(size / 4096),
                     "items_read_per_message": fake.items_read / len(messages),
-                    "aws_calls_per_message": sum(calls.values()),
+                    "aws_calls_per_message": sum(fake.calls.values()) / len(messages),
                 }
             )
         n = max(calibrate(fn, target_s=0.04) for fn in cases.values())
@@ -366,8 +393,8 @@ def journey_scale(repeats: int) -> dict[str, Any]:
         "ratio_of": f"{JOURNEY_HISTORY[-1]} vs {JOURNEY_HISTORY[0]} ended journeys",
         "note": (
             "each ended journey as the event journey leaves it (registered, reminded, checked "
-            "in, thanked); sizes are the JSON of the items' attribute values, an approximation "
-            "of DynamoDB's; a consistent Query costs a read unit per 4 KB it returns"
+            "in, thanked), stored by the journeys adapter; sizes as DynamoDB bills them; a "
+            "consistent Query costs a read unit per 4 KB it returns"
         ),
     }
 

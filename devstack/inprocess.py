@@ -217,8 +217,9 @@ def _body_read(request: Any, environ: dict[str, Any]) -> None:
     calls) on ``request`` as werkzeug leaves it once moto has read ``request.data``: the body
     as the data, an empty form, no files, the stream read. werkzeug gets there by building a
     form parser and a limited stream over the input for each request: about 50 us of the
-    1.3 ms a small GetItem cost in process. A form (the query protocol) is left to werkzeug."""
-    if request.mimetype in _FORM_TYPES:
+    1.3 ms a small GetItem cost in process. A form (the query protocol) and an encoded body
+    (moto decompresses a gzip body by replacing the stream it reads) are left to werkzeug."""
+    if request.mimetype in _FORM_TYPES or request.headers.get("Content-Encoding"):
         return
     body = environ["wsgi.input"].getvalue()
     empty = request.parameter_storage_class()

@@ -126,6 +126,7 @@ def install() -> Any:
         _install_lean_traversal(),
         _install_backend_lookup_cache(),
         _install_cheaper_random_strings(),
+        _install_schedule_state_default(),
         _install_name_conversion_cache(),
         _install_item_size_once(),
         _install_unread_copies(),
@@ -766,6 +767,29 @@ def _install_backend_lookup_cache() -> Any:
 
     def uninstall() -> None:
         DomainDispatcherApplication.get_backend_for_host = original  # type: ignore[method-assign]
+
+    return uninstall
+
+
+def _install_schedule_state_default() -> Any:
+    """UpdateSchedule without `State` enables the schedule on AWS (the API's default, as on
+    CreateSchedule); moto's leaves it empty, so that GetSchedule, ListSchedules and the
+    stack's ticker saw a schedule in no state."""
+    from moto.scheduler.models import Schedule
+
+    original = Schedule.update
+    if getattr(original, "_state_default", False):
+        return lambda: None
+
+    def update(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.state = self.state or "ENABLED"
+
+    update._state_default = True  # type: ignore[attr-defined]
+    Schedule.update = update  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        Schedule.update = original  # type: ignore[method-assign]
 
     return uninstall
 

@@ -289,7 +289,7 @@ class MotoScheduleSources:
         self._sqs = clients.client("sqs")
         self._events = clients.client("events")
         self._scheduler = clients.client("scheduler")
-        self._built: dict[str, tuple[tuple[Any, ...], ScheduleSource]] = {}
+        self._built: dict[str, tuple[Any, Any, ScheduleSource]] = {}
 
     def __call__(self) -> Iterator[ScheduleSource]:
         # A snapshot under the lock of moto's state (its dicts are written by other threads);
@@ -354,17 +354,20 @@ class MotoScheduleSources:
         from moto.scheduler.models import scheduler_backends
 
         backend = scheduler_backends[self._config.account_id][self._config.region]
-        built: dict[str, tuple[tuple[Any, ...], ScheduleSource]] = {}
+        built: dict[str, tuple[Any, Any, ScheduleSource]] = {}
         for group in list(backend.schedule_groups.values()):
             for schedule in list(group.schedules.values()):
-                if (schedule.state or "ENABLED") != "ENABLED":
-                    continue  # (moto's UpdateSchedule without State leaves None: AWS enables)
+                if schedule.state != "ENABLED":
+                    continue
                 # A schedule's source is made once, and again only when UpdateSchedule
                 # changed it (a tick reads every schedule: a journey's timers number one or
-                # two a candidate).
-                version = (id(schedule), schedule.last_modified_date)
+                # two a candidate). Kept with the schedule itself: one deleted and created
+                # again under its name is another object.
+                modified = schedule.last_modified_date
                 kept = self._built.get(schedule.arn)
-                source = kept[1] if kept is not None and kept[0] == version else None
+                source = None
+                if kept is not None and kept[0] is schedule and kept[1] == modified:
+                    source = kept[2]
                 if source is None:
                     source = ScheduleSource(
                         key=schedule.arn,
@@ -375,7 +378,7 @@ class MotoScheduleSources:
                         end=_as_datetime(schedule.end_date),
                         on_completion=self._completion(schedule),
                     )
-                built[schedule.arn] = (version, source)
+                built[schedule.arn] = (schedule, modified, source)
                 yield source
         self._built = built  # the schedules deleted since the last tick are forgotten
 

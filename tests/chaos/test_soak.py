@@ -26,7 +26,8 @@ At the end, past every lease and a reconciler run, it checks:
 - every send refused by `ses_reject` is recorded `failed` / `undeliverable`.
 
 A check that found nothing to look at fails (a soak that sent nothing proves nothing), except
-the last: a run may refuse no send; its figures then say so.
+two whose subject a run may not produce: two budgeted sends of one candidate in a window, and
+a send refused by `ses_reject`; their figures then say "nothing to check in this run".
 
 `CHAOS_EVENTS` sets the number of events (default 300, the CI soak; `make chaos`: 5,000),
 `CHAOS_SEED` the seed, `CHAOS_REPORT` a path to write the figures to as JSON.
@@ -789,7 +790,11 @@ def _record(soak: Soak, name: str, problems: list[str], *, checked: int) -> None
     looked at nothing proves nothing: a soak whose run gives it nothing fails it (``checked``
     is 0), except where the run cannot promise anything to look at (``_record_any``)."""
     soak.figures.checks[name] = (
-        f"ok ({checked} checked)" if not problems else f"{len(problems)} problems"
+        f"{len(problems)} problems"
+        if problems
+        else f"ok ({checked} checked)"
+        if checked
+        else "failed: nothing to check"
     )
     assert not problems, f"seed {SEED}: " + "; ".join(problems[:20])
     assert checked, f"seed {SEED}: {name}: the soak gave this check nothing to look at"
@@ -876,7 +881,7 @@ def test_no_candidate_got_more_than_the_contact_budget(soak: Soak) -> None:
 
     budget = ContactBudget()  # template.yaml's ContactPolicy is empty: the defaults
     problems: list[str] = []
-    checked = 0  # budgeted sends with a ceiling, each held to its window
+    checked = 0  # budgeted sends with another one in their window: those a ceiling could stop
     for email, decisions in soak.decided.items():
         sent = sorted(
             (datetime.fromisoformat(d["decided_at"]), d["purpose"], d["decision_id"])
@@ -887,17 +892,18 @@ def test_no_candidate_got_more_than_the_contact_budget(soak: Soak) -> None:
             ceiling = budget.ceilings.get(PRIORITY_OF_PURPOSE[purpose])
             if ceiling is None:
                 continue
-            checked += 1
             # budgeted sends in the window that ends at this one (the same instant included)
             counted = [
                 t for t, _, other in sent if at - budget.window < t <= at and other != decision_id
             ]
+            checked += bool(counted)
             if len(counted) >= ceiling:
                 problems.append(
                     f"{email}: {purpose} {decision_id} sent with {len(counted)} budgeted "
                     f"in the {budget.describe_window()} before it (ceiling {ceiling})"
                 )
-    _record(soak, "contact budget held", problems, checked=checked)
+    # A run may give no candidate two budgeted sends in a window (a short CHAOS_EVENTS).
+    _record_any(soak, "contact budget held", problems, checked=checked)
 
 
 def test_no_erased_candidate_anywhere(soak: Soak) -> None:
@@ -907,13 +913,12 @@ def test_no_erased_candidate_anywhere(soak: Soak) -> None:
         c.email.lower(): c.key for c in erased
     }
     problems = []
-    places = _scan_all(soak)
-    for where, text in places:
+    for where, text in _scan_all(soak):
         lower = text.lower()
         for needle, key in needles.items():
             if needle in lower:
                 problems.append(f"erased candidate {key} in {where}")
-    _record(soak, "no erased candidate anywhere", problems, checked=len(places))
+    _record(soak, "no erased candidate anywhere", problems, checked=len(erased))
 
 
 def test_dead_letter_queues_hold_exactly_the_malformed_events(soak: Soak) -> None:

@@ -115,12 +115,13 @@ _CORS = "access-control-allow-origin"
 
 def test_moto_answers_directly_what_its_flask_app_answers() -> None:
     """Read requests of the services the stack uses (and errors: a missing table, a missing
-    key, a ClientError answer), with JSON bodies and a form (STS's query protocol, which
-    werkzeug parses itself) answered by `_direct_answer` and by moto's WSGI
+    key, a ClientError answer), with JSON bodies, a form (STS's query protocol, which
+    werkzeug parses itself) and a gzip body (CloudWatch's, which moto decompresses) answered by `_direct_answer` and by moto's WSGI
     application, from the same environ: the same status, body and headers."""
     import json
 
     import boto3
+    from botocore.config import Config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from devstack import inprocess
@@ -170,6 +171,8 @@ def test_moto_answers_directly_what_its_flask_app_answers() -> None:
         ddb, sqs = boto3.client("dynamodb", **kw), boto3.client("sqs", **kw)
         events, s3 = boto3.client("events", **kw), boto3.client("s3", **kw)
         ses, sts = boto3.client("sesv2", **kw), boto3.client("sts", **kw)
+        gzipped = Config(request_min_compression_size_bytes=1)  # botocore compresses the body
+        cloudwatch = boto3.client("cloudwatch", config=gzipped, **kw)
         ddb.create_table(
             TableName="direct",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -183,7 +186,7 @@ def test_moto_answers_directly_what_its_flask_app_answers() -> None:
             Bucket="direct", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )
         s3.put_object(Bucket="direct", Key="a/b.json", Body=b"{}")
-        for client in (ddb, sqs, events, s3, ses, sts):
+        for client in (ddb, sqs, events, s3, ses, sts, cloudwatch):
             client.meta.events.register("before-send", compare)
         ddb.get_item(TableName="direct", Key={"pk": {"S": "a"}})
         ddb.query(
@@ -204,10 +207,16 @@ def test_moto_answers_directly_what_its_flask_app_answers() -> None:
             s3.get_object(Bucket="direct", Key="missing")
         ses.list_email_identities()
         assert sts.get_caller_identity()["Account"]
+        cloudwatch.put_metric_data(
+            Namespace="direct", MetricData=[{"MetricName": "gzipped", "Value": 1.0}]
+        )
+        listed = cloudwatch.list_metrics(Namespace="direct")["Metrics"]
+        assert {m["MetricName"] for m in listed} == {"gzipped"}
     finally:
         undo()
         undo_moto()
-    assert len(compared) == 13
+    assert len(compared) == 15
+    assert "before-send.cloudwatch.PutMetricData 200 OK" in compared
     assert "before-send.sts.GetCallerIdentity 200 OK" in compared
     assert "before-send.dynamodb.GetItem 400 BAD REQUEST" in compared
     assert "before-send.s3.GetObject 404 NOT FOUND" in compared

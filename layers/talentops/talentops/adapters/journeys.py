@@ -55,6 +55,27 @@ def _stored(item: dict[str, Any]) -> StoredInstance:
     )
 
 
+def instance_item(
+    candidate_id: str,
+    instance_id: str,
+    data: dict[str, Any],
+    seq: int,
+    *,
+    outbox: Sequence[dict[str, Any]],
+    ended: bool,
+) -> dict[str, Any]:
+    """The item of an instance (``data``: its JSON form) at ``seq``, with its outbox."""
+    return {
+        "pk": {"S": cand_pk(candidate_id)},
+        "sk": {"S": f"{JOURNEY_PREFIX}{instance_id}"},
+        "journey": {"S": str(data["journey"])},
+        "status": {"S": "ended" if ended else "active"},
+        "seq": {"N": str(seq)},
+        "instance": {"S": json.dumps(data, separators=(",", ":"), sort_keys=True)},
+        "outbox": {"S": json.dumps(list(outbox), separators=(",", ":"))},
+    }
+
+
 class JourneyRepository:
     def __init__(self, table_name: str, dynamodb: Any | None = None):
         self.table = table_name
@@ -129,15 +150,7 @@ class JourneyRepository:
         the instance runs, kept in the same request (the first instance of a version a
         process writes)."""
         pk = cand_pk(candidate_id)
-        item: dict[str, Any] = {
-            "pk": {"S": pk},
-            "sk": {"S": f"{JOURNEY_PREFIX}{instance_id}"},
-            "journey": {"S": str(data["journey"])},
-            "status": {"S": "ended" if ended else "active"},
-            "seq": {"N": str(seq)},
-            "instance": {"S": json.dumps(data, separators=(",", ":"), sort_keys=True)},
-            "outbox": {"S": json.dumps(list(outbox), separators=(",", ":"))},
-        }
+        item = instance_item(candidate_id, instance_id, data, seq, outbox=outbox, ended=ended)
         put: dict[str, Any] = {"TableName": self.table, "Item": item}
         if expected_seq is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
