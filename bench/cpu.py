@@ -351,20 +351,17 @@ def handler_messages(s: Setup) -> list[Message]:
     return [m for m in s.messages if m.fact.detail_type in HANDLER_TRIGGERS]
 
 
-def whole_handler(
-    s: Setup, journeys: dict[str, list[dict[str, Any]]] | None = None
-) -> tuple[Callable[[], object], dict[str, float]]:
+def whole_handler(s: Setup) -> tuple[Callable[[], object], dict[str, float]]:
     """the journeys handler from the EventBridge event to its last AWS call, with every
     AWS client answered in memory (no botocore), for the messages of handler_messages.
-    ``journeys``: the journey instance items each candidate's partition holds (pk ->
-    items; none by default). Returns the callable and the AWS calls it makes per message
-    (to show that the fakes answered what the product asked)."""
+    Returns the callable and the AWS calls it makes per message (to show that the fakes
+    answered what the product asked); the callable's ``fake`` is the fakes themselves."""
     from talentops import wiring
 
     from .account import load_handler
     from .fakes import FakeAws, fake_clients
 
-    aws = FakeAws([m.item for m in s.messages], journeys)
+    aws = FakeAws([m.item for m in s.messages])
     stack = contextlib.ExitStack()
     stack.enter_context(fake_clients(aws))
     # Opened once: opening /dev/null for every call (about 12 us) was the bench's cost, not
@@ -399,7 +396,7 @@ def whole_handler(
         call()
     per_message = {k: v / probe for k, v in sorted(aws.calls.items())}
     call.close = stack.close  # type: ignore[attr-defined]
-    call.fake = aws  # type: ignore[attr-defined]  # what the fakes answered (items read)
+    call.fake = aws  # type: ignore[attr-defined]
     return call, per_message
 
 

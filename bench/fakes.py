@@ -19,16 +19,13 @@ class UnexpectedCallError(AssertionError):
 
 
 class FakeAws:
-    def __init__(
-        self,
-        profiles: list[dict[str, Any]],
-        journeys: dict[str, list[dict[str, Any]]] | None = None,
-    ):
-        """profiles: DynamoDB items of the profiles the reads should find; journeys: the
-        journey instance items of a partition (pk), which a Query of it returns."""
+    def __init__(self, profiles: list[dict[str, Any]]):
+        """profiles: DynamoDB items of the profiles the reads should find. ``journeys``: the
+        journey instance items of a partition (pk), which a Query of it returns (none until
+        a bench sets them)."""
         self.by_pk = {item["pk"]["S"]: item for item in profiles}
         self.by_email = {item["email_norm"]["S"]: item for item in profiles if "email_norm" in item}
-        self.journeys = journeys or {}
+        self.journeys: dict[str, list[dict[str, Any]]] = {}
         self.calls: Counter[str] = Counter()
         self.items_read = 0  # items the Queries of a partition returned
 

@@ -365,10 +365,9 @@ class MotoScheduleSources:
                 # again under its name is another object.
                 modified = schedule.last_modified_date
                 kept = self._built.get(schedule.arn)
-                source = None
                 if kept is not None and kept[0] is schedule and kept[1] == modified:
                     source = kept[2]
-                if source is None:
+                else:
                     source = ScheduleSource(
                         key=schedule.arn,
                         expression=schedule.schedule_expression,

@@ -785,7 +785,7 @@ def soak(start_stack: Callable[..., LocalStack]) -> Iterator[Soak]:
         stack.stop()
 
 
-def _record(
+def _assert_check_held(
     soak: Soak, name: str, problems: list[str], *, checked: int, may_be_none: bool = False
 ) -> None:
     """The check's verdict in the figures, with how many things it looked at. A check that
@@ -853,7 +853,7 @@ def test_every_sent_decision_has_one_email_and_every_email_a_decision(soak: Soak
             problems.append(
                 f"email {mail['message_id']} (decision {decision_id!r}) has no sent decision"
             )
-    _record(
+    _assert_check_held(
         soak, "one email per sent decision, a decision per email", problems, checked=len(sent_ids)
     )
 
@@ -865,7 +865,7 @@ def test_no_claimed_send_is_left_unresolved(soak: Soak) -> None:
         for d in claims
         if d["status"] not in ("sent", "failed")
     ]
-    _record(soak, "no claim left unresolved", problems, checked=len(claims))
+    _assert_check_held(soak, "no claim left unresolved", problems, checked=len(claims))
 
 
 def test_no_candidate_got_more_than_the_contact_budget(soak: Soak) -> None:
@@ -895,7 +895,7 @@ def test_no_candidate_got_more_than_the_contact_budget(soak: Soak) -> None:
                     f"in the {budget.describe_window()} before it (ceiling {ceiling})"
                 )
     # A run may give no candidate two budgeted sends in a window (a short CHAOS_EVENTS).
-    _record(soak, "contact budget held", problems, checked=checked, may_be_none=True)
+    _assert_check_held(soak, "contact budget held", problems, checked=checked, may_be_none=True)
 
 
 def test_no_erased_candidate_anywhere(soak: Soak) -> None:
@@ -910,7 +910,7 @@ def test_no_erased_candidate_anywhere(soak: Soak) -> None:
         for needle, key in needles.items():
             if needle in lower:
                 problems.append(f"erased candidate {key} in {where}")
-    _record(soak, "no erased candidate anywhere", problems, checked=len(erased))
+    _assert_check_held(soak, "no erased candidate anywhere", problems, checked=len(erased))
 
 
 def test_dead_letter_queues_hold_exactly_the_malformed_events(soak: Soak) -> None:
@@ -935,7 +935,9 @@ def test_dead_letter_queues_hold_exactly_the_malformed_events(soak: Soak) -> Non
     for event_id, what in soak.malformed.items():
         if found[event_id] != 1:
             problems.append(f"malformed event ({what}) in {found[event_id]} DLQs")
-    _record(soak, "DLQs hold exactly the malformed events", problems, checked=len(soak.malformed))
+    _assert_check_held(
+        soak, "DLQs hold exactly the malformed events", problems, checked=len(soak.malformed)
+    )
 
 
 def test_refused_sends_are_recorded_undeliverable(soak: Soak) -> None:
@@ -950,7 +952,7 @@ def test_refused_sends_are_recorded_undeliverable(soak: Soak) -> None:
             continue
         if d["status"] != "failed" or d["reason"] != "undeliverable":
             problems.append(f"refused send {decision_id} is {d['status']} / {d['reason']}")
-    _record(
+    _assert_check_held(
         soak,
         "refused sends recorded undeliverable",
         problems,
