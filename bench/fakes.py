@@ -44,9 +44,8 @@ class FakeAws:
                     return {"Items": [item] if item else [], "Count": 1 if item else 0}
                 values = kwargs["ExpressionAttributeValues"]
                 pk = values[":pk"]["S"]
-                items = list(self.journeys.get(pk, []))  # JOURNEY#... sorts first
-                if ":last" in values and pk in self.by_pk:  # BETWEEN "JOURNEY#" AND "PROFILE"
-                    items.append(self.by_pk[pk])
+                partition = [*self.journeys.get(pk, []), *filter(None, [self.by_pk.get(pk)])]
+                items = [i for i in partition if _selected(i["sk"]["S"], values)]
                 self.items_read += len(items)
                 return {"Items": items, "Count": len(items)}
             if operation in ("transact_write_items", "put_item", "update_item", "delete_item"):
@@ -63,6 +62,14 @@ class FakeAws:
                 "Parameter": {"Name": kwargs["Name"], "Type": "SecureString", "Value": TOKEN_KEY}
             }
         raise UnexpectedCallError(f"the bench fakes do not know {service}.{operation}")
+
+
+def _selected(sk: str, values: dict[str, Any]) -> bool:
+    """Whether a partition Query's sort key condition (``BETWEEN :first AND :last`` or
+    ``begins_with(sk, :p)``, the two the journeys adapter uses) selects ``sk``."""
+    if ":p" in values:
+        return sk.startswith(values[":p"]["S"])
+    return values[":first"]["S"] <= sk <= values[":last"]["S"]
 
 
 class _FakeClient:

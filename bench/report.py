@@ -327,10 +327,12 @@ def goal_rows(results: dict[str, Any]) -> list[list[str]]:
                     f"{_f(first['us_per_message'])} us",
                     f"not a goal (flat would be <= {sc['flat_threshold']}x)",
                     _verdict(None),
-                    f"a trigger reads every journey instance of the candidate, ended ones "
-                    f"included: {_f(last['items_read_per_message'])} items, "
-                    f"{_f(last['instance_bytes'])} bytes, {_f(last['read_units_consistent'])} "
-                    "read units more per consistent Query; AWS calls per message "
+                    f"a trigger reads every journey instance of the candidate, an ended one "
+                    f"as its summary: {_f(last['items_read_per_message'])} items, "
+                    f"{_f(last['instance_bytes'])} bytes (of "
+                    f"{_f(last.get('stored_bytes', last['instance_bytes']))} stored), "
+                    f"{_f(last['read_units_consistent'])} read units more per consistent "
+                    "Query; AWS calls per message "
                     f"{_f(first['aws_calls_per_message'])} -> "
                     f"{_f(last['aws_calls_per_message'])} (docs/performance.md, Caveats)",
                 ]
@@ -667,6 +669,7 @@ def markdown(results: dict[str, Any]) -> str:
                             "AWS calls",
                             "Instances read",
                             "Their bytes",
+                            "Bytes stored",
                             "Read units (consistent)",
                             "us per message (whole handler)",
                         ],
@@ -676,6 +679,7 @@ def markdown(results: dict[str, Any]) -> str:
                                 r["aws_calls_per_message"],
                                 r["items_read_per_message"],
                                 r["instance_bytes"],
+                                r.get("stored_bytes", r["instance_bytes"]),
                                 r["read_units_consistent"],
                                 r["us_per_message"],
                             ]

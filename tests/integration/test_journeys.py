@@ -393,6 +393,51 @@ def test_event_journey_follows_up_by_outcome_and_a_late_attended_changes_nothing
     assert held.behaviours["event_attended"]["subject_id"] == EVENT["id"]
 
 
+def test_an_ended_journey_keeps_a_summary_where_triggers_read_and_its_trail_apart(
+    aws: Aws, handlers: Handlers, context: FakeContext, clock: Callable[[datetime], None]
+) -> None:
+    """Every trigger about a candidate reads their journey instances: an ended one keeps
+    there only what re-entry and a late event's owner are decided from, and its trail sorts
+    outside that range (read by the access export and ``history``)."""
+    from talentops.adapters.journeys import ENDED_FIELDS
+    from talentops.privacy.wiring import access_service
+
+    attendee = _seed(handlers, context, "came@example.org")
+    _candidate_event(handlers, context, REGISTERED, "came@example.org", T0, event=EVENT)
+    [running] = _instances(attendee)
+    assert running.data["trail"] and running.data["context"]["event"]["id"] == EVENT["id"]
+    clock(BERLIN_NINE)
+    assert _fire(handlers, context, BERLIN_NINE) == 1
+    clock(STARTS + timedelta(hours=2))
+    _candidate_event(
+        handlers, context, ATTENDED, "came@example.org", STARTS + timedelta(minutes=10), event=EVENT
+    )
+    assert len(_mails(aws, "came@example.org")) == 3
+
+    [summary] = _instances(attendee)
+    [full] = JourneyRepository(TABLE).history(attendee)
+    assert summary.data["status"] == full.data["status"] == "completed"
+    assert sorted(summary.data) == sorted(ENDED_FIELDS)
+    assert summary.data == {name: full.data[name] for name in ENDED_FIELDS}
+    assert summary.outbox == full.outbox == [] and summary.seq == full.seq
+    assert any("thank_attendee: send" in line for line in full.data["trail"]), full.data
+    keys = sorted(i["sk"]["S"] for i in _scan() if i["pk"]["S"] == f"CAND#{attendee}")
+    instance_id = summary.data["instance_id"]
+    assert f"JOURNEY#{instance_id}" in keys and f"JEND#{instance_id}" in keys
+
+    # Re-entry is decided from the summary: registering again for the event starts nothing.
+    _candidate_event(
+        handlers, context, REGISTERED, "came@example.org", STARTS + timedelta(hours=3), event=EVENT
+    )
+    assert len(_mails(aws, "came@example.org")) == 3
+    assert len(_instances(attendee)) == 1
+
+    # The access export holds the journey once, in full.
+    exported = access_service().export(attendee)
+    journeys = [r for r in exported["other_records"] if r["record"] == "journey"]
+    assert len(journeys) == 1 and json.loads(journeys[0]["instance"]) == full.data, journeys
+
+
 def test_an_outcome_of_an_event_not_registered_for_gets_the_catalogue_follow_up(
     aws: Aws, handlers: Handlers, context: FakeContext, clock: Callable[[datetime], None]
 ) -> None:

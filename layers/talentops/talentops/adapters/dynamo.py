@@ -142,7 +142,7 @@ def batch_write(ddb: Any, table: str, requests: Sequence[dict[str, Any]], *, wha
 
 def query_all(ddb: Any, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """Every item of a Query, page by page, as plain Python values (``from_item``: a
-    candidate's Query returns every journey instance of theirs, ended ones included)."""
+    candidate's Query returns every journey instance of theirs)."""
     from botocore.exceptions import ClientError
 
     from ..errors import StorageError

@@ -1,9 +1,15 @@
 """Journey state in the talent-pool table, with the candidate.
 
-- ``CAND#<id>`` / ``JOURNEY#<instance id>``: one instance (running or ended: ended ones are
-  what re-entry policies read), its ``seq`` (the condition of every write) and its
-  ``outbox``: the effects of its last transition that are not yet carried out. Erasure
-  deletes the partition, and with it every journey of the candidate.
+- ``CAND#<id>`` / ``JOURNEY#<instance id>``: one instance, its ``seq`` (the condition of
+  every write) and its ``outbox``: the effects of its last transition that are not yet
+  carried out. A running instance is stored in full. An ended one keeps here only what a
+  trigger decides from (re-entry policies, the owner of a late event: the instance's key,
+  subject, status and dates, ``ENDED_FIELDS``) with its outbox: every trigger about the
+  candidate reads this range, and it must not grow with the trail of every journey they
+  went through.
+- ``CAND#<id>`` / ``JEND#<instance id>``: an ended instance in full (its context, inbox and
+  trail), written with its end and never again; it sorts outside the range a trigger
+  reads (``JEND#`` < ``JOURNEY#``). The access export and ``history`` read it.
 - ``JVER#<journey>`` / ``V#<version>``: each journey version that an instance started on, as
   canonical JSON, so that a run finishes on its version after the file changed.
 """
@@ -27,6 +33,26 @@ from .pool.decisions import DecidedBeforeError, DecisionParts, ProfileUpdate
 from .talent_pool import PROFILE_SK, cand_pk
 
 JOURNEY_PREFIX = "JOURNEY#"
+ENDED_PREFIX = "JEND#"
+# What an ended instance keeps where triggers read: what ``engine.start`` (the instance id a
+# fact started, the key's instances, their status and end), the runtime's ``_followed``
+# (subject, journey and version) and explanations (the dates, the end's reason) read.
+ENDED_FIELDS = (
+    "instance_id",
+    "journey",
+    "version",
+    "candidate_id",
+    "key",
+    "subject_id",
+    "status",
+    "step",
+    "seq",
+    "step_seq",
+    "started_at",
+    "updated_at",
+    "ended_at",
+    "end_reason",
+)
 
 
 class CandidateGoneError(StorageError):
@@ -76,6 +102,48 @@ def instance_item(
     }
 
 
+def instance_items(
+    candidate_id: str,
+    instance_id: str,
+    data: dict[str, Any],
+    seq: int,
+    *,
+    outbox: Sequence[dict[str, Any]],
+    ended: bool,
+) -> list[dict[str, Any]]:
+    """The items an instance is stored as: a running one, its item in full; an ended one,
+    its summary where triggers read (with the outbox, at ``seq``) and its item in full
+    outside that range."""
+    if not ended:
+        return [instance_item(candidate_id, instance_id, data, seq, outbox=outbox, ended=False)]
+    summary = {name: data.get(name) for name in ENDED_FIELDS}
+    kept = instance_item(candidate_id, instance_id, summary, seq, outbox=outbox, ended=True)
+    full = instance_item(candidate_id, instance_id, data, seq, outbox=(), ended=True)
+    full["sk"] = {"S": f"{ENDED_PREFIX}{instance_id}"}
+    del full["outbox"]
+    return [kept, full]
+
+
+def in_full(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A partition's items (plain values) with each ended instance's summary replaced by
+    its item in full (kept under ``JOURNEY#``, as a running one is); instances that ended
+    before summaries existed are in full already."""
+    full = {
+        str(i["sk"]).removeprefix(ENDED_PREFIX): i
+        for i in items
+        if str(i["sk"]).startswith(ENDED_PREFIX)
+    }
+    out = []
+    for item in items:
+        sk = str(item["sk"])
+        ended = full.get(sk.removeprefix(JOURNEY_PREFIX)) if sk.startswith(JOURNEY_PREFIX) else None
+        if ended is not None:
+            out.append({**ended, "sk": sk, "outbox": item.get("outbox")})
+        elif not sk.startswith(ENDED_PREFIX):
+            out.append(item)
+    return out
+
+
 class JourneyRepository:
     def __init__(self, table_name: str, dynamodb: Any | None = None):
         self.table = table_name
@@ -88,7 +156,8 @@ class JourneyRepository:
         return self._ddb
 
     def instances(self, candidate_id: str) -> list[StoredInstance]:
-        """Every journey instance of the candidate (one Query, consistent)."""
+        """Every journey instance of the candidate as triggers read them, ended ones as
+        their summaries (one Query, consistent)."""
         items = query_all(
             self.ddb,
             "reading journeys",
@@ -101,6 +170,26 @@ class JourneyRepository:
             ConsistentRead=True,
         )
         return [_stored(item) for item in items]
+
+    def history(self, candidate_id: str) -> list[StoredInstance]:
+        """Every journey instance of the candidate in full, ended ones with their context,
+        inbox and trail (one Query, consistent: ``JEND#...`` and ``JOURNEY#...`` are
+        neighbours, nothing else sorts between them)."""
+        items = list(
+            query_all(
+                self.ddb,
+                "reading journey history",
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+                ExpressionAttributeValues={
+                    ":pk": {"S": cand_pk(candidate_id)},
+                    ":first": {"S": ENDED_PREFIX},
+                    ":last": {"S": JOURNEY_PREFIX + "\uffff"},
+                },
+                ConsistentRead=True,
+            )
+        )
+        return [_stored(item) for item in in_full(items)]
 
     def candidate(self, candidate_id: str) -> tuple[Profile | None, list[StoredInstance]]:
         """The candidate's profile and journey instances in one consistent Query: they sort
@@ -150,7 +239,9 @@ class JourneyRepository:
         the instance runs, kept in the same request (the first instance of a version a
         process writes)."""
         pk = cand_pk(candidate_id)
-        item = instance_item(candidate_id, instance_id, data, seq, outbox=outbox, ended=ended)
+        item, *full = instance_items(
+            candidate_id, instance_id, data, seq, outbox=outbox, ended=ended
+        )
         put: dict[str, Any] = {"TableName": self.table, "Item": item}
         if expected_seq is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
@@ -176,6 +267,9 @@ class JourneyRepository:
                 update["Update"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
             items.append(update)
         items.append({"Put": put})
+        # An ended instance in full, outside the triggers' range: unconditional (it is
+        # written once, with the end; the summary's condition guards the transaction).
+        items += [{"Put": {"TableName": self.table, "Item": i}} for i in full]
         if version is not None:
             items.append(self.version_put(version))
         if decision is not None:
@@ -283,8 +377,8 @@ def _save_failed(
     decision: DecisionParts | None,
 ) -> Exception:
     """What a failed write of an instance means: the items of its transaction are the
-    profile's update (if any), the instance, its journey version (if any: never fails a
-    condition), the decision (if any), in that order."""
+    profile's update (if any), the instance, its item in full when it ended and its journey
+    version (if any: neither fails a condition), the decision (if any), in that order."""
     code = exc.response.get("Error", {}).get("Code")
     codes = cancellation_codes(exc)
     reasons = exc.response.get("CancellationReasons") or []

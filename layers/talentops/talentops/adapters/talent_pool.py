@@ -7,7 +7,9 @@
   pk=CAND#<id>  sk=CONSENT#<at>#<purpose>#n consent history (pool/consent.py)
   pk=CAND#<id>  sk=DECISION#<decision id>   decision records (pool/decisions.py); a send's
                                             claim and lease (pool/claims.py)
-  pk=CAND#<id>  sk=JOURNEY#<instance id>    journey instances (adapters/journeys.py)
+  pk=CAND#<id>  sk=JOURNEY#<instance id>    journey instances (adapters/journeys.py), an
+                                            ended one as its summary
+  pk=CAND#<id>  sk=JEND#<instance id>       an ended journey instance in full
   pk=ALIAS#<kind>#<value> sk=ALIAS          email / ref / merged id -> candidate id
                                             (pool/aliases.py)
 

@@ -79,7 +79,10 @@ class AccessService:
         return [decision_view(d) for d in sorted(found, key=lambda d: d.decided_at)]
 
     def export(self, candidate_id: str) -> dict[str, Any]:
+        from ..adapters.journeys import in_full  # journeys' models: only when exporting
+
         profile, items = self._partition(candidate_id)
+        items = in_full(items)  # an ended journey once, in full (not its summary)
         now = self.now()
         history: list[dict[str, Any]] = []
         decisions: list[Decision] = []
