@@ -14,7 +14,8 @@ and emoji, a name of 300 characters, hostile line breaks), and the parse must sh
 - the subject and the sender's name decoded to what was rendered and configured, written
   as RFC 2047 encoded words when they are not ASCII (the raw message is 7-bit);
 - the text and HTML parts decoded equal, character for character, to the render;
-- no line over 998 octets, no header the data did not ask for, no parser defect.
+- no line over 998 octets, no header the data did not ask for, no parser defect;
+- the copy a send's claim keeps (``pack``) unpacks to the same bytes.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from talentops.content.render import RenderedMessage
 from talentops.delivery import compose as compose_module
 from talentops.delivery.compose import compose_email
 from talentops.delivery.context import Brand, Links
-from talentops.delivery.mime import OutgoingEmail, build_mime
+from talentops.delivery.mime import OutgoingEmail, build_mime, pack, unpack
 from talentops.models.state import ConsentState, Decision, FieldValue, Profile
 from talentops.tokens import TokenSigner
 
@@ -225,6 +226,8 @@ def check_message(c: Composed) -> EmailMessage:
         assert len(line.rstrip(b"\r")) <= LINE_LIMIT
         assert b"\r" not in line.rstrip(b"\r")
 
+    assert unpack(pack(raw)) == raw  # the claim's copy is the message, byte for byte
+
     message = email.message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     assert not message.defects, message.defects
@@ -379,6 +382,7 @@ def test_a_body_decodes_to_what_was_given(body: str) -> None:
     expected = body.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     assert plain.get_content() == expected
     assert html.get_content() == f"<p>{expected}</p>"
+    assert unpack(pack(raw)) == raw
 
 
 @pytest.mark.parametrize(

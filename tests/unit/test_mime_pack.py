@@ -1,0 +1,75 @@
+"""The copy of a message a send's claim keeps (delivery/mime.py ``pack``/``unpack``): the
+message back byte for byte whatever it holds, smaller and cheaper to compress where its
+bodies are base64, and claims written before packing still read."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from talentops.delivery.mime import Mime, OutgoingEmail, build_mime, pack, unpack
+
+GERMAN = (
+    "Hallo Ada,\n\nvielen Dank für Ihren Besuch bei Data & AI Careers Summit in Berlin. "
+    "Wir hoffen, Sie haben einen guten Eindruck bekommen.\n\n"
+) * 30
+
+
+def _raw(text: str, html: str) -> Mime:
+    return build_mime(
+        OutgoingEmail(
+            message_id="m_1@talent.example.com",
+            sender_name="Example Careers",
+            sender_address="careers@talent.example.com",
+            to="ada@example.org",
+            subject="Danke für Ihren Besuch",
+            html=html,
+            text=text,
+            sent_at=datetime(2026, 12, 7, tzinfo=UTC),
+            unsubscribe_url="https://api.example.com/unsubscribe?token=v2.abc",
+        )
+    )
+
+
+def test_base64_bodies_are_kept_as_their_text_and_come_back_exactly() -> None:
+    raw = _raw(GERMAN, f"<p>{GERMAN}</p>")
+    assert raw.count(b"Content-Transfer-Encoding: base64") == 2
+    packed = pack(raw)
+    assert unpack(packed) == raw
+    # The text compresses to well under what the message compressed as it is does.
+    assert len(packed) < 0.7 * len(zlib.compress(raw, 1))
+    assert GERMAN.encode() in zlib.decompress(packed[3:])
+
+
+def test_a_7bit_message_and_plain_bytes_are_kept_as_they_are() -> None:
+    raw = _raw("Hello Ada", "<p>Hello Ada</p>")
+    assert b"base64" not in raw
+    for message in (raw, bytes(_raw(GERMAN, "<p>x</p>")), b"", b"\x00M1 not packed"):
+        assert unpack(pack(message)) == message
+    assert len(pack(raw)) <= len(zlib.compress(raw, 1)) + 16  # a marker, a frame
+
+
+def test_a_claim_written_before_packing_still_reads() -> None:
+    raw = _raw(GERMAN, "<p>x</p>")
+    assert unpack(zlib.compress(raw, 1)) == raw
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([b"L", b"B"]), st.binary(max_size=400)),
+        max_size=8,
+    )
+)
+def test_any_pieces_unpack_to_the_message_they_make(pieces: list[tuple[bytes, bytes]]) -> None:
+    raw = Mime.of(pieces)
+    assert unpack(pack(raw)) == raw
+    assert unpack(pack(bytes(raw))) == raw
+
+
+@given(st.text(max_size=300), st.text(max_size=300))
+def test_any_message_built_unpacks_to_itself(text: str, html: str) -> None:
+    raw = _raw(text, html)
+    assert unpack(pack(raw)) == raw
