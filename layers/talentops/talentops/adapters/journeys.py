@@ -81,27 +81,6 @@ def _stored(item: dict[str, Any]) -> StoredInstance:
     )
 
 
-def instance_item(
-    candidate_id: str,
-    instance_id: str,
-    data: dict[str, Any],
-    seq: int,
-    *,
-    outbox: Sequence[dict[str, Any]],
-    ended: bool,
-) -> dict[str, Any]:
-    """The item of an instance (``data``: its JSON form) at ``seq``, with its outbox."""
-    return {
-        "pk": {"S": cand_pk(candidate_id)},
-        "sk": {"S": f"{JOURNEY_PREFIX}{instance_id}"},
-        "journey": {"S": str(data["journey"])},
-        "status": {"S": "ended" if ended else "active"},
-        "seq": {"N": str(seq)},
-        "instance": {"S": json.dumps(data, separators=(",", ":"), sort_keys=True)},
-        "outbox": {"S": json.dumps(list(outbox), separators=(",", ":"))},
-    }
-
-
 def instance_items(
     candidate_id: str,
     instance_id: str,
@@ -111,17 +90,29 @@ def instance_items(
     outbox: Sequence[dict[str, Any]],
     ended: bool,
 ) -> list[dict[str, Any]]:
-    """The items an instance is stored as: a running one, its item in full; an ended one,
-    its summary where triggers read (with the outbox, at ``seq``) and its item in full
-    outside that range."""
+    """The items an instance (``data``: its JSON form) is stored as at ``seq``: a running
+    one, its item in full with its outbox; an ended one, its summary where triggers read
+    (with the outbox) and its item in full outside that range (without)."""
+
+    def item(
+        sk: str, data: dict[str, Any], outbox: Sequence[dict[str, Any]] | None
+    ) -> dict[str, Any]:
+        written: dict[str, Any] = {
+            "pk": {"S": cand_pk(candidate_id)},
+            "sk": {"S": f"{sk}{instance_id}"},
+            "journey": {"S": str(data["journey"])},
+            "status": {"S": "ended" if ended else "active"},
+            "seq": {"N": str(seq)},
+            "instance": {"S": json.dumps(data, separators=(",", ":"), sort_keys=True)},
+        }
+        if outbox is not None:
+            written["outbox"] = {"S": json.dumps(list(outbox), separators=(",", ":"))}
+        return written
+
     if not ended:
-        return [instance_item(candidate_id, instance_id, data, seq, outbox=outbox, ended=False)]
+        return [item(JOURNEY_PREFIX, data, outbox)]
     summary = {name: data.get(name) for name in ENDED_FIELDS}
-    kept = instance_item(candidate_id, instance_id, summary, seq, outbox=outbox, ended=True)
-    full = instance_item(candidate_id, instance_id, data, seq, outbox=(), ended=True)
-    full["sk"] = {"S": f"{ENDED_PREFIX}{instance_id}"}
-    del full["outbox"]
-    return [kept, full]
+    return [item(JOURNEY_PREFIX, summary, outbox), item(ENDED_PREFIX, data, None)]
 
 
 def in_full(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
