@@ -504,3 +504,87 @@ def test_updates_answer_and_stream_as_plain_moto_without_unread_copies() -> None
     assert len(plain["stream"]) > len(_UPDATES)  # the stream saw the updates, old images too
     assert any(old for _, old, _ in plain["stream"])
     assert patched == plain
+
+
+CONDITIONS = [
+    ("attribute_not_exists(pk)", None, None),
+    ("attribute_exists(pk)", None, None),
+    ("attribute_not_exists(pk) OR candidate_id = :id", None, {":id": {"S": "c_1"}}),
+    ("attribute_not_exists(pk) OR candidate_id = :id", None, {":id": {"S": "c_2"}}),
+    ("#v = :v", {"#v": "version"}, {":v": {"N": "3"}}),
+    ("#v = :v", {"#v": "version"}, {":v": {"N": "4"}}),
+    (
+        "#v = :v AND (#s = :open OR begins_with(#s, :p))",
+        {"#v": "version", "#s": "status"},
+        {":v": {"N": "3"}, ":open": {"S": "open"}, ":p": {"S": "dec"}},
+    ),
+    ("lease_until < :now AND NOT attribute_exists(done)", None, {":now": {"S": "2026-12-07"}}),
+    ("size(tags) > :n AND contains(tags, :t)", None, {":n": {"N": "1"}, ":t": {"S": "b"}}),
+    (
+        "#v IN (:a, :b) AND #v BETWEEN :a AND :b",
+        {"#v": "version"},
+        {":a": {"N": "2"}, ":b": {"N": "3"}},
+    ),
+    ("tags = :set", None, {":set": {"SS": ["a", "b"]}}),
+    ("attribute_type(pk, :t)", None, {":t": {"S": "S"}}),
+]
+ITEMS = [
+    None,
+    {
+        "pk": {"S": "CAND#1"},
+        "candidate_id": {"S": "c_1"},
+        "version": {"N": "3"},
+        "status": {"S": "open"},
+        "lease_until": {"S": "2026-12-06"},
+        "tags": {"SS": ["a", "b"]},
+    },
+    {
+        "pk": {"S": "CAND#2"},
+        "candidate_id": {"S": "c_2"},
+        "version": {"N": "4"},
+        "status": {"S": "decided"},
+        "done": {"BOOL": True},
+        "tags": {"SS": ["b"]},
+    },
+]
+
+
+def _outcome(parse: Any, expression: str, names: Any, values: Any, item: Any) -> Any:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    parser = ConditionExpressionParser(expression, names, values)
+    try:
+        op = parse(parser)
+        held = op.expr(None if item is None else Item(DynamoType(item["pk"]), None, item))
+    except Exception as exc:  # the same error (parsing or evaluating), whatever it is
+        return type(exc).__name__, str(exc)
+    return held, repr(op), parser.expr_attr_names_found, parser.expr_attr_values_found
+
+
+def test_conditions_parsed_once_hold_as_moto_parses_them(aws: None) -> None:
+    """The cached parse against moto's own, twice over (the second time from the cache),
+    for every condition on every item: the same verdict, tree, names and values found, or the
+    same error; a value that differs between two calls of one expression is read each time."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    cached = ConditionExpressionParser.parse
+    assert getattr(cached, "_cached", False)  # install() put it there
+    original = cached.__wrapped__
+    broken = [
+        ("#v = :v", None, {":v": {"N": "1"}}),  # a name not given
+        ("#v = :missing", {"#v": "version"}, {":v": {"N": "1"}}),  # a value not given
+        ("#v = :v", {"#v": "version"}, None),
+        ("#v = = :v", {"#v": "version"}, {":v": {"N": "1"}}),  # not an expression
+        ("#v = :v", {"#v": "version"}, {":v": {}}),  # not one typed value: moto's own parse
+    ]
+    for _ in range(2):
+        for expression, names, values in CONDITIONS + broken:
+            for item in ITEMS:
+                mine = _outcome(cached, expression, names, values, item)
+                assert mine == _outcome(original, expression, names, values, item)
+    verdicts = [
+        _outcome(cached, "#v = :v", {"#v": "version"}, {":v": {"N": n}}, ITEMS[2])[0]
+        for n in ("3", "4", "3")
+    ]
+    assert verdicts == [False, True, False]
