@@ -9,7 +9,7 @@
   went through.
 - ``CAND#<id>`` / ``JEND#<instance id>``: an ended instance in full (its context, inbox and
   trail), written with its end and never again; it sorts outside the range a trigger
-  reads (``JEND#`` < ``JOURNEY#``). The access export and ``history`` read it.
+  reads (``JEND#`` < ``JOURNEY#``). The access export reads it (``in_full``).
 - ``JVER#<journey>`` / ``V#<version>``: each journey version that an instance started on, as
   canonical JSON, so that a run finishes on its version after the file changed.
 """
@@ -161,26 +161,6 @@ class JourneyRepository:
             ConsistentRead=True,
         )
         return [_stored(item) for item in items]
-
-    def history(self, candidate_id: str) -> list[StoredInstance]:
-        """Every journey instance of the candidate in full, ended ones with their context,
-        inbox and trail (one Query, consistent: ``JEND#...`` and ``JOURNEY#...`` are
-        neighbours, nothing else sorts between them)."""
-        items = list(
-            query_all(
-                self.ddb,
-                "reading journey history",
-                TableName=self.table,
-                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
-                ExpressionAttributeValues={
-                    ":pk": {"S": cand_pk(candidate_id)},
-                    ":first": {"S": ENDED_PREFIX},
-                    ":last": {"S": JOURNEY_PREFIX + "\uffff"},
-                },
-                ConsistentRead=True,
-            )
-        )
-        return [_stored(item) for item in in_full(items)]
 
     def candidate(self, candidate_id: str) -> tuple[Profile | None, list[StoredInstance]]:
         """The candidate's profile and journey instances in one consistent Query: they sort

@@ -281,4 +281,4 @@ def unpack(packed: bytes) -> bytes:
         size = int.from_bytes(data[at + 1 : at + 5], "big")
         pieces.append((bytes(data[at : at + 1]), bytes(data[at + 5 : at + 5 + size])))
         at += 5 + size
-    return bytes(Mime.of(pieces))
+    return Mime.of(pieces)
