@@ -76,10 +76,22 @@ use it, and the answer is the one moto gave before.
 that has one (a lexer, then a dozen passes over its tokens: 50-140 us a condition, about
 17 % of the stack's CPU in `make import`). The tree depends on the call's values only at its
 value leaves (each an ``AttributeValue`` of the value as given), so it is parsed once per
-expression, names and value names and types with stand-in values, and each parse returns a
-copy of it with the call's values at those leaves (``copy.deepcopy`` with the leaves given:
-15-40 us). Anything else (names that are not a dict, a value that is not one typed value)
-is parsed as moto parses it; a parse that fails fails as it did, every time.
+expression, names and value names and types with stand-in values, and each parse returns the
+tree with the call's values at those leaves: new nodes on the way from the root to each leaf,
+the rest shared with the cached tree (moto only evaluates a condition's tree; a
+``copy.deepcopy`` of all of it cost 15-40 us, 8 % of the stack's CPU in `make import`).
+Anything else (names that are not a dict, a value that is not one typed value) is parsed as
+moto parses it; a parse that fails fails as it did, every time.
+
+13. JSON requests parsed by functions made once per shape. moto parses every request of a
+JSON service (DynamoDB, EventBridge, SQS, Firehose) by walking botocore's shape of it node by
+node: a method looked up by name for each value, and for each typed attribute value of an
+item all ten members of ``AttributeValue`` tried one by one (10 % of the stack's CPU in `make
+import`). Each shape of a service is now turned once into a function that does the same
+conversions (blobs decoded, timestamps, integers and floats parsed, members renamed, unknown
+and null members dropped, in the model's order); a typed value, which has one member, is
+looked up by it. A parser moto configures otherwise (another dict type, other blob or
+timestamp parsers, a subclass) parses as before.
 
 Installed by the local stack before it serves, and by the job-alert, identity, import and
 campaign tests.
@@ -132,6 +144,7 @@ def install() -> Any:
         _install_jsonpath_cache(),
         _install_update_expression_cache(),
         _install_condition_cache(),
+        _install_compiled_requests(),
         _install_cheaper_validation(),
         _install_lean_traversal(),
         _install_backend_lookup_cache(),
@@ -609,7 +622,7 @@ def _install_condition_cache() -> Any:
         expression: str,
         names: tuple[tuple[str, str], ...] | None,
         shapes: tuple[tuple[str, str], ...] | None,
-    ) -> tuple[Any, dict[int, str], list[str], list[str]]:
+    ) -> tuple[Any, dict[int, str], frozenset[int], list[str], list[str]]:
         stand_ins = None if shapes is None else {n: {t: _STAND_IN + n} for n, t in shapes}
         parser = ConditionExpressionParser(
             expression, None if names is None else dict(names), stand_ins
@@ -620,7 +633,8 @@ def _install_condition_cache() -> Any:
             for leaf in _value_leaves(tree, AttributeValue)
             if isinstance(leaf.value, str) and leaf.value.startswith(_STAND_IN)
         }
-        return tree, leaves, parser.expr_attr_names_found, parser.expr_attr_values_found
+        paths = frozenset(_holders(tree, leaves))
+        return tree, leaves, paths, parser.expr_attr_names_found, parser.expr_attr_values_found
 
     def parse(self: Any) -> Any:
         expression = self.condition_expression
@@ -633,15 +647,14 @@ def _install_condition_cache() -> Any:
             or (values is not None and not _typed_values(values))
         ):
             return original_parse(self)
-        tree, leaves, names_found, values_found = template(
+        tree, leaves, paths, names_found, values_found = template(
             expression,
             None if names is None else tuple(sorted(names.items())),
             None if values is None else tuple(sorted((n, *v) for n, v in values.items())),
         )
         self.expr_attr_names_found.extend(names_found)
         self.expr_attr_values_found.extend(values_found)
-        memo = {leaf: AttributeValue(values[name]) for leaf, name in leaves.items()}
-        return copy.deepcopy(tree, memo)
+        return _with_values(tree, leaves, paths, values, AttributeValue)
 
     parse._cached = True  # type: ignore[attr-defined]
     parse.__wrapped__ = original_parse  # type: ignore[attr-defined]
@@ -651,6 +664,176 @@ def _install_condition_cache() -> Any:
         ConditionExpressionParser.parse = original_parse  # type: ignore[method-assign]
 
     return uninstall
+
+
+def _holders(node: Any, leaves: dict[int, str]) -> Iterator[int]:
+    """The ids of the nodes of a condition's tree (ops, functions, their lists and tuples)
+    that hold a stand-in leaf, at any depth: the nodes a parse with the call's values copies.
+    Yields the node's own id last, after its children's, and only when it holds one."""
+    found = False
+    if id(node) in leaves:
+        return
+    children: Any
+    if type(node) in (list, tuple):
+        children = node
+    elif hasattr(node, "__dict__") and not isinstance(node, type):
+        children = vars(node).values()
+    else:
+        return
+    for child in children:
+        below = list(_holders(child, leaves))
+        if below or id(child) in leaves:
+            found = True
+            yield from below
+    if found:
+        yield id(node)
+
+
+def _with_values(
+    node: Any, leaves: dict[int, str], paths: frozenset[int], values: Any, leaf_type: type
+) -> Any:
+    """A condition's tree with the call's values at its stand-in leaves. Only the nodes on
+    the way to a leaf are new (as ``copy.deepcopy`` would make them: the same class, the same
+    attributes); the rest of the tree is shared with the cached one, which nothing changes
+    after the parse (moto only evaluates a condition's tree)."""
+    name = leaves.get(id(node))
+    if name is not None:
+        return leaf_type(values[name])
+    if id(node) not in paths:
+        return node
+    if type(node) is list:
+        return [_with_values(c, leaves, paths, values, leaf_type) for c in node]
+    if type(node) is tuple:
+        return tuple(_with_values(c, leaves, paths, values, leaf_type) for c in node)
+    copied = object.__new__(type(node))
+    copied.__dict__.update(
+        (k, _with_values(v, leaves, paths, values, leaf_type)) for k, v in vars(node).items()
+    )
+    return copied
+
+
+def _install_compiled_requests() -> Any:
+    from moto.core import parse
+
+    parser_cls = parse.JSONParser
+    original = parser_cls._parse_json_body
+    if getattr(original, "_compiled", False):
+        return lambda: None
+    converters: dict[tuple[str, str], Callable[[Any], Any]] = {}
+
+    def parse_json_body(self: Any, raw_body: Any, shape: Any) -> Any:
+        if (
+            type(self) is not parser_cls
+            or self.MAP_TYPE is not dict
+            or self._blob_parser is not parse.default_blob_parser
+            or self._timestamp_parser is not parse.default_timestamp_parser
+        ):
+            return original(self, raw_body, shape)
+        service = self.operation_model.service_model.service_name
+        return _converter(shape, service, converters, parse.UNDEFINED)(
+            self._parse_body_as_json(raw_body)
+        )
+
+    parse_json_body._compiled = True  # type: ignore[attr-defined]
+    parse_json_body.__wrapped__ = original  # type: ignore[attr-defined]
+    parser_cls._parse_json_body = parse_json_body
+
+    def uninstall() -> None:
+        parser_cls._parse_json_body = original
+
+    return uninstall
+
+
+def _converter(
+    shape: Any, service: str, known: dict[tuple[str, str], Callable[[Any], Any]], undefined: Any
+) -> Callable[[Any], Any]:
+    """moto's JSON request parse of a value of ``shape`` (``BaseJSONParser._parse_shape``
+    with its default blob and timestamp parsers and plain dicts) as one function, made once
+    per shape of a service: structures, lists and maps convert their parts, blobs are
+    decoded, timestamps, floats and integers parsed; anything else is the value itself."""
+    kind = shape.type_name
+    if kind == "structure" and shape.is_document_type:
+        return _as_is
+    if kind not in ("structure", "list", "map"):
+        return _scalar(kind, undefined)
+    key = (service, shape.name)
+    if shape.name and key in known:
+        return known[key]
+    convert: Callable[[Any], Any]
+    if kind == "list":
+        member: list[Callable[[Any], Any]] = []
+
+        def convert(node: Any) -> Any:
+            one = member[0]
+            return [one(item) for item in node]
+
+        _remember(known, key, shape, convert)
+        member.append(_converter(shape.member, service, known, undefined))
+        return convert
+    if kind == "map":
+        parts: list[Callable[[Any], Any]] = []
+
+        def convert(value: Any) -> Any:
+            key_of, value_of = parts
+            return {key_of(k): value_of(v) for k, v in value.items()}
+
+        _remember(known, key, shape, convert)
+        parts += (
+            _converter(shape.key, service, known, undefined),
+            _converter(shape.value, service, known, undefined),
+        )
+        return convert
+    members: list[tuple[str, str, Callable[[Any], Any]]] = []
+    by_json_name: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        if len(value) == 1 and by_json_name:  # one member given (a typed value)
+            ((json_name, raw),) = value.items()
+            found = by_json_name.get(json_name)
+            if found is None or raw is None:
+                return {}
+            return {found[0]: found[1](raw)}
+        parsed = {}
+        for name, json_name, convert_member in members:
+            raw = value.get(json_name)
+            if raw is not None:
+                parsed[name] = convert_member(raw)
+        return parsed
+
+    _remember(known, key, shape, convert)
+    for name, member_shape in shape.members.items():
+        json_name = member_shape.serialization.get("name", name)
+        convert_member = _converter(member_shape, service, known, undefined)
+        members.append((name, json_name, convert_member))
+        by_json_name.setdefault(json_name, (name, convert_member))
+    if len(by_json_name) < len(members):  # two members read one name: moto's way only
+        by_json_name.clear()
+    return convert
+
+
+def _remember(known: dict[Any, Any], key: tuple[str, str], shape: Any, convert: Any) -> None:
+    if shape.name:
+        known[key] = convert
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _scalar(kind: str, undefined: Any) -> Callable[[Any], Any]:
+    from moto.core import parse
+
+    if kind == "blob":
+        return parse.default_blob_parser  # type: ignore[no-any-return]
+    if kind == "timestamp":
+        return parse.default_timestamp_parser
+    if kind in ("float", "double"):
+        return lambda value: value if value is undefined else float(value)
+    if kind in ("integer", "byte", "short", "long"):
+        return lambda value: value if value is undefined else int(value)
+    return _as_is
 
 
 def _typed_values(values: Any) -> bool:

@@ -3,15 +3,19 @@ lock makes concurrent requests safe (a long poll waits without holding it)."""
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from devstack.moto_patches import install
@@ -588,3 +592,203 @@ def test_conditions_parsed_once_hold_as_moto_parses_them(aws: None) -> None:
         for n in ("3", "4", "3")
     ]
     assert verdicts == [False, True, False]
+
+
+_BLOB = b"\x00\xffbytes\x80"
+_NESTED = {
+    "M": {
+        "s": {"S": "text ü"},
+        "n": {"N": "-1.5e3"},
+        "b": {"B": _BLOB},
+        "sets": {"L": [{"SS": ["a", "b"]}, {"NS": ["1", "2"]}, {"BS": [_BLOB, b""]}]},
+        "flags": {"M": {"yes": {"BOOL": True}, "no": {"BOOL": False}, "none": {"NULL": True}}},
+        "empty": {"M": {}},
+    }
+}
+# (service, operation, parameters): every kind of value moto's JSON parser converts.
+_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "dynamodb",
+        "TransactWriteItems",
+        {
+            "TransactItems": [
+                {
+                    "Put": {
+                        "TableName": "t",
+                        "Item": {"pk": {"S": "p"}, "sk": {"S": "s"}, "doc": _NESTED},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": "t"}},
+                        "UpdateExpression": "SET #a = :a ADD #n :n",
+                        "ExpressionAttributeNames": {"#a": "a", "#n": "n"},
+                        "ExpressionAttributeValues": {":a": _NESTED, ":n": {"N": "1"}},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+                {"Delete": {"TableName": "t", "Key": {"pk": {"S": "p"}, "sk": {"S": "u"}}}},
+            ],
+            "ClientRequestToken": "token",
+        },
+    ),
+    (
+        "dynamodb",
+        "Query",
+        {
+            "TableName": "t",
+            "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":p": {"S": "p"}, ":a": {"S": "A"}, ":b": {"S": "B"}},
+            "ExclusiveStartKey": {"pk": {"S": "p"}, "sk": {"B": _BLOB}},
+            "Limit": 25,
+            "ConsistentRead": True,
+            "ScanIndexForward": False,
+        },
+    ),
+    (
+        "dynamodb",
+        "BatchWriteItem",
+        {
+            "RequestItems": {
+                "t": [
+                    {"PutRequest": {"Item": {"pk": {"S": "p"}, "sk": {"S": "v"}, "d": _NESTED}}},
+                    {"DeleteRequest": {"Key": {"pk": {"S": "p"}, "sk": {"S": "w"}}}},
+                ]
+            }
+        },
+    ),
+    (
+        "events",
+        "PutEvents",
+        {
+            "Entries": [
+                {
+                    "Source": "talent.ats",
+                    "DetailType": "Candidate Profile Changed",
+                    "Detail": '{"a": 1}',
+                    "EventBusName": "talent-events",
+                    "Time": datetime(2026, 12, 7, 15, 30, 1, tzinfo=UTC),
+                    "Resources": ["r"],
+                },
+                {"Source": "s", "DetailType": "d", "Detail": "{}"},
+            ]
+        },
+    ),
+    (
+        "sqs",
+        "SendMessageBatch",
+        {
+            "QueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+            "Entries": [
+                {
+                    "Id": "1",
+                    "MessageBody": "body",
+                    "DelaySeconds": 5,
+                    "MessageAttributes": {
+                        "bin": {"DataType": "Binary", "BinaryValue": _BLOB},
+                        "num": {"DataType": "Number", "StringValue": "2.5"},
+                    },
+                }
+            ],
+        },
+    ),
+    (
+        "firehose",
+        "PutRecordBatch",
+        {"DeliveryStreamName": "lake", "Records": [{"Data": _BLOB}, {"Data": b"{}\n"}]},
+    ),
+]
+
+
+def _request_parse(service: str, operation: str, body: bytes, parse_body: Any) -> Any:
+    from moto.core import parse
+    from moto.core.utils import get_service_model
+
+    operation_model = get_service_model(service).operation_model(operation)
+    parser = parse.JSONParser(operation_model)
+    return parse_body(parser, body, operation_model.input_shape)
+
+
+def _serialized(service: str, operation: str, params: dict[str, Any]) -> bytes:
+    """The request body botocore sends for ``params`` (what moto parses)."""
+    from botocore.serialize import create_serializer
+
+    client = boto3.client(service, region_name=REGION)  # the model only; nothing is sent
+    operation_model = client.meta.service_model.operation_model(operation)
+    body = create_serializer("json").serialize_to_request(params, operation_model)["body"]
+    return body if isinstance(body, bytes) else body.encode()
+
+
+def test_requests_are_parsed_as_moto_parses_them(aws: None) -> None:
+    """The compiled JSON parse against moto's own for requests of every kind of value
+    (blobs and sets of them, numbers, timestamps, integers, nested maps and lists), twice
+    (the second time from the compiled functions), and for bodies that are not what botocore
+    sends (unknown and null members, two members of a typed value): the same result, its
+    types and key order included (compared by repr)."""
+    from moto.core import parse
+
+    compiled = parse.JSONParser._parse_json_body
+    assert getattr(compiled, "_compiled", False)  # install() put it there
+    original = compiled.__wrapped__
+    bodies = [(s, o, _serialized(s, o, p)) for s, o, p in _REQUESTS]
+    odd = json.dumps(
+        {
+            "TableName": "t",
+            "Unknown": 1,
+            "ConsistentRead": None,
+            "Key": {"pk": {"S": "p", "N": "1"}, "sk": {"NULL": None}, "x": {"Z": "?"}},
+            "AttributesToGet": ["a", "b"],
+        }
+    ).encode()
+    bodies += [
+        ("dynamodb", "GetItem", odd),
+        ("dynamodb", "GetItem", b""),
+        ("sqs", "GetQueueUrl", b"{}"),
+    ]
+    for _ in range(2):
+        for service, operation, body in bodies:
+            mine = _request_parse(service, operation, body, compiled)
+            theirs = _request_parse(service, operation, body, original)
+            assert repr(mine) == repr(theirs), (service, operation)
+    put = _request_parse("dynamodb", "TransactWriteItems", bodies[0][2], compiled)
+    assert put["TransactItems"][0]["Put"]["Item"]["doc"]["M"]["b"] == {"B": _BLOB}
+    entries = _request_parse("events", "PutEvents", bodies[3][2], compiled)["Entries"]
+    assert entries[0]["Time"] == datetime(2026, 12, 7, 15, 30, 1)  # naive UTC, as moto keeps it
+
+
+_attribute_values = st.recursive(
+    st.one_of(
+        st.builds(lambda s: {"S": s}, st.text(max_size=5)),
+        st.builds(lambda n: {"N": str(n)}, st.integers()),
+        st.builds(lambda b: {"B": b}, st.binary(max_size=5)),
+        st.builds(lambda b: {"BOOL": b}, st.booleans()),
+        st.just({"NULL": True}),
+        st.builds(
+            lambda s: {"SS": sorted(s)}, st.sets(st.text(max_size=3), min_size=1, max_size=3)
+        ),
+        st.builds(
+            lambda s: {"BS": sorted(s)}, st.sets(st.binary(max_size=3), min_size=1, max_size=3)
+        ),
+    ),
+    lambda inner: st.one_of(
+        st.builds(lambda xs: {"L": xs}, st.lists(inner, max_size=3)),
+        st.builds(lambda m: {"M": m}, st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(item=st.dictionaries(st.text(min_size=1, max_size=4), _attribute_values, max_size=4))
+def test_any_item_is_parsed_as_moto_parses_it(aws: None, item: dict[str, Any]) -> None:
+    from moto.core import parse
+
+    compiled = parse.JSONParser._parse_json_body
+    body = _serialized("dynamodb", "PutItem", {"TableName": "t", "Item": item})
+    mine = _request_parse("dynamodb", "PutItem", body, compiled)
+    assert repr(mine) == repr(_request_parse("dynamodb", "PutItem", body, compiled.__wrapped__))
+    assert mine["Item"] == item
