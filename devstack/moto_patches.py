@@ -83,15 +83,18 @@ the rest shared with the cached tree (moto only evaluates a condition's tree; a
 Anything else (names that are not a dict, a value that is not one typed value) is parsed as
 moto parses it; a parse that fails fails as it did, every time.
 
-13. JSON requests parsed by functions made once per shape. moto parses every request of a
-JSON service (DynamoDB, EventBridge, SQS, Firehose) by walking botocore's shape of it node by
-node: a method looked up by name for each value, and for each typed attribute value of an
-item all ten members of ``AttributeValue`` tried one by one (10 % of the stack's CPU in `make
-import`). Each shape of a service is now turned once into a function that does the same
-conversions (blobs decoded, timestamps, integers and floats parsed, members renamed, unknown
-and null members dropped, in the model's order); a typed value, which has one member, is
-looked up by it. A parser moto configures otherwise (another dict type, other blob or
-timestamp parsers, a subclass) parses as before.
+13. JSON parsed by functions made once per shape, both ways. moto parses every request of a
+JSON service (DynamoDB, EventBridge, SQS, Firehose), and botocore every answer the stack's
+functions get, by walking botocore's shape of it value by value: a method looked up by name
+for each value, and for each typed attribute value of an item all ten members of
+``AttributeValue`` tried one by one (moto's side was 10 % of the stack's CPU in `make
+import`). Each shape of a model is now turned once into a function that does the same
+conversions (blobs decoded, timestamps parsed, and on moto's side integers and floats too;
+members renamed, unknown and null members dropped, the model's order kept; on botocore's
+side a null in a list kept and tagged unions checked as botocore checks them); a typed
+value, which has one member, is converted by looking that member up. A function is made
+whole under a lock before any thread can call it. A parser configured otherwise (another
+dict type, other blob or timestamp parsers, a subclass) parses as before.
 
 Installed by the local stack before it serves, and by the job-alert, identity, import and
 campaign tests.
@@ -107,6 +110,7 @@ import json
 import pickle
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -145,6 +149,7 @@ def install() -> Any:
         _install_update_expression_cache(),
         _install_condition_cache(),
         _install_compiled_requests(),
+        _install_compiled_responses(),
         _install_cheaper_validation(),
         _install_lean_traversal(),
         _install_backend_lookup_cache(),
@@ -719,7 +724,14 @@ def _install_compiled_requests() -> Any:
     original = parser_cls._parse_json_body
     if getattr(original, "_compiled", False):
         return lambda: None
-    converters: dict[tuple[str, str], Callable[[Any], Any]] = {}
+    rules = _Conversions(
+        blob=parse.default_blob_parser,
+        timestamp=parse.default_timestamp_parser,
+        undefined=parse.UNDEFINED,
+        sparse_lists=False,
+        unions=None,
+        name="_devstack_request_parse",
+    )
 
     def parse_json_body(self: Any, raw_body: Any, shape: Any) -> Any:
         if (
@@ -729,10 +741,7 @@ def _install_compiled_requests() -> Any:
             or self._timestamp_parser is not parse.default_timestamp_parser
         ):
             return original(self, raw_body, shape)
-        service = self.operation_model.service_model.service_name
-        return _converter(shape, service, converters, parse.UNDEFINED)(
-            self._parse_body_as_json(raw_body)
-        )
+        return rules.of(shape)(self._parse_body_as_json(raw_body))
 
     parse_json_body._compiled = True  # type: ignore[attr-defined]
     parse_json_body.__wrapped__ = original  # type: ignore[attr-defined]
@@ -744,96 +753,200 @@ def _install_compiled_requests() -> Any:
     return uninstall
 
 
-def _converter(
-    shape: Any, service: str, known: dict[tuple[str, str], Callable[[Any], Any]], undefined: Any
-) -> Callable[[Any], Any]:
-    """moto's JSON request parse of a value of ``shape`` (``BaseJSONParser._parse_shape``
-    with its default blob and timestamp parsers and plain dicts) as one function, made once
-    per shape of a service: structures, lists and maps convert their parts, blobs are
-    decoded, timestamps, floats and integers parsed; anything else is the value itself."""
-    kind = shape.type_name
-    if kind == "structure" and shape.is_document_type:
+def _install_compiled_responses() -> Any:
+    import base64 as b64
+    import logging
+
+    from botocore import parsers
+
+    parser_cls = parsers.JSONParser
+    original = parser_cls._handle_json_body
+    if getattr(original, "_compiled", False):
+        return lambda: None
+    default_blob = parsers.ResponseParser._default_blob_parser
+    log = logging.getLogger(parsers.__name__)
+
+    def unknown_member(shape: Any, value: Any, names: frozenset[str]) -> Any:
+        """botocore's check of a tagged union (exactly one member set) and its answer for
+        a member the model does not know; None when the member is known."""
+        cleaned = {k: v for k, v in value.items() if k != "__type" and v is not None}
+        if len(cleaned) != 1:
+            raise parsers.ResponseParserError(
+                f"Invalid service response: {shape.name} must have one and only one member set."
+            )
+        tag = next(iter(cleaned))
+        if tag in names:
+            return None
+        log.info(
+            "Received a tagged union response with member unknown to client: %s. "
+            "Please upgrade SDK for full response support.",
+            tag,
+        )
+        return {"SDK_UNKNOWN_MEMBER": {"name": tag}}
+
+    rules = _Conversions(
+        blob=b64.b64decode,
+        timestamp=parsers.DEFAULT_TIMESTAMP_PARSER,
+        undefined=None,
+        sparse_lists=True,
+        unions=unknown_member,
+        name="_devstack_response_parse",
+    )
+
+    def handle_json_body(self: Any, raw_body: Any, shape: Any) -> Any:
+        blob = self._blob_parser
+        if (
+            type(self) is not parser_cls
+            or getattr(blob, "__func__", None) is not default_blob
+            or self._timestamp_parser is not parsers.DEFAULT_TIMESTAMP_PARSER
+            or shape is None
+        ):
+            return original(self, raw_body, shape)
+        return rules.of(shape)(self._parse_body_as_json(raw_body))
+
+    handle_json_body._compiled = True  # type: ignore[attr-defined]
+    handle_json_body.__wrapped__ = original  # type: ignore[attr-defined]
+    parser_cls._handle_json_body = handle_json_body
+
+    def uninstall() -> None:
+        parser_cls._handle_json_body = original
+
+    return uninstall
+
+
+class _Conversions:
+    """A JSON parse of a value of a botocore shape (moto's request parse, botocore's
+    response parse) as one function, made once per shape of a service: structures, lists
+    and maps convert their parts, blobs are decoded, timestamps parsed (and, where
+    ``undefined`` is given, integers and floats: moto's request parse); anything else is
+    the value itself. The parsers differ in three ways, given here: botocore keeps a null in
+    a list (``sparse_lists``) and checks tagged unions (``unions``: the answer for a member
+    the model does not know, or None), moto does neither."""
+
+    def __init__(
+        self,
+        *,
+        blob: Callable[[Any], Any],
+        timestamp: Callable[[Any], Any],
+        undefined: Any,
+        sparse_lists: bool,
+        unions: Callable[[Any, Any, frozenset[str]], Any] | None,
+        name: str,
+    ):
+        self.blob, self.timestamp, self.undefined = blob, timestamp, undefined
+        self.sparse_lists, self.unions = sparse_lists, unions
+        self._attribute = name  # where a shape keeps its function
+        # Functions by shape name, for each model's shapes (a model's resolver): a shape of a
+        # given name is one definition in one model. Filled under the lock: a function is
+        # known (for the recursion of shapes that contain themselves) before its parts are.
+        self._known: weakref.WeakKeyDictionary[Any, dict[str, Callable[[Any], Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def of(self, shape: Any) -> Callable[[Any], Any]:
+        """The function of ``shape``, made whole before any thread can call it, and kept on
+        the shape (an operation's input or output shape lives as long as its model)."""
+        found = shape.__dict__.get(self._attribute)
+        if found is None:
+            with self._lock:
+                found = self._of(shape)
+            shape.__dict__[self._attribute] = found
+        return found  # type: ignore[no-any-return]
+
+    def _of(self, shape: Any) -> Callable[[Any], Any]:
+        kind = shape.type_name
+        if kind == "structure" and shape.is_document_type:
+            return _as_is
+        if kind not in ("structure", "list", "map"):
+            return self._scalar(kind)
+        known = self._known.setdefault(shape._shape_resolver, {}) if shape.name else {}
+        found = known.get(shape.name)
+        if found is not None:
+            return found
+        if kind == "list":
+            return self._list(shape, known)
+        if kind == "map":
+            return self._map(shape, known)
+        return self._structure(shape, known)
+
+    def _scalar(self, kind: str) -> Callable[[Any], Any]:
+        if kind == "blob":
+            return self.blob
+        if kind == "timestamp":
+            return self.timestamp
+        undefined = self.undefined
+        if undefined is not None and kind in ("float", "double"):
+            return lambda value: value if value is undefined else float(value)
+        if undefined is not None and kind in ("integer", "byte", "short", "long"):
+            return lambda value: value if value is undefined else int(value)
         return _as_is
-    if kind not in ("structure", "list", "map"):
-        return _scalar(kind, undefined)
-    key = (service, shape.name)
-    if shape.name and key in known:
-        return known[key]
-    convert: Callable[[Any], Any]
-    if kind == "list":
+
+    def _list(self, shape: Any, known: dict[str, Any]) -> Callable[[Any], Any]:
         member: list[Callable[[Any], Any]] = []
+        sparse = self.sparse_lists
 
         def convert(node: Any) -> Any:
             one = member[0]
+            if sparse:
+                return [None if item is None else one(item) for item in node]
             return [one(item) for item in node]
 
-        _remember(known, key, shape, convert)
-        member.append(_converter(shape.member, service, known, undefined))
+        known[shape.name] = convert
+        member.append(self._of(shape.member))
         return convert
-    if kind == "map":
+
+    def _map(self, shape: Any, known: dict[str, Any]) -> Callable[[Any], Any]:
         parts: list[Callable[[Any], Any]] = []
 
         def convert(value: Any) -> Any:
             key_of, value_of = parts
             return {key_of(k): value_of(v) for k, v in value.items()}
 
-        _remember(known, key, shape, convert)
-        parts += (
-            _converter(shape.key, service, known, undefined),
-            _converter(shape.value, service, known, undefined),
-        )
+        known[shape.name] = convert
+        parts += (self._of(shape.key), self._of(shape.value))
         return convert
-    members: list[tuple[str, str, Callable[[Any], Any]]] = []
-    by_json_name: dict[str, tuple[str, Callable[[Any], Any]]] = {}
 
-    def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        if len(value) == 1 and by_json_name:  # one member given (a typed value)
-            ((json_name, raw),) = value.items()
-            found = by_json_name.get(json_name)
-            if found is None or raw is None:
-                return {}
-            return {found[0]: found[1](raw)}
-        parsed = {}
-        for name, json_name, convert_member in members:
-            raw = value.get(json_name)
-            if raw is not None:
-                parsed[name] = convert_member(raw)
-        return parsed
+    def _structure(self, shape: Any, known: dict[str, Any]) -> Callable[[Any], Any]:
+        members: list[tuple[str, str, Callable[[Any], Any]]] = []
+        by_json_name: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+        union = self.unions if shape.is_tagged_union else None
+        names: frozenset[str] = frozenset()
 
-    _remember(known, key, shape, convert)
-    for name, member_shape in shape.members.items():
-        json_name = member_shape.serialization.get("name", name)
-        convert_member = _converter(member_shape, service, known, undefined)
-        members.append((name, json_name, convert_member))
-        by_json_name.setdefault(json_name, (name, convert_member))
-    if len(by_json_name) < len(members):  # two members read one name: moto's way only
-        by_json_name.clear()
-    return convert
+        def convert(value: Any) -> Any:
+            if value is None:
+                return None
+            if union is not None:
+                unknown = union(shape, value, names)
+                if unknown is not None:
+                    return unknown
+            if len(value) == 1 and by_json_name:  # one member given (a typed value)
+                ((json_name, raw),) = value.items()
+                found = by_json_name.get(json_name)
+                if found is None or raw is None:
+                    return {}
+                return {found[0]: found[1](raw)}
+            parsed = {}
+            for name, json_name, convert_member in members:
+                raw = value.get(json_name)
+                if raw is not None:
+                    parsed[name] = convert_member(raw)
+            return parsed
 
-
-def _remember(known: dict[Any, Any], key: tuple[str, str], shape: Any, convert: Any) -> None:
-    if shape.name:
-        known[key] = convert
+        known[shape.name] = convert
+        for name, member_shape in shape.members.items():
+            json_name = member_shape.serialization.get("name", name)
+            convert_member = self._of(member_shape)
+            members.append((name, json_name, convert_member))
+            by_json_name.setdefault(json_name, (name, convert_member))
+        names = frozenset(json_name for _, json_name, _ in members)
+        if len(by_json_name) < len(members):  # two members read one name: the full loop
+            by_json_name.clear()
+        return convert
 
 
 def _as_is(value: Any) -> Any:
     return value
-
-
-def _scalar(kind: str, undefined: Any) -> Callable[[Any], Any]:
-    from moto.core import parse
-
-    if kind == "blob":
-        return parse.default_blob_parser  # type: ignore[no-any-return]
-    if kind == "timestamp":
-        return parse.default_timestamp_parser
-    if kind in ("float", "double"):
-        return lambda value: value if value is undefined else float(value)
-    if kind in ("integer", "byte", "short", "long"):
-        return lambda value: value if value is undefined else int(value)
-    return _as_is
 
 
 def _typed_values(values: Any) -> bool:

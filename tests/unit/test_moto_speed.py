@@ -3,6 +3,7 @@ lock makes concurrent requests safe (a long poll waits without holding it)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import sys
@@ -792,3 +793,152 @@ def test_any_item_is_parsed_as_moto_parses_it(aws: None, item: dict[str, Any]) -
     mine = _request_parse("dynamodb", "PutItem", body, compiled)
     assert repr(mine) == repr(_request_parse("dynamodb", "PutItem", body, compiled.__wrapped__))
     assert mine["Item"] == item
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+_WIRE_VALUE = {
+    "M": {
+        "s": {"S": "text ü"},
+        "n": {"N": "-1.5e3"},
+        "b": {"B": _b64(_BLOB)},
+        "sets": {"L": [{"SS": ["a", "b"]}, {"NS": ["1", "2"]}, {"BS": [_b64(_BLOB), ""]}]},
+        "flags": {"M": {"yes": {"BOOL": True}, "none": {"NULL": True}}},
+    }
+}
+# (service, operation, response body as the service sends it)
+_RESPONSES: list[tuple[str, str, dict[str, Any]]] = [
+    ("dynamodb", "GetItem", {"Item": {"pk": {"S": "p"}, "doc": _WIRE_VALUE}}),
+    (
+        "dynamodb",
+        "Query",
+        {
+            "Items": [{"pk": {"S": "p"}, "b": {"B": _b64(b"x")}}, {"pk": {"S": "q"}}],
+            "Count": 2,
+            "ScannedCount": 2,
+            "LastEvaluatedKey": {"pk": {"S": "q"}},
+            "ConsumedCapacity": {"TableName": "t", "CapacityUnits": 1.5},
+        },
+    ),
+    (
+        "dynamodb",
+        "DescribeTable",
+        {"Table": {"TableName": "t", "CreationDateTime": 1765120201.5, "ItemCount": 3}},
+    ),
+    ("dynamodb", "TransactWriteItems", {}),
+    (
+        "sqs",
+        "ReceiveMessage",
+        {
+            "Messages": [
+                {
+                    "MessageId": "m",
+                    "Body": "body",
+                    "MessageAttributes": {
+                        "bin": {"DataType": "Binary", "BinaryValue": _b64(_BLOB)},
+                        "n": {"DataType": "Number", "StringValue": "2"},
+                    },
+                    "Attributes": {"SentTimestamp": "1765120201000"},
+                }
+            ]
+        },
+    ),
+    ("events", "PutEvents", {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}, None]}),
+]
+# A model of shapes the services above do not answer with: a tagged union, a document, a
+# member read under another name, and a structure that holds itself.
+_MODEL = {
+    "metadata": {"protocol": "json", "apiVersion": "2026-12-07", "jsonVersion": "1.0"},
+    "operations": {
+        "Get": {
+            "name": "Get",
+            "http": {"method": "POST", "requestUri": "/"},
+            "output": {"shape": "Out"},
+        }
+    },
+    "shapes": {
+        "Out": {
+            "type": "structure",
+            "members": {
+                "Choice": {"shape": "Choice"},
+                "Choices": {"shape": "ChoiceList"},
+                "Doc": {"shape": "Doc"},
+                "Renamed": {"shape": "Text", "locationName": "wireName"},
+                "Tree": {"shape": "Tree"},
+                "At": {"shape": "Time"},
+                "Blobs": {"shape": "BlobList"},
+            },
+        },
+        "Choice": {
+            "type": "structure",
+            "union": True,
+            "members": {"A": {"shape": "Text"}, "B": {"shape": "Blob"}},
+        },
+        "ChoiceList": {"type": "list", "member": {"shape": "Choice"}},
+        "Doc": {"type": "structure", "members": {}, "document": True},
+        "Tree": {
+            "type": "structure",
+            "members": {"Name": {"shape": "Text"}, "Children": {"shape": "TreeList"}},
+        },
+        "TreeList": {"type": "list", "member": {"shape": "Tree"}},
+        "BlobList": {"type": "list", "member": {"shape": "Blob"}},
+        "Text": {"type": "string"},
+        "Blob": {"type": "blob"},
+        "Time": {"type": "timestamp"},
+    },
+}
+_MODEL_BODIES = [
+    {
+        "Choice": {"B": _b64(b"bytes")},
+        "Choices": [{"A": "a"}, {"Z": "unknown"}, None, {"__type": "x", "A": "b"}],
+        "Doc": {"any": ["thing", 1, None]},
+        "wireName": "renamed",
+        "Renamed": "not read",
+        "Tree": {"Name": "root", "Children": [{"Name": "leaf", "Children": []}, None]},
+        "At": "2026-12-07T16:00:00Z",
+        "Blobs": [_b64(b"one"), None],
+    },
+    {"Choice": {"A": "a", "B": _b64(b"b")}},  # a union with two members: an error
+    {"Choice": {"__type": "only"}},  # and with none
+]
+
+
+def _response_outcome(parser: Any, parse_body: Any, body: bytes, shape: Any) -> str:
+    try:
+        return repr(parse_body(parser, body, shape))
+    except Exception as exc:  # the same error, whatever it is
+        return f"{type(exc).__name__}: {exc}"
+
+
+def test_responses_are_parsed_as_botocore_parses_them(aws: None) -> None:
+    """The compiled JSON response parse against botocore's own, twice: DynamoDB items with
+    every kind of value, counts and capacities, timestamps, SQS binary attributes, a null in
+    a list (of structures, of blobs), and a model with a tagged union (known, unknown and broken members), a document,
+    a renamed member and a structure that holds itself; compared by repr, errors included."""
+    from botocore import parsers
+    from botocore.model import ServiceModel
+
+    compiled = parsers.JSONParser._handle_json_body
+    assert getattr(compiled, "_compiled", False)  # install() put it there
+    original = compiled.__wrapped__
+    cases = []
+    for service, operation, body in _RESPONSES:
+        model = boto3.client(service, region_name=REGION).meta.service_model
+        shape = model.operation_model(operation).output_shape
+        cases.append((shape, json.dumps(body).encode()))
+    shape = ServiceModel(_MODEL, "devstack-test").operation_model("Get").output_shape
+    cases += [(shape, json.dumps(body).encode()) for body in _MODEL_BODIES]
+    parser = parsers.JSONParser()
+    seen = set()
+    for _ in range(2):
+        for shape, body in cases:
+            mine = _response_outcome(parser, compiled, body, shape)
+            assert mine == _response_outcome(parser, original, body, shape), shape.name
+            seen.add(mine.split(":")[0])
+    assert "ResponseParserError" in seen  # the broken unions were refused, as botocore does
+    item = compiled(parser, cases[0][1], cases[0][0])["Item"]
+    assert item["doc"]["M"]["b"] == {"B": _BLOB}
+    custom = parsers.JSONParser(blob_parser=lambda value: value)  # botocore's own way
+    assert compiled(custom, cases[0][1], cases[0][0])["Item"]["doc"]["M"]["b"] == {"B": _b64(_BLOB)}
