@@ -19,6 +19,9 @@ without the wrappers.
 3. Responses: moto answers DynamoDB through its generic serializer, walking botocore's shape
 of every attribute value (about 10 ms a profile item). DynamoDB's wire format is the JSON
 moto already holds; it is answered as such (bytes base64-encoded, as DynamoDB sends them).
+Before that, moto converts the answer's typed values to plain ones, asking every string of
+an item whether it has a ``to_json`` (a failed attribute lookup each); the plain parts are
+now taken as they are, and everything else converted by moto.
 
 4. Queries: moto answers a Query by sorting every item of the table and filtering them by
 the partition key (an index by comparing each item's attribute), so a candidate's read costs
@@ -32,12 +35,14 @@ projects those items, so the answer is the one it gave before.
 over its messages for the approximate counts) to read one flag, every received message did
 so again for its retention period, every ReceiveMessage read the clock twice per message of
 the queue (a backlog of thousands after an import), and every rule target re-built jsonpath
-parsers (a parser generator run) for the eight paths of an event. An UpdateItem parsed its
-expression and deep-copied the tree for each validation; the tree of an expression is now
-parsed once and each validation gets a fresh copy of it from its pickled form; the
-validation's count of clauses (recounted for every nested node of the tree: quadratic in the
-clauses) counts each node once, and its traversals stop rebuilding their dispatch tables at
-every node. The same values and errors, computed once.
+parsers (a parser generator run) for the eight paths of an event; a target without an input
+transformer (every rule of the stack) reads those eight paths from the event's dict, and
+the whole event is no longer serialized for a placeholder the default template lacks. An
+UpdateItem parsed its expression and deep-copied the tree for each validation; the tree of an
+expression is now parsed once and each validation gets a fresh copy of it from its pickled
+form; the validation's count of clauses (recounted for every nested node of the tree:
+quadratic in the clauses) counts each node once, and its traversals stop rebuilding their
+dispatch tables at every node. The same values and errors, computed once.
 
 6. One lock (`LOCK`) around every request moto serves and every read of its backends the
 stack makes itself (schedules, outbox, faults). moto's backends are plain dicts and lists,
@@ -146,6 +151,7 @@ def install() -> Any:
         _install_partition_query(),
         _install_sqs_attributes(),
         _install_jsonpath_cache(),
+        _install_default_event_input(),
         _install_update_expression_cache(),
         _install_condition_cache(),
         _install_compiled_requests(),
@@ -272,10 +278,17 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _install_plain_json() -> Any:
-    from moto.dynamodb.responses import DynamoResult
+# The types whose values moto's `dynamo_to_dict` returns as they are (none has a `to_json`).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
-    original = DynamoResult.execute_result
+
+def _install_plain_json() -> Any:
+    from moto.dynamodb import responses
+    from moto.dynamodb.models import utilities
+
+    result_cls = responses.DynamoResult
+    original = result_cls.execute_result
+    original_to_dict = utilities.dynamo_to_dict
     if getattr(original, "_plain", False):
         return lambda: None
 
@@ -283,11 +296,30 @@ def _install_plain_json() -> Any:
         body = json.dumps(self.result, default=_json_default)
         return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
 
+    def dynamo_to_dict(obj: Any) -> Any:
+        """moto's conversion of an answer, with its plain parts (dicts, lists, strings,
+        numbers) taken without its checks: a string costs moto a failed ``hasattr(obj,
+        "to_json")``. Anything else (typed values, datetimes, subclasses) is moto's; its
+        recursion comes back here."""
+        kind = type(obj)
+        if kind in _PLAIN:
+            return obj
+        if kind is dict:
+            return {k: dynamo_to_dict(v) for k, v in obj.items()}
+        if kind is list:
+            return [dynamo_to_dict(item) for item in obj]
+        return original_to_dict(obj)
+
     execute_result._plain = True  # type: ignore[attr-defined]
-    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+    dynamo_to_dict.__wrapped__ = original_to_dict  # type: ignore[attr-defined]
+    result_cls.execute_result = execute_result  # type: ignore[method-assign]
+    utilities.dynamo_to_dict = dynamo_to_dict
+    responses.dynamo_to_dict = dynamo_to_dict  # type: ignore[attr-defined]
 
     def uninstall() -> None:
-        DynamoResult.execute_result = original  # type: ignore[method-assign]
+        result_cls.execute_result = original  # type: ignore[method-assign]
+        utilities.dynamo_to_dict = original_to_dict
+        responses.dynamo_to_dict = original_to_dict  # type: ignore[attr-defined]
 
     return uninstall
 
@@ -533,6 +565,45 @@ def _install_sqs_attributes() -> Any:
         Queue.messages = original_messages  # type: ignore[method-assign]
         SQSBackend.send_message = original_send  # type: ignore[method-assign]
         SQSBackend.is_message_valid_based_on_retention_period = original_valid  # type: ignore[method-assign]
+
+    return uninstall
+
+
+def _install_default_event_input() -> Any:
+    from moto.events.utils import EventTemplateParser
+
+    original = EventTemplateParser.__dict__["parse"]
+    if getattr(original.__func__, "_default_input", False):
+        return lambda: None
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    fields = tuple(EventTemplateParser.DEFAULT_EVENT_INPUT_PATHS_MAP.items())
+    simple = all(path == f"$.{name}" for name, path in fields)
+    stringify = EventTemplateParser._stringify
+
+    def parse(input_template: Any, input_paths_map: Any, event: Any) -> Any:
+        """A target without an input transformer gets the default template, filled the way
+        moto fills it (the same string, then parsed), with each "$.name" read from the
+        event's dict instead of through a JSONPath, and the whole event not serialized for
+        a placeholder the default template does not have."""
+        if input_template or input_paths_map or not simple or type(event) is not dict:
+            return original.__func__(input_template, input_paths_map, event)
+        filled = template
+        for name, _ in fields:
+            if name in event:
+                result = stringify(event[name])
+                if result:
+                    filled = filled.replace(f"<{name}>", result)
+        _ = event["ingestion-time"]  # moto reads it: a KeyError without it
+        if "<aws.events.event." in filled:  # a value spelled a placeholder: moto's way
+            return original.__func__(input_template, input_paths_map, event)
+        return json.loads(filled)
+
+    parse._default_input = True  # type: ignore[attr-defined]
+    parse.__wrapped__ = original.__func__  # type: ignore[attr-defined]
+    EventTemplateParser.parse = staticmethod(parse)  # type: ignore[method-assign,assignment]
+
+    def uninstall() -> None:
+        EventTemplateParser.parse = original  # type: ignore[method-assign]
 
     return uninstall
 

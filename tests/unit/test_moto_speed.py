@@ -942,3 +942,102 @@ def test_responses_are_parsed_as_botocore_parses_them(aws: None) -> None:
     assert item["doc"]["M"]["b"] == {"B": _BLOB}
     custom = parsers.JSONParser(blob_parser=lambda value: value)  # botocore's own way
     assert compiled(custom, cases[0][1], cases[0][0])["Item"]["doc"]["M"]["b"] == {"B": _b64(_BLOB)}
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(item=st.dictionaries(st.text(min_size=1, max_size=4), _attribute_values, max_size=4))
+def test_answers_are_converted_as_moto_converts_them(aws: None, item: dict[str, Any]) -> None:
+    """moto's conversion of an answer (typed values to plain ones) and the one that takes
+    plain parts as they are: the same result for an item's typed values, the item itself,
+    and an answer that holds them beside plain values, a datetime and a dict subclass."""
+    from collections import OrderedDict
+
+    from moto.dynamodb.models import utilities
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    fast = utilities.dynamo_to_dict
+    original = fast.__wrapped__
+    typed = {name: DynamoType(value) for name, value in item.items()}
+    stored = Item(DynamoType({"S": "p"}), None, {"pk": {"S": "p"}, **item})
+    answers = [
+        typed,
+        stored,
+        stored.describe_attrs(attributes=None),
+        {
+            "Items": [typed, stored.to_json()],
+            "Count": 2,
+            "Ratio": 0.5,
+            "Flag": True,
+            "None": None,
+            "At": datetime(2026, 12, 7, 16, 0),
+            "Ordered": OrderedDict(a=DynamoType({"B": b"\x00"}), b=[1, "x"]),
+            "Bytes": b"raw",
+        },
+    ]
+
+    def moto_alone(answer: Any) -> Any:  # moto's recursion into moto's function
+        utilities.dynamo_to_dict = original
+        try:
+            return original(answer)
+        finally:
+            utilities.dynamo_to_dict = fast
+
+    for answer in answers:
+        assert repr(fast(answer)) == repr(moto_alone(answer))
+
+
+def _event(**changes: Any) -> dict[str, Any]:
+    """An event as moto's put_events hands it to a rule's target."""
+    event = {
+        "version": "0",
+        "id": "5a6d-1",
+        "detail-type": "Candidate Profile Changed",
+        "source": "talent.ats",
+        "account": "123456789012",
+        "time": 1765123201.0,
+        "region": REGION,
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/r"],
+        "detail": {"candidate_id": "c_1", "changed": ["city"], "note": 'a "quoted" ü \\ text'},
+        "ingestion-time": 1765123201.5,
+    }
+    event.update(changes)
+    return {k: v for k, v in event.items() if v is not _DROP}
+
+
+_DROP = object()
+
+
+def test_events_reach_targets_as_moto_fills_their_input(aws: None) -> None:
+    """A target without an input transformer: the default template filled from the event's
+    dict against moto's JSONPath way, for ordinary events, empty and missing fields, values
+    that break the template's JSON or spell one of its placeholders, and an event without
+    its ingestion time: the same event or the same error. A target with an input transformer
+    goes moto's way."""
+    from moto.events.utils import EventTemplateParser
+
+    fast = EventTemplateParser.parse
+    original = fast.__wrapped__  # type: ignore[attr-defined]
+    events = [
+        _event(),
+        _event(resources=[], detail={}),
+        _event(source="", account=_DROP),
+        _event(detail={"nested": {"list": [1, 2.5, None, True]}}),
+        _event(**{"detail-type": 'broken "type'}),
+        _event(detail={"text": "<aws.events.event.json>"}),
+        _event(**{"ingestion-time": _DROP}),
+        _event(time=0),
+    ]
+    for event in events:
+        outcomes = []
+        for parse in (fast, original):
+            try:
+                outcomes.append(repr(parse(None, {}, dict(event))))
+            except Exception as exc:  # the same error, whatever it is
+                outcomes.append(f"{type(exc).__name__}: {exc}")
+        assert outcomes[0] == outcomes[1], event
+    transformer = ('{"from": "<src>"}', {"src": "$.source"})
+    assert (
+        fast(*transformer, _event()) == original(*transformer, _event()) == {"from": "talent.ats"}
+    )
