@@ -116,7 +116,7 @@ import pickle
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 # The one lock of moto's state in this process (6. above). Reentrant: a request's handling may
@@ -674,15 +674,22 @@ def _install_update_expression_cache() -> Any:
 _STAND_IN = "\x00stand-in:"
 
 
+def _children(node: Any) -> Iterable[Any]:
+    """The parts of a node of a condition's tree (an op's operands, a function's arguments,
+    the items of their lists and tuples); none for anything else."""
+    if type(node) in (list, tuple):
+        return node  # type: ignore[no-any-return]
+    if hasattr(node, "__dict__") and not isinstance(node, type):
+        return vars(node).values()
+    return ()
+
+
 def _value_leaves(node: Any, leaf_type: type) -> Iterator[Any]:
     """Every ``leaf_type`` object in a condition's tree (its ops, functions and operands)."""
     if isinstance(node, leaf_type):
         yield node
-    elif isinstance(node, (list, tuple)):
-        for child in node:
-            yield from _value_leaves(child, leaf_type)
-    elif hasattr(node, "__dict__"):
-        for child in vars(node).values():
+    else:
+        for child in _children(node):
             yield from _value_leaves(child, leaf_type)
 
 
@@ -709,7 +716,9 @@ def _install_condition_cache() -> Any:
             for leaf in _value_leaves(tree, AttributeValue)
             if isinstance(leaf.value, str) and leaf.value.startswith(_STAND_IN)
         }
-        paths = frozenset(_holders(tree, leaves))
+        holders: set[int] = set()
+        _holders(tree, leaves, holders)
+        paths = frozenset(holders)
         return tree, leaves, paths, parser.expr_attr_names_found, parser.expr_attr_values_found
 
     def parse(self: Any) -> Any:
@@ -742,27 +751,18 @@ def _install_condition_cache() -> Any:
     return uninstall
 
 
-def _holders(node: Any, leaves: dict[int, str]) -> Iterator[int]:
-    """The ids of the nodes of a condition's tree (ops, functions, their lists and tuples)
-    that hold a stand-in leaf, at any depth: the nodes a parse with the call's values copies.
-    Yields the node's own id last, after its children's, and only when it holds one."""
-    found = False
+def _holders(node: Any, leaves: dict[int, str], found: set[int]) -> bool:
+    """Whether ``node`` is a stand-in leaf or holds one at any depth; adds to ``found`` the
+    ids of the nodes that hold one (ops, functions, their lists and tuples): the nodes a parse
+    with the call's values copies."""
     if id(node) in leaves:
-        return
-    children: Any
-    if type(node) in (list, tuple):
-        children = node
-    elif hasattr(node, "__dict__") and not isinstance(node, type):
-        children = vars(node).values()
-    else:
-        return
-    for child in children:
-        below = list(_holders(child, leaves))
-        if below or id(child) in leaves:
-            found = True
-            yield from below
-    if found:
-        yield id(node)
+        return True
+    holds = False
+    for child in _children(node):
+        holds = _holders(child, leaves, found) or holds
+    if holds:
+        found.add(id(node))
+    return holds
 
 
 def _with_values(
@@ -825,7 +825,6 @@ def _install_compiled_requests() -> Any:
 
 
 def _install_compiled_responses() -> Any:
-    import base64 as b64
     import logging
 
     from botocore import parsers
@@ -856,7 +855,7 @@ def _install_compiled_responses() -> Any:
         return {"SDK_UNKNOWN_MEMBER": {"name": tag}}
 
     rules = _Conversions(
-        blob=b64.b64decode,
+        blob=base64.b64decode,
         timestamp=parsers.DEFAULT_TIMESTAMP_PARSER,
         undefined=None,
         sparse_lists=True,
