@@ -21,7 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import StorageError
-from ..models.events import normalize_email
+from ..models.values import normalize_email
 from .aws import client
 
 SUPPRESS_SK = "SUPPRESS"

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..models.events import MessageClicked, MessageEngagement
 from ..observability import logger, metrics
 from .urls import without_token
 
-if TYPE_CHECKING:  # the SES record's model is the bounce handler's, not the lake's
+if TYPE_CHECKING:  # the fact models load with the first fact (the bounce path makes none)
+    from ..models.events import MessageEngagement
     from ..models.ses import SesEventDetail
     from ..models.state import Decision
 
@@ -69,6 +69,8 @@ def engagement_of(
         "at": at or received_at,
         "decision_id": decision.decision_id,
     }
+    from ..models.events import MessageClicked, MessageEngagement
+
     if kind == "Click":
         link = record.click.link if record.click is not None else None
         if not link:

@@ -6,7 +6,6 @@ name gets a specific rejection instead of silent data loss.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -24,16 +23,7 @@ from pydantic import (
 )
 
 from .countries import COUNTRY_ALIASES, ISO_3166_ALPHA2, country_code
-
-SENIORITY_LEVELS: tuple[str, ...] = (
-    "intern",
-    "junior",
-    "mid",
-    "senior",
-    "lead",
-    "principal",
-    "executive",
-)
+from .values import SENIORITY_LEVELS, ascii_domain, normalize_email
 
 
 class Seniority(StrEnum):
@@ -67,26 +57,6 @@ _EMAIL_RE = re.compile(
     r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.(?:[A-Za-z]{2,}|xn--[A-Za-z0-9-]{1,59})$"
 )
 _REF_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}:[^\s]{1,128}$")
-
-
-def ascii_domain(domain: str) -> str:
-    """An internationalized domain in the ASCII form that SES and DNS take (punycode, with
-    Python's IDNA codec); an ASCII domain as it is. UnicodeError when it is not a valid
-    internationalized domain name."""
-    if domain.isascii():
-        return domain
-    return domain.encode("idna").decode("ascii")
-
-
-def normalize_email(value: str) -> str:
-    """Case-insensitive, trimmed, the domain in its ASCII (punycode) form: the form under
-    which an address is matched. ``a@Bücher.de`` and ``A@xn--bcher-kva.de`` are one."""
-    value = value.strip()
-    local, at, domain = value.rpartition("@")
-    if at and domain and not domain.isascii():
-        with contextlib.suppress(UnicodeError):  # not one ingest accepts: matched as written
-            value = f"{local}@{ascii_domain(domain)}"
-    return value.lower()
 
 
 def _check_email(value: str) -> str:

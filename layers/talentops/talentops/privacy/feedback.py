@@ -12,7 +12,7 @@ lasting about the address), and so is a complaint whose feedback type is ``not-s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,6 @@ from typing import Any
 from ..adapters.privacy import PrivacyRepository
 from ..adapters.suppression import SuppressionRepository
 from ..engagement.service import ENGAGEMENT_FACTS
-from ..models.events import normalize_email
 from ..models.ses import (
     SesBounce,
     SesComplaint,
@@ -28,6 +27,7 @@ from ..models.ses import (
     SesRecipient,
     parse_ses_detail,
 )
+from ..models.values import normalize_email
 from ..observability import logger, metrics
 
 
@@ -63,7 +63,7 @@ def parse_ses_event(detail: Mapping[str, Any] | SesEventDetail) -> Feedback:
     return Feedback("ignore", f"event type {event_type[:64] or 'missing'} is not feedback")
 
 
-def _recipients(recipients: list[SesRecipient]) -> tuple[str, ...]:
+def _recipients(recipients: Sequence[SesRecipient]) -> tuple[str, ...]:
     out: list[str] = []
     for recipient in recipients:
         address = recipient.email_address

@@ -14,14 +14,16 @@ exactly the candidates of the right role family, city and seniority band and nev
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ...errors import StorageError
-from ...models.events import SENIORITY_LEVELS
-from ...models.state import Profile
+from ...models.values import SENIORITY_LEVELS
 from .base import TableStore
+
+if TYPE_CHECKING:  # the privacy adapter reads the index's names, not profiles
+    from ...models.state import Profile
 
 INDEX_ROLE_CITY = "by_role_city"
 INDEX_ROLE = "by_role"
