@@ -891,7 +891,7 @@ def first_call_costs(repeats: int = 5) -> dict[str, Any]:
         n: median(loads[f"compile_all_{n}"]) for n in (0, 100, GROWTH_VARIANTS)
     }
     services = ("dynamodb", "sesv2", "events", "ssm")
-    config = Config(retries={"mode": "standard", "max_attempts": 3})
+    config = Config(retries={"mode": "standard", "total_max_attempts": 3})
     per_client: list[float] = []
     shared: list[float] = []
     for _ in range(repeats):

@@ -47,11 +47,12 @@ def bare(spec: dict[str, Any]) -> dict[str, Any]:
     from botocore.config import Config
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        config = Config(
-            retries={"mode": "standard", "max_attempts": 3},
+        config = Config(  # the product's (talentops.adapters.aws)
+            retries={"mode": "standard", "total_max_attempts": 3},
             connect_timeout=3,
             read_timeout=10,
             tcp_keepalive=True,
+            parameter_validation=False,
         )
         session = boto3.session.Session()
         clients = [session.client(s, config=config) for s in spec["services"]]  # type: ignore[call-overload]

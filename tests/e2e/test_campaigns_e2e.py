@@ -481,7 +481,10 @@ def test_the_preview_is_what_the_launch_sends_once_each_despite_throttling(
 
     # The launch, SES throttling its first sends (the worker's backoff; SES calls make one
     # attempt each).
-    throttles = 10
+    # Fewer than the worker's tries of one send (launch.Backoff: 6), so that its backoff
+    # absorbs them within the delivery; a send throttled more often releases its page to
+    # SQS's redelivery, a visibility timeout (12 minutes) later.
+    throttles = 5
     faults = stack.post("/_local/faults", json={"ses_throttle": throttles}).json()
     injected = faults["injected"]["ses_throttle"]
     started = time.monotonic()

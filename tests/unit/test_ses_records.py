@@ -92,6 +92,13 @@ def test_any_record_reads_as_the_pydantic_models_read_it(event: Any) -> None:
     assert after == before
 
 
+def _case(value: Any) -> str:
+    """A short test id: the path, or the kind and size of the value."""
+    if isinstance(value, tuple):
+        return ".".join(map(str, value))
+    return f"{type(value).__name__}{len(str(value)) if len(str(value)) > 12 else value!r}"
+
+
 @pytest.mark.parametrize(
     ("where", "value"),
     [
@@ -102,6 +109,8 @@ def test_any_record_reads_as_the_pydantic_models_read_it(event: Any) -> None:
         (("time",), True),
         (("time",), float("inf")),
         (("time",), 10**30),
+        (("time",), 10**400),
+        (("detail", "mail", "timestamp"), -(10**400)),
         (("detail",), []),
         (("detail", "eventType"), ["Bounce"]),
         (("detail", "bounce", "bounceType"), None),
@@ -116,6 +125,7 @@ def test_any_record_reads_as_the_pydantic_models_read_it(event: Any) -> None:
         (("detail", "send"), "sent"),
         (("detail", "click"), {"link": 5}),
     ],
+    ids=_case,
 )
 def test_each_misfit_is_refused_by_both(where: tuple[Any, ...], value: Any) -> None:
     event = copy.deepcopy(SAMPLE)

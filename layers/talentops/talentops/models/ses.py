@@ -238,7 +238,10 @@ def _moment(value: Any, where: tuple[str | int, ...]) -> datetime:
         return value
     number: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer past any float: no time
+            number = math.inf
     elif isinstance(value, str):
         try:
             number = float(value)
