@@ -1523,11 +1523,13 @@ def test_a_journey_goes_on_after_its_candidate_was_merged_into_another(
     assert _subjects(aws, "lin@example.org")[1:] == ["See you tomorrow at Data & AI Careers Summit"]
 
 
-def test_a_profile_change_from_ingest_moves_journeys_without_harm(
+def test_a_profile_change_no_journey_watches_reads_nothing_and_harms_nothing(
     aws: Aws, handlers: Handlers, context: FakeContext, clock: Callable[[datetime], None]
 ) -> None:
     """`Candidate Profile Changed` as the ingest function publishes it reaches the journeys
-    function (the nurture exits on the profile); a change that ends nothing changes nothing."""
+    function. The shipped journeys enter on events and the nurture's profile exit names a
+    behaviour, which no profile change carries: a changed city is answered without a read
+    and the nurture goes on (a candidate's import costs no read here)."""
     _list_jobs()
     clock(VIEWED_AT)
     candidate = _seed(handlers, context, "mover@example.org")
@@ -1538,14 +1540,76 @@ def test_a_profile_change_from_ingest_moves_journeys_without_harm(
     )
     [changed] = _bus(aws, "Candidate Profile Changed")
     assert changed["detail"]["candidate_id"] == candidate
+    assert "city" in changed["detail"]["changed"]
     before = _instances(candidate)
+    calls: list[str] = []
+    for ddb in {wiring.journey_runtime().store.ddb, wiring.journey_runtime().pool.ddb}:
+        ddb.meta.events.register(
+            "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+        )
     outcome = handlers["journeys"].handler(changed, context)
-    assert [j["journey"] for j in outcome["journeys"]] == ["job_nurture"]
+    assert outcome["journeys"] == []
+    assert calls == []
     assert _instances(candidate) == before
     clock(NUDGE_AT)
     assert _fire(handlers, context, NUDGE_AT) == 1
     [nudge] = _mails(aws, "mover@example.org")
     assert "Analytics Engineer" in _text(nudge)  # remote: fits in Hamburg too
+
+
+RELOCATION_EXIT = """\
+  - when:
+      - {field: candidate.city, op: eq, value: Hamburg}
+    reason: moved_to_hamburg
+"""
+
+
+def test_a_profile_change_of_a_field_a_profile_exit_names_ends_the_journey(
+    aws: Aws,
+    handlers: Handlers,
+    context: FakeContext,
+    clock: Callable[[datetime], None],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A profile exit that names a candidate field is checked when that field changes: the
+    nurture ends there and then, and its timer sends nothing; a change of another field
+    reads nothing."""
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(wiring.get_settings().templates_dir), templates)
+    nurture = templates / "journeys" / "job_nurture.yaml"
+    text = nurture.read_text(encoding="utf-8")
+    assert "\nexit:\n" in text
+    nurture.write_text(text.replace("\nexit:\n", "\nexit:\n" + RELOCATION_EXIT), encoding="utf-8")
+    monkeypatch.setenv("TEMPLATES_DIR", str(templates))
+    wiring.reset()
+    _list_jobs()
+    clock(VIEWED_AT)
+    candidate = _seed(handlers, context, "mover@example.org")
+    _candidate_event(handlers, context, JOB_VIEWED, "mover@example.org", VIEWED_AT, job=VIEWED_JOB)
+    aws.drain()
+
+    def change(**fields: Any) -> dict[str, Any]:
+        handlers["ingest_profile"].handler(
+            profile("mover@example.org", observed_at=_iso(SYSTEM_CLOCK.now()), **fields), context
+        )
+        [changed] = _bus(aws, "Candidate Profile Changed")
+        aws.drain()
+        result: dict[str, Any] = handlers["journeys"].handler(changed, context)
+        return result
+
+    clock(VIEWED_AT + timedelta(minutes=1))
+    assert change(seniority="senior")["journeys"] == []  # not a field the exit names
+    [running] = _instances(candidate)
+    assert running.data["status"] == "active"
+    clock(VIEWED_AT + timedelta(minutes=2))
+    moved = change(city="Hamburg")
+    assert [j["journey"] for j in moved["journeys"]] == ["job_nurture"]
+    [ended] = _instances(candidate)
+    assert (ended.data["status"], ended.data["end_reason"]) == ("exited", "moved_to_hamburg")
+    clock(NUDGE_AT)
+    _fire(handlers, context, NUDGE_AT)
+    assert _mails(aws, "mover@example.org") == []
 
 
 def test_an_outbox_left_by_a_failed_timer_is_carried_out_by_the_next_event(

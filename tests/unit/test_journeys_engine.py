@@ -28,6 +28,7 @@ from talentops.journeys.engine import (
     effect_to_dict,
     render_payload,
     start,
+    watched_fields,
 )
 from talentops.journeys.loader import JourneyRegistry, load_journeys, messages_of, parse_journey
 from talentops.models.state import FieldValue, Profile, SentRecord
@@ -589,6 +590,18 @@ def test_joining_a_segment_starts_a_journey_only_when_its_fields_changed():
     assert _sent(joined) == ["job_nurture"]
     other = _start(journey, _changed("role_family"), VIEWED, _profile(role_family="design"))
     assert other.instance is None and "does not hold" in other.notes[0]
+
+
+def test_a_profile_change_acts_through_the_fields_segments_and_profile_exits_name():
+    """What the journeys function reads a profile change for: the segment's and the profile
+    exit's candidate fields. The shipped journeys watch none (the nurture's profile exit names
+    a behaviour, and behaviours are noted by their own events, never by a profile change)."""
+    assert watched_fields([_journey("  - id: hello\n    send: job_nurture\n")]) == {
+        "role_family",
+        "country",
+    }
+    assert watched_fields(SHIPPED.values()) == frozenset()
+    assert watched_fields([]) == frozenset()
 
 
 def test_profile_exit_conditions_end_a_waiting_instance():

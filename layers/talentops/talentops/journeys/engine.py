@@ -748,6 +748,23 @@ def entry_matches(journey: Journey, stimulus: Stimulus) -> bool:
     return bool(named & set(stimulus.changed))
 
 
+def watched_fields(journeys: Iterable[Journey]) -> frozenset[str]:
+    """The profile fields a `Candidate Profile Changed` can act through: those a segment
+    entry names, and those (``candidate.<name>``) a profile exit names. A change of any
+    other field cannot start a journey (entry_matches) nor end one: a profile exit that
+    names none of the changed fields reads what it read when the journey last moved, and it
+    is checked again whenever the journey moves (a behaviour is noted by the event that is
+    its own stimulus; the passing of time by the timers)."""
+    named: set[str] = set()
+    for journey in journeys:
+        if journey.entry.segment:
+            named |= condition_fields(journey.entry.segment)
+        for condition in journey.exits:
+            if condition.event is None:
+                named |= condition_fields(condition.when)
+    return frozenset(f.removeprefix("candidate.") for f in named if f.startswith("candidate."))
+
+
 def instance_key(journey: Journey, stimulus: Stimulus) -> tuple[str, str | None]:
     subject = stimulus.subject_id if isinstance(stimulus, CandidateEvent) else None
     if journey.entry.per_subject and subject:
@@ -992,4 +1009,5 @@ __all__ = [
     "instance_id_for",
     "render_payload",
     "start",
+    "watched_fields",
 ]

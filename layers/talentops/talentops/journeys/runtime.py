@@ -68,6 +68,7 @@ from .engine import (
     effect_from_dict,
     effect_to_dict,
     render_payload,
+    watched_fields,
 )
 from .loader import JourneyRegistry
 from .model import Journey, WaitForStep
@@ -168,8 +169,10 @@ class JourneyRuntime:
     def on_profile_changed(
         self, candidate_id: str, changed: Iterable[str], event_id: str, observed_at: datetime
     ) -> Outcome:
-        if not self.watches_profile:
-            return Outcome()  # no journey enters on a segment or exits on the profile
+        if not watched_fields(self.registry.current()) & set(changed):
+            # No journey enters on a segment or exits on the profile through a field that
+            # changed: nothing to read (an import of a whole pool costs no read here).
+            return Outcome()
         profile = self.pool.get_profile(candidate_id)
         if profile is None:
             return Outcome()
@@ -188,13 +191,6 @@ class JourneyRuntime:
             if profile is not None:
                 return profile, stored
         return self.pool.resolve(candidate), None
-
-    @property
-    def watches_profile(self) -> bool:
-        return any(
-            j.entry.segment or any(e.event is None for e in j.exits)
-            for j in self.registry.current()
-        )
 
     # -- the cycle ------------------------------------------------------------------------
 
