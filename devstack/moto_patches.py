@@ -101,6 +101,13 @@ value, which has one member, is converted by looking that member up. A function 
 whole under a lock before any thread can call it. A parser configured otherwise (another
 dict type, other blob or timestamp parsers, a subclass) parses as before.
 
+14. A rule's pattern tried on what it names first. moto offers every event to every rule of
+the bus, and each rule serializes and parses the whole event, then flattens it, before it
+compares a field (the stack's bus has 8 rules; most events match one or two). A
+pattern whose `detail-type` or `source` is a list of plain strings matches only an event
+whose string value is among them, whatever else it says (moto's own comparison), so an event
+whose value is not is refused before that work; every other event is matched by moto.
+
 Installed by the local stack before it serves, and by the job-alert, identity, import and
 campaign tests.
 """
@@ -164,6 +171,7 @@ def install() -> Any:
         _install_name_conversion_cache(),
         _install_item_size_once(),
         _install_unread_copies(),
+        _install_rule_prefilter(),
         _install_lock(),
     ]
 
@@ -1468,6 +1476,53 @@ def _install_unread_copies() -> Any:
         DynamoDBBackend.update_item = backend_update  # type: ignore[method-assign]
         DynamoHandler.update_item = answer_update  # type: ignore[method-assign]
         backend_module.copy = answer_module.copy = copy  # type: ignore[attr-defined]
+
+    return uninstall
+
+
+# The top-level fields a pattern is tried on before moto matches it (14. above).
+_PREFILTERED = ("detail-type", "source")
+
+
+def _install_rule_prefilter() -> Any:
+    from moto.events.models import EventPattern
+
+    original = EventPattern.matches_event
+    if getattr(original, "_prefiltered", False):
+        return lambda: None
+    plain: dict[int, tuple[Any, tuple[tuple[str, frozenset[str]], ...]]] = {}
+
+    def wanted(pattern: Any) -> tuple[tuple[str, frozenset[str]], ...]:
+        """The prefiltered fields whose filters are all plain strings, with those strings
+        (kept with the pattern they were read from: a pattern dict's id may be reused)."""
+        found = plain.get(id(pattern))
+        if found is None or found[0] is not pattern:
+            names = tuple(
+                (name, frozenset(filters))
+                for name in _PREFILTERED
+                if type(filters := pattern.get(name)) is list
+                and filters
+                and all(type(f) is str for f in filters)
+            )
+            found = (pattern, names)
+            plain[id(pattern)] = found
+        return found[1]
+
+    def matches_event(self: Any, event: Any) -> bool:
+        pattern = self._pattern
+        if pattern and type(pattern) is dict and type(event) is dict:
+            for name, strings in wanted(pattern):
+                value = event.get(name)
+                if type(value) is str and value not in strings:
+                    return False
+        return original(self, event)  # type: ignore[no-any-return]
+
+    matches_event._prefiltered = True  # type: ignore[attr-defined]
+    matches_event.__wrapped__ = original  # type: ignore[attr-defined]
+    EventPattern.matches_event = matches_event  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        EventPattern.matches_event = original  # type: ignore[method-assign]
 
     return uninstall
 

@@ -1037,3 +1037,54 @@ def test_events_reach_targets_as_moto_fills_their_input(aws: None) -> None:
     assert (
         fast(*transformer, _event()) == original(*transformer, _event()) == {"from": "talent.ats"}
     )
+
+
+_PATTERNS = [
+    {"source": ["talent.ats"], "detail-type": ["Candidate Event Attended", "Job Opened"]},
+    {"source": [{"anything-but": "talent.personalization"}], "detail-type": ["Job Opened"]},
+    {
+        "detail-type": ["Candidate Profile Changed"],
+        "detail": {"changed": {"city": [{"exists": True}]}},
+    },
+    {"source": ["talent.ats", {"prefix": "talent."}]},
+    {"detail-type": []},
+    {"detail-type": ["Job Opened"], "$or": [{"source": ["talent.ats"]}, {"source": ["x"]}]},
+    {"detail-type": [None, "Job Opened"]},
+    {"account": ["123456789012"], "detail-type": ["Job Opened"]},
+    {},
+]
+
+
+@given(
+    detail_type=st.one_of(
+        st.sampled_from(["Job Opened", "Candidate Event Attended", "Candidate Profile Changed"]),
+        st.text(max_size=8),
+        st.lists(st.sampled_from(["Job Opened", "x"]), max_size=2),
+        st.none(),
+        st.integers(),
+        st.just(_DROP),
+    ),
+    source=st.one_of(
+        st.sampled_from(["talent.ats", "talent.personalization", "talent.crm", "x"]),
+        st.just(_DROP),
+        st.none(),
+    ),
+    detail=st.one_of(st.just({}), st.just({"changed": {"city": {"value": "Berlin"}}})),
+)
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_rules_match_events_as_moto_matches_them(
+    aws: None, detail_type: Any, source: Any, detail: dict[str, Any]
+) -> None:
+    """A pattern tried on its plain `detail-type` and `source` first refuses only what moto
+    refuses, and leaves every other event to moto: the same answer for every pattern shape
+    the template uses (anything-but, prefix, exists, $or, empty and non-string filters)."""
+    from moto.events.models import EventPattern
+
+    fast = EventPattern.matches_event
+    original = fast.__wrapped__  # type: ignore[attr-defined]
+    event = _event(**{"detail-type": detail_type, "source": source, "detail": detail})
+    for raw in _PATTERNS:
+        pattern = EventPattern(json.dumps(raw), raw)
+        assert fast(pattern, dict(event)) == original(pattern, dict(event)), (raw, event)
