@@ -846,12 +846,20 @@ def campaign_goal_rows(camp: dict[str, Any]) -> list[list[str]]:
         ("fanout_peak", "peak memory of the launch fan-out"),
     ):
         ratio = camp["ratios"][key]
+        runs = (camp.get("cpu_baseline") or {}).get(key.replace("_cpu", "_us_per_profile"))
+        baseline = (
+            "the smaller pool, same run, measured before and after it (mean of "
+            + " and ".join(f"{_f(us)}" for us in runs)
+            + " us a profile)"
+            if key.endswith("_cpu") and runs and len(runs) > 1
+            else "the smaller pool, same run"
+        )
         out.append(
             [
                 "3",
                 f"Campaigns: {label}, {camp['ratios_of']}",
                 f"{_f(ratio)}x",
-                "the smaller pool, same run",
+                baseline,
                 f"flat (<= {flat}x)",
                 _verdict(ratio <= flat),
                 "below about 10,000 profiles a segment reads less than a 1 MB page, so the "
