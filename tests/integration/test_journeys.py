@@ -565,10 +565,16 @@ def test_a_failed_send_stays_in_the_outbox_and_the_next_delivery_sends_it_once(
 # -- 4. versions ---------------------------------------------------------------------------------
 
 
-def _templates_without_reminder(tmp_path: Path) -> Path:
-    """A copy of templates/ whose event journey has no reminder any more."""
+def _templates_copy(tmp_path: Path) -> Path:
+    """A copy of templates/ to change (TEMPLATES_DIR, then wiring.reset(), to load it)."""
     copy = tmp_path / "templates"
     shutil.copytree(Path(wiring.get_settings().templates_dir), copy)
+    return copy
+
+
+def _templates_without_reminder(tmp_path: Path) -> Path:
+    """A copy of templates/ whose event journey has no reminder any more."""
+    copy = _templates_copy(tmp_path)
     path = copy / "journeys" / "event.yaml"
     text = path.read_text(encoding="utf-8")
     reminder = (
@@ -1575,8 +1581,7 @@ def test_a_profile_change_of_a_field_a_profile_exit_names_ends_the_journey(
     """A profile exit that names a candidate field is checked when that field changes: the
     nurture ends there and then, and its timer sends nothing; a change of another field
     reads nothing."""
-    templates = tmp_path / "templates"
-    shutil.copytree(Path(wiring.get_settings().templates_dir), templates)
+    templates = _templates_copy(tmp_path)
     nurture = templates / "journeys" / "job_nurture.yaml"
     text = nurture.read_text(encoding="utf-8")
     assert "\nexit:\n" in text
@@ -1681,8 +1686,7 @@ def test_a_profile_change_into_a_segment_enters_the_journey_once(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    templates = tmp_path / "templates"
-    shutil.copytree(Path(wiring.get_settings().templates_dir), templates)
+    templates = _templates_copy(tmp_path)
     (templates / "journeys" / "welcome_design.yaml").write_text(WELCOME, encoding="utf-8")
     monkeypatch.setenv("TEMPLATES_DIR", str(templates))
     wiring.reset()
