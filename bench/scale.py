@@ -240,21 +240,23 @@ def _event_journey() -> Any:
     return next(j for j in load_journeys(TEMPLATES / "journeys", messages) if j.name == "event")
 
 
-def ended_event_journeys(profile: Any, count: int) -> list[dict[str, Any]]:
+def ended_event_journeys(profile: Any, count: int) -> tuple[list[dict[str, Any]], set[str]]:
     """``count`` event journeys that ``profile``'s candidate went through to the end, played
     by the engine (registered a week ahead, reminded, checked in, thanked), one a month up
     to the month before the bench's trigger (2026-12-03), stored by the journeys adapter's
     own ``instance_items``: the items of the candidate's partition (what a trigger reads
-    of an ended instance and its item in full, which it does not)."""
+    of an ended instance and its item in full, which it does not); and what the profile's
+    summary of them holds (``listens_of`` each, as the write that created it added)."""
     from datetime import UTC, datetime
 
     from talentops.adapters.journeys import instance_items
-    from talentops.journeys.engine import CandidateEvent, TimerFired, advance, start
+    from talentops.journeys.engine import CandidateEvent, TimerFired, advance, listens_of, start
 
     from .fixtures import EVENT
 
     journey = _event_journey()
     items = []
+    listens: set[str] = set()
     for i in range(count):
         starts = datetime(2026, 11, 3, 17, 30, tzinfo=UTC) - timedelta(days=30 * (count - 1 - i))
         event = {**EVENT, "id": f"evt-past-{i:03d}", "starts_at": starts.isoformat()}
@@ -297,7 +299,8 @@ def ended_event_journeys(profile: Any, count: int) -> list[dict[str, Any]]:
         items += instance_items(
             profile.candidate_id, done.instance_id, data, done.seq, outbox=[], ended=True
         )
-    return items
+        listens |= listens_of(journey, t.instance)  # type: ignore[arg-type]
+    return items, listens
 
 
 def dynamodb_size(item: dict[str, Any]) -> int:
@@ -320,57 +323,77 @@ def journey_scale(repeats: int) -> dict[str, Any]:
     """The whole journeys handler (cpu.whole_handler: the EventBridge event to its last AWS
     call, AWS answered in memory) for the check-ins and no-shows of cpu.handler_messages,
     which the catalogue follows up, for candidates whose partition holds 0, 10 and 50 ended
-    event journeys (their profile counting them, as the journeys adapter keeps it: with none,
-    a trigger reads no instances): a trigger reads the candidate's journey instances, ended
-    ones as their summaries (re-entry and a late event's owner are decided from them; the
-    instance in full sorts outside the range it reads). One interleaved group; the ratio is
-    the median of the repeats'."""
+    event journeys, their profile counting and listing them as the journeys adapter keeps it
+    (``journey_items``, ``journey_listens``). A trigger that an instance may hear reads the
+    candidate's journey instances, ended ones as their summaries (re-entry and a late
+    event's owner are decided from them; the instance in full sorts outside the range it
+    reads); one that none hears (``needs_instances``: the bench's check-ins are at other
+    events) reads none. With the summary made unknown (as on a profile from before it, or a
+    survivor of a merge), the same triggers read them all: the case "unknown". One
+    interleaved group; the ratio is the median of the repeats'."""
+    from talentops.models.state import JOURNEYS_LISTED
+
     from . import cpu
 
     setup = cpu._setup()
     messages = cpu.handler_messages(setup)
-    histories = {
+    played = {
         count: {m.item["pk"]["S"]: ended_event_journeys(m.profile, count) for m in messages}
         for count in JOURNEY_HISTORY
     }
+    # The cases: each count with the profile's summary as the write path leaves it, and the
+    # largest with the summary unknown (every trigger reads the instances).
+    kinds = [(count, True) for count in JOURNEY_HISTORY] + [(JOURNEY_HISTORY[-1], False)]
+
+    def label(count: int, listed: bool) -> str:
+        return f"handler {count}" + ("" if listed else " unknown")
+
     # One handler, as a warm Lambda holds it; each case points the fakes at its candidates:
     # their profiles (counting their journeys) by id and by address, and their histories.
     call, _ = cpu.whole_handler(setup)
     fake = call.fake  # type: ignore[attr-defined]
     answers = {}
-    for count in JOURNEY_HISTORY:
-        counted = [{**m.item, "journey_items": {"N": str(count)}} for m in messages]
-        answers[count] = (
+    for count, listed in kinds:
+        counted = []
+        for m in messages:
+            item = {**m.item, "journey_items": {"N": str(count)}}
+            if listed:
+                listens = sorted({JOURNEYS_LISTED, *played[count][m.item["pk"]["S"]][1]})
+                item["journey_listens"] = {"SS": listens}
+            counted.append(item)
+        answers[label(count, listed)] = (
             {i["pk"]["S"]: i for i in counted},
             {i["email_norm"]["S"]: i for i in counted},
-            histories[count],
+            {pk: items for pk, (items, _) in played[count].items()},
         )
 
-    def case(count: int) -> Any:
+    def case(name: str) -> Any:
         def run() -> object:
-            fake.by_pk, fake.by_email, fake.journeys = answers[count]
+            fake.by_pk, fake.by_email, fake.journeys = answers[name]
             return call()
 
         return run
 
-    cases = {f"handler {count}": case(count) for count in JOURNEY_HISTORY}
+    cases = {label(*kind): case(label(*kind)) for kind in kinds}
     rows = []
     try:
-        for count in JOURNEY_HISTORY:
+        for count, listed in kinds:
             fake.items_read = 0
             fake.calls.clear()
             for _ in messages:
-                cases[f"handler {count}"]()
-            items = next(iter(histories[count].values()))
-            read = [i for i in items if i["sk"]["S"].startswith("JOURNEY#")]  # by a trigger
-            size = sum(dynamodb_size(i) for i in read)
+                cases[label(count, listed)]()
+            items, _ = next(iter(played[count].values()))
+            stored = [i for i in items if i["sk"]["S"].startswith("JOURNEY#")]  # a trigger's
+            read = fake.items_read / len(messages)
+            size = sum(dynamodb_size(i) for i in stored) if read else 0
             rows.append(
                 {
                     "ended_journeys": count,
+                    "summary": "listed" if listed else "unknown",
                     "instance_bytes": size,
                     "stored_bytes": sum(dynamodb_size(i) for i in items),
                     "read_units_consistent": math.ceil(size / 4096),
-                    "items_read_per_message": fake.items_read / len(messages),
+                    "items_read_per_message": read,
                     "aws_calls_per_message": sum(fake.calls.values()) / len(messages),
                 }
             )
@@ -379,20 +402,18 @@ def journey_scale(repeats: int) -> dict[str, Any]:
         timings = time_interleaved(cases, iterations=n, repeats=repeats)
     finally:
         call.close()  # type: ignore[attr-defined]
-    for row in rows:
-        row["us_per_message"] = median(timings[f"handler {row['ended_journeys']}"]) / 1000
-    ratios = [
-        big / small
-        for big, small in zip(
-            timings[f"handler {JOURNEY_HISTORY[-1]}"],
-            timings[f"handler {JOURNEY_HISTORY[0]}"],
-            strict=True,
-        )
-    ]
+    for row, kind in zip(rows, kinds, strict=True):
+        row["us_per_message"] = median(timings[label(*kind)]) / 1000
+
+    def ratio(big: str, small: str) -> float:
+        return median(b / s for b, s in zip(timings[big], timings[small], strict=True))
+
+    smallest, largest = label(JOURNEY_HISTORY[0], True), label(JOURNEY_HISTORY[-1], True)
     return {
         "rows": rows,
-        "ratio": median(ratios),
+        "ratio": ratio(largest, smallest),
         "ratio_of": f"{JOURNEY_HISTORY[-1]} vs {JOURNEY_HISTORY[0]} ended journeys",
+        "ratio_unknown": ratio(label(JOURNEY_HISTORY[-1], False), smallest),
         "note": (
             "each ended journey as the event journey leaves it (registered, reminded, checked "
             "in, thanked), stored by the journeys adapter; sizes as DynamoDB bills them; a "

@@ -183,6 +183,25 @@ def _mails(aws: Aws, to: str | None = None) -> list[EmailMessage]:
     return out
 
 
+@contextlib.contextmanager
+def _ddb_calls() -> Iterator[list[str]]:
+    """The DynamoDB operations the journeys runtime makes inside the block, by name."""
+    calls: list[str] = []
+
+    def note(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    runtime = wiring.journey_runtime()
+    clients = {runtime.store.ddb, runtime.pool.ddb}
+    for ddb in clients:
+        ddb.meta.events.register("before-call.dynamodb.*", note)
+    try:
+        yield calls
+    finally:
+        for ddb in clients:
+            ddb.meta.events.unregister("before-call.dynamodb.*", note)
+
+
 def _subjects(aws: Aws, to: str) -> list[str]:
     return [str(m["Subject"]) for m in _mails(aws, to)]
 
@@ -1548,12 +1567,8 @@ def test_a_profile_change_no_journey_watches_reads_nothing_and_harms_nothing(
     assert changed["detail"]["candidate_id"] == candidate
     assert "city" in changed["detail"]["changed"]
     before = _instances(candidate)
-    calls: list[str] = []
-    for ddb in {wiring.journey_runtime().store.ddb, wiring.journey_runtime().pool.ddb}:
-        ddb.meta.events.register(
-            "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
-        )
-    outcome = handlers["journeys"].handler(changed, context)
+    with _ddb_calls() as calls:
+        outcome = handlers["journeys"].handler(changed, context)
     assert outcome["journeys"] == []
     assert calls == []
     assert _instances(candidate) == before
@@ -1617,15 +1632,15 @@ def test_a_profile_change_of_a_field_a_profile_exit_names_ends_the_journey(
     assert _mails(aws, "mover@example.org") == []
 
 
-def test_an_outbox_left_by_a_failed_timer_is_carried_out_by_the_next_event(
+def _left_by_a_failed_timer(
     aws: Aws,
     handlers: Handlers,
     context: FakeContext,
     clock: Callable[[datetime], None],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Whatever stimulus comes next for the candidate carries out what an earlier attempt
-    left, before it moves any journey; the timer's own redelivery then sends nothing more."""
+) -> tuple[str, dict[str, Any]]:
+    """A nurture whose nudge SES refused once: its outbox holds the send. The candidate and
+    the timer (to deliver again)."""
     _list_jobs()
     clock(VIEWED_AT)
     candidate = _seed(handlers, context, "left@example.org")
@@ -1641,22 +1656,65 @@ def test_an_outbox_left_by_a_failed_timer_is_carried_out_by_the_next_event(
     failed = _deliver(handlers, context, timer["Target"]["Input"])
     assert len(failed["batchItemFailures"]) == 1
     assert _mails(aws, "left@example.org") == []
-    # Before SQS delivers the timer again, the candidate registers for an event.
+    [nurture] = _instances(candidate)
+    assert nurture.outbox
+    return candidate, timer
+
+
+def test_an_outbox_left_by_a_failed_timer_is_carried_out_by_the_next_event_it_hears(
+    aws: Aws,
+    handlers: Handlers,
+    context: FakeContext,
+    clock: Callable[[datetime], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The next stimulus that reads the instance carries out what an earlier attempt left,
+    before it moves any journey; the timer's own redelivery then sends nothing more."""
+    candidate, timer = _left_by_a_failed_timer(aws, handlers, context, clock, monkeypatch)
+    # Before SQS delivers the timer again, the candidate views the same job once more.
     clock(NUDGE_AT + timedelta(minutes=5))
     _candidate_event(
         handlers,
         context,
-        REGISTERED,
+        JOB_VIEWED,
         "left@example.org",
         NUDGE_AT + timedelta(minutes=5),
-        event={**EVENT, "id": "evt-later", "starts_at": "2026-12-20T17:30:00Z"},
+        job=VIEWED_JOB,
     )
-    subjects = _subjects(aws, "left@example.org")
-    assert sorted(subjects) == sorted(
+    assert _subjects(aws, "left@example.org") == ["Roles like Data Engineer, picked for you"]
+    assert _deliver(handlers, context, timer["Target"]["Input"]) == {"batchItemFailures": []}
+    assert len(_mails(aws, "left@example.org")) == 1
+    [nurture] = _instances(candidate)
+    assert (nurture.data["status"], nurture.outbox) == ("completed", [])
+
+
+def test_an_event_no_instance_hears_leaves_the_outbox_to_the_timers_redelivery(
+    aws: Aws,
+    handlers: Handlers,
+    context: FakeContext,
+    clock: Callable[[datetime], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A registration for an event does not reach the nurture (``needs_instances``): it is
+    answered without reading the instances, and the outbox waits for the timer's redelivery,
+    which carries it out."""
+    candidate, timer = _left_by_a_failed_timer(aws, handlers, context, clock, monkeypatch)
+    clock(NUDGE_AT + timedelta(minutes=5))
+    with _ddb_calls() as calls:
+        _candidate_event(
+            handlers,
+            context,
+            REGISTERED,
+            "left@example.org",
+            NUDGE_AT + timedelta(minutes=5),
+            event={**EVENT, "id": "evt-later", "starts_at": "2026-12-20T17:30:00Z"},
+        )
+    assert calls.count("Query") == 1  # the profile by address; no instances
+    assert _subjects(aws, "left@example.org") == ["You're registered: Data & AI Careers Summit"]
+    assert _deliver(handlers, context, timer["Target"]["Input"]) == {"batchItemFailures": []}
+    assert sorted(_subjects(aws, "left@example.org")) == sorted(
         ["Roles like Data Engineer, picked for you", "You're registered: Data & AI Careers Summit"]
     )
-    assert _deliver(handlers, context, timer["Target"]["Input"]) == {"batchItemFailures": []}
-    assert len(_mails(aws, "left@example.org")) == 2
     nurture = [s for s in _instances(candidate) if s.data["journey"] == "job_nurture"]
     assert [(s.data["status"], s.outbox) for s in nurture] == [("completed", [])]
 

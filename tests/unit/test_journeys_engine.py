@@ -6,7 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from talentops.content.catalogue import load_catalogue
@@ -26,12 +26,14 @@ from talentops.journeys.engine import (
     dispatch,
     effect_from_dict,
     effect_to_dict,
+    listens_of,
+    needs_instances,
     render_payload,
     start,
     watched_fields,
 )
 from talentops.journeys.loader import JourneyRegistry, load_journeys, messages_of, parse_journey
-from talentops.models.state import FieldValue, Profile, SentRecord
+from talentops.models.state import JOURNEYS_LISTED, FieldValue, Profile, SentRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = {
@@ -742,3 +744,140 @@ def test_candidate_event_from_a_trigger_fact():
         "job-7",
         {"job": JOB},
     )
+
+
+# --- what the profile's summary of the instances lets a trigger skip ------------------------------
+
+PER_CANDIDATE = parse_journey(
+    """\
+format: 1
+name: once_per_candidate
+category: nurture
+entry:
+  event: Candidate Job Viewed
+  one_per: candidate
+re_entry: always
+steps:
+  - id: pause
+    wait: 2d
+  - id: hello
+    send: job_nurture
+""",
+    "once_per_candidate.yaml",
+    MESSAGES,
+)
+SUMMARISED = [EVENT_JOURNEY, NURTURE, _listening(), PER_CANDIDATE]
+_KINDS = [
+    ("Candidate Event Registered", "ev-1"),
+    ("Candidate Event Registered", "ev-2"),
+    ("Candidate Event Attended", "ev-1"),
+    ("Candidate Event Attended", "ev-3"),
+    ("Candidate Event No-Show", "ev-2"),
+    ("Candidate Job Viewed", "job-1"),
+    ("Candidate Job Viewed", "job-2"),
+    ("Candidate Application Submitted", "job-1"),
+    ("Candidate Application Submitted", "job-3"),
+]
+
+
+def _kind_event(kind, at):
+    detail_type, subject = _KINDS[kind]
+    if "Event" in detail_type:
+        return _event(detail_type, at, subject=subject)
+    return (
+        _viewed(at, job={**JOB, "id": subject})
+        if "Viewed" in detail_type
+        else _event(detail_type, at, subject=subject)
+    )
+
+
+def _summary(instances):
+    listens = {JOURNEYS_LISTED}
+    by_name = {j.name: j for j in SUMMARISED}
+    for instance in instances:
+        listens |= listens_of(by_name[instance.journey], instance)
+    return frozenset(listens)
+
+
+def test_what_an_instance_listens_to_beyond_its_subject():
+    registered = _start(EVENT_JOURNEY, _registered(_utc(2026, 6, 1)), _utc(2026, 6, 1))
+    assert listens_of(EVENT_JOURNEY, registered.instance) == {"about:ev-42"}
+    nurture = _start(NURTURE, _viewed(), VIEWED).instance
+    assert listens_of(NURTURE, nurture) == {
+        "about:job-7",
+        "event:Candidate Application Submitted",  # an application to any job ends it
+        "behaviour:application_submitted",  # its profile exit: applied recently
+        "journey:job_nurture",  # one per candidate: it blocks a second entry
+    }
+    listening = _start(_listening(), _changed("role_family"), VIEWED).instance
+    assert listens_of(_listening(), listening) == {
+        "about:",
+        "event:Candidate Job Viewed",  # its wait_for takes any subject
+        "event:Candidate Application Submitted",  # a nurture: applying ends it
+        "journey:sample",  # one per candidate: it blocks a second entry
+    }
+
+
+def test_an_unknown_summary_needs_the_instances():
+    registry = JourneyRegistry(SUMMARISED)
+    attended = _event("Candidate Event Attended", VIEWED, subject="ev-9")
+    assert needs_instances(registry.current(), None, attended)
+    assert needs_instances(registry.current(), frozenset({"about:ev-1"}), attended)
+    assert not needs_instances(registry.current(), frozenset({JOURNEYS_LISTED}), attended)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    history=st.lists(st.integers(0, len(_KINDS) - 1), max_size=4),
+    segment=st.booleans(),
+    last=st.integers(0, len(_KINDS) - 1),
+)
+# A nurture and a journey one per candidate in progress: another job's view is refused.
+@example(history=[5], segment=False, last=6)
+# A wait for a job viewed about any subject hears every job viewed.
+@example(history=[], segment=True, last=6)
+# Registered at ev-1, attended at ev-3: nobody's; attended at ev-1: the journey's.
+@example(history=[0], segment=False, last=3)
+@example(history=[0], segment=False, last=2)
+# An application to any job ends the nurture.
+@example(history=[5], segment=False, last=8)
+def test_an_event_no_instance_listens_to_does_as_much_without_them(history, segment, last):
+    """Wherever needs_instances says the instances can be left unread, dispatch on none of
+    them does what dispatch on all of them does: every instance stays as it was, and the
+    same journeys start."""
+    registry = JourneyRegistry(SUMMARISED)
+    profile = _profile()
+    instances = {}
+    at = VIEWED
+
+    def run(stimulus, now, current):
+        return dispatch(
+            registry,
+            current,
+            candidate_id=CANDIDATE,
+            profile=profile,
+            stimulus=stimulus,
+            now=now,
+            policy=NO_LIMITS,
+        )
+
+    stimuli = [_kind_event(kind, at + timedelta(hours=i)) for i, kind in enumerate(history)]
+    if segment:
+        stimuli.insert(0, _changed("role_family", at=at))
+    for i, stimulus in enumerate(stimuli):
+        for transition in run(stimulus, at + timedelta(hours=i), list(instances.values())):
+            if transition.instance is not None:
+                instances[transition.instance.instance_id] = transition.instance
+    now = at + timedelta(hours=len(stimuli))
+    event = _kind_event(last, now)
+    if needs_instances(registry.current(), _summary(instances.values()), event):
+        return
+    with_them = run(event, now, list(instances.values()))
+    without = run(event, now, [])
+    moved = [t for t in with_them if t.instance is not None and t.instance.instance_id in instances]
+    assert all(t.instance == instances[t.instance.instance_id] and not t.effects for t in moved)
+    started = [t for t in with_them if t not in moved]
+    assert [(t.journey, t.instance, t.effects) for t in started] == [
+        (t.journey, t.instance, t.effects) for t in without
+    ]
+    assert not any(i.subject_id == event.subject_id for i in instances.values())

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,6 +199,7 @@ class JourneyRepository:
         behaviour: tuple[str, dict[str, Any]] | None = None,
         decision: DecisionParts | None = None,
         version: Journey | None = None,
+        listens: Iterable[str] = (),
     ) -> None:
         """Write an instance at ``seq`` if it is still at ``expected_seq`` (None: if it does
         not exist yet); ConcurrencyError when another transition got there first.
@@ -208,7 +209,9 @@ class JourneyRepository:
         ConcurrencyError when another send moved the counter, DecidedBeforeError when the
         record exists already (then nothing is written). ``version``: the journey version
         the instance runs, kept in the same request (the first instance of a version a
-        process writes)."""
+        process writes). ``listens``: what a new instance listens to beyond its subject
+        (journeys.engine.listens_of), added to the profile's ``journey_listens`` beside its
+        count."""
         pk = cand_pk(candidate_id)
         item, *full = instance_items(
             candidate_id, instance_id, data, seq, outbox=outbox, ended=ended
@@ -222,11 +225,14 @@ class JourneyRepository:
         profile = decision.profile if decision is not None else None
         if expected_seq is None:
             # A new instance only beside a profile (an erasure that ran since the read must
-            # not be followed by a journey item nothing would delete), and counted on it
-            # (Profile.journey_items).
+            # not be followed by a journey item nothing would delete), counted on it
+            # (Profile.journey_items) and listed (Profile.journey_listens).
             profile = profile or ProfileUpdate()
             profile.adds.append("journey_items :one")
             profile.values[":one"] = {"N": "1"}
+            if listens := sorted(set(listens)):
+                profile.adds.append("journey_listens :listens")
+                profile.values[":listens"] = {"SS": listens}
         if behaviour is not None:
             profile = profile or ProfileUpdate()
             profile.note_behaviour(behaviour)

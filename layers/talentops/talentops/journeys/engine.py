@@ -58,7 +58,7 @@ from ..delivery.budget import (
 )
 from ..delivery.decide import TriggerFact, candidate_view
 from ..delivery.holdouts import held_out
-from ..models.state import Profile
+from ..models.state import JOURNEYS_LISTED, Profile
 from .fields import behaviour_kind
 from .loader import JourneyRegistry
 from .model import (
@@ -763,6 +763,66 @@ def watched_fields(journeys: Iterable[Journey]) -> frozenset[str]:
             if condition.event is None:
                 named |= condition_fields(condition.when)
     return frozenset(f.removeprefix("candidate.") for f in named if f.startswith("candidate."))
+
+
+def listens_of(journey: Journey, instance: JourneyInstance) -> frozenset[str]:
+    """What a candidate event must bring for ``instance`` (of ``journey``, the version it
+    runs) to hear it, the profile's summary of it (``Profile.journey_listens``):
+
+    - ``about:<subject>``: its subject ("" for none). An event about it may meet an exit or
+      a wait about the same subject, go to its inbox, or be a late outcome it owns
+      (``JourneyRuntime._followed``); and the instance's key blocks a second entry.
+    - ``event:<detail-type>``: the events it hears about any subject: an exit or a wait_for
+      that takes any subject.
+    - ``behaviour:<kind>``: the behaviours a profile exit reads (the event that notes one
+      may end the instance on the spot).
+    - ``journey:<name>``: a journey one per candidate, whose instance blocks a second entry
+      whatever the event's subject.
+
+    An event that brings none of these moves no instance of the candidate's and is owned by
+    none (``needs_instances``)."""
+    listens = {f"about:{instance.subject_id or ''}"}
+    for condition in journey.exits:
+        if condition.event is not None and condition.subject == "any":
+            listens.add(f"event:{condition.event}")
+        if condition.event is None:
+            for name in condition_fields(condition.when):
+                if name.startswith("behaviours."):
+                    listens.add(f"behaviour:{name.split('.')[1]}")
+    for step in journey.steps:
+        if isinstance(step, WaitForStep) and step.wait_for.subject == "any":
+            listens |= {f"event:{on.event}" for on in step.wait_for.events}
+    if "#" not in instance.key:
+        listens.add(f"journey:{journey.name}")
+    return frozenset(listens)
+
+
+def needs_instances(
+    journeys: Iterable[Journey], listens: frozenset[str] | None, event: CandidateEvent
+) -> bool:
+    """Whether ``event`` can do anything to or with the candidate's stored journey instances,
+    given the profile's summary of them (``listens``, which ``listens_of`` wrote for each;
+    None or without JOURNEYS_LISTED: unknown) and the ``journeys`` that may start on it.
+    False only when no instance hears it (``listens_of``) and no journey it starts is one
+    per candidate with an instance already: then ``dispatch`` moves nothing it would have
+    read, and starts what it would have started. Two things wait for the instance's next
+    move instead (a timer, or an event it hears; it is read then, before it sends): a
+    profile exit on a candidate field (as on a profile change, ``watched_fields``), and an
+    instance whose version is gone."""
+    if listens is None or JOURNEYS_LISTED not in listens:
+        return True
+    if (
+        f"about:{event.subject_id or ''}" in listens
+        or f"event:{event.detail_type}" in listens
+        or f"behaviour:{behaviour_kind(event.detail_type)}" in listens
+    ):
+        return True
+    return any(
+        journey.entry.event == event.detail_type
+        and "#" not in instance_key(journey, event)[0]
+        and f"journey:{journey.name}" in listens
+        for journey in journeys
+    )
 
 
 def instance_key(journey: Journey, stimulus: Stimulus) -> tuple[str, str | None]:

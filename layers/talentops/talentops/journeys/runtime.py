@@ -3,9 +3,12 @@ timers in EventBridge Scheduler and sends through the one decision of the system
 
 One stimulus (a candidate event, a profile change, a timer) for one candidate:
 
-1. read the profile and the candidate's journey instances (one Query);
+1. read the profile and the candidate's journey instances (one Query; by email or ref the
+   profile first, and the instances only when the profile's summary of them says that one
+   may hear the event: ``needs_instances``);
 2. carry out what an earlier attempt left in an instance's outbox (a crash between the write
-   and the effects loses nothing);
+   and the effects loses nothing; an event no instance hears leaves it to the retry, the
+   instance's timer or the next event it hears);
 3. ``dispatch``: the running instances move, journeys whose entry this is start;
 4. decide the first send of each changed instance's step (the one decision: consent,
    suppression, freshness, variant; the message composed), then write the instance and that
@@ -67,6 +70,8 @@ from .engine import (
     dispatch,
     effect_from_dict,
     effect_to_dict,
+    listens_of,
+    needs_instances,
     render_payload,
     watched_fields,
 )
@@ -207,13 +212,12 @@ class JourneyRuntime:
         written with the first instance written (``outcome.behaviour_noted``)."""
         candidate_id = profile.candidate_id
         for attempt in range(MAX_ATTEMPTS):
-            # A profile that counts no journey instance has none to read (the count moves in
-            # the write that creates one); a write that then fails reads them after all, with
-            # the profile (its send counter may have moved). ``preloaded``: read with it.
+            # Instances the stimulus cannot matter to are not read (``_may_matter``); a write
+            # that then fails reads them after all, with the profile (its send counter may
+            # have moved). ``preloaded``: read with the profile.
             if attempt == 0:
-                none = profile.journey_items == 0
                 stored = preloaded if preloaded is not None else []
-                if preloaded is None and not none:
+                if preloaded is None and self._may_matter(profile, stimulus):
                     stored = self.store.instances(candidate_id)
             else:
                 reread, stored = self.store.candidate(candidate_id)
@@ -258,6 +262,24 @@ class JourneyRuntime:
             return list(after.values())
         raise ConcurrencyError(f"journeys of {candidate_id} kept moving under this stimulus")
 
+    def _may_matter(self, profile: Profile, stimulus: Stimulus) -> bool:
+        """Whether the candidate's stored instances may matter to ``stimulus``: not when the
+        profile counts none (the count moves in the write that creates one), nor, for a
+        candidate event, when none of them listens to it (``needs_instances``; the summary
+        is written beside the count)."""
+        if profile.journey_items == 0:
+            return False
+        if isinstance(stimulus, CandidateEvent):
+            return needs_instances(self.registry.current(), profile.journey_listens, stimulus)
+        return True
+
+    def _listens(self, instance: JourneyInstance) -> frozenset[str]:
+        """What a new instance listens to (``listens_of``), for the profile's summary."""
+        journey = self._version(instance)
+        if journey is None:  # a new instance started on a version of the registry
+            raise RuntimeError(f"{instance.journey} version {instance.version} is not known")
+        return listens_of(journey, instance)
+
     def _write(
         self,
         profile: Profile,
@@ -282,6 +304,7 @@ class JourneyRuntime:
             if previous is not None and previous.data == data and not transition.effects:
                 continue  # nothing changed (a late event noted, a stray timer)
             version = self._unremembered(instance) if previous is None else None
+            listens = self._listens(instance) if previous is None else frozenset()
             effects = [effect_to_dict(e) for e in transition.effects]
             folded = self._fold(profile, transition.effects)
             outbox = _outbox(effects, folded)
@@ -300,6 +323,7 @@ class JourneyRuntime:
                     if folded is not None and folded.planned is not None
                     else None,
                     version=version,
+                    listens=listens,
                 )
             except DecidedBeforeError:
                 # Decided before (by an earlier attempt's outbox): the instance alone, and the
@@ -316,6 +340,7 @@ class JourneyRuntime:
                     ended=instance.status != "active",
                     behaviour=noted,
                     version=version,
+                    listens=listens,
                 )
             if version is not None:
                 self._remembered.add((version.name, version.version))

@@ -51,6 +51,11 @@ class SentRecord(StateModel):
     template: str
 
 
+# The mark of a complete ``Profile.journey_listens``: the profile was created with it, and
+# every instance written since added what it listens to in the transaction that created it.
+JOURNEYS_LISTED = "*"
+
+
 class Profile(StateModel):
     candidate_id: str
     version: int = 0
@@ -70,6 +75,14 @@ class Profile(StateModel):
     # when unknown (created before, or merged with another's journeys: read them). Stored as
     # ``journey_items``; never dumped.
     journey_items: int | None = Field(default=None, exclude=True)
+    # What the candidate's journey instances listen to beyond their own subject, and their
+    # subjects (journeys.engine.listens_of: "about:<subject>", "event:<detail-type>",
+    # "behaviour:<kind>", "journey:<name>"), so that a candidate event that concerns none
+    # of them costs no read of the instances. Complete only when it holds JOURNEYS_LISTED
+    # (written when the profile is created, removed with the count when journeys are merged
+    # in); None or without it: unknown, read them. Stored as ``journey_listens``; never
+    # dumped.
+    journey_listens: frozenset[str] | None = Field(default=None, exclude=True)
 
     def value(self, name: str) -> Any:
         field = self.fields.get(name)

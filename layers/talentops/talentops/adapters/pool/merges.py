@@ -39,8 +39,8 @@ class MergeStore(ProfileStore):
         """Move partition items (consent history, decisions, ...) to another candidate: a put
         under the new partition and a delete of the old item in one transaction, 50 moves a
         transaction (the 100-item limit). Idempotent: a move done twice puts the same item.
-        Journey instances moved make the survivor's count of them unknown first (a trigger
-        then reads its journeys)."""
+        Journey instances moved make the survivor's count of them and what they listen to
+        unknown first (a trigger then reads its journeys)."""
         if any(i["sk"]["S"].startswith("JOURNEY#") for i in items):
             self.forget_journey_count(to_candidate)
         moves: list[dict[str, Any]] = []

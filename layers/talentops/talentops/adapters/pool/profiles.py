@@ -1,6 +1,7 @@
 """Profiles: ``CAND#<id>`` / ``PROFILE``: fields (value, source, observed_at), consent, the
 ledger of recent sends, behaviours, version, the send counter (``alert_seq``), the count of
-journey instances (``journey_items``), and the keys of the by_email and matching indexes.
+journey instances (``journey_items``) and what they listen to (``journey_listens``), and the
+keys of the by_email and matching indexes.
 
   by_email      email_norm    projection ALL: a trigger that names a candidate by address
                               reads it in one query
@@ -17,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from ...errors import ConcurrencyError, StorageError
 from ...models.events import CandidateRef, normalize_email
-from ...models.state import ConsentState, Profile
+from ...models.state import JOURNEYS_LISTED, ConsentState, Profile
 from ..dynamo import cancellation_codes, to_value
 from .aliases import AliasStore, IdentityConflictError
 from .base import PROFILE_SK, TRANSACTION_LIMIT, cand_pk, profile_from_item
@@ -160,8 +161,10 @@ class ProfileStore(AliasStore, ConsentStore):
                 "created_at": created_at,
                 "recent": {"M": {}},
                 "behaviours": {"M": {}},
-                # A new candidate has no journeys yet: counted from here (adapters/journeys.py).
+                # A new candidate has no journeys yet: counted and listed from here
+                # (adapters/journeys.py).
                 "journey_items": {"N": "0"},
+                "journey_listens": {"SS": [JOURNEYS_LISTED]},
             }
             return {
                 "Put": {
@@ -194,8 +197,9 @@ class ProfileStore(AliasStore, ConsentStore):
             update += " REMOVE " + ", ".join(removes)
         if expected_version == 0:
             condition = "attribute_not_exists(pk)"
-            update = update.replace("SET ", "SET journey_items = :zero, ", 1)
+            update = update.replace("SET ", "SET journey_items = :zero, journey_listens = :jl, ", 1)
             values[":zero"] = {"N": "0"}
+            values[":jl"] = {"SS": [JOURNEYS_LISTED]}
         else:
             names["#v"] = "version"
             condition = "#v = :ev"
@@ -323,7 +327,7 @@ class ProfileStore(AliasStore, ConsentStore):
             self.ddb.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": cand_pk(candidate_id)}, "sk": {"S": PROFILE_SK}},
-                UpdateExpression="REMOVE journey_items",
+                UpdateExpression="REMOVE journey_items, journey_listens",
                 ConditionExpression="attribute_exists(pk)",
             )
         except ClientError as exc:
