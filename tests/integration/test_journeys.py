@@ -488,6 +488,58 @@ def test_an_outcome_of_an_event_not_registered_for_gets_the_catalogue_follow_up(
     assert [due_at(s) for s in _timers(candidate)] == [BERLIN_NINE]
 
 
+def test_journeys_merged_into_a_candidate_are_read_by_the_next_outcome(
+    aws: Aws, handlers: Handlers, context: FakeContext, clock: Callable[[datetime], None]
+) -> None:
+    """A merge moves another candidate's journey instances onto the survivor, whose profile
+    listed none: it forgets the count and the list first, so the next outcome reads the
+    instances and the moved journey owns it (not the catalogue)."""
+    ingest = handlers["ingest_profile"].handler
+    fact = {"observed_at": "2026-10-01T09:00:00Z", "fields": {"city": "Berlin"}}
+    clock(T0 - timedelta(days=30))  # known first: it survives the merge
+    survivor = ingest(
+        envelope(
+            "Candidate Profile Updated",
+            {"candidate": {"ref": "ats:M-1"}, **fact},
+            source="talent.ats",
+        ),
+        context,
+    )["candidate_id"]
+    clock(T0)
+    moved = _seed(handlers, context, "merged@example.org")
+    _candidate_event(handlers, context, REGISTERED, "merged@example.org", T0, event=EVENT)
+    assert [s.data["status"] for s in _instances(moved)] == ["active"]
+    # The ATS learns the address of its candidate: one person, and the older one survives.
+    linked = {"observed_at": "2026-11-02T09:00:00Z", "fields": {"email": "merged@example.org"}}
+    result = ingest(
+        envelope(
+            "Candidate Profile Updated",
+            {"candidate": {"ref": "ats:M-1", "email": "merged@example.org"}, **linked},
+            source="talent.ats",
+        ),
+        context,
+    )
+    assert result["candidate_id"] == survivor
+    [instance] = _instances(survivor)
+    aws.drain()
+    clock(STARTS + timedelta(hours=2))
+    outcome = _candidate_event(
+        handlers,
+        context,
+        ATTENDED,
+        "merged@example.org",
+        STARTS + timedelta(minutes=10),
+        event=EVENT,
+    )
+    # The journey owns it (before its reminder went out, the check-in waits in its inbox for
+    # the step that counts it): no catalogue follow-up.
+    assert outcome["fallback"] is False
+    [after] = _instances(survivor)
+    assert after.data["instance_id"] == instance.data["instance_id"]
+    assert f"{ATTENDED}|{EVENT['id']}" in after.data["inbox"]
+    assert _bus(aws, "Message Sent") == []
+
+
 # -- 2. idempotence ------------------------------------------------------------------------------
 
 

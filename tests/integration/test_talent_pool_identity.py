@@ -204,6 +204,7 @@ def test_a_new_profile_is_put_whole_as_an_update_would_leave_it(ingest, aws):
 
     created = item()
     assert created["version"] == {"N": "1"} and created["journey_items"] == {"N": "0"}
+    assert created["journey_listens"] == {"SS": ["*"]}  # none, and the list is complete
     assert created["recent"] == {"M": {}} and created["behaviours"] == {"M": {}}
     assert created["email_norm"] == {"S": "put@example.org"}
     assert created["match_role"] == {"S": "data"} and "match_city" in created

@@ -265,11 +265,11 @@ class JourneyRuntime:
     def _may_matter(self, profile: Profile, stimulus: Stimulus) -> bool:
         """Whether the candidate's stored instances may matter to ``stimulus``: not when the
         profile counts none (the count moves in the write that creates one), nor, for a
-        candidate event, when none of them listens to it (``needs_instances``; the summary
-        is written beside the count)."""
+        candidate event, when none of them listens to it (``needs_instances``; the list is
+        written beside the count, and trusted only beside a known count)."""
         if profile.journey_items == 0:
             return False
-        if isinstance(stimulus, CandidateEvent):
+        if profile.journey_items is not None and isinstance(stimulus, CandidateEvent):
             return needs_instances(self.registry.current(), profile.journey_listens, stimulus)
         return True
 
