@@ -37,6 +37,7 @@ from talentops.models.state import Decision
 from tests.conftest import REGION, TABLE, Aws, FakeContext, load_handler
 from tests.support.apigw import http_event
 from tests.support.events import EVENT, consent, envelope, profile
+from tests.support.job_alerts import counting
 from tests.support.timers import due_at, fire_due, payload, schedules, sqs_record
 
 Handlers = dict[str, ModuleType]
@@ -181,25 +182,6 @@ def _mails(aws: Aws, to: str | None = None) -> list[EmailMessage]:
         if to is None or to in str(message["To"]):
             out.append(message)
     return out
-
-
-@contextlib.contextmanager
-def _ddb_calls() -> Iterator[list[str]]:
-    """The DynamoDB operations the journeys runtime makes inside the block, by name."""
-    calls: list[str] = []
-
-    def note(model: Any, **_: Any) -> None:
-        calls.append(model.name)
-
-    runtime = wiring.journey_runtime()
-    clients = {runtime.store.ddb, runtime.pool.ddb}
-    for ddb in clients:
-        ddb.meta.events.register("before-call.dynamodb.*", note)
-    try:
-        yield calls
-    finally:
-        for ddb in clients:
-            ddb.meta.events.unregister("before-call.dynamodb.*", note)
 
 
 def _subjects(aws: Aws, to: str) -> list[str]:
@@ -1619,10 +1601,10 @@ def test_a_profile_change_no_journey_watches_reads_nothing_and_harms_nothing(
     assert changed["detail"]["candidate_id"] == candidate
     assert "city" in changed["detail"]["changed"]
     before = _instances(candidate)
-    with _ddb_calls() as calls:
+    with counting(("dynamodb",)) as counter:
         outcome = handlers["journeys"].handler(changed, context)
     assert outcome["journeys"] == []
-    assert calls == []
+    assert not counter.calls
     assert _instances(candidate) == before
     clock(NUDGE_AT)
     assert _fire(handlers, context, NUDGE_AT) == 1
@@ -1752,7 +1734,7 @@ def test_an_event_no_instance_hears_leaves_the_outbox_to_the_timers_redelivery(
     which carries it out."""
     candidate, timer = _left_by_a_failed_timer(aws, handlers, context, clock, monkeypatch)
     clock(NUDGE_AT + timedelta(minutes=5))
-    with _ddb_calls() as calls:
+    with counting(("dynamodb",)) as counter:
         _candidate_event(
             handlers,
             context,
@@ -1761,7 +1743,7 @@ def test_an_event_no_instance_hears_leaves_the_outbox_to_the_timers_redelivery(
             NUDGE_AT + timedelta(minutes=5),
             event={**EVENT, "id": "evt-later", "starts_at": "2026-12-20T17:30:00Z"},
         )
-    assert calls.count("Query") == 1  # the profile by address; no instances
+    assert counter.calls["dynamodb.Query"] == 1  # the profile by address; no instances
     assert _subjects(aws, "left@example.org") == ["You're registered: Data & AI Careers Summit"]
     assert _deliver(handlers, context, timer["Target"]["Input"]) == {"batchItemFailures": []}
     assert sorted(_subjects(aws, "left@example.org")) == sorted(
