@@ -161,9 +161,12 @@ def profile_data(
 
 
 def profile_item(data: dict[str, Any]) -> dict[str, Any]:
-    """The DynamoDB item of a profile (typed attribute values), keys included."""
+    """The DynamoDB item of a profile (typed attribute values), keys included, with the
+    summary of the candidate's journeys a profile is created with (none counted, the list
+    known: adapters/pool/profiles.py), as every profile the product writes carries it."""
     from talentops.adapters.dynamo import to_item
     from talentops.adapters.talent_pool import PROFILE_SK, cand_pk
+    from talentops.models.state import JOURNEYS_LISTED
 
     email = data["fields"]["email"]["value"]
     return to_item(
@@ -172,6 +175,8 @@ def profile_item(data: dict[str, Any]) -> dict[str, Any]:
             "sk": PROFILE_SK,
             **data,
             "email_norm": email.strip().lower(),
+            "journey_items": 0,
+            "journey_listens": {JOURNEYS_LISTED},
         }
     )
 
