@@ -4,7 +4,8 @@ state, and (once a fan-out exists) the fan-out's peak memory against the pool.
 Catalogue: synthetic catalogues of 10, 100 and 1,000 variants of one message, generated in a
 temporary directory (each variant its own HTML and text template, extending the real layout),
 with the variant that matches in the middle or last (the fallback). The per-message work is
-the same as in cpu.py: decide + links + context + render. Also reported: loading the
+the same as in cpu.py: decide + links + context + render; every size and position in one
+interleaved group, as the ledger sizes are. Also reported: loading the
 catalogue (validation and compilation of every template, paid at each cold start) and the
 size of the decision record (its reasons name every variant that did not match).
 
@@ -105,29 +106,26 @@ def _persona(role_family: str) -> Persona:
     )
 
 
-def _per_message_us(setup: Any, repeats: int) -> float:
-    from . import cpu
-
-    product = cpu.steps(setup)["product"]
-    n = calibrate(product, target_s=0.04)
-    return median(time_interleaved({"p": product}, iterations=n, repeats=repeats)["p"]) / 1000
-
-
 def catalogue_scale(repeats: int) -> dict[str, Any]:
+    """Every catalogue size and position measured in one interleaved group (each repeat runs
+    them all in turn), so that a slow phase of the machine touches the smallest and the
+    largest alike; the ratio of a position is the median of the repeats' ratios. The loads
+    of the catalogues are interleaved the same way (one load a case, each repeat)."""
     from talentops.content.catalogue import Catalogue, compile_catalogue_file
     from talentops.delivery.decide import decide
 
     from . import cpu
 
-    rows = []
+    cases: dict[str, Any] = {}
+    loads: dict[str, Any] = {}
+    found: dict[tuple[int, str], dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-catalogue-") as tmp:
         for n in CATALOGUE_SIZES:
             root = Path(tmp) / f"n{n}"
             write_catalogue(root, n)
             compile_catalogue_file(root)  # as `make build` ships it
-            start = time.process_time_ns()
+            loads[f"load {n}"] = functools.partial(Catalogue.load, root)
             loaded = Catalogue.load(root)
-            load_ms = (time.process_time_ns() - start) / 1e6
             for position, family in (("middle", f"family_{n // 2:04d}"), ("last", "data")):
                 setup = cpu._setup(root, (_persona(family),), catalogue=loaded)
                 [message] = setup.messages
@@ -143,17 +141,37 @@ def catalogue_scale(repeats: int) -> dict[str, Any]:
                     now=cpu.NOW,
                     caps=setup.caps,
                 ).decision
-                rows.append(
-                    {
-                        "variants": n,
-                        "position": position,
-                        "matching_index": int(expected[1:]),
-                        "us_per_message": _per_message_us(setup, repeats),
-                        "catalogue_load_ms": load_ms,
-                        "decision_record_bytes": len(json.dumps(record.model_dump(mode="json"))),
-                    }
+                cases[f"{position} {n}"] = cpu.steps(setup)["product"]
+                found[(n, position)] = {
+                    "matching_index": int(expected[1:]),
+                    "decision_record_bytes": len(json.dumps(record.model_dump(mode="json"))),
+                }
+        iterations = max(calibrate(fn, target_s=0.04) for fn in cases.values())
+        timings = time_interleaved(cases, iterations=iterations, repeats=repeats)
+        load_timings = time_interleaved(loads, iterations=1, repeats=repeats)
+    rows = [
+        {
+            "variants": n,
+            "position": position,
+            **found[(n, position)],
+            "us_per_message": median(timings[f"{position} {n}"]) / 1000,
+            "catalogue_load_ms": median(load_timings[f"load {n}"]) / 1e6,
+        }
+        for (n, position) in found
+    ]
+    small, large = CATALOGUE_SIZES[0], CATALOGUE_SIZES[-1]
+    ratios = {
+        position: median(
+            [
+                b / a
+                for a, b in zip(
+                    timings[f"{position} {small}"], timings[f"{position} {large}"], strict=True
                 )
-    return {"rows": rows, "ratios": _ratios(rows, "variants", "position")}
+            ]
+        )
+        for position in ("last", "middle")
+    }
+    return {"rows": rows, "ratios": ratios, "interleaved": True}
 
 
 def state_scale(repeats: int) -> dict[str, Any]:
@@ -441,14 +459,6 @@ def kept_after(sends: int) -> int:
             del held[key]
         held[str(i)] = SentRecord(at=at, purpose="events", template="t")
     return len(held)
-
-
-def _ratios(rows: list[dict[str, Any]], size_key: str, group_key: str) -> dict[str, float]:
-    out = {}
-    for group in sorted({r[group_key] for r in rows}):
-        mine = sorted((r for r in rows if r[group_key] == group), key=lambda r: r[size_key])
-        out[group] = mine[-1]["us_per_message"] / mine[0]["us_per_message"]
-    return out
 
 
 # -- the fan-out: peak memory and time per candidate against the pool -----------------------
