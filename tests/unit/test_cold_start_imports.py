@@ -7,6 +7,7 @@ imported everything already."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +148,44 @@ def test_the_reconcilers_usual_run_reads_the_lease_index_and_imports_no_model() 
         """
     )
     assert "talentops.delivery.reconcile" in busy
+
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+PARSER_MODELS = "aws_lambda_powertools.utilities.parser.models"
+
+
+def _modules_after_importing(app: Path, *, first: str = "") -> set[str]:
+    script = f"""
+        import importlib.util, sys
+        {first}
+        spec = importlib.util.spec_from_file_location("app", {str(app)!r})
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        print("\\n".join(sys.modules))
+        """
+    env = {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "TABLE_NAME": "talent-pool",
+        "EVENT_BUS_NAME": "talent",
+        "SENDER_ADDRESS": "careers@example.com",
+        "POWERTOOLS_SERVICE_NAME": "talentops",
+    }
+    return set(fresh_python(textwrap.dedent(script), env).split())
+
+
+@pytest.mark.parametrize(
+    "function", sorted(p.parent.name for p in FUNCTIONS.glob("*/app.py")), ids=str
+)
+def test_a_function_does_not_build_powertools_parser_models_it_never_uses(function: str) -> None:
+    """Powertools' batch utility imports every parser model (SQS, Kinesis, DynamoDB streams,
+    Kafka: tens of pydantic models built) when pydantic was imported before it; imported
+    first, it imports none. No function parses with them: their imports keep that order."""
+    assert PARSER_MODELS not in _modules_after_importing(FUNCTIONS / function / "app.py")
+
+
+def test_the_parser_models_probe_sees_the_trap_it_guards() -> None:
+    """The check above can fail: a function that uses the batch utility, with pydantic
+    imported before its module runs, builds the parser models."""
+    app = FUNCTIONS / "journey_timer" / "app.py"
+    assert "aws_lambda_powertools.utilities.batch" in _modules_after_importing(app)
+    assert PARSER_MODELS in _modules_after_importing(app, first="import pydantic")
