@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
+from .capacity import CapacityMeter, Units
 from .common import BUS, FUNCTIONS, REGION, SENDER, TABLE, TOKEN_KEY, TOKEN_PARAM
 
 
@@ -25,12 +26,17 @@ class RequestCounter:
     Counting happens only inside `window()`, so that setting up the account is not counted.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, meter: CapacityMeter | None = None) -> None:
         self.calls: Counter[str] = Counter()
         self.attempts = 0
         self.active = False
         self.window_attempts = 0
         self.trace: list[tuple[str, str, dict[str, Any]]] | None = None
+        # DynamoDB's request units of the calls counted (bench/capacity.py), when given.
+        self.meter = meter
+        self.window_units = Units()
+        self.window_units_by_operation: dict[str, Units] = {}
+        self.units_total = Units()  # every window's, added up
 
     def _on_call(self, model: Any = None, **_: Any) -> None:
         if self.active and model is not None:
@@ -52,6 +58,8 @@ class RequestCounter:
         events.register("before-call.*.*", self._on_call, unique_id=f"bench-call-{me}")
         events.register("request-created.*.*", self._on_attempt, unique_id=f"bench-try-{me}")
         events.register("after-call.*.*", self._on_response, unique_id=f"bench-trace-{me}")
+        if self.meter is not None:
+            self.meter.attach(events)
 
     def install(self) -> None:
         """Attach to every botocore client created from now on, in this process."""
@@ -75,12 +83,21 @@ class RequestCounter:
         attempts_before = self.attempts
         seen: Counter[str] = Counter()
         self.active = True
+        if self.meter is not None:
+            self.meter.units = Units()
+            self.meter.by_operation = {}
+            self.meter.active = True
         try:
             yield seen
         finally:
             self.active = False
             seen.update(self.calls - before)
             self.window_attempts = self.attempts - attempts_before
+            if self.meter is not None:
+                self.meter.active = False
+                self.window_units = self.meter.units
+                self.window_units_by_operation = self.meter.by_operation
+                self.units_total.add(self.meter.units)
 
 
 _COUNTERS: list[RequestCounter] = []

@@ -32,6 +32,7 @@ from .account import (
     sent_mail_count,
     table_definition,
 )
+from .capacity import Units
 from .common import FUNCTIONS, LAYER, REGION, TABLE
 from .fixtures import FakeContext, envelope
 
@@ -51,6 +52,7 @@ class RecipientRun:
     suppressed_calls: Counter[str] = field(default_factory=Counter)  # a run of suppressed only
     poller_calls: Counter[str] = field(default_factory=Counter)  # stand-in for Lambda's poller
     note: str = ""
+    units: Units | None = None  # DynamoDB's request units of the run where everyone is sent to
 
 
 # -- job alerts: Job Opened -> job_fanout -> SQS -> job_alert_worker ---------------------------
@@ -193,7 +195,9 @@ def job_alerts(counter: RequestCounter) -> RecipientRun:
             poller += seen
         return calls, poller, int(result.get("enqueued", 0)), sent_mail_count() - mails
 
+    before = counter.units_total.copy()
     calls, poller, enqueued, sent = run_job("Berlin")
+    units = counter.units_total.minus(before)
     if sent != JOB_SENT_POOL or enqueued != JOB_SENT_POOL:
         raise AssertionError(
             f"job alerts: {enqueued} enqueued, {sent} sent, expected {JOB_SENT_POOL} of each"
@@ -210,6 +214,7 @@ def job_alerts(counter: RequestCounter) -> RecipientRun:
         calls=calls,
         suppressed_calls=supp_calls,
         poller_calls=poller + supp_poller,
+        units=units,
         note=(
             f"job alert, {JOB_SUPPRESSED_POOL} fitting candidates in an opt-in country "
             "without a grant (no_consent)"
@@ -433,7 +438,9 @@ def _campaign(role: str, share: float) -> Callable[[RequestCounter], RecipientRu
         try:
             rig, roles = _campaign_account(counter)
             mails = sent_mail_count()
+            before = counter.units_total.copy()
             calls, poller, view = rig.launch(rig.create(role))
+            units = counter.units_total.minus(before)
             sent = sent_mail_count() - mails
             supp_calls: Counter[str] = Counter()
             suppressed = 0
@@ -462,6 +469,7 @@ def _campaign(role: str, share: float) -> Callable[[RequestCounter], RecipientRu
             calls=calls,
             suppressed_calls=supp_calls,
             poller_calls=poller,
+            units=units,
             note=(
                 f"campaign, {CAMPAIGN_SUPPRESSED[1] * 100:g} % segment in an opt-in country "
                 "without a marketing grant (no_consent)"
@@ -532,6 +540,11 @@ def _per_recipient(run: RecipientRun) -> dict[str, Any]:
             run.suppressed_calls, run.recipients_suppressed
         ),
         "by_operation": dict(sorted(run.calls.items())),
+        "dynamodb_units_per_recipient": (
+            {k: v / run.recipients_sent for k, v in run.units.as_dict().items()}
+            if run.units is not None and run.recipients_sent
+            else None
+        ),
         "goal": GOAL_BESIDES_SEND,
         "met": None if sent is None else sent <= GOAL_BESIDES_SEND,
     }

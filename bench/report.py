@@ -71,6 +71,29 @@ def _ops(by_operation: dict[str, float]) -> str:
     )
 
 
+def _units(row: dict[str, Any]) -> str:
+    """DynamoDB request units per message, "read / write / index write", and by operation."""
+    total = row.get("dynamodb_units_per_message")
+    if not total:
+        return "not measured"
+    by_operation = ", ".join(
+        f"{op} " + " ".join(f"{k[0]}{_f(v)}" for k, v in u.items())
+        for op, u in row.get("dynamodb_units_by_operation", {}).items()
+    )
+    head = f"{_f(total['read'])} / {_f(total['write'])} / {_f(total['index_write'])}"
+    return f"{head} ({by_operation})" if by_operation else head
+
+
+def _units_per_recipient(scenario: dict[str, Any]) -> str:
+    units = scenario.get("dynamodb_units_per_recipient")
+    if not units:
+        return ""
+    return (
+        f"; DynamoDB units per recipient: read {_f(units['read'])}, write "
+        f"{_f(units['write'])}, index write {_f(units['index_write'])}"
+    )
+
+
 def _calls(calls: list[str]) -> str:
     """Calls in order of first appearance, repeats counted: "a, b x20, c"."""
     counts: dict[str, int] = {}
@@ -184,7 +207,7 @@ def goal_rows(results: dict[str, Any]) -> list[list[str]]:
                         f"for {s['recipients_sent']} recipients: "
                         + _ops(s["by_operation"])
                         + f" (Lambda's SQS poller besides: {_f(s['poller_stand_in_per_recipient'])}"
-                        " per recipient, not counted)",
+                        " per recipient, not counted)" + _units_per_recipient(s),
                     ]
                 )
                 supp = s["besides_send_per_suppressed_recipient"]
@@ -527,6 +550,7 @@ def markdown(results: dict[str, Any]) -> str:
                     "By operation (per message)",
                     "Beyond the floor",
                     "Emails",
+                    "DynamoDB units: read / write / index write",
                 ],
                 (
                     [
@@ -536,6 +560,7 @@ def markdown(results: dict[str, Any]) -> str:
                         _ops(r["by_operation"]),
                         beyond_floor(r),
                         r["emails_sent"],
+                        _units(r),
                     ]
                     for r in [*req["triggered"], *req.get("journeys", [])]
                 ),
@@ -545,12 +570,19 @@ def markdown(results: dict[str, Any]) -> str:
             "real journeys and journey_timer handlers; their floor adds one CreateSchedule where "
             "a wait begins.",
             "",
+            "DynamoDB units are the request units on-demand billing counts, computed by "
+            "DynamoDB's published rules from the items moto holds before and after each call "
+            "(bench/capacity.py): a read one per 4 KB (half when eventually consistent), a "
+            "write one per 1 KB of the larger image, twice in a transaction, and each index "
+            "entry written besides (index write). By operation: r read, w write, i index "
+            "write. Multiply by the region's on-demand prices.",
+            "",
             "Ingest, for information:",
             "",
             *_table(
-                ["Fact", "Requests", "By operation"],
+                ["Fact", "Requests", "By operation", "DynamoDB units: read / write / index write"],
                 (
-                    [r["scenario"], r["requests_per_message"], _ops(r["by_operation"])]
+                    [r["scenario"], r["requests_per_message"], _ops(r["by_operation"]), _units(r)]
                     for r in req["ingest"]
                 ),
             ),

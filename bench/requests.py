@@ -33,6 +33,7 @@ from .account import (
     sent_mail_count,
     table_definition,
 )
+from .capacity import CapacityMeter, Table, Units
 from .common import BUS, REGION, SENDER, TABLE, apply_function_env, silence_logs, use_repository
 from .fixtures import (
     EVENT,
@@ -101,9 +102,15 @@ def _summarise(
     floor: int,
     goal: int | None,
     mails: int,
+    units: list[dict[str, Units]],
     note: str = "",
 ) -> dict[str, Any]:
     n = len(counts)
+    total_units, units_by_operation = Units(), {}
+    for by_operation in units:
+        for operation, u in by_operation.items():
+            total_units.add(u)
+            units_by_operation.setdefault(operation, Units()).add(u)
     total: Counter[str] = Counter()
     for c in counts:
         total.update(c)
@@ -120,6 +127,11 @@ def _summarise(
         "goal": goal,
         "met": None if goal is None else per_message <= goal,
         "emails_sent": mails,
+        "dynamodb_units_per_message": {k: v / n for k, v in total_units.as_dict().items()},
+        "dynamodb_units_by_operation": {
+            op: {k: v / n for k, v in u.as_dict().items() if v}
+            for op, u in sorted(units_by_operation.items())
+        },
         "note": note,
     }
 
@@ -177,7 +189,7 @@ def _triggered(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
         note: str = "",
         first_of_process: bool = False,
     ) -> None:
-        counts, attempts, mails = [], [], 0
+        counts, attempts, mails, units = [], [], 0, []
         for i in range(MESSAGES_PER_SCENARIO):
             h.fresh_table()
             event, prepare = make(i)
@@ -197,6 +209,7 @@ def _triggered(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
                 raise AssertionError(f"{name}: expected {want}, the handler decided {got}")
             counts.append(seen)
             attempts.append(tries)
+            units.append(h.counter.window_units_by_operation)
         results.append(
             _summarise(
                 name,
@@ -206,6 +219,7 @@ def _triggered(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
                 floor=floor,
                 goal=goal,
                 mails=mails,
+                units=units,
                 note=note,
             )
         )
@@ -365,7 +379,7 @@ def _journeys(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
         floor: int,
         note: str,
     ) -> None:
-        counts, attempts, mails = [], [], 0
+        counts, attempts, mails, units = [], [], 0, []
         for _ in range(MESSAGES_PER_SCENARIO):
             h.fresh_table()
             clear_schedules()
@@ -382,6 +396,7 @@ def _journeys(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
                     raise AssertionError(f"{name}: expected a send of {want}, got {got}")
             counts.append(seen)
             attempts.append(tries)
+            units.append(h.counter.window_units_by_operation)
         if mails != MESSAGES_PER_SCENARIO:
             raise AssertionError(f"{name}: {mails} mails for {MESSAGES_PER_SCENARIO} stimuli")
         results.append(
@@ -393,6 +408,7 @@ def _journeys(h: Harness, floors: dict[str, int]) -> list[dict[str, Any]]:
                 floor=floor,
                 goal=goal,
                 mails=mails,
+                units=units,
                 note=note,
             )
         )
@@ -510,15 +526,25 @@ def _ingest(h: Harness) -> list[dict[str, Any]]:
         "consent fact, known candidate": consent,
     }
     for name, make in scenarios.items():
-        counts, attempts = [], []
+        counts, attempts, units = [], [], []
         for i in range(MESSAGES_PER_SCENARIO):
             h.fresh_table()
             event = make(i)
             _, seen, tries = h.counted(partial(quietly, h.ingest, event, h.context))
             counts.append(seen)
             attempts.append(tries)
+            units.append(h.counter.window_units_by_operation)
         out.append(
-            _summarise(name, counts, attempts, outcome="ingested", floor=0, goal=None, mails=0)
+            _summarise(
+                name,
+                counts,
+                attempts,
+                outcome="ingested",
+                floor=0,
+                goal=None,
+                mails=0,
+                units=units,
+            )
             | {"floor": None}
         )
     return out
@@ -541,7 +567,7 @@ def lambda_environment() -> Iterator[None]:
 def run() -> dict[str, Any]:
     use_repository()
     apply_function_env()
-    counter = RequestCounter()
+    counter = RequestCounter(CapacityMeter(Table(TABLE, table_definition()), REGION))
     counter.install()
     from talentops import wiring
 
