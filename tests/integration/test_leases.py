@@ -333,3 +333,46 @@ def test_the_reconciler_says_nothing_about_a_candidate_erased_under_its_claim(
     assert service.resolver().resolve(open_claim) is None
     assert aws.sent_emails() == []
     assert [e for e in aws.drain() if e["detail"].get("candidate_id") == candidate] == []
+
+
+def test_a_claim_whose_copy_this_release_cannot_read_stays_open_and_the_others_resolve(
+    aws: Any, handlers: Any, context: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy packed with a dictionary this release lacks (a rollback past the release that
+    brought it): the reconciler leaves that claim open and resolves the rest of its run."""
+    import boto3
+
+    from talentops.adapters.pool.base import cand_pk
+
+    original = SesSender.send_raw
+
+    def dies(self: SesSender, **kwargs: Any) -> str:
+        raise Killed()
+
+    claims = {}
+    for address in ("unreadable@example.org", "readable@example.org"):
+        candidate = _seed(handlers, context, address)
+        monkeypatch.setattr(SesSender, "send_raw", dies)
+        with pytest.raises(Killed):
+            handlers["journeys"].handler(_registered(address), context)
+        monkeypatch.setattr(SesSender, "send_raw", original)
+        [claim] = [d for d in wiring.repository().decisions(candidate) if d.outcome == "send"]
+        claims[address] = (candidate, claim.decision_id)
+    candidate, decision_id = claims["unreadable@example.org"]
+    held = wiring.repository().open_claim(candidate, decision_id)
+    assert held is not None and held.raw and held.lease_until is not None
+    assert held.raw[3] == 1  # packed with dictionary 1
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": cand_pk(candidate)}, "sk": {"S": f"DECISION#{decision_id}"}},
+        UpdateExpression="SET #r = :r",
+        ExpressionAttributeNames={"#r": "raw"},
+        ExpressionAttributeValues={":r": {"B": held.raw[:3] + bytes((200,)) + held.raw[4:]}},
+    )
+    monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
+    clock(held.lease_until + timedelta(minutes=1))
+    tally = load_handler("send_reconciler").handler({}, context)
+    assert (tally["found"], tally["sent"], tally["unreadable"]) == (2, 1, 1)
+    assert [m.destinations[0] for m in aws.sent_emails()] == ["readable@example.org"]
+    still = wiring.repository().open_claim(candidate, decision_id)
+    assert still is not None and still.decision.status == "decided"

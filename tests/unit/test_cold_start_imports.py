@@ -117,7 +117,9 @@ def test_the_reconcilers_usual_run_reads_the_lease_index_and_imports_no_model() 
         asked = []
         run = reconciler()
         run.expired = lambda now, limit: asked.append(limit) or []
-        assert run.sweep() == {"found": 0, "sent": 0, "accepted": 0, "other": 0}
+        assert run.sweep() == {
+            "found": 0, "sent": 0, "accepted": 0, "other": 0, "unreadable": 0
+        }
         assert asked == [500], asked
         """
     )

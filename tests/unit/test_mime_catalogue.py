@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import email
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,7 @@ from talentops.content.render import RenderedMessage
 from talentops.delivery import compose as compose_module
 from talentops.delivery.compose import compose_email
 from talentops.delivery.context import Brand, Links
-from talentops.delivery.mime import OutgoingEmail, build_mime, pack, unpack
+from talentops.delivery.mime import OutgoingEmail, build_mime, frame, pack, unpack
 from talentops.models.state import ConsentState, Decision, FieldValue, Profile
 from talentops.tokens import TokenSigner
 
@@ -330,6 +331,22 @@ def test_the_local_stack_outbox_reads_every_message_as_rendered(
             assert mail["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
             assert mail["headers"]["X-TalentOps-Decision"] == "d_mime1"
             assert c.links.unsubscribe in mail["headers"]["List-Unsubscribe"]
+
+
+def test_the_dictionary_packs_every_catalogue_message_to_under_half(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim is written twice and billed per KB: the preset dictionary (a message of the
+    catalogue) must keep paying for itself on every message the catalogue makes. When this
+    fails the layout has moved away from the dictionary: make a new one
+    (scripts/make_pack_dictionary.py)."""
+    ratios = []
+    for candidate in ("ascii", "latin", "wide"):
+        for template, variant in every_variant(catalogue):
+            raw = compose(catalogue, template, variant, candidate, ASCII_BRAND, monkeypatch).raw
+            without = len(b"\x00M1" + zlib.compress(frame(raw), 1))
+            ratios.append((len(pack(raw)) / without, template, variant.name, candidate))
+    assert max(ratios)[0] < 0.5, max(ratios)
 
 
 # -- bodies and headers at their edges ------------------------------------------------------

@@ -1,16 +1,30 @@
 """The copy of a message a send's claim keeps (delivery/mime.py ``pack``/``unpack``): the
 message back byte for byte whatever it holds, smaller and cheaper to compress where its
-bodies are base64, and claims written before packing still read."""
+bodies are base64, a fraction of its size where it repeats the catalogue's layout (a preset
+dictionary), and claims written before packing or before the dictionaries still read."""
 
 from __future__ import annotations
 
 import zlib
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from talentops.delivery.mime import Mime, OutgoingEmail, build_mime, pack, unpack
+from talentops.delivery import mime
+from talentops.delivery.mime import (
+    CURRENT_DICTIONARY,
+    DICTIONARIES,
+    Mime,
+    OutgoingEmail,
+    build_mime,
+    dictionary,
+    frame,
+    pack,
+    unpack,
+)
+from talentops.errors import UnknownDictionaryError
 
 GERMAN = (
     "Hallo Ada,\n\nvielen Dank für Ihren Besuch bei Data & AI Careers Summit in Berlin. "
@@ -41,7 +55,8 @@ def test_base64_bodies_are_kept_as_their_text_and_come_back_exactly() -> None:
     assert unpack(packed) == raw
     # The text compresses to well under what the message compressed as it is does.
     assert len(packed) < 0.7 * len(zlib.compress(raw, 1))
-    assert GERMAN.encode() in zlib.decompress(packed[3:])
+    stream = zlib.decompressobj(zdict=dictionary(CURRENT_DICTIONARY))
+    assert GERMAN.encode() in stream.decompress(packed[4:])
 
 
 def test_a_7bit_message_and_plain_bytes_are_kept_as_they_are() -> None:
@@ -55,6 +70,36 @@ def test_a_7bit_message_and_plain_bytes_are_kept_as_they_are() -> None:
 def test_a_claim_written_before_packing_still_reads() -> None:
     raw = _raw(GERMAN, "<p>x</p>")
     assert unpack(zlib.compress(raw, 1)) == raw
+
+
+def test_a_claim_packed_before_the_dictionaries_still_reads() -> None:
+    raw = _raw(GERMAN, "<p>x</p>")
+    assert unpack(b"\x00M1" + zlib.compress(frame(raw), 1)) == raw
+
+
+def test_every_dictionary_up_to_the_current_one_ships_and_fits_zlibs_window() -> None:
+    """A dictionary is never removed: a claim packed with any of them may still be open."""
+    numbers = sorted(int(p.stem) for p in DICTIONARIES.glob("*.bin"))
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert CURRENT_DICTIONARY in numbers
+    for number in numbers:
+        assert 0 < len(dictionary(number)) <= 32 * 1024
+
+
+def test_a_copy_packed_with_a_dictionary_this_release_lacks_says_so() -> None:
+    packed = pack(_raw("Hello", "<p>Hello</p>"))
+    assert packed[3] == CURRENT_DICTIONARY
+    with pytest.raises(UnknownDictionaryError, match="dictionary 200"):
+        unpack(packed[:3] + bytes((200,)) + packed[4:])
+
+
+def test_each_dictionary_reads_what_it_packed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy names its dictionary: packed under an older current one, read by the number."""
+    raw = _raw(GERMAN, "<p>Danke</p>")
+    packed = pack(raw)
+    mime._primed.cache_clear()
+    monkeypatch.setattr(mime, "CURRENT_DICTIONARY", 99)  # a later release's
+    assert unpack(packed) == raw
 
 
 @given(

@@ -74,3 +74,10 @@ class SendRefusedError(DeliveryError):
 
 class StorageError(TalentOpsError):
     code = "storage_error"
+
+
+class UnknownDictionaryError(TalentOpsError, ValueError):
+    """A claim's copy of a message was packed with a preset dictionary this release does not
+    ship (delivery/mime.py): a rollback past the release that brought it."""
+
+    code = "unknown_dictionary"

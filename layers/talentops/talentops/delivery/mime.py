@@ -37,7 +37,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, formataddr
-from functools import partial
+from functools import cache, partial
+from pathlib import Path
+
+from ..errors import UnknownDictionaryError
 
 # A header line is folded before this many characters where it can be (RFC 5322 says
 # SHOULD 78); never longer than 998 octets.
@@ -252,9 +255,40 @@ def _encoded(text: list[str]) -> bytes:
 
 # -- the copy a send's claim keeps ----------------------------------------------------------
 
-# A packed message starts with these octets; a claim written before packing existed holds
-# the message compressed as it is (a zlib stream: it starts with 0x78).
+# A packed message starts with one of these markers. ``\x00M2`` and one octet: compressed
+# with that preset dictionary (pack_dictionaries/<n>.bin); ``\x00M1``: compressed without
+# one (claims written before the dictionaries); a claim written before packing holds the
+# message compressed as it is (a zlib stream: it starts with 0x78).
 _PACKED = b"\x00M1"
+_PACKED_WITH = b"\x00M2"
+# The dictionary pack uses. A dictionary is never changed or removed once shipped: a claim
+# packed with it may be resolved by a later release (the number is in the packed bytes).
+CURRENT_DICTIONARY = 1
+DICTIONARIES = Path(__file__).with_name("pack_dictionaries")
+
+
+@cache
+def dictionary(number: int) -> bytes:
+    """Preset dictionary ``number``: a message the catalogue makes, for a made-up candidate
+    (scripts/make_pack_dictionary.py), framed as ``pack`` frames a message. zlib finds in
+    it the layout, the headers and the wording every message repeats."""
+    try:
+        return (DICTIONARIES / f"{number}.bin").read_bytes()
+    except FileNotFoundError as exc:
+        raise UnknownDictionaryError(
+            f"a claim's copy was packed with dictionary {number}, which this release lacks"
+        ) from exc
+
+
+@cache
+def _primed(number: int) -> zlib._Compress:
+    return zlib.compressobj(1, zdict=dictionary(number))
+
+
+def frame(raw: bytes) -> bytes:
+    """The message as pack compresses it: its pieces, each a kind, a length and its data."""
+    pieces = raw.pieces if isinstance(raw, Mime) else ((_LITERAL, raw),)
+    return b"".join(kind + len(data).to_bytes(4, "big") + data for kind, data in pieces)
 
 
 def pack(raw: bytes) -> bytes:
@@ -263,18 +297,25 @@ def pack(raw: bytes) -> bytes:
     A message ``build_mime`` wrote is kept as its pieces, each base64 body as the octets it
     encodes: zlib finds little to match in base64, so a message with non-ASCII bodies
     compressed as it is cost about three times the CPU of its text (20 KB: about 190 us
-    against 70) for twice the size. Other bytes are kept as they are. ``unpack`` gives
+    against 70) for twice the size. Other bytes are kept as they are. The stream starts from
+    a preset dictionary, a message of the catalogue: a message of 14 KB packs to about 1.1
+    KB rather than 3.8 (the claim is written twice and billed by the KB). ``unpack`` gives
     ``raw`` back, byte for byte."""
-    pieces = raw.pieces if isinstance(raw, Mime) else ((_LITERAL, raw),)
-    framed = b"".join(kind + len(data).to_bytes(4, "big") + data for kind, data in pieces)
-    return _PACKED + zlib.compress(framed, 1)
+    compressor = _primed(CURRENT_DICTIONARY).copy()
+    body = compressor.compress(frame(raw)) + compressor.flush()
+    return _PACKED_WITH + bytes((CURRENT_DICTIONARY,)) + body
 
 
 def unpack(packed: bytes) -> bytes:
     """The message ``pack`` was given (or that a claim written before it kept compressed)."""
-    if not packed.startswith(_PACKED):
+    if packed.startswith(_PACKED_WITH):
+        stream = zlib.decompressobj(zdict=dictionary(packed[len(_PACKED_WITH)]))
+        framed = stream.decompress(packed[len(_PACKED_WITH) + 1 :]) + stream.flush()
+    elif packed.startswith(_PACKED):
+        framed = zlib.decompress(packed[len(_PACKED) :])
+    else:
         return zlib.decompress(packed)
-    data = memoryview(zlib.decompress(packed[len(_PACKED) :]))
+    data = memoryview(framed)
     pieces = []
     at = 0
     while at < len(data):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ..errors import UnknownDictionaryError
 from ..observability import logger
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class Reconciler:
     def sweep(self, limit: int = 500) -> dict[str, int]:
         """Resolve the claims whose lease ran out: found, sent by the resolver, recorded sent
         because SES had accepted them, and other outcomes (suppressed, failed)."""
-        tally = {"found": 0, "sent": 0, "accepted": 0, "other": 0}
+        tally = {"found": 0, "sent": 0, "accepted": 0, "other": 0, "unreadable": 0}
         keys = self.expired(self.now(), limit)
         resolver = self.resolver() if keys else None
         for candidate_id, decision_id in keys:
@@ -39,7 +40,14 @@ class Reconciler:
                 continue  # resolved since the index was read
             tally["found"] += 1
             before = claim.accepted or None
-            resolved = resolver.resolve(claim)
+            try:
+                resolved = resolver.resolve(claim)
+            except UnknownDictionaryError as exc:
+                # A rollback past the release that packed its copy: the claim stays open
+                # (its lease taken over, so tried again after it) and the others go on.
+                tally["unreadable"] += 1
+                logger.error("claim unreadable", decision_id=decision_id, error=str(exc))
+                continue
             if resolved is None:
                 continue
             if resolved.status == "sent":
@@ -52,5 +60,6 @@ class Reconciler:
             sent=tally["sent"],
             accepted=tally["accepted"],
             other=tally["other"],
+            unreadable=tally["unreadable"],
         )
         return tally
