@@ -19,29 +19,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "talentops"))
+sys.path.insert(0, str(ROOT))
 
+from scripts.check_content import BRAND as CHECK_BRAND  # noqa: E402
 from talentops.content.catalogue import load_catalogue  # noqa: E402
 from talentops.delivery.compose import compose_email  # noqa: E402
-from talentops.delivery.context import Brand  # noqa: E402
 from talentops.delivery.mime import DICTIONARIES, frame  # noqa: E402
 from talentops.models.state import ConsentState, Decision, FieldValue, Profile  # noqa: E402
 from talentops.tokens import TokenSigner  # noqa: E402
 
 AT = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
-BRAND = Brand(
-    company_name="Example Corp",
-    sender_name="Example Careers",
-    sender_address="careers@talent.example.com",
-    postal_address="1 Example Street, Dublin",
-    careers_site_url="https://careers.example.com",
-    api_base_url="https://api.example.com",
-    unsubscribe_mailto="unsubscribe@talent.example.com",
-)
+# The content check's made-up brand, with the mailto a deployment configures.
+BRAND = replace(CHECK_BRAND, unsubscribe_mailto="unsubscribe@talent.example.com")
 
 
 def sample_message(template: str, variant_name: str) -> bytes:
