@@ -378,6 +378,8 @@ def journey_scale(repeats: int) -> dict[str, Any]:
             if listed:
                 listens = sorted({JOURNEYS_LISTED, *played[count][m.item["pk"]["S"]][1]})
                 item["journey_listens"] = {"SS": listens}
+            else:  # a profile from before the list (or a merge's survivor): none at all
+                item.pop("journey_listens", None)
             counted.append(item)
         answers[label(count, listed)] = (
             {i["pk"]["S"]: i for i in counted},
