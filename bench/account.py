@@ -34,7 +34,6 @@ class RequestCounter:
         self.trace: list[tuple[str, str, dict[str, Any]]] | None = None
         # DynamoDB's request units of the calls counted (bench/capacity.py), when given.
         self.meter = meter
-        self.window_units = Units()
         self.window_units_by_operation: dict[str, Units] = {}
         self.units_total = Units()  # every window's, added up
 
@@ -95,7 +94,6 @@ class RequestCounter:
             self.window_attempts = self.attempts - attempts_before
             if self.meter is not None:
                 self.meter.active = False
-                self.window_units = self.meter.units
                 self.window_units_by_operation = self.meter.by_operation
                 self.units_total.add(self.meter.units)
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import yaml
 
+from .capacity import item_size
 from .common import (
     TEMPLATES,
     apply_function_env,
@@ -321,22 +322,6 @@ def ended_event_journeys(profile: Any, count: int) -> tuple[list[dict[str, Any]]
     return items, listens
 
 
-def dynamodb_size(item: dict[str, Any]) -> int:
-    """The size DynamoDB bills of an item of texts and numbers: each attribute's name and
-    value in UTF-8, a number one byte for every two significant digits and one more."""
-    size = 0
-    for name, value in item.items():
-        size += len(name.encode("utf-8"))
-        if "S" in value:
-            size += len(value["S"].encode("utf-8"))
-        elif "N" in value:
-            digits = value["N"].lstrip("-").replace(".", "").strip("0") or "0"
-            size += (len(digits) + 1) // 2 + 1
-        else:
-            raise ValueError(f"dynamodb_size reads texts and numbers, not {sorted(value)}")
-    return size
-
-
 def journey_scale(repeats: int) -> dict[str, Any]:
     """The whole journeys handler (cpu.whole_handler: the EventBridge event to its last AWS
     call, AWS answered in memory) for the check-ins and no-shows of cpu.handler_messages,
@@ -405,13 +390,13 @@ def journey_scale(repeats: int) -> dict[str, Any]:
             items, _ = next(iter(played[count].values()))
             stored = [i for i in items if i["sk"]["S"].startswith("JOURNEY#")]  # a trigger's
             read = fake.items_read / len(messages)
-            size = sum(dynamodb_size(i) for i in stored) if read else 0
+            size = sum(item_size(i) for i in stored) if read else 0
             rows.append(
                 {
                     "ended_journeys": count,
                     "summary": "listed" if listed else "unknown",
                     "instance_bytes": size,
-                    "stored_bytes": sum(dynamodb_size(i) for i in items),
+                    "stored_bytes": sum(item_size(i) for i in items),
                     "read_units_consistent": math.ceil(size / 4096),
                     "items_read_per_message": read,
                     "aws_calls_per_message": sum(fake.calls.values()) / len(messages),
