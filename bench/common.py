@@ -48,6 +48,7 @@ FUNCTION_ENV: dict[str, str] = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
     "POWERTOOLS_LOGGER_LOG_EVENT": "false",
     "POWERTOOLS_DEV": "false",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
     "AWS_EC2_METADATA_DISABLED": "true",
 }
 
