@@ -335,22 +335,18 @@ def test_the_reconciler_says_nothing_about_a_candidate_erased_under_its_claim(
     assert [e for e in aws.drain() if e["detail"].get("candidate_id") == candidate] == []
 
 
-def test_a_claim_whose_copy_this_release_cannot_read_stays_open_and_the_others_resolve(
-    aws: Any, handlers: Any, context: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A copy packed with a dictionary this release lacks (a rollback past the release that
-    brought it): the reconciler leaves that claim open and resolves the rest of its run."""
-    import boto3
-
-    from talentops.adapters.pool.base import cand_pk
-
+def _killed_senders(
+    handlers: Any, context: Any, monkeypatch: pytest.MonkeyPatch, addresses: list[str]
+) -> dict[str, tuple[str, str]]:
+    """For each address, a candidate whose sender was killed before SES: (candidate id,
+    decision id) of the claim left open."""
     original = SesSender.send_raw
 
     def dies(self: SesSender, **kwargs: Any) -> str:
         raise Killed()
 
     claims = {}
-    for address in ("unreadable@example.org", "readable@example.org"):
+    for address in addresses:
         candidate = _seed(handlers, context, address)
         monkeypatch.setattr(SesSender, "send_raw", dies)
         with pytest.raises(Killed):
@@ -358,21 +354,127 @@ def test_a_claim_whose_copy_this_release_cannot_read_stays_open_and_the_others_r
         monkeypatch.setattr(SesSender, "send_raw", original)
         [claim] = [d for d in wiring.repository().decisions(candidate) if d.outcome == "send"]
         claims[address] = (candidate, claim.decision_id)
-    candidate, decision_id = claims["unreadable@example.org"]
-    held = wiring.repository().open_claim(candidate, decision_id)
-    assert held is not None and held.raw and held.lease_until is not None
-    assert held.raw[3] == 1  # packed with dictionary 1
+    return claims
+
+
+def _rewrite_copy(candidate: str, decision_id: str, copy: bytes) -> None:
+    import boto3
+
+    from talentops.adapters.pool.base import cand_pk
+
     boto3.client("dynamodb").update_item(
         TableName=TABLE,
         Key={"pk": {"S": cand_pk(candidate)}, "sk": {"S": f"DECISION#{decision_id}"}},
         UpdateExpression="SET #r = :r",
         ExpressionAttributeNames={"#r": "raw"},
-        ExpressionAttributeValues={":r": {"B": held.raw[:3] + bytes((200,)) + held.raw[4:]}},
+        ExpressionAttributeValues={":r": {"B": copy}},
     )
+
+
+def _open_copy(candidate: str, decision_id: str) -> tuple[bytes, datetime]:
+    held = wiring.repository().open_claim(candidate, decision_id)
+    assert held is not None and held.raw and held.lease_until is not None
+    return held.raw, held.lease_until
+
+
+def test_a_claim_whose_copy_this_release_cannot_read_stays_open_and_the_others_resolve(
+    aws: Any, handlers: Any, context: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy packed with a dictionary this release lacks (a rollback past the release that
+    brought it): the reconciler leaves that claim open and resolves the rest of its run."""
+    claims = _killed_senders(
+        handlers, context, monkeypatch, ["unreadable@example.org", "readable@example.org"]
+    )
+    candidate, decision_id = claims["unreadable@example.org"]
+    raw, lease_until = _open_copy(candidate, decision_id)
+    assert raw[3] == 1  # packed with dictionary 1
+    _rewrite_copy(candidate, decision_id, raw[:3] + bytes((200,)) + raw[4:])
     monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
-    clock(held.lease_until + timedelta(minutes=1))
+    clock(lease_until + timedelta(minutes=1))
     tally = load_handler("send_reconciler").handler({}, context)
     assert (tally["found"], tally["sent"], tally["unreadable"]) == (2, 1, 1)
     assert [m.destinations[0] for m in aws.sent_emails()] == ["readable@example.org"]
     still = wiring.repository().open_claim(candidate, decision_id)
     assert still is not None and still.decision.status == "decided"
+
+
+def test_a_claim_whose_copy_is_damaged_is_never_sent_and_the_others_resolve(
+    aws: Any, handlers: Any, context: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy cut short would give back only the message's first part: the claim is
+    recorded suppressed (render_error, its reason saying why), nothing of it is sent, and
+    the rest of the run resolves."""
+    claims = _killed_senders(
+        handlers, context, monkeypatch, ["damaged@example.org", "whole@example.org"]
+    )
+    candidate, decision_id = claims["damaged@example.org"]
+    raw, lease_until = _open_copy(candidate, decision_id)
+    _rewrite_copy(candidate, decision_id, raw[: len(raw) // 2])
+    monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
+    clock(lease_until + timedelta(minutes=1))
+    tally = load_handler("send_reconciler").handler({}, context)
+    assert (tally["found"], tally["sent"], tally["other"], tally["errors"]) == (2, 1, 1, 0)
+    assert [m.destinations[0] for m in aws.sent_emails()] == ["whole@example.org"]
+    assert wiring.repository().open_claim(candidate, decision_id) is None
+    [held] = [d for d in wiring.repository().decisions(candidate) if d.template]
+    assert (held.outcome, held.reason, held.status) == ("suppress", "render_error", "suppressed")
+    assert "the message kept is damaged" in held.reasons[-1]
+
+
+def test_an_error_on_one_claim_keeps_no_other_waiting_and_fails_the_run(
+    aws: Any, handlers: Any, context: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever resolving one claim raises, the run resolves the others, then fails (the
+    function's error alarm sees it); the claim is resolved once its taken-over lease runs
+    out."""
+    from talentops.errors import ReconcileError, StorageError
+
+    claims = _killed_senders(
+        handlers, context, monkeypatch, ["first@example.org", "second@example.org"]
+    )
+    failing, failing_id = claims["first@example.org"]
+    _, lease_until = _open_copy(failing, failing_id)
+    monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
+    resolve = leases.LeaseResolver.resolve
+
+    def trouble(self: leases.LeaseResolver, claim: Any) -> Any:
+        if claim.decision.decision_id == failing_id:
+            self.repo.take_over(claim, leases.lease_until(self.now()))
+            raise StorageError("the table did not answer")
+        return resolve(self, claim)
+
+    monkeypatch.setattr(leases.LeaseResolver, "resolve", trouble)
+    clock(lease_until + timedelta(minutes=1))
+    with pytest.raises(ReconcileError, match="1 of the claims"):
+        load_handler("send_reconciler").handler({}, context)
+    assert [m.destinations[0] for m in aws.sent_emails()] == ["second@example.org"]
+    monkeypatch.setattr(leases.LeaseResolver, "resolve", resolve)
+    clock(lease_until + timedelta(minutes=6))  # the next run: the taken-over lease runs
+    assert load_handler("send_reconciler").handler({}, context)["found"] == 0
+    clock(lease_until + timedelta(minutes=30))
+    tally = load_handler("send_reconciler").handler({}, context)
+    assert (tally["found"], tally["sent"]) == (1, 1)
+    assert sorted(m.destinations[0] for m in aws.sent_emails()) == [
+        "first@example.org",
+        "second@example.org",
+    ]
+
+
+def test_a_withdrawn_candidates_claim_is_stopped_even_when_its_copy_cannot_be_read(
+    aws: Any, handlers: Any, context: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hard stops need no message: a claim of a candidate who withdrew consent is
+    recorded suppressed although its copy names a dictionary this release lacks."""
+    claims = _killed_senders(handlers, context, monkeypatch, ["withdrew@example.org"])
+    candidate, decision_id = claims["withdrew@example.org"]
+    raw, lease_until = _open_copy(candidate, decision_id)
+    _rewrite_copy(candidate, decision_id, raw[:3] + bytes((200,)) + raw[4:])
+    monkeypatch.setattr(leases, "ACCEPTANCE_LOOKUPS", [])
+    withdrawn = consent("withdrew@example.org", "withdrawn", purpose="events")
+    handlers["ingest_profile"].handler(withdrawn, context)
+    clock(lease_until + timedelta(minutes=1))
+    tally = load_handler("send_reconciler").handler({}, context)
+    assert (tally["found"], tally["other"], tally["unreadable"]) == (1, 1, 0)
+    assert aws.sent_emails() == []
+    [held] = [d for d in wiring.repository().decisions(candidate) if d.template]
+    assert (held.outcome, held.reason) == ("suppress", "consent_withdrawn")

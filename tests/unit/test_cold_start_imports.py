@@ -118,7 +118,7 @@ def test_the_reconcilers_usual_run_reads_the_lease_index_and_imports_no_model() 
         run = reconciler()
         run.expired = lambda now, limit: asked.append(limit) or []
         assert run.sweep() == {
-            "found": 0, "sent": 0, "accepted": 0, "other": 0, "unreadable": 0
+            "found": 0, "sent": 0, "accepted": 0, "other": 0, "unreadable": 0, "errors": 0
         }
         assert asked == [500], asked
         """

@@ -24,7 +24,7 @@ from talentops.delivery.mime import (
     pack,
     unpack,
 )
-from talentops.errors import UnknownDictionaryError
+from talentops.errors import DamagedCopyError, UnknownDictionaryError
 
 GERMAN = (
     "Hallo Ada,\n\nvielen Dank für Ihren Besuch bei Data & AI Careers Summit in Berlin. "
@@ -91,6 +91,58 @@ def test_a_copy_packed_with_a_dictionary_this_release_lacks_says_so() -> None:
     assert packed[3] == CURRENT_DICTIONARY
     with pytest.raises(UnknownDictionaryError, match="dictionary 200"):
         unpack(packed[:3] + bytes((200,)) + packed[4:])
+
+
+def _dictionary_stream(data: bytes) -> bytes:
+    """``data`` compressed from the current dictionary, as pack compresses a frame."""
+    compressor = zlib.compressobj(1, zdict=dictionary(CURRENT_DICTIONARY))
+    return compressor.compress(data) + compressor.flush()
+
+
+def test_a_copy_that_does_not_read_back_whole_is_refused_never_partly_returned() -> None:
+    """zlib checks a stream only at its end: a copy cut short would otherwise give back what
+    it had decoded so far (the headers without the bodies), and the reconciler would send
+    it. Every damaged copy raises DamagedCopyError instead."""
+    raw = _raw(GERMAN, f"<p>{GERMAN}</p>")
+    packed = pack(raw)
+    unpacked_before = zlib.decompressobj(zdict=dictionary(CURRENT_DICTIONARY))
+    assert unpacked_before.decompress(packed[4 : len(packed) // 2])  # a part would decode
+    flipped = packed[:-10] + bytes(b ^ 0xFF for b in packed[-10:])
+    m1 = b"\x00M1" + zlib.compress(frame(raw), 1)
+    legacy = zlib.compress(raw, 1)
+    damaged = {
+        "cut in half": packed[: len(packed) // 2],
+        "last octet lost": packed[:-1],
+        "marker only": packed[:3],
+        "marker and dictionary only": packed[:4],
+        "bytes after its end": packed + b"extra",
+        "its end flipped": flipped,
+        "M1 cut short": m1[:-4],
+        "M1 with bytes after its end": m1 + b"\x00",
+        "legacy cut short": legacy[:-4],
+        "legacy with bytes after its end": legacy + b"\x00",
+        "not zlib at all": b"\x00M2\x01 this is not a zlib stream",
+        "unknown kind of frame": b"\x00M2"
+        + bytes((CURRENT_DICTIONARY,))
+        + _dictionary_stream(b"X" + (3).to_bytes(4, "big") + b"abc"),
+        "frame longer than the data": b"\x00M2"
+        + bytes((CURRENT_DICTIONARY,))
+        + _dictionary_stream(b"L" + (99).to_bytes(4, "big") + b"abc"),
+        "frame header cut short": b"\x00M2"
+        + bytes((CURRENT_DICTIONARY,))
+        + _dictionary_stream(b"L\x00\x00"),
+    }
+    for case, copy in damaged.items():
+        with pytest.raises(DamagedCopyError):
+            unpack(copy)
+            pytest.fail(f"{case}: read back")
+    assert unpack(packed) == raw and unpack(m1) == raw and unpack(legacy) == raw
+
+
+def test_a_message_without_pieces_is_packed_as_its_bytes() -> None:
+    """A Mime made other than by Mime.of (no pieces) keeps its bytes, not an empty frame."""
+    bare = Mime(b"Subject: hello\r\n\r\nbody")
+    assert unpack(pack(bare)) == bare
 
 
 def test_each_dictionary_reads_what_it_packed(monkeypatch: pytest.MonkeyPatch) -> None:

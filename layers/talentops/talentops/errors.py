@@ -81,3 +81,17 @@ class UnknownDictionaryError(TalentOpsError, ValueError):
     ship (delivery/mime.py): a rollback past the release that brought it."""
 
     code = "unknown_dictionary"
+
+
+class ReconcileError(TalentOpsError):
+    """A reconciler's run could not resolve some of the claims whose lease ran out (each
+    logged with its decision id); it resolved the others."""
+
+    code = "reconcile_error"
+
+
+class DamagedCopyError(TalentOpsError, ValueError):
+    """A claim's copy of a message does not read back whole (delivery/mime.py, ``unpack``):
+    cut short, with bytes after its end, or not a packed message at all. It is never sent."""
+
+    code = "damaged_copy"

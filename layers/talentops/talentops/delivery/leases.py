@@ -34,10 +34,10 @@ from ..adapters.pool.lease_index import expired_leases, lease_shard
 from ..adapters.ses import SesSender
 from ..adapters.talent_pool import OpenClaim, TalentPoolRepository
 from ..consent.policy import ConsentPolicy
-from ..errors import DeliveryError, SendRefusedError
+from ..errors import DamagedCopyError, DeliveryError, SendRefusedError
 from ..invocation import remaining
 from ..models.events import normalize_email
-from ..models.state import Decision
+from ..models.state import Decision, Profile
 from ..observability import count, logger
 from .mime import pack, unpack
 
@@ -68,6 +68,18 @@ def lease_attributes(decision_id: str, now: datetime, raw: bytes) -> dict[str, A
         # Its base64 bodies as the text they encode, compressed (delivery/mime.py, ``pack``).
         "raw": {"B": pack(raw)},
     }
+
+
+def _kept_copy(claim: OpenClaim) -> tuple[bytes | None, str | None]:
+    """The message the claim kept and, when it does not read back whole, why (nothing of a
+    damaged copy is ever sent). UnknownDictionaryError, a copy this release cannot read,
+    goes up: the claim stays open (delivery/reconcile.py)."""
+    if not claim.raw:
+        return None, None
+    try:
+        return unpack(claim.raw), None
+    except DamagedCopyError as exc:
+        return None, str(exc)
 
 
 def recipient(raw: bytes) -> str | None:
@@ -113,26 +125,25 @@ class LeaseResolver:
         profile = self.repo.get_profile(str(decision.candidate_id))
         if profile is None:
             return None  # erased meanwhile: nothing to send, nothing to announce about them
-        raw = unpack(claim.raw) if claim.raw else None
+        # The hard stops first: they need no message, so a copy this release cannot read
+        # never keeps a suppressed or withdrawn candidate's claim open.
+        stop = self._hard_stop(profile, decision.purpose, now)
+        raw, damaged = (None, None) if stop is not None else _kept_copy(claim)
         to = recipient(raw) if raw else None
-        stop = None
-        if profile.suppressed:
-            stop = "suppressed_address"
-        else:
-            verdict = self.policy.evaluate(profile, decision.purpose, now)
-            if not verdict.allowed:
-                stop = verdict.reason or "no_consent"
-            elif to is not None and normalize_email(to) != normalize_email(profile.email or ""):
-                stop = "stale_profile"  # the address changed since the claim: not the old one
+        if to is not None and normalize_email(to) != normalize_email(profile.email or ""):
+            stop = "stale_profile"  # the address changed since the claim: not the old one
         if stop is not None:
             held = decision.suppressed(stop, [*decision.reasons, f"resolving its claim: {stop}"])
             self.repo.fail_decisions([held])
             self._announce(held, "hard stop when resolving")
             return held
         if raw is None or to is None:
-            held = decision.suppressed("render_error", [*decision.reasons, "no message kept"])
+            why = f"the message kept is damaged: {damaged}" if damaged else "no message kept"
+            if damaged:
+                logger.error("claim's copy damaged", decision_id=decision.decision_id)
+            held = decision.suppressed("render_error", [*decision.reasons, why])
             self.repo.fail_decisions([held])
-            self._announce(held, "no message kept")
+            self._announce(held, "no message kept" if not damaged else "message kept damaged")
             return held
         try:
             self.sender.send_raw(
@@ -156,6 +167,13 @@ class LeaseResolver:
         self.repo.complete_decision(sent)
         self._announce(sent, "sent by the resolver")
         return sent
+
+    def _hard_stop(self, profile: Profile, purpose: str, now: datetime) -> str | None:
+        """Why a claim may no longer be sent to ``profile``: suppressed, or its consent."""
+        if profile.suppressed:
+            return "suppressed_address"
+        verdict = self.policy.evaluate(profile, purpose, now)
+        return None if verdict.allowed else verdict.reason or "no_consent"
 
     def sweep(self, limit: int = 500) -> dict[str, int]:
         """Resolve the claims whose lease ran out (delivery/reconcile.py, the reconciler's run,

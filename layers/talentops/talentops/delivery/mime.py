@@ -40,7 +40,7 @@ from email.utils import format_datetime, formataddr
 from functools import cache, partial
 from pathlib import Path
 
-from ..errors import UnknownDictionaryError
+from ..errors import DamagedCopyError, UnknownDictionaryError
 
 # A header line is folded before this many characters where it can be (RFC 5322 says
 # SHOULD 78); never longer than 998 octets.
@@ -287,7 +287,8 @@ def _primed(number: int) -> zlib._Compress:
 
 def frame(raw: bytes) -> bytes:
     """The message as pack compresses it: its pieces, each a kind, a length and its data."""
-    pieces = raw.pieces if isinstance(raw, Mime) else ((_LITERAL, raw),)
+    # A Mime made other than by Mime.of has no pieces: its bytes are the one piece.
+    pieces = raw.pieces if isinstance(raw, Mime) and raw.pieces else ((_LITERAL, bytes(raw)),)
     return b"".join(kind + len(data).to_bytes(4, "big") + data for kind, data in pieces)
 
 
@@ -307,19 +308,44 @@ def pack(raw: bytes) -> bytes:
 
 
 def unpack(packed: bytes) -> bytes:
-    """The message ``pack`` was given (or that a claim written before it kept compressed)."""
+    """The message ``pack`` was given (or that a claim written before it kept compressed).
+
+    A copy that does not read back whole raises DamagedCopyError, never a part of the
+    message: a zlib stream cut short or followed by other bytes (zlib checks a stream's
+    checksum only at its end, so a stream cut short would otherwise give back what it had
+    decoded so far), a frame of an unknown kind or longer than the data. A copy packed with
+    a dictionary this release lacks raises UnknownDictionaryError."""
     if packed.startswith(_PACKED_WITH):
-        stream = zlib.decompressobj(zdict=dictionary(packed[len(_PACKED_WITH)]))
-        framed = stream.decompress(packed[len(_PACKED_WITH) + 1 :]) + stream.flush()
+        if len(packed) <= len(_PACKED_WITH) + 1:
+            raise DamagedCopyError("the copy ends after its marker")
+        number = packed[len(_PACKED_WITH)]
+        framed = _inflate(packed[len(_PACKED_WITH) + 1 :], dictionary(number))
     elif packed.startswith(_PACKED):
-        framed = zlib.decompress(packed[len(_PACKED) :])
+        framed = _inflate(packed[len(_PACKED) :])
     else:
-        return zlib.decompress(packed)
+        return _inflate(packed)
     data = memoryview(framed)
     pieces = []
     at = 0
     while at < len(data):
+        kind = bytes(data[at : at + 1])
         size = int.from_bytes(data[at + 1 : at + 5], "big")
-        pieces.append((bytes(data[at : at + 1]), bytes(data[at + 5 : at + 5 + size])))
+        if kind not in (_LITERAL, _DECODED) or at + 5 + size > len(data):
+            raise DamagedCopyError(f"the copy's frame at octet {at} is malformed")
+        pieces.append((kind, bytes(data[at + 5 : at + 5 + size])))
         at += 5 + size
     return Mime.of(pieces)
+
+
+def _inflate(stream: bytes, zdict: bytes | None = None) -> bytes:
+    """The zlib ``stream`` decompressed, which must end where its bytes end."""
+    inflater = zlib.decompressobj() if zdict is None else zlib.decompressobj(zdict=zdict)
+    try:
+        data = inflater.decompress(stream) + inflater.flush()
+    except zlib.error as exc:
+        raise DamagedCopyError(f"the copy does not decompress ({exc})") from None
+    if not inflater.eof:
+        raise DamagedCopyError("the copy is cut short")
+    if inflater.unused_data:
+        raise DamagedCopyError("the copy has bytes after its end")
+    return data
