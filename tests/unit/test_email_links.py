@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from talentops.content.catalogue import Catalogue, MessageSpec, Variant, load_catalogue
 from talentops.delivery.compose import compose_email
-from talentops.delivery.context import Brand, Links, build_links
+from talentops.delivery.context import Brand, Links, build_links, inert
 from talentops.delivery.links import LinkRule, parse_origins
 from talentops.errors import RenderError
 from talentops.journeys.runtime import JourneyRuntime
@@ -316,6 +316,100 @@ def test_text_that_reads_as_a_foreign_link_refuses_the_message(
     assert refused == len(every_variant(catalogue))
 
 
+# Text that a mail client makes a link of with no scheme and no "www.": a domain, an
+# address. The gate finds none of them; the values are shown inert instead.
+DOMAIN_TEXT = [
+    "evil.com/login",
+    "Ada (sign in at evil.com/login)",
+    "support@evil.com",
+    "//www.evil.com/login",
+]
+# What a linkifier finds without a scheme: a domain of two labels or more ending in letters,
+# and an address (an independent reading, not the product's).
+_BARE_DOMAIN = re.compile(r"(?i)(?<![\w@.-])(?:[a-z0-9-]+\.)+[a-z]{2,63}(?![\w-])")
+_ADDRESS = re.compile(r"(?i)[\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,63}")
+
+
+class _ShownText(HTMLParser):
+    """The text an HTML part shows (not its style sheets)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hidden += tag in ("style", "script")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in ("style", "script")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.text.append(data)
+
+
+def _linkified_without_scheme(raw: bytes) -> list[str]:
+    message, html, text = _parts(raw)
+    parser = _ShownText()
+    parser.feed(html)
+    parser.close()
+    found = []
+    for part in (" ".join(parser.text), text, str(message["Subject"])):
+        found += _BARE_DOMAIN.findall(part) + _ADDRESS.findall(part)
+    ours = {"careers.example.com", "api.example.com", "events.example.org"}
+    return [
+        d for d in found if d.lower() not in ours and not d.lower().endswith("@talent.example.com")
+    ]
+
+
+@pytest.mark.parametrize("text", DOMAIN_TEXT)
+def test_a_domain_or_an_address_in_a_value_is_shown_inert(catalogue: Catalogue, text: str) -> None:
+    """A first name, job title or event name holding a domain or an address that a client
+    would make a link of without any scheme: the message is sent, the value is shown (its
+    characters in order), and no linkifier finds a domain or an address in it."""
+    sent = 0
+    for template, variant in every_variant(catalogue):
+        try:
+            raw = compose(
+                catalogue,
+                template,
+                variant,
+                hostile_payload(text, f"{CAREERS}/jobs/job-7"),
+                page_url=f"{CAREERS}/jobs/job-7",
+                profile=_profile(first_name=text),
+            )
+        except RenderError:
+            assert text.startswith("//www."), text  # "www." is refused as before
+            continue
+        sent += 1
+        assert _linkified_without_scheme(raw) == [], template
+        plain = _parts(raw)[2]
+        assert text.replace("/", "").replace(" ", "") in plain.replace("\u200c", "").replace(
+            "/", ""
+        ).replace(" ", "").replace("\n", ""), template
+        assert_links_allowed(raw)
+    assert sent == (0 if text.startswith("//www.") else len(every_variant(catalogue)))
+
+
+def test_inert_leaves_links_identifiers_and_other_values_as_they_are() -> None:
+    job = {
+        "id": "job.7",
+        "title": "ASP.NET developer at evil.com",
+        "url": f"{CAREERS}/jobs/job.7",
+        "link": f"{CAREERS}/jobs?t=a.b",
+        "remote": True,
+        "tags": ["node.js", 3.5],
+    }
+    shown = inert(job)
+    assert shown["id"] == "job.7" and shown["url"] == job["url"] and shown["link"] == job["link"]
+    assert shown["title"] == "ASP.\u200cNET developer at evil.\u200ccom"
+    assert shown["tags"] == ["node.\u200cjs", 3.5] and shown["remote"] is True
+    assert inert("3.5 years, Dr. Who") == "3.5 years, Dr. Who"  # a digit after a full stop
+    assert inert("a@b.de") == "a@\u200cb.\u200cde"
+    assert inert(None) is None
+
+
 def test_a_page_on_an_allowed_origin_is_linked_with_the_token_only_on_the_careers_site(
     catalogue: Catalogue,
 ) -> None:
@@ -403,6 +497,22 @@ def test_the_gate_reads_every_url_a_client_would_follow() -> None:
     assert RULE.refused('<a href="#top">top</a>', "") == []
     assert RULE.refused("", f"go to {evil}") == ["text"]
     assert RULE.refused("", "", f"Re: {evil}") == ["subject"]
+
+
+def test_a_url_inside_another_urls_run_is_read_on_its_own() -> None:
+    """A client may end a URL at a quote written as "&#34;", at "&lt;" or at a bracket, and
+    make a link of the URL after it: every "://" is read, not only the first of a run."""
+    evil = "https://evil.example/login"
+    for html in (
+        f"<p>{CAREERS}/x/&#34;{evil}</p>",
+        f"<p>{CAREERS}/x/&lt;{evil}&gt;</p>",
+        f"<p>{CAREERS}/x({evil}</p>",
+    ):
+        assert RULE.refused(html, "") == ["html"], html
+    for text in (f"{CAREERS}/x({evil}", f"{CAREERS}/x{{{evil}", f"{CAREERS}/x|{evil}"):
+        assert RULE.refused("", text) == ["text"], text
+    assert RULE.refused("", "sign in at //www.evil.example/login") == ["text"]
+    assert RULE.refused("", f"{CAREERS}/jobs?next={CAREERS}/x and {API}/p") == []
 
 
 def test_link_origins_are_origins() -> None:

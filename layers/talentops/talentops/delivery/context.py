@@ -7,6 +7,7 @@ candidate's link token."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -128,6 +129,34 @@ def untracked_links(*, brand: Brand, event_url: str | None = None) -> Links:
     )
 
 
+# A full stop or an at sign followed by a letter: where a mail client's linkifier sees a
+# domain ("evil.com/login": every domain ends in a full stop and letters) or an address
+# ("support@evil.com") in running text. It needs none of the link gate's markers (a scheme,
+# "www."), so a value a candidate or a producer wrote could make a link elsewhere in our
+# email.
+_LINKABLE = re.compile(r"([.@\u3002\uff0e\uff61])(?=[^\W\d_])")
+# Kept as written: what links.py's rule checked (a page's url and link), and identifiers.
+_AS_WRITTEN = frozenset({"url", "link", "id"})
+
+
+def inert(value: Any) -> Any:
+    """``value`` as a linkifier reads no domain or address in it: a zero-width non-joiner
+    after each full stop or at sign that a letter follows (invisible; the way email
+    developers keep clients from making links of text). Strings in mappings and lists are
+    made inert, but not a mapping's ``url``, ``link`` or ``id``."""
+    if isinstance(value, str):
+        return (
+            _LINKABLE.sub("\\1\u200c", value)
+            if ("." in value or "@" in value or not value.isascii())
+            else value
+        )
+    if isinstance(value, Mapping):
+        return {k: v if k in _AS_WRITTEN else inert(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [inert(v) for v in value]
+    return value
+
+
 def render_context(
     *,
     candidate: Mapping[str, Any],
@@ -138,8 +167,10 @@ def render_context(
     template: str,
     variant: str,
 ) -> dict[str, Any]:
+    # What candidates and producers wrote is shown inert (no link can be made of it); the
+    # links, the brand and the labels are ours.
     context: dict[str, Any] = {
-        "candidate": candidate,
+        "candidate": inert(candidate),
         "links": links.as_dict(),
         "brand": {
             "company_name": brand.company_name,
@@ -156,19 +187,19 @@ def render_context(
         starts_at = event["starts_at"]
         context["event"] = {
             "id": event["id"],
-            "name": event["name"],
-            "city": event.get("city"),
+            "name": inert(event["name"]),
+            "city": inert(event.get("city")),
             "url": _allowed(rule, event.get("url")),
             "starts_at": starts_at,
             "when": format_when(starts_at, candidate.get("timezone")),
         }
     if "job" in payload:
-        context["job"] = job_block(rule, payload["job"], links)
+        context["job"] = inert(job_block(rule, payload["job"], links))
     if "jobs" in payload:  # the job nurture: open jobs that fit the candidate now
         jobs = dict(payload["jobs"])
         if "similar" in jobs:
             jobs["similar"] = [job_block(rule, j, links) for j in jobs["similar"] or ()]
-        context["jobs"] = jobs
+        context["jobs"] = inert(jobs)
     return context
 
 

@@ -13,6 +13,10 @@ Two layers, both here:
   (``href``, ``src``, ...), every ``url(...)`` in its styles, every URL in its text, in the
   text part and in the subject must be allowed; otherwise the message is not sent
   (``RenderError``: suppressed ``render_error``, the reason naming the rule, not the URL).
+
+A client also makes links of text with no scheme at all: a domain (``evil.com/login``) or an
+address. The gate does not look for those; the render context shows every value a candidate
+or a producer wrote inert instead (delivery/context.py, ``inert``).
 """
 
 from __future__ import annotations
@@ -197,15 +201,24 @@ def _text_urls(text: str) -> Iterator[str]:
     lowered = ascii_lowered(text)
     for marker in (b"://", b"www.", *_BARE_SCHEMES_B):
         at = lowered.find(marker)
+        run_end = -1  # where the run of URL characters of the last "://" ends
         while at != -1:
             rest = at + len(marker)
-            end = _URL_REST.match(text, rest).end()  # type: ignore[union-attr]
             if marker == b"://":
-                yield text[_scheme_start(text, at) : end]
-            elif (
+                # Every "://" is read, those inside another URL's run too: a client may end
+                # the first at a quote written as "&#34;" or at a bracket and link the second
+                # on its own. A run ends at the same place from anywhere in it, so it is
+                # matched once however many "://" it holds.
+                if at >= run_end:
+                    run_end = _URL_REST.match(text, rest).end()  # type: ignore[union-attr]
+                yield text[_scheme_start(text, at) : run_end]
+                at = lowered.find(marker, rest)
+                continue
+            end = _URL_REST.match(text, rest).end()  # type: ignore[union-attr]
+            if (
                 (at == 0 or not text[at - 1].isalnum())
                 and (end > rest or marker == b"www.")
-                and not lowered.endswith(b"//", 0, at)  # inside a URL found from its "://"
+                and not lowered.endswith(b"://", 0, at)  # the "://" before it found that URL
             ):
                 yield text[at:end]
             at = lowered.find(marker, max(end, at + 1))
