@@ -515,6 +515,27 @@ def test_a_url_inside_another_urls_run_is_read_on_its_own() -> None:
     assert RULE.refused("", f"{CAREERS}/jobs?next={CAREERS}/x and {API}/p") == []
 
 
+def test_the_gate_reads_html_as_a_browser_does() -> None:
+    """Markup a template author might write that a browser reads otherwise than a regular
+    expression would: each is refused."""
+    evil = "https://evil.example/login"
+    for html in (
+        f'<a/href="{evil}">Sign in</a>',  # "/" ends a tag's name as a space does
+        f'<img/src="{evil}">',
+        f'<a href="{evil}" href="{CAREERS}/">x</a>',  # a browser keeps the first
+        f'<a title=\xa0"x href={evil} y">x</a>',  # a no-break space is not HTML's space
+        f'<a title=\x0b"x href={evil} y">x</a>',
+        f"<p><!-->{evil}<!-- --></p>",  # "<!-->" is a whole comment
+        f"<p><!-- a --!>{evil}<!-- b --></p>",  # "--!>" ends one
+        f"<p>1 < {evil} ></p>",  # "< " is text, not a tag
+        f'<td style="background:url&#40;{evil})">',  # decoded before it is read as CSS
+        f'<td style="background:&#x75;rl({evil})">',
+        f'<a ping="{CAREERS}/p {evil}" href="{CAREERS}/">x</a>',  # ping: spaces between
+    ):
+        assert RULE.refused(html, "") == ["html"], html
+    assert RULE.refused(f'<p>x</p><br/><a href="{CAREERS}/">y</a>', "") == []
+
+
 def test_link_origins_are_origins() -> None:
     assert parse_origins("https://events.example.org, http://localhost:8080/") == (
         "https://events.example.org",

@@ -271,16 +271,22 @@ def _absolute(url: str) -> str:
 
 # The HTML part, read the way a client reads it: every start tag (those inside Outlook's
 # conditional comments too), its attributes quoted or not, entities decoded.
-_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9:-]*)(\s[^>]*)?/?>")
+_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9:-]*)([\s/][^>]*)?/?>")
 # An attribute, its "=value" part a group of its own (for findall: the attribute has a value
 # when that group is not empty; then exactly one of the value groups matched, maybe empty).
-_ATTR = re.compile(r"""([^\s"'<>/=]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+# HTML's spaces only (tab, line feed, form feed, carriage return, space): to a browser a
+# no-break space or a vertical tab is part of a name or a value.
+_HTML_SPACE = r"\t\n\f\r "
+_ATTR = re.compile(
+    rf"""([^{_HTML_SPACE}"'<>/=]+)"""
+    rf"""([{_HTML_SPACE}]*=[{_HTML_SPACE}]*(?:"([^"]*)"|'([^']*)'|([^{_HTML_SPACE}"'=<>`]+)))?"""
+)
 _NAMES = "|".join(sorted((re.escape(n) for n in URL_ATTRIBUTES), key=len, reverse=True))
 _FOLLOWED = re.compile(rf"(?<![\w:-])(?:{_NAMES}|http-equiv)\s*=")  # on lower case
 # Entities that only ever stand for spacing or markup characters; any other is decoded
 # before the text is searched for URLs.
 _DECODES = re.compile(r"&(?!(?:nbsp|zwnj|zwj|shy|middot|amp|lt|gt|quot|#847|#160|#39|#34);)")
-_MARKUP = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
+_MARKUP = re.compile(r"<!--(?:-?>|.*?--!?>)|<[a-zA-Z/!?][^>]*>", re.S)
 
 
 # The followed attributes found from their "=": the document is searched reversed, so
@@ -341,10 +347,17 @@ def html_urls(html: str) -> list[str]:
     urls: list[str] = []
     for match in tags:
         urls += _tag_urls(match)
-    if _CSS_URL_REVERSED.search(reversed_html):
-        urls += [unescape(m.group(2)) for m in _CSS_URL.finditer(html)]
+    # An entity that may spell part of a URL (&#58; is ":") or of a style's url( (&#40; is
+    # "("; a style attribute's value is decoded before it is read as CSS): the styles and
+    # the text are read decoded.
+    decoded = unescape(html) if _DECODES.search(html) else None
+    if decoded is None:
+        if _CSS_URL_REVERSED.search(reversed_html):
+            urls += [unescape(m.group(2)) for m in _CSS_URL.finditer(html)]
+    elif _CSS_URL_REVERSED.search(decoded[::-1]):
+        urls += [unescape(m.group(2)) for m in _CSS_URL.finditer(decoded)]
     text = _MARKUP.sub(" ", html)
-    if _DECODES.search(text):  # an entity that may spell part of a URL (&#58; is ":")
+    if decoded is not None:
         text = unescape(text)
     urls += [_absolute(u) for u in _text_urls(text)]
     return urls
@@ -389,15 +402,18 @@ _READ_ATTRIBUTES = URL_ATTRIBUTES | {"http-equiv", "content"}
 def _tag_urls(match: re.Match[str]) -> list[str]:
     urls: list[str] = []
     tag = match.group(1).lower()
-    attrs = {}
+    attrs: dict[str, str] = {}
     for name, valued, double, single, bare in _ATTR.findall(match.group(2)):
         if valued and (name := name.lower()) in _READ_ATTRIBUTES:
-            attrs[name] = unescape(double or single or bare)
-    for name, value in attrs.items():
-        if name in ("srcset", "ping"):
-            urls += [c.split()[0] for c in value.split(",") if c.split()]
-        elif name in URL_ATTRIBUTES:
-            urls.append(value.strip())
+            value = unescape(double or single or bare)
+            attrs.setdefault(name, value)  # a browser keeps an attribute's first value
+            # ... but every value of a repeated one is read (whichever a client keeps)
+            if name in ("srcset", "ping"):
+                urls += [c for part in value.split(",") for c in part.split()[:1]]
+                if name == "ping":  # a list separated by spaces
+                    urls += value.split()
+            elif name in URL_ATTRIBUTES:
+                urls.append(value.strip())
     if tag == "meta" and attrs.get("http-equiv", "").lower() == "refresh":
         urls.append(attrs.get("content", "").partition("=")[2].strip())
     return urls
