@@ -26,6 +26,7 @@ from talentops.content.check import (  # noqa: E402
     NOW,
     SAMPLE_SUBJECTS,
     ProfileKind,
+    css_problems,
     render_all,
     routed_events,
     routing_problems,
@@ -140,6 +141,11 @@ def check(content: Path, template: Path) -> list[Problem]:
 
     variants = [(name, v.name) for name, spec in catalogue.messages.items() for v in spec.variants]
     problems.extend(render_all(variants, compose))
+    sources = {
+        str(path.relative_to(content.parent)): path.read_text(encoding="utf-8")
+        for path in sorted((content / "email").rglob("*.html"))
+    }
+    problems.extend(css_problems(sources))
     return problems
 
 

@@ -57,6 +57,42 @@ def test_a_field_without_a_fallback_fails_at_its_template_line(content: Path) ->
     assert any("minimal profile" in p.message for p in problems)
 
 
+@pytest.mark.parametrize(
+    "css",
+    [
+        '<td style="background:\\75 rl(https://evil.example/p.png)">',
+        '<td style="background:u&#92;rl(https://evil.example/p.png)">',
+        "<style>@import 'https:\\2f\\2f evil.example/x.css';</style>",
+        "<div style=\"background-image:image-set('https://evil.example/p.png' 1x)\">",
+        "<STYLE>\n.a { background: -webkit-IMAGE-SET(url(/a.png) 1x) }\n</STYLE>",
+    ],
+)
+def test_css_the_link_gate_does_not_read_fails_at_its_template_line(
+    content: Path, css: str
+) -> None:
+    """A style with a CSS escape, image-set() or @import could fetch a page the link gate
+    (which reads url(...)) never sees: the template is refused before it ships."""
+    page = content / "email" / "event_reminder" / "default.html"
+    lines = page.read_text().splitlines()
+    at = lines.index("{% block content %}") + 1
+    lines.insert(at, css)
+    page.write_text("\n".join(lines) + "\n")
+    problems = [p for p in check(content, TEMPLATE) if p.path == "style"]
+    assert [(p.file, p.line) for p in problems] == [
+        ("templates/email/event_reminder/default.html", at + 1)
+    ]
+    assert "url(...) only" in problems[0].message
+
+
+def test_a_backslash_or_those_words_outside_a_style_are_only_text(content: Path) -> None:
+    page = content / "email" / "event_reminder" / "default.html"
+    lines = page.read_text().splitlines()
+    at = lines.index("{% block content %}") + 1
+    lines.insert(at, '<p style="color:#333">C:\\jobs\\image-set and @import</p>')
+    page.write_text("\n".join(lines) + "\n")
+    assert check(content, TEMPLATE) == []
+
+
 def test_a_broken_catalogue_fails_with_its_problems(content: Path) -> None:
     catalogue = content / "catalogue.yaml"
     catalogue.write_text(catalogue.read_text() + "\nthis is: [not closed\n")

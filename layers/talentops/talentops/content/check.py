@@ -106,6 +106,38 @@ def routed_events(template: Mapping[str, Any], function_id: str = "JourneysFunct
     return routed
 
 
+# CSS that may fetch what the link gate does not read (delivery/links.py reads url(...)):
+# an escape (\\75 rl( is url(), also written as an entity, image-set(), @import. Styles are
+# written by template authors, never by a value, so the templates' sources are checked
+# here once rather than every message at its send.
+_CSS_UNREAD = re.compile(r"(?i)\\|&#(?:x0*5c|0*92)|&bsol;|image-set|@import")
+_STYLES = re.compile(
+    r"(?is)<style\b[^>]*>(.*?)(?:</style|$)|\bstyle[\t\n\f\r ]*=[\t\n\f\r ]*"
+    r"(\"[^\"]*\"|'[^']*'|[^\t\n\f\r >]+)"
+)
+
+
+def css_problems(sources: Mapping[str, str]) -> list[Problem]:
+    """A problem for every style sheet or style attribute of a template (``sources``: file
+    -> text) that holds CSS the link gate does not read."""
+    problems = []
+    for file, text in sources.items():
+        for match in _STYLES.finditer(text):
+            css = match.group(1) if match.group(1) is not None else match.group(2)
+            found = _CSS_UNREAD.search(css)
+            if found is not None:
+                problems.append(
+                    Problem(
+                        file,
+                        text.count("\n", 0, match.start()) + 1,
+                        "style",
+                        f"{found.group(0)!r} in a style: the link gate reads url(...) only, so "
+                        "write CSS without escapes, image-set() or @import",
+                    )
+                )
+    return problems
+
+
 _TEMPLATE_FRAME = re.compile(r'File "(?P<file>[^"]+\.(?:html|txt|j2|jinja))", line (?P<line>\d+)')
 
 
