@@ -96,6 +96,11 @@ class RequestCounter:
                 self.meter.active = False
                 self.window_units_by_operation = self.meter.by_operation
                 self.units_total.add(self.meter.units)
+                if self.meter.unmetered:
+                    unmetered, self.meter.unmetered = self.meter.unmetered, {}
+                    raise RuntimeError(
+                        f"DynamoDB calls the capacity meter cannot size: {unmetered}"
+                    )
 
 
 _COUNTERS: list[RequestCounter] = []

@@ -139,3 +139,61 @@ def test_reads_count_per_4_kb_half_when_eventually_consistent(metered) -> None: 
     assert _taken(meter) == (1.0, 0, 0)  # each item rounded up on its own
     ddb.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE, "Key": key}}])
     assert _taken(meter) == (2, 0, 0)
+
+
+def test_a_call_the_meter_cannot_size_is_recorded_never_raised_into_the_code(metered) -> None:  # type: ignore[no-untyped-def]
+    """A filter (DynamoDB bills the items read before it), Select=COUNT, a projection
+    without the keys: the call answers as it would unmetered, and the meter records it
+    (bench/account.py fails the counting window that saw one). A write to another table
+    (keys named otherwise) and parameters botocore refuses reach the code as they would."""
+    ddb, meter = metered
+    for i in range(3):
+        ddb.put_item(TableName=TABLE, Item={**_profile("1", 10), "sk": {"S": f"J#{i}"}})
+    _taken(meter)
+    query = {
+        "TableName": TABLE,
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "C#1"}, ":j": {"S": "J#0"}},
+    }
+    assert ddb.query(**query, FilterExpression="sk = :j")["Count"] == 1
+    assert "Query" in meter.unmetered and "filter" in meter.unmetered["Query"]
+    meter.unmetered.clear()
+    del query["ExpressionAttributeValues"][":j"]
+    assert ddb.query(**query, Select="COUNT")["Count"] == 3
+    assert "Select=COUNT" in meter.unmetered["Query"]
+    meter.unmetered.clear()
+    assert len(ddb.query(**query, ProjectionExpression="filler")["Items"]) == 3
+    assert "projection" in meter.unmetered["Query"]
+    meter.unmetered.clear()
+    ddb.create_table(
+        TableName="other",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName="other", Item={"id": {"S": "1"}})
+    assert _taken(meter) == (0, 0, 0) and meter.unmetered == {}
+    with pytest.raises(ClientError):  # moto refuses an item without its sort key
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": "C#2"}})
+    assert meter.unmetered == {"PutItem": "its parameters: KeyError"}
+
+
+def test_keys_left_unprocessed_are_billed_by_the_request_that_reads_them(metered) -> None:  # type: ignore[no-untyped-def]
+    ddb, meter = metered
+    ddb.put_item(TableName=TABLE, Item=_profile("1", 10))
+    ddb.put_item(TableName=TABLE, Item=_profile("2", 10))
+    one, two = ({"pk": {"S": f"C#{c}"}, "sk": {"S": "PROFILE"}} for c in "12")
+    asked = {"RequestItems": {TABLE: {"Keys": [one, two], "ConsistentRead": True}}}
+    parsed = {"Responses": {}, "UnprocessedKeys": {TABLE: {"Keys": [two]}}}
+    assert meter._read("BatchGetItem", parsed, asked).read == 1
+    assert meter._read("BatchGetItem", {"Responses": {}}, asked).read == 2
+
+
+def test_a_counting_window_that_saw_an_unmetered_call_fails() -> None:
+    from bench.account import RequestCounter
+
+    meter = CapacityMeter(Table(TABLE, table_definition()), REGION)
+    counter = RequestCounter(meter)
+    with pytest.raises(RuntimeError, match="cannot size"), counter.window():
+        meter.unmetered["Query"] = "a filter left out items"
+    assert meter.unmetered == {}
