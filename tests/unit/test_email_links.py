@@ -289,6 +289,19 @@ def test_a_hostile_page_url_is_dropped_from_every_message(catalogue: Catalogue, 
             assert any(u.startswith(f"{API}/unsubscribe?token=") for u in urls)
 
 
+def _compose_hostile(catalogue: Catalogue, template: str, variant: Variant, text: str) -> bytes:
+    """``variant`` composed with ``text`` as the candidate's first name and as everything a
+    subject shows (an event's name, a job's title), the subject's page on the careers site."""
+    return compose(
+        catalogue,
+        template,
+        variant,
+        hostile_payload(text, f"{CAREERS}/jobs/job-7"),
+        page_url=f"{CAREERS}/jobs/job-7",
+        profile=_profile(first_name=text),
+    )
+
+
 @pytest.mark.parametrize("text", LINKY_TEXT)
 def test_text_that_reads_as_a_foreign_link_refuses_the_message(
     catalogue: Catalogue, text: str
@@ -298,14 +311,7 @@ def test_text_that_reads_as_a_foreign_link_refuses_the_message(
     refused = 0
     for template, variant in every_variant(catalogue):
         try:
-            raw = compose(
-                catalogue,
-                template,
-                variant,
-                hostile_payload(text, f"{CAREERS}/jobs/job-7"),
-                page_url=f"{CAREERS}/jobs/job-7",
-                profile=_profile(first_name=text),
-            )
+            raw = _compose_hostile(catalogue, template, variant, text)
         except RenderError as exc:
             refused += 1
             assert "allowed origins" in str(exc) and "LINK_ORIGINS" in str(exc)
@@ -371,14 +377,7 @@ def test_a_domain_or_an_address_in_a_value_is_shown_inert(catalogue: Catalogue, 
     sent = 0
     for template, variant in every_variant(catalogue):
         try:
-            raw = compose(
-                catalogue,
-                template,
-                variant,
-                hostile_payload(text, f"{CAREERS}/jobs/job-7"),
-                page_url=f"{CAREERS}/jobs/job-7",
-                profile=_profile(first_name=text),
-            )
+            raw = _compose_hostile(catalogue, template, variant, text)
         except RenderError:
             assert text.startswith("//www."), text  # "www." is refused as before
             continue
