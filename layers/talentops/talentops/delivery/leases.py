@@ -138,12 +138,13 @@ class LeaseResolver:
             self._announce(held, "hard stop when resolving")
             return held
         if raw is None or to is None:
-            why = f"the message kept is damaged: {damaged}" if damaged else "no message kept"
+            why, how = "no message kept", "no message kept"
             if damaged:
                 logger.error("claim's copy damaged", decision_id=decision.decision_id)
+                why, how = f"the message kept is damaged: {damaged}", "message kept damaged"
             held = decision.suppressed("render_error", [*decision.reasons, why])
             self.repo.fail_decisions([held])
-            self._announce(held, "no message kept" if not damaged else "message kept damaged")
+            self._announce(held, how)
             return held
         try:
             self.sender.send_raw(

@@ -350,14 +350,12 @@ def html_urls(html: str) -> list[str]:
     # An entity that may spell part of a URL (&#58; is ":") or of a style's url( (&#40; is
     # "("; a style attribute's value is decoded before it is read as CSS): the styles and
     # the text are read decoded.
-    decoded = unescape(html) if _DECODES.search(html) else None
-    if decoded is None:
-        if _CSS_URL_REVERSED.search(reversed_html):
-            urls += [unescape(m.group(2)) for m in _CSS_URL.finditer(html)]
-    elif _CSS_URL_REVERSED.search(decoded[::-1]):
-        urls += [unescape(m.group(2)) for m in _CSS_URL.finditer(decoded)]
+    decoded = _DECODES.search(html) is not None
+    styles = unescape(html) if decoded else html
+    if _CSS_URL_REVERSED.search(styles[::-1] if decoded else reversed_html):
+        urls += [unescape(m.group(2)) for m in _CSS_URL.finditer(styles)]
     text = _MARKUP.sub(" ", html)
-    if decoded is not None:
+    if decoded:
         text = unescape(text)
     urls += [_absolute(u) for u in _text_urls(text)]
     return urls
@@ -408,10 +406,10 @@ def _tag_urls(match: re.Match[str]) -> list[str]:
             value = unescape(double or single or bare)
             attrs.setdefault(name, value)  # a browser keeps an attribute's first value
             # ... but every value of a repeated one is read (whichever a client keeps)
-            if name in ("srcset", "ping"):
+            if name == "srcset":  # candidates separated by commas, each a URL and a size
                 urls += [c for part in value.split(",") for c in part.split()[:1]]
-                if name == "ping":  # a list separated by spaces
-                    urls += value.split()
+            elif name == "ping":  # URLs separated by spaces (read at commas too)
+                urls += value.replace(",", " ").split()
             elif name in URL_ATTRIBUTES:
                 urls.append(value.strip())
     if tag == "meta" and attrs.get("http-equiv", "").lower() == "refresh":
